@@ -1,0 +1,83 @@
+//! A small blocking client for the admin socket, used by the CLI.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::proto::{Body, ErrorCode, Request, RequestLine, Response, ResponseLine, PROTOCOL_VERSION};
+
+/// Why a request did not get an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The socket could not be reached (relay not running, wrong path, no permission).
+    #[error("cannot reach the admin socket {path}: {source}")]
+    Unreachable {
+        /// The socket path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The connection broke or the answer was not understood.
+    #[error("admin protocol error: {0}")]
+    Protocol(String),
+    /// The relay answered with an error.
+    #[error("{message}")]
+    Refused {
+        /// The class of error.
+        code: ErrorCode,
+        /// The relay's explanation.
+        message: String,
+    },
+}
+
+/// A connection to the admin socket.
+pub struct AdminClient {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl AdminClient {
+    /// Connects to the socket.
+    pub fn connect(path: &Path) -> Result<AdminClient, ClientError> {
+        let unreachable = |source| ClientError::Unreachable {
+            path: path.to_path_buf(),
+            source,
+        };
+        let stream = UnixStream::connect(path).map_err(unreachable)?;
+        // Imports of large files take a while; a hung relay must not hang the CLI forever.
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(600)));
+        let writer = stream.try_clone().map_err(unreachable)?;
+        Ok(AdminClient {
+            reader: BufReader::new(stream),
+            writer,
+        })
+    }
+
+    /// Sends one request and waits for its answer.
+    pub fn request(&mut self, request: Request) -> Result<Body, ClientError> {
+        let mut line = serde_json::to_vec(&RequestLine {
+            v: PROTOCOL_VERSION,
+            request,
+        })
+        .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        line.push(b'\n');
+        self.writer
+            .write_all(&line)
+            .map_err(|e| ClientError::Protocol(format!("send failed: {e}")))?;
+        let mut answer = String::new();
+        let n = self
+            .reader
+            .read_line(&mut answer)
+            .map_err(|e| ClientError::Protocol(format!("no answer: {e}")))?;
+        if n == 0 {
+            return Err(ClientError::Protocol("the relay closed the connection".into()));
+        }
+        let response: ResponseLine = serde_json::from_str(&answer)
+            .map_err(|e| ClientError::Protocol(format!("unreadable answer: {e}")))?;
+        match response.response {
+            Response::Ok { body } => Ok(body),
+            Response::Error { code, message } => Err(ClientError::Refused { code, message }),
+        }
+    }
+}

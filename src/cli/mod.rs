@@ -1,0 +1,133 @@
+//! The command line: one small module per command group. Each admin command talks to the
+//! running relay through the admin socket; `serve` and `check-config` work on the config.
+//!
+//! Exit codes: 0 ok, 1 a negative answer (blocked, refused), 2 usage or config error,
+//! 3 cannot reach the socket or the store.
+
+mod check;
+mod serve;
+mod suppress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::admin::{AdminClient, ClientError, ErrorCode};
+use crate::config::{Config, Overrides};
+
+/// Success.
+pub const EXIT_OK: u8 = 0;
+/// A negative answer: blocked, refused, not found.
+pub const EXIT_NEGATIVE: u8 = 1;
+/// Usage or config error.
+pub const EXIT_USAGE: u8 = 2;
+/// The socket or the store cannot be reached.
+pub const EXIT_UNREACHABLE: u8 = 3;
+
+/// SMTP relay that refuses do-not-contact recipients at RCPT time.
+#[derive(Debug, Parser)]
+#[command(name = "dnc-relay", version, about, long_about = None)]
+pub struct Cli {
+    /// Config file (default: $DNC_RELAY_CONFIG, else the shipped config/dnc-relay.toml).
+    #[arg(long, global = true, env = "DNC_RELAY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Admin socket for admin commands (default: $DNC_RELAY_SOCKET, else the config's).
+    #[arg(long, global = true, env = "DNC_RELAY_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Data directory: the store, socket and decision log live under it.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the relay.
+    Serve(serve::ServeArgs),
+    /// Validate the config without binding or opening anything.
+    CheckConfig,
+    /// Add, list and show suppressions.
+    #[command(subcommand)]
+    Suppress(suppress::SuppressCommand),
+    /// Would mail to ADDRESS be relayed now? Exit 0 deliverable, 1 blocked.
+    Check(check::CheckArgs),
+}
+
+/// Parses the arguments and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    ExitCode::from(run(cli))
+}
+
+/// Runs a parsed command line and returns its exit code.
+pub fn run(cli: Cli) -> u8 {
+    match &cli.command {
+        Command::Serve(args) => serve::run(&cli, args),
+        Command::CheckConfig => serve::check_config(&cli),
+        Command::Suppress(cmd) => suppress::run(&cli, cmd),
+        Command::Check(args) => check::run(&cli, args),
+    }
+}
+
+impl Cli {
+    /// Loads the config and applies `--data-dir` (and the serve flags when given).
+    pub fn load_config(&self, overrides: Overrides) -> Result<Config, u8> {
+        let mut config = Config::load(self.config.as_deref()).map_err(|e| {
+            eprintln!("dnc-relay: {e}");
+            EXIT_USAGE
+        })?;
+        let overrides = Overrides {
+            data_dir: overrides.data_dir.or_else(|| self.data_dir.clone()),
+            ..overrides
+        };
+        config.apply(&overrides).map_err(|e| {
+            eprintln!("dnc-relay: {e}");
+            EXIT_USAGE
+        })?;
+        Ok(config)
+    }
+
+    /// The admin socket: `--socket`, `$DNC_RELAY_SOCKET`, else from the config.
+    pub fn socket_path(&self) -> Result<PathBuf, u8> {
+        match &self.socket {
+            Some(path) => Ok(path.clone()),
+            None => Ok(self.load_config(Overrides::default())?.socket_path()),
+        }
+    }
+
+    /// Connects to the admin socket, printing why not.
+    pub fn connect(&self) -> Result<AdminClient, u8> {
+        let path = self.socket_path()?;
+        AdminClient::connect(&path).map_err(|e| report(&e))
+    }
+}
+
+/// Prints an admin error and returns its exit code.
+pub fn report(e: &ClientError) -> u8 {
+    eprintln!("dnc-relay: {e}");
+    match e {
+        ClientError::Unreachable { .. } | ClientError::Protocol(_) => {
+            if matches!(e, ClientError::Unreachable { .. }) {
+                eprintln!("  is the relay running? (dnc-relay serve), or pass --socket PATH");
+            }
+            EXIT_UNREACHABLE
+        }
+        ClientError::Refused { code, .. } => match code {
+            ErrorCode::BadRequest | ErrorCode::UnsupportedVersion => EXIT_USAGE,
+            ErrorCode::Forbidden => EXIT_NEGATIVE,
+            ErrorCode::StoreUnavailable => EXIT_UNREACHABLE,
+        },
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("dnc-relay: cannot print JSON: {e}"),
+    }
+}

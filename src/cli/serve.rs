@@ -1,0 +1,115 @@
+//! `dnc-relay serve` and `dnc-relay check-config`.
+
+use std::net::SocketAddr;
+
+use clap::Args;
+use tokio::signal::unix::{signal, SignalKind};
+
+use super::{Cli, EXIT_NEGATIVE, EXIT_OK, EXIT_UNREACHABLE};
+use crate::config::{Config, LogFormat, Overrides};
+use crate::server::{Hooks, Server};
+
+/// Flags of `serve`; they replace what the config file says.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// SMTP address to listen on, repeatable (replaces server.listen).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Vec<SocketAddr>,
+    /// Upstream URL (replaces upstream.url): smtp://host:port[?tls=required], smtps://host:port,
+    /// capture:DIR.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+}
+
+/// Runs the relay until SIGTERM or SIGINT.
+pub fn run(cli: &Cli, args: &ServeArgs) -> u8 {
+    let config = match cli.load_config(Overrides {
+        listen: args.listen.clone(),
+        upstream: args.upstream.clone(),
+        data_dir: None,
+    }) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    init_tracing(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("dnc-relay")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dnc-relay: cannot start the runtime: {e}");
+            return EXIT_UNREACHABLE;
+        }
+    };
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> u8 {
+    // Signal handlers first, so a SIGTERM during start is not lost.
+    let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(t), Ok(i)) => (t, i),
+        _ => {
+            eprintln!("dnc-relay: cannot install signal handlers");
+            return EXIT_NEGATIVE;
+        }
+    };
+    let server = match Server::start(config, Hooks::default()).await {
+        Ok(server) => server,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            eprintln!("dnc-relay: {e}");
+            return u8::try_from(e.exit_code()).unwrap_or(EXIT_NEGATIVE);
+        }
+    };
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    let which = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    tracing::info!(signal = which, "shutting down");
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    match server.shutdown().await {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            tracing::error!(error = %e, "the store did not close cleanly");
+            EXIT_UNREACHABLE
+        }
+    }
+}
+
+/// Validates the config and prints what it resolves to; binds and opens nothing.
+pub fn check_config(cli: &Cli) -> u8 {
+    let config = match cli.load_config(Overrides::default()) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let origin = cli
+        .config
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "shipped config".into());
+    println!("{origin}: OK");
+    let listen: Vec<String> = config.server.listen.iter().map(|a| a.to_string()).collect();
+    println!("  listen      {}", listen.join(", "));
+    println!("  upstream    {}", config.upstream_url());
+    println!("  store       {}", config.store_path().display());
+    println!("  socket      {}", config.socket_path().display());
+    println!("  decisions   {}", config.decisions_path().display());
+    EXIT_OK
+}
+
+fn init_tracing(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.log.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log.format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

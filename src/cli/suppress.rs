@@ -1,0 +1,250 @@
+//! `dnc-relay suppress add|list|show`.
+
+use std::io::Write;
+
+use clap::{Args, Subcommand};
+
+use super::{report, Cli, EXIT_NEGATIVE, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE};
+use crate::address::Target;
+use crate::admin::{AdminClient, Body, Request};
+use crate::model::{Entry, Event, EventKind, Reason, Source};
+
+/// `suppress` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SuppressCommand {
+    /// Add TARGET (an address or @domain) to the do-not-contact list.
+    Add(AddArgs),
+    /// List every suppression.
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one suppression and its history. Exit 1 if TARGET is not suppressed.
+    Show {
+        /// An address or @domain.
+        target: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Arguments of `suppress add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// An address (alice@example.com) or a whole domain (@example.com).
+    pub target: String,
+    /// Why: unsubscribe, not-interested, complaint, legal, hard-bounce, invalid, manual.
+    #[arg(long, value_parser = parse_reason)]
+    pub reason: Reason,
+    /// Channel: reply, link, form, call, event, partner, support, import, bounce, fbl, admin.
+    #[arg(long, value_parser = parse_source)]
+    pub source: Option<Source>,
+    /// Proof of the opt-out (the reply text, a ticket number).
+    #[arg(long, value_name = "TEXT")]
+    pub evidence: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_reason(s: &str) -> Result<Reason, String> {
+    s.parse()
+}
+
+fn parse_source(s: &str) -> Result<Source, String> {
+    s.parse()
+}
+
+/// Runs a `suppress` subcommand.
+pub fn run(cli: &Cli, cmd: &SuppressCommand) -> u8 {
+    match cmd {
+        SuppressCommand::Add(args) => add(cli, args),
+        SuppressCommand::List { json } => list(cli, *json),
+        SuppressCommand::Show { target, json } => show(cli, target, *json),
+    }
+}
+
+fn add(cli: &Cli, args: &AddArgs) -> u8 {
+    // Refuse a malformed target here too, with the same rules as the relay.
+    if let Err(e) = Target::parse(&args.target) {
+        eprintln!(
+            "dnc-relay: '{}' is not a valid target (an address or @domain): {e}",
+            args.target
+        );
+        return EXIT_USAGE;
+    }
+    let mut client = match cli.connect() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let body = match client.request(Request::SuppressAdd {
+        target: args.target.clone(),
+        reason: args.reason,
+        source: args.source,
+        evidence: args.evidence.clone(),
+    }) {
+        Ok(body) => body,
+        Err(e) => return report(&e),
+    };
+    let Body::Added {
+        created,
+        entry,
+        event_id,
+    } = &body
+    else {
+        return unexpected(&body);
+    };
+    if args.json {
+        super::print_json(&body);
+    } else if *created {
+        println!(
+            "suppressed {} ({}, source {}), event #{event_id}",
+            entry.target, entry.reason, entry.source
+        );
+    } else {
+        println!(
+            "{} was already suppressed since {} ({}); recorded as event #{event_id}",
+            entry.target, entry.added_at, entry.reason
+        );
+    }
+    EXIT_OK
+}
+
+fn list(cli: &Cli, json: bool) -> u8 {
+    let mut client = match cli.connect() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut after: Option<String> = None;
+    let mut first = true;
+    if json {
+        let _ = writeln!(out, "[");
+    }
+    loop {
+        let body = match client.request(Request::SuppressList {
+            after: after.clone(),
+            limit: 1000,
+        }) {
+            Ok(body) => body,
+            Err(e) => return report(&e),
+        };
+        let Body::Page { entries, next } = body else {
+            return unexpected(&body);
+        };
+        for entry in &entries {
+            let written = if json {
+                let sep = if first { "" } else { ",\n" };
+                serde_json::to_string(entry)
+                    .map_err(std::io::Error::other)
+                    .and_then(|line| write!(out, "{sep}  {line}"))
+            } else {
+                writeln!(out, "{}", list_line(entry))
+            };
+            if written.is_err() {
+                // stdout closed (a pager quit): stop quietly.
+                return EXIT_OK;
+            }
+            first = false;
+        }
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    if json {
+        let _ = writeln!(out, "{}]", if first { "" } else { "\n" });
+    }
+    let _ = out.flush();
+    EXIT_OK
+}
+
+fn list_line(e: &Entry) -> String {
+    format!(
+        "{:<40} {:<15} {:<8} {} {}",
+        e.target, e.reason, e.source, e.added_at, e.actor
+    )
+}
+
+fn show(cli: &Cli, target: &str, json: bool) -> u8 {
+    let mut client: AdminClient = match cli.connect() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let body = match client.request(Request::SuppressShow {
+        target: target.to_string(),
+    }) {
+        Ok(body) => body,
+        Err(e) => return report(&e),
+    };
+    let Body::Shown {
+        target,
+        entry,
+        history,
+    } = &body
+    else {
+        return unexpected(&body);
+    };
+    if json {
+        super::print_json(&body);
+    } else {
+        match entry {
+            Some(e) => {
+                println!("{target}: suppressed");
+                println!("  reason    {}", e.reason);
+                println!("  source    {}", e.source);
+                println!("  added     {} by {}", e.added_at, e.actor);
+                if !e.evidence.is_empty() {
+                    println!("  evidence  {}", e.evidence);
+                }
+            }
+            None => println!("{target}: not suppressed"),
+        }
+        if !history.is_empty() {
+            println!("history:");
+            for event in history {
+                println!("  {}", history_line(event));
+            }
+        }
+    }
+    if entry.is_some() {
+        EXIT_OK
+    } else {
+        EXIT_NEGATIVE
+    }
+}
+
+/// One line of a timeline.
+pub fn history_line(e: &Event) -> String {
+    let what = match &e.kind {
+        EventKind::Suppressed {
+            target,
+            reason,
+            source,
+            evidence,
+        } => format!("suppressed {target} ({reason}, {source}){}", quoted(evidence)),
+        EventKind::Readded {
+            target,
+            reason,
+            source,
+            evidence,
+        } => format!("re-added {target} ({reason}, {source}){}", quoted(evidence)),
+    };
+    format!("#{:<6} {} {:<12} {what}", e.id, e.at, e.actor.user)
+}
+
+fn quoted(evidence: &str) -> String {
+    if evidence.is_empty() {
+        String::new()
+    } else {
+        format!(": \"{evidence}\"")
+    }
+}
+
+fn unexpected(body: &Body) -> u8 {
+    eprintln!("dnc-relay: unexpected answer from the relay: {body:?}");
+    EXIT_UNREACHABLE
+}

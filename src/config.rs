@@ -1,0 +1,822 @@
+//! TOML configuration: typed, every key optional with a documented default, unknown keys
+//! refused, and every error reported at once with its key path.
+//!
+//! Loading never binds a socket or opens a file other than the config itself, so
+//! `dnc-relay check-config` is safe to run next to a live relay.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// The example config shipped in `config/dnc-relay.toml`, used when no `--config` is given.
+pub const SHIPPED: &str = include_str!("../config/dnc-relay.toml");
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Directory for the store (`dnc.redb`), the admin socket (`admin.sock`), the decision log
+    /// (`decisions.jsonl`) and a relative `capture:` outbox. Relative to the working directory.
+    pub data_dir: PathBuf,
+    /// The SMTP side: listeners, limits, timeouts.
+    pub server: ServerConfig,
+    /// Where accepted mail goes.
+    pub upstream: UpstreamConfig,
+    /// How recipients are matched against the list.
+    pub policy: PolicyConfig,
+    /// The redb store.
+    pub store: StoreConfig,
+    /// The admin socket.
+    pub admin: AdminConfig,
+    /// Operational and decision logs.
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("data"),
+            server: ServerConfig::default(),
+            upstream: UpstreamConfig::default(),
+            policy: PolicyConfig::default(),
+            store: StoreConfig::default(),
+            admin: AdminConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// `[server]`: the SMTP listeners and the limits every session obeys.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Addresses to listen on for SMTP, `"ip:port"`.
+    pub listen: Vec<SocketAddr>,
+    /// The name in the greeting and the EHLO reply. Defaults to the system host name.
+    pub hostname: String,
+    /// Most SMTP connections open at once; further clients get `421 4.3.2` and are closed.
+    pub max_connections: usize,
+    /// Most accepted recipients per message; more get `452 4.5.3`.
+    pub max_recipients: usize,
+    /// Largest message accepted (advertised as SIZE); larger ones get `552 5.3.4`.
+    #[serde(with = "byte_size")]
+    pub max_message_size: u64,
+    /// Longest command line in bytes, CRLF included; longer lines get `500 5.5.2`.
+    pub max_line_length: usize,
+    /// How long to wait for the next command before `421 4.4.2` and close.
+    #[serde(with = "duration")]
+    pub command_timeout: Duration,
+    /// How long to wait for more message data during DATA before `421 4.4.2` and close.
+    #[serde(with = "duration")]
+    pub data_timeout: Duration,
+    /// On SIGTERM, how long transactions in flight may take to finish before their clients
+    /// get `421 4.3.2`.
+    #[serde(with = "duration")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 2525))],
+            hostname: system_hostname(),
+            max_connections: 1000,
+            max_recipients: 100,
+            max_message_size: 10 * 1024 * 1024,
+            max_line_length: 2048,
+            command_timeout: Duration::from_secs(300),
+            data_timeout: Duration::from_secs(180),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// `[upstream]`: the MTA that receives everything the policy lets through.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// `smtp://host:port`, `smtp://host:port?tls=required` (STARTTLS), `smtps://host:port`
+    /// (implicit TLS) or `capture:DIR` (write each message to DIR as an .eml file; a relative
+    /// DIR is under `data_dir`).
+    pub url: UpstreamUrl,
+    /// The name sent in EHLO to the upstream. Defaults to `server.hostname`.
+    pub hello_name: Option<String>,
+    /// Most upstream connections open at once (in use plus idle in the pool).
+    pub max_connections: usize,
+    /// Longest wait for a TCP connect (and TLS handshake) to the upstream.
+    #[serde(with = "duration")]
+    pub connect_timeout: Duration,
+    /// Longest wait for the upstream's reply to one command (greeting, EHLO, MAIL, RCPT, DATA).
+    #[serde(with = "duration")]
+    pub command_timeout: Duration,
+    /// Longest wait for the upstream's reply after the message data has been sent.
+    #[serde(with = "duration")]
+    pub data_timeout: Duration,
+    /// How long an idle upstream connection is kept in the pool for reuse.
+    #[serde(with = "duration")]
+    pub idle_timeout: Duration,
+    /// A PEM file of extra CA certificates to trust for the upstream's TLS certificate.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        UpstreamConfig {
+            url: UpstreamUrl::Capture(PathBuf::from("outbox")),
+            hello_name: None,
+            max_connections: 64,
+            connect_timeout: Duration::from_secs(10),
+            command_timeout: Duration::from_secs(60),
+            data_timeout: Duration::from_secs(600),
+            idle_timeout: Duration::from_secs(30),
+            ca_file: None,
+        }
+    }
+}
+
+/// `[policy]`: matching rules that can be tuned.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// The sub-address separator: `bob+news@x` is also checked as `bob@x`. An empty string turns
+    /// tag stripping off.
+    pub tag_separator: String,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            tag_separator: "+".into(),
+        }
+    }
+}
+
+/// `[store]`: the redb database.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The database file. Defaults to `data_dir/dnc.redb`.
+    pub path: Option<PathBuf>,
+    /// Memory for redb's page cache; lookups beyond it read from the page cache of the OS.
+    #[serde(with = "byte_size")]
+    pub cache_size: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: None,
+            cache_size: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// `[admin]`: the Unix socket the CLI talks to.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// The socket path (created with mode 0660). Defaults to `data_dir/admin.sock`.
+    pub socket: Option<PathBuf>,
+}
+
+/// `[log]`: where logs go.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// The decision log, one JSON object per line. Defaults to `data_dir/decisions.jsonl`.
+    pub decisions: Option<PathBuf>,
+    /// Operational log format on stderr: `text` or `json`.
+    pub format: LogFormat,
+    /// Operational log level (`error`, `warn`, `info`, `debug`, `trace`, or a tracing filter).
+    /// `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            decisions: None,
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+/// The operational log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// How to reach the upstream.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum UpstreamUrl {
+    /// An SMTP server.
+    Smtp {
+        /// Host name or IP address.
+        host: String,
+        /// TCP port.
+        port: u16,
+        /// How TLS is used.
+        tls: UpstreamTls,
+    },
+    /// Write each message to this directory (relative: under `data_dir`).
+    Capture(PathBuf),
+}
+
+/// TLS towards the upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamTls {
+    /// Plain SMTP (`smtp://`).
+    None,
+    /// STARTTLS, refusing to send if the upstream does not offer it (`smtp://...?tls=required`).
+    StartTls,
+    /// TLS from the first byte (`smtps://`).
+    Implicit,
+}
+
+impl TryFrom<String> for UpstreamUrl {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl std::str::FromStr for UpstreamUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if let Some(dir) = s.strip_prefix("capture:") {
+            if dir.is_empty() {
+                return Err("capture: needs a directory, as in capture:outbox".into());
+            }
+            return Ok(UpstreamUrl::Capture(PathBuf::from(dir)));
+        }
+        let (scheme, rest) = s.split_once("://").ok_or_else(|| {
+            format!("'{s}' is not an upstream URL (smtp://, smtps:// or capture:DIR)")
+        })?;
+        let (mut tls, default_port) = match scheme {
+            "smtp" => (UpstreamTls::None, 25),
+            "smtps" => (UpstreamTls::Implicit, 465),
+            other => return Err(format!("unknown upstream scheme '{other}'")),
+        };
+        let (authority, query) = match rest.split_once('?') {
+            Some((a, q)) => (a.trim_end_matches('/'), Some(q)),
+            None => (rest.trim_end_matches('/'), None),
+        };
+        if let Some(query) = query {
+            for pair in query.split('&') {
+                match pair {
+                    "tls=required" if scheme == "smtp" => tls = UpstreamTls::StartTls,
+                    "tls=none" if scheme == "smtp" => tls = UpstreamTls::None,
+                    other => return Err(format!("unknown upstream URL option '{other}'")),
+                }
+            }
+        }
+        let (host, port) = split_host_port(authority, default_port)?;
+        Ok(UpstreamUrl::Smtp { host, port, tls })
+    }
+}
+
+fn split_host_port(authority: &str, default_port: u16) -> Result<(String, u16), String> {
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("unclosed '[' in '{authority}'"))?;
+        (host, after.strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("no host in '{authority}'"));
+    }
+    let port = match port {
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|&p| p > 0)
+            .ok_or_else(|| format!("bad port '{p}'"))?,
+        None => default_port,
+    };
+    Ok((host.to_string(), port))
+}
+
+impl fmt::Display for UpstreamUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpstreamUrl::Capture(dir) => write!(f, "capture:{}", dir.display()),
+            UpstreamUrl::Smtp { host, port, tls } => {
+                let host = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host.clone()
+                };
+                match tls {
+                    UpstreamTls::None => write!(f, "smtp://{host}:{port}"),
+                    UpstreamTls::StartTls => write!(f, "smtp://{host}:{port}?tls=required"),
+                    UpstreamTls::Implicit => write!(f, "smtps://{host}:{port}"),
+                }
+            }
+        }
+    }
+}
+
+/// One problem in a config, with the key it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The dotted key path (`server.max_recipients`), or empty for a syntax error.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.key, self.message)
+        }
+    }
+}
+
+/// Every problem found in a config, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors {
+    /// The file, or `<shipped>` for the embedded default.
+    pub origin: String,
+    /// The problems, in file order.
+    pub errors: Vec<ConfigError>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.errors.len();
+        write!(
+            f,
+            "{}: {n} config error{}",
+            self.origin,
+            if n == 1 { "" } else { "s" }
+        )?;
+        for e in &self.errors {
+            write!(f, "\n  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Command-line values that replace what the file says.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Replaces `server.listen` when not empty.
+    pub listen: Vec<SocketAddr>,
+    /// Replaces `upstream.url`.
+    pub upstream: Option<String>,
+    /// Replaces `data_dir` and puts the store, socket and decision log under it.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads a config file, or the shipped default when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigErrors> {
+        match path {
+            None => Config::parse(SHIPPED, "<shipped config>"),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors {
+                    origin: path.display().to_string(),
+                    errors: vec![ConfigError {
+                        key: String::new(),
+                        message: format!("cannot read the file: {e}"),
+                    }],
+                })?;
+                Config::parse(&text, &path.display().to_string())
+            }
+        }
+    }
+
+    /// Parses config text, collecting every error with its key path.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigErrors> {
+        let fail = |errors| ConfigErrors {
+            origin: origin.to_string(),
+            errors,
+        };
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            fail(vec![ConfigError {
+                key: String::new(),
+                message: syntax_error(text, &e),
+            }])
+        })?;
+        let mut errors = Vec::new();
+        check_keys::<Config>("", &table, &mut errors, |key, value, errors| {
+            let Some(section) = value.as_table() else {
+                return false;
+            };
+            let prefix = format!("{key}.");
+            match key {
+                "server" => check_keys::<ServerConfig>(&prefix, section, errors, no_nested),
+                "upstream" => check_keys::<UpstreamConfig>(&prefix, section, errors, no_nested),
+                "policy" => check_keys::<PolicyConfig>(&prefix, section, errors, no_nested),
+                "store" => check_keys::<StoreConfig>(&prefix, section, errors, no_nested),
+                "admin" => check_keys::<AdminConfig>(&prefix, section, errors, no_nested),
+                "log" => check_keys::<LogConfig>(&prefix, section, errors, no_nested),
+                _ => return false,
+            }
+            true
+        });
+        if !errors.is_empty() {
+            return Err(fail(errors));
+        }
+        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
+                fail(vec![ConfigError {
+                    key: e.path().to_string(),
+                    message: e.inner().to_string(),
+                }])
+            })?;
+        config.validate().map_err(fail)?;
+        Ok(config)
+    }
+
+    /// Applies command-line overrides, then validates again.
+    pub fn apply(&mut self, overrides: &Overrides) -> Result<(), ConfigErrors> {
+        let fail = |key: &str, message: String| ConfigErrors {
+            origin: "command line".into(),
+            errors: vec![ConfigError {
+                key: key.into(),
+                message,
+            }],
+        };
+        if !overrides.listen.is_empty() {
+            self.server.listen = overrides.listen.clone();
+        }
+        if let Some(url) = &overrides.upstream {
+            self.upstream.url = url.parse().map_err(|e| fail("--upstream", e))?;
+        }
+        if let Some(dir) = &overrides.data_dir {
+            self.data_dir = dir.clone();
+            self.store.path = None;
+            self.admin.socket = None;
+            self.log.decisions = None;
+        }
+        self.validate().map_err(|errors| ConfigErrors {
+            origin: "command line".into(),
+            errors,
+        })
+    }
+
+    /// Checks what serde cannot: values that depend on each other or must be non-zero.
+    fn validate(&self) -> Result<(), Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let mut err = |key: &str, message: &str| {
+            errors.push(ConfigError {
+                key: key.into(),
+                message: message.into(),
+            })
+        };
+        if self.data_dir.as_os_str().is_empty() {
+            err("data_dir", "must not be empty");
+        }
+        let s = &self.server;
+        if s.listen.is_empty() {
+            err("server.listen", "at least one address is needed");
+        }
+        if s.hostname.trim().is_empty() || s.hostname.contains(char::is_whitespace) {
+            err("server.hostname", "must be a host name without spaces");
+        }
+        if s.max_connections == 0 {
+            err("server.max_connections", "must be at least 1");
+        }
+        if s.max_recipients == 0 {
+            err("server.max_recipients", "must be at least 1");
+        }
+        if s.max_message_size < 1024 {
+            err("server.max_message_size", "must be at least 1 KiB");
+        }
+        if s.max_line_length < 512 {
+            err(
+                "server.max_line_length",
+                "must be at least 512 (RFC 5321 command line)",
+            );
+        }
+        for (key, d) in [
+            ("server.command_timeout", s.command_timeout),
+            ("server.data_timeout", s.data_timeout),
+            ("upstream.connect_timeout", self.upstream.connect_timeout),
+            ("upstream.command_timeout", self.upstream.command_timeout),
+            ("upstream.data_timeout", self.upstream.data_timeout),
+        ] {
+            if d.is_zero() {
+                err(key, "must be longer than zero");
+            }
+        }
+        if self.upstream.max_connections == 0 {
+            err("upstream.max_connections", "must be at least 1");
+        }
+        if let Some(name) = &self.upstream.hello_name {
+            if name.trim().is_empty() || name.contains(char::is_whitespace) {
+                err("upstream.hello_name", "must be a host name without spaces");
+            }
+        }
+        if self.policy.tag_separator.chars().count() > 1 {
+            err(
+                "policy.tag_separator",
+                "must be one character, or empty to turn tag stripping off",
+            );
+        }
+        if self.store.cache_size < 1024 * 1024 {
+            err("store.cache_size", "must be at least 1 MiB");
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The store file.
+    pub fn store_path(&self) -> PathBuf {
+        self.store
+            .path
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("dnc.redb"))
+    }
+
+    /// The admin socket.
+    pub fn socket_path(&self) -> PathBuf {
+        self.admin
+            .socket
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("admin.sock"))
+    }
+
+    /// The decision log.
+    pub fn decisions_path(&self) -> PathBuf {
+        self.log
+            .decisions
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("decisions.jsonl"))
+    }
+
+    /// The upstream URL with a relative capture directory resolved under `data_dir`.
+    pub fn upstream_url(&self) -> UpstreamUrl {
+        match &self.upstream.url {
+            UpstreamUrl::Capture(dir) if dir.is_relative() => {
+                UpstreamUrl::Capture(self.data_dir.join(dir))
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// The name the relay gives itself in EHLO to the upstream.
+    pub fn upstream_hello_name(&self) -> &str {
+        self.upstream
+            .hello_name
+            .as_deref()
+            .unwrap_or(&self.server.hostname)
+    }
+
+    /// The `+tag` separator, if tag stripping is on.
+    pub fn tag_separator(&self) -> Option<char> {
+        self.policy.tag_separator.chars().next()
+    }
+}
+
+/// Deserializes each key of `table` on its own into `T`, so that every bad key is reported,
+/// not only the first. `nested` handles keys whose value is a section, reporting inside it.
+fn check_keys<T: DeserializeOwned>(
+    prefix: &str,
+    table: &toml::Table,
+    errors: &mut Vec<ConfigError>,
+    nested: impl Fn(&str, &toml::Value, &mut Vec<ConfigError>) -> bool,
+) {
+    for (key, value) in table {
+        let before = errors.len();
+        if nested(key, value, errors) {
+            // A section was checked key by key; its own errors are already listed.
+            if errors.len() > before {
+                continue;
+            }
+        }
+        let mut one = toml::Table::new();
+        one.insert(key.clone(), value.clone());
+        if let Err(e) = serde_path_to_error::deserialize::<_, T>(toml::Value::Table(one)) {
+            let path = e.path().to_string();
+            let key_path = if path == "." || path.is_empty() {
+                format!("{prefix}{key}")
+            } else {
+                format!("{prefix}{path}")
+            };
+            errors.push(ConfigError {
+                key: key_path,
+                message: e.inner().to_string(),
+            });
+        }
+    }
+}
+
+fn no_nested(_: &str, _: &toml::Value, _: &mut Vec<ConfigError>) -> bool {
+    false
+}
+
+fn syntax_error(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim();
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("TOML syntax error on line {line}: {msg}")
+        }
+        None => format!("TOML syntax error: {msg}"),
+    }
+}
+
+fn system_hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .filter(|h| !h.is_empty() && !h.contains(char::is_whitespace))
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Durations written as `"30s"`, `"5m"`, `"30d"`.
+pub mod duration {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    /// Parses a humane duration.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(s.trim()).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "'{s}' is not a duration such as \"30s\", \"5m\" or \"30d\": {e}"
+            ))
+        })
+    }
+}
+
+/// Sizes written as `"10MiB"`, `"64 MB"` or a plain number of bytes.
+pub mod byte_size {
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bytes(u64),
+        Text(String),
+    }
+
+    /// Parses a size.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        match Raw::deserialize(d)? {
+            Raw::Bytes(n) => Ok(n),
+            Raw::Text(s) => parse(&s).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "'{s}' is not a size such as \"10MiB\", \"512KiB\" or 1048576"
+                ))
+            }),
+        }
+    }
+
+    /// `"10MiB"` -> 10485760. Decimal units (KB, MB, GB) are powers of 1000.
+    pub fn parse(s: &str) -> Option<u64> {
+        let s = s.trim();
+        let split = s
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(s.len());
+        let (number, unit) = s.split_at(split);
+        let number: u64 = number.parse().ok()?;
+        let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kib" => 1 << 10,
+            "m" | "mib" => 1 << 20,
+            "g" | "gib" => 1 << 30,
+            "kb" => 1_000,
+            "mb" => 1_000_000,
+            "gb" => 1_000_000_000,
+            _ => return None,
+        };
+        number.checked_mul(factor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_config_is_valid_and_equals_the_defaults() {
+        let shipped = Config::parse(SHIPPED, "shipped").unwrap();
+        assert_eq!(shipped, Config::default());
+    }
+
+    #[test]
+    fn an_empty_file_is_the_defaults() {
+        assert_eq!(Config::parse("", "t").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn a_file_with_one_key_changes_only_that_key() {
+        let c = Config::parse("[server]\nmax_recipients = 7\n", "t").unwrap();
+        assert_eq!(c.server.max_recipients, 7);
+        assert_eq!(c.server.listen, ServerConfig::default().listen);
+    }
+
+    #[test]
+    fn every_error_is_reported_with_its_key() {
+        let text = r#"
+data_dri = "x"
+[server]
+max_recipients = "many"
+command_timeout = "soon"
+bogus = 1
+[upstream]
+url = "http://example.com"
+[store]
+cache_size = "lots"
+[nope]
+"#;
+        let err = Config::parse(text, "t.toml").unwrap_err();
+        let keys: Vec<_> = err.errors.iter().map(|e| e.key.as_str()).collect();
+        for want in [
+            "data_dri",
+            "server.max_recipients",
+            "server.command_timeout",
+            "server.bogus",
+            "upstream.url",
+            "store.cache_size",
+            "nope",
+        ] {
+            assert!(keys.contains(&want), "missing {want} in {err}");
+        }
+        assert_eq!(keys.len(), 7, "{err}");
+    }
+
+    #[test]
+    fn semantic_errors_name_the_key() {
+        let err = Config::parse("[server]\nmax_recipients = 0\nlisten = []\n", "t").unwrap_err();
+        let keys: Vec<_> = err.errors.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["server.listen", "server.max_recipients"]);
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let err = Config::parse("[server]\nmax_recipients = = 3\n", "t").unwrap_err();
+        assert!(err.errors[0].message.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn upstream_urls_parse() {
+        let cases = [
+            ("smtp://mx.example.com:25", "smtp://mx.example.com:25"),
+            ("smtp://mx.example.com", "smtp://mx.example.com:25"),
+            ("smtp://10.0.0.5:587?tls=required", "smtp://10.0.0.5:587?tls=required"),
+            ("smtps://mx.example.com", "smtps://mx.example.com:465"),
+            ("smtp://[::1]:2526", "smtp://[::1]:2526"),
+            ("capture:/var/spool/out", "capture:/var/spool/out"),
+        ];
+        for (input, shown) in cases {
+            let url: UpstreamUrl = input.parse().unwrap();
+            assert_eq!(url.to_string(), shown);
+        }
+        for bad in ["http://x", "smtp://", "smtp://x:0", "smtp://x:99999", "capture:", "smtps://x?tls=required"] {
+            assert!(bad.parse::<UpstreamUrl>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn data_dir_override_moves_store_socket_log_and_relative_outbox() {
+        let mut c = Config::parse("[store]\npath = \"/elsewhere/x.redb\"\n", "t").unwrap();
+        c.apply(&Overrides {
+            data_dir: Some("/tmp/d".into()),
+            ..Overrides::default()
+        })
+        .unwrap();
+        assert_eq!(c.store_path(), PathBuf::from("/tmp/d/dnc.redb"));
+        assert_eq!(c.socket_path(), PathBuf::from("/tmp/d/admin.sock"));
+        assert_eq!(c.decisions_path(), PathBuf::from("/tmp/d/decisions.jsonl"));
+        assert_eq!(c.upstream_url(), UpstreamUrl::Capture("/tmp/d/outbox".into()));
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(byte_size::parse("10MiB"), Some(10 << 20));
+        assert_eq!(byte_size::parse("64 MB"), Some(64_000_000));
+        assert_eq!(byte_size::parse("512"), Some(512));
+        assert_eq!(byte_size::parse("ten"), None);
+    }
+}

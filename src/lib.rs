@@ -1,0 +1,20 @@
+//! dnc-relay: an SMTP relay that refuses do-not-contact recipients at RCPT time and relays
+//! everything else to the real upstream MTA.
+//!
+//! Layers, from the bottom: [`address`], [`model`], [`config`] -> [`store`] -> [`policy`],
+//! [`relay`], [`audit`] -> [`smtp`], [`admin`] -> [`server`] -> [`cli`]. Nothing imports a layer
+//! above it. See DESIGN.md for the principles this code keeps.
+
+#![warn(missing_docs)]
+
+pub mod address;
+pub mod admin;
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod model;
+pub mod policy;
+pub mod relay;
+pub mod server;
+pub mod smtp;
+pub mod store;

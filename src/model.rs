@@ -1,0 +1,295 @@
+//! The records the relay keeps: suppression entries, history events, who did what and when.
+//!
+//! These types are shared by the store (which persists them), the policy (which reads entries),
+//! the admin protocol (which shows them) and the audit log. They hold no I/O.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A point in time, microseconds since the Unix epoch, UTC.
+///
+/// Shown and written to JSON as RFC 3339 (`2026-11-23T10:05:00.123456Z`); stored as an integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// The current time.
+    pub fn now() -> Timestamp {
+        Timestamp::from(SystemTime::now())
+    }
+
+    /// Parses RFC 3339 (`2026-11-23T10:05:00Z`, fractional seconds allowed).
+    pub fn parse_rfc3339(s: &str) -> Result<Timestamp, String> {
+        humantime::parse_rfc3339_weak(s.trim())
+            .map(Timestamp::from)
+            .map_err(|e| format!("'{s}' is not an RFC 3339 time: {e}"))
+    }
+
+    /// This time plus a duration (saturating).
+    pub fn plus(self, d: Duration) -> Timestamp {
+        Timestamp(self.0.saturating_add(d.as_micros().min(i64::MAX as u128) as i64))
+    }
+
+    /// This time minus a duration (saturating).
+    pub fn minus(self, d: Duration) -> Timestamp {
+        Timestamp(self.0.saturating_sub(d.as_micros().min(i64::MAX as u128) as i64))
+    }
+
+    fn to_system_time(self) -> SystemTime {
+        if self.0 >= 0 {
+            UNIX_EPOCH + Duration::from_micros(self.0 as u64)
+        } else {
+            UNIX_EPOCH - Duration::from_micros(self.0.unsigned_abs())
+        }
+    }
+}
+
+impl From<SystemTime> for Timestamp {
+    fn from(t: SystemTime) -> Timestamp {
+        match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => Timestamp(d.as_micros().min(i64::MAX as u128) as i64),
+            Err(e) => Timestamp(-(e.duration().as_micros().min(i64::MAX as u128) as i64)),
+        }
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        humantime::format_rfc3339_micros(self.to_system_time()).fmt(f)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            s.serialize_i64(self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let s = String::deserialize(d)?;
+            Timestamp::parse_rfc3339(&s).map_err(serde::de::Error::custom)
+        } else {
+            i64::deserialize(d).map(Timestamp)
+        }
+    }
+}
+
+/// Declares a closed set of kebab-case names with `FromStr`, `Display`, serde and a list of all
+/// names for error messages, so the CLI, config, CSV and JSON agree on one spelling.
+macro_rules! named_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The kebab-case name used on the wire, in config and in files.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text,)+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                let s = s.trim();
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str().eq_ignore_ascii_case(s) || v.as_str().replace('-', "_").eq_ignore_ascii_case(s))
+                    .ok_or_else(|| {
+                        let names: Vec<_> = $name::ALL.iter().map(|v| v.as_str()).collect();
+                        format!("unknown {} '{}' (expected one of: {})", stringify!($name).to_lowercase(), s, names.join(", "))
+                    })
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// Why a contact must not be mailed. The order is the strength: a later variant never
+    /// replaces an earlier one (see the store's add rules).
+    pub enum Reason {
+        /// The contact's mail hard-bounced: the mailbox does not exist. Answered with 5.1.1.
+        HardBounce = "hard-bounce",
+        /// A legal demand (GDPR erasure request, lawyer's letter).
+        Legal = "legal",
+        /// A spam complaint (feedback loop, abuse desk).
+        Complaint = "complaint",
+        /// The contact asked to stop (reply, link, call).
+        Unsubscribe = "unsubscribe",
+        /// The contact said they are not interested.
+        NotInterested = "not-interested",
+        /// The address is known to be wrong or not a person.
+        Invalid = "invalid",
+        /// Added by hand for another reason (see the evidence).
+        Manual = "manual",
+    }
+}
+
+named_enum! {
+    /// Through which channel the opt-out reached us.
+    pub enum Source {
+        /// A reply to one of our messages.
+        Reply = "reply",
+        /// An unsubscribe link.
+        Link = "link",
+        /// A web form.
+        Form = "form",
+        /// A phone call.
+        Call = "call",
+        /// In person at an event.
+        Event = "event",
+        /// A partner or data provider.
+        Partner = "partner",
+        /// The support desk.
+        Support = "support",
+        /// A bulk import.
+        Import = "import",
+        /// A bounce message (DSN).
+        Bounce = "bounce",
+        /// A feedback-loop complaint report.
+        Fbl = "fbl",
+        /// An operator with the admin CLI.
+        Admin = "admin",
+    }
+}
+
+/// Who did something: the unix user behind the admin socket, or the relay itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// Unix user name (or `uid:N` when the uid has no name), or `dnc-relay` for the relay.
+    pub user: String,
+    /// Numeric uid, when the actor is a unix user.
+    pub uid: Option<u32>,
+}
+
+impl Actor {
+    /// The relay acting on its own (bounces, expiry).
+    pub fn system() -> Actor {
+        Actor {
+            user: "dnc-relay".into(),
+            uid: None,
+        }
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.user)
+    }
+}
+
+/// One suppression: a target that must not be mailed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The target as added, normalised (`alice@example.com` or `@example.com`).
+    pub target: String,
+    /// Why the target is suppressed.
+    pub reason: Reason,
+    /// Through which channel the opt-out came.
+    pub source: Source,
+    /// Free text proving the opt-out (the reply, the ticket, the file name).
+    pub evidence: String,
+    /// Who added it.
+    pub actor: Actor,
+    /// When it was added.
+    pub added_at: Timestamp,
+    /// The id of the event that added it.
+    pub event_id: u64,
+}
+
+/// What happened, in the append-only history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum EventKind {
+    /// A new suppression entry was created.
+    Suppressed {
+        /// The normalised target.
+        target: String,
+        /// Why.
+        reason: Reason,
+        /// Through which channel.
+        source: Source,
+        /// The proof.
+        evidence: String,
+    },
+    /// A target that was already suppressed was added again; the existing entry stays as it
+    /// was and the new evidence is kept here.
+    Readded {
+        /// The normalised target.
+        target: String,
+        /// The reason given this time.
+        reason: Reason,
+        /// The channel given this time.
+        source: Source,
+        /// The proof given this time.
+        evidence: String,
+    },
+}
+
+impl EventKind {
+    /// The normalised target the event is about.
+    pub fn target(&self) -> &str {
+        match self {
+            EventKind::Suppressed { target, .. } | EventKind::Readded { target, .. } => target,
+        }
+    }
+}
+
+/// One entry of the append-only history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Monotonic id, starting at 1; never reused.
+    pub id: u64,
+    /// When it happened.
+    pub at: Timestamp,
+    /// Who did it.
+    pub actor: Actor,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_is_rfc3339_in_json_and_an_integer_in_postcard() {
+        let t = Timestamp::parse_rfc3339("2026-11-23T10:05:00Z").unwrap();
+        assert_eq!(serde_json::to_string(&t).unwrap(), "\"2026-11-23T10:05:00.000000Z\"");
+        let bytes = postcard::to_stdvec(&t).unwrap();
+        assert_eq!(postcard::from_bytes::<Timestamp>(&bytes).unwrap(), t);
+        let back: Timestamp = serde_json::from_str("\"2026-11-23T10:05:00.000000Z\"").unwrap();
+        assert_eq!(back, t);
+    }
+
+    #[test]
+    fn reasons_parse_in_any_case_and_with_underscores() {
+        assert_eq!("Hard-Bounce".parse::<Reason>().unwrap(), Reason::HardBounce);
+        assert_eq!("not_interested".parse::<Reason>().unwrap(), Reason::NotInterested);
+        let err = "stop".parse::<Reason>().unwrap_err();
+        assert!(err.contains("unsubscribe"), "{err}");
+    }
+}

@@ -1,0 +1,204 @@
+//! Wiring: builds the store, policy, relay, decision log, SMTP listeners and admin socket from
+//! the config, and takes them down in order on shutdown.
+//!
+//! Start order makes failures clean: the store is opened before anything listens, so a locked
+//! or unreadable store exits with nothing bound. Shutdown order keeps the promise of no loss:
+//! stop accepting, let transactions finish, then close the log and the store.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
+
+use crate::admin::server::{BindError, Handler};
+use crate::admin::AdminServer;
+use crate::audit::DecisionLog;
+use crate::config::Config;
+use crate::policy::{MatchOptions, Policy, SuppressionLookup};
+use crate::relay::{Relay, SetupError};
+use crate::smtp::{self, Limits, ListenerSet, Phase, SessionContext};
+use crate::store::{Store, StoreError, StoreOptions};
+
+/// Test seams; production passes `Hooks::default()`.
+#[derive(Default, Clone)]
+pub struct Hooks {
+    /// Where the SMTP policy reads entries instead of the store (to prove failing closed).
+    pub lookup: Option<Arc<dyn SuppressionLookup>>,
+}
+
+/// Why the relay could not start. Each maps to the CLI's exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store could not be opened (exit 3).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The decision log could not be opened (exit 3).
+    #[error("cannot open the decision log {path}: {source}")]
+    Log {
+        /// The log file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The upstream could not be set up (exit 3).
+    #[error(transparent)]
+    Upstream(#[from] SetupError),
+    /// An SMTP address could not be bound (exit 1).
+    #[error("{0}")]
+    Listen(std::io::Error),
+    /// The admin socket could not be bound (exit 3).
+    #[error(transparent)]
+    Admin(#[from] BindError),
+}
+
+impl StartError {
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StartError::Listen(_) => 1,
+            _ => 3,
+        }
+    }
+}
+
+/// A running relay.
+pub struct Server {
+    smtp_addrs: Vec<SocketAddr>,
+    config: Config,
+    phase: watch::Sender<Phase>,
+    tracker: TaskTracker,
+    admin: AdminServer,
+    store: Store,
+    log: DecisionLog,
+    relay: Relay,
+}
+
+impl Server {
+    /// Opens everything and starts serving. Must run inside a Tokio runtime.
+    pub async fn start(config: Config, hooks: Hooks) -> Result<Server, StartError> {
+        let store_options = StoreOptions {
+            cache_size: usize::try_from(config.store.cache_size).unwrap_or(usize::MAX),
+        };
+        let store_path = config.store_path();
+        let store = tokio::task::spawn_blocking(move || Store::open(&store_path, &store_options))
+            .await
+            .map_err(|e| StoreError::Io(e.to_string()))??;
+        let log_path = config.decisions_path();
+        let log = DecisionLog::open(&log_path).map_err(|source| StartError::Log {
+            path: log_path,
+            source,
+        })?;
+        let relay = Relay::from_config(&config)?;
+        let options = MatchOptions {
+            tag_separator: config.tag_separator(),
+        };
+        let admin_policy = Policy::new(Arc::new(store.clone()), options.clone());
+        let smtp_lookup = hooks
+            .lookup
+            .clone()
+            .unwrap_or_else(|| Arc::new(store.clone()));
+        let ctx = Arc::new(SessionContext {
+            hostname: config.server.hostname.clone(),
+            limits: Limits::from_config(&config),
+            policy: Policy::new(smtp_lookup, options),
+            relay: relay.clone(),
+            log: log.clone(),
+        });
+        let listeners = ListenerSet::bind(&config.server.listen)
+            .await
+            .map_err(StartError::Listen)?;
+        let smtp_addrs = listeners.local_addrs();
+        let admin = AdminServer::bind(
+            &config.socket_path(),
+            Arc::new(Handler {
+                store: store.clone(),
+                policy: admin_policy,
+            }),
+        )?;
+        let (phase, phase_rx) = watch::channel(Phase::Running);
+        let tracker = TaskTracker::new();
+        smtp::serve(
+            listeners,
+            ctx,
+            config.server.max_connections,
+            phase_rx,
+            tracker.clone(),
+        );
+        tracing::info!(
+            listen = ?smtp_addrs,
+            upstream = relay.url(),
+            store = %store.path().display(),
+            socket = %admin.path().display(),
+            decisions = %log.path().display(),
+            "dnc-relay ready"
+        );
+        Ok(Server {
+            smtp_addrs,
+            config,
+            phase,
+            tracker,
+            admin,
+            store,
+            log,
+            relay,
+        })
+    }
+
+    /// The SMTP addresses bound (with real ports when the config said 0).
+    pub fn smtp_addrs(&self) -> &[SocketAddr] {
+        &self.smtp_addrs
+    }
+
+    /// The admin socket path.
+    pub fn socket_path(&self) -> PathBuf {
+        self.admin.path().to_path_buf()
+    }
+
+    /// The store, for tests and benchmarks that inspect it.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The upstream, for tests that inspect its pool.
+    pub fn relay(&self) -> &Relay {
+        &self.relay
+    }
+
+    /// The config in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Graceful shutdown: stop accepting; sessions between transactions get 421 at once;
+    /// transactions in flight get `shutdown_grace` to finish, then 421; finally the admin
+    /// socket, the decision log and the store are closed.
+    pub async fn shutdown(self) -> Result<(), StoreError> {
+        let grace = self.config.server.shutdown_grace;
+        let _ = self.phase.send(Phase::Draining);
+        self.tracker.close();
+        if tokio::time::timeout(grace, self.tracker.wait()).await.is_err() {
+            tracing::warn!(
+                sessions = self.tracker.len(),
+                "grace period over; closing the remaining sessions"
+            );
+            let _ = self.phase.send(Phase::Closing);
+            // Sessions waiting on their client close at once; one in the middle of handing a
+            // message upstream finishes that step (bounded by the upstream timeouts).
+            let bound = self.config.upstream.data_timeout.min(Duration::from_secs(30));
+            if tokio::time::timeout(bound, self.tracker.wait()).await.is_err() {
+                tracing::error!(
+                    sessions = self.tracker.len(),
+                    "sessions still busy after the grace period; exiting without them"
+                );
+            }
+        }
+        self.admin.shutdown().await;
+        self.log.close().await;
+        let result = self.store.close().await;
+        tracing::info!("dnc-relay stopped");
+        result
+    }
+}

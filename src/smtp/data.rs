@@ -1,0 +1,96 @@
+//! DATA (RFC 5321 section 4.1.1.4): read the message (bounded), hand it to the upstream, and
+//! answer with the upstream's verdict. 250 is said only after the upstream said 250.
+
+use std::borrow::Cow;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::dot::DotDecoder;
+use super::reply::Reply;
+use super::session::{Flow, Session};
+use crate::audit::Decision;
+use crate::relay::Outcome;
+
+/// A data buffer larger than this is released after the message instead of kept for the next.
+const KEEP_BUFFER: usize = 256 * 1024;
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
+    pub(super) async fn data(&mut self) -> Flow {
+        let Some(txn) = &self.txn else {
+            self.reply(Reply::bad_sequence("need MAIL before DATA"));
+            return Ok(());
+        };
+        if txn.accepted.is_empty() {
+            self.reply(Reply::no_valid_recipients());
+            return Ok(());
+        }
+        self.reply(Reply::start_data());
+        self.flush().await?;
+
+        let mut decoder = DotDecoder::new(self.ctx.limits.max_message_size);
+        self.data.clear();
+        loop {
+            if self.decode_pending(&mut decoder) {
+                break;
+            }
+            // A timeout or disconnect here drops the transaction: nothing is relayed.
+            self.fill(self.ctx.limits.data_timeout, false).await?;
+        }
+
+        let Some(mut txn) = self.txn.take() else {
+            return Ok(());
+        };
+        let message_id = message_id(&self.data);
+        let (reply, decision, reason, upstream) = if decoder.overflowed() {
+            txn.upstream.abort().await;
+            (Reply::message_too_large(), Decision::Failed, Some("message-too-large"), None)
+        } else {
+            let outcome = txn.upstream.send(&self.data).await;
+            let reply = Reply::for_outcome(&outcome, |r| Reply::relayed(&r.text));
+            let (decision, reason) = match &outcome {
+                Outcome::Accepted(_) => (Decision::Relayed, None),
+                Outcome::Unavailable(failure) => {
+                    tracing::warn!(session = %self.id, %failure, "upstream failed during DATA");
+                    (Decision::Failed, Some("upstream-unavailable"))
+                }
+                _ => (Decision::Failed, Some("upstream")),
+            };
+            (reply, decision, reason, Some(outcome.describe()))
+        };
+        for rcpt in &txn.accepted {
+            self.log_decision(
+                &txn.from,
+                rcpt,
+                decision,
+                &reply,
+                reason.map(Cow::Borrowed),
+                None,
+                None,
+                message_id.as_deref(),
+                upstream.clone(),
+            )
+            .await;
+        }
+        tracing::info!(
+            session = %self.id,
+            helo = self.helo.as_ref().map(|h| h.name.as_str()).unwrap_or(""),
+            from = %txn.from,
+            recipients = txn.accepted.len(),
+            size = decoder.size(),
+            message_id = message_id.as_deref().unwrap_or(""),
+            reply = %reply,
+            "transaction finished"
+        );
+        self.reply(reply);
+        if self.data.capacity() > KEEP_BUFFER {
+            self.data = Vec::new();
+        }
+        Ok(())
+    }
+}
+
+/// The Message-ID header, without angle brackets, if the message has one.
+fn message_id(message: &[u8]) -> Option<String> {
+    let parsed = mail_parser::MessageParser::new().parse_headers(message)?;
+    parsed.message_id().map(str::to_string)
+}

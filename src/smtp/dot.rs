@@ -1,0 +1,200 @@
+//! Decoding of the DATA section (RFC 5321 section 4.5.2): finds the end marker, removes dot
+//! stuffing, and bounds memory. Pure: bytes in, bytes out, no I/O.
+//!
+//! Only `CRLF . CRLF` ends the data; a bare LF never does (the SMTP smuggling attacks of 2023
+//! relied on servers that disagree about this). Bare LFs in the content are normalised to CRLF,
+//! so the upstream, whatever its own rules, sees exactly one message with the same lines.
+
+/// Where the decoder stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// At the start of a line that began after CRLF.
+    LineStart,
+    /// At the start of a line that began after a bare LF: a dot here is plain content, never
+    /// stuffing and never the end marker.
+    BareLineStart,
+    /// Inside a line.
+    Middle,
+    /// After a CR inside a line.
+    Cr,
+    /// After a dot at the start of a line.
+    Dot,
+    /// After `.` CR at the start of a line.
+    DotCr,
+    /// The end marker was seen.
+    Done,
+}
+
+/// Streaming decoder for one message.
+#[derive(Debug, Clone)]
+pub struct DotDecoder {
+    state: State,
+    limit: usize,
+    size: usize,
+}
+
+impl DotDecoder {
+    /// A decoder that keeps at most `limit` decoded bytes; more is counted and dropped.
+    pub fn new(limit: usize) -> DotDecoder {
+        DotDecoder {
+            state: State::LineStart,
+            limit,
+            size: 0,
+        }
+    }
+
+    /// The decoded size so far, including bytes dropped over the limit.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Whether the message exceeded the limit.
+    pub fn overflowed(&self) -> bool {
+        self.size > self.limit
+    }
+
+    /// Decodes `input` into `out`. Returns how many input bytes were consumed and whether the
+    /// end marker was reached; bytes after the marker are left for the next command.
+    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> (usize, bool) {
+        let mut i = 0;
+        while i < input.len() {
+            if self.state == State::Middle {
+                // Fast path: copy up to the next line break in one go.
+                let rest = &input[i..];
+                let n = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len());
+                self.emit(&rest[..n], out);
+                i += n;
+                if i == input.len() {
+                    break;
+                }
+            }
+            let b = input[i];
+            i += 1;
+            self.step(b, out);
+            if self.state == State::Done {
+                return (i, true);
+            }
+        }
+        (i, false)
+    }
+
+    fn step(&mut self, b: u8, out: &mut Vec<u8>) {
+        self.state = match (self.state, b) {
+            (State::LineStart, b'.') => State::Dot,
+            (State::LineStart | State::BareLineStart | State::Middle, b'\r') => State::Cr,
+            (State::LineStart | State::BareLineStart | State::Middle, b'\n') => {
+                self.emit(b"\r\n", out);
+                State::BareLineStart
+            }
+            (State::LineStart | State::BareLineStart | State::Middle, other) => {
+                self.emit(&[other], out);
+                State::Middle
+            }
+            (State::Cr, b'\n') => {
+                self.emit(b"\r\n", out);
+                State::LineStart
+            }
+            (State::Cr, b'\r') => {
+                // A bare CR stays as it is; the new CR may still start a CRLF.
+                self.emit(b"\r", out);
+                State::Cr
+            }
+            (State::Cr, other) => {
+                self.emit(&[b'\r', other], out);
+                State::Middle
+            }
+            (State::Dot, b'\r') => State::DotCr,
+            (State::Dot, b'\n') => {
+                // ". LF" is not the end marker: keep the line as content.
+                self.emit(b".\r\n", out);
+                State::BareLineStart
+            }
+            (State::Dot, other) => {
+                // A leading dot followed by more text was added by the client: drop it.
+                self.emit(&[other], out);
+                State::Middle
+            }
+            (State::DotCr, b'\n') => State::Done,
+            (State::DotCr, b'\r') => {
+                self.emit(b"\r", out);
+                State::Cr
+            }
+            (State::DotCr, other) => {
+                self.emit(&[b'\r', other], out);
+                State::Middle
+            }
+            (State::Done, _) => State::Done,
+        };
+    }
+
+    fn emit(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        self.size += bytes.len();
+        if self.size <= self.limit {
+            out.extend_from_slice(bytes);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(input: &[u8]) -> (Vec<u8>, Option<usize>) {
+        let mut d = DotDecoder::new(1 << 20);
+        let mut out = Vec::new();
+        let (n, done) = d.feed(input, &mut out);
+        (out, done.then_some(n))
+    }
+
+    #[test]
+    fn table_of_encodings() {
+        let cases: &[(&[u8], &[u8], Option<usize>)] = &[
+            (b".\r\n", b"", Some(3)),
+            (b"a\r\n.\r\n", b"a\r\n", Some(6)),
+            (b"..x\r\n.\r\n", b".x\r\n", Some(8)),
+            (b"a\r\n..\r\n.\r\n", b"a\r\n.\r\n", Some(10)),
+            (b"a\r\n.\r\nMAIL", b"a\r\n", Some(6)),
+            (b"a\n.\nb\r\n.\r\n", b"a\r\n.\r\nb\r\n", Some(10)),
+            (b"a\r\n.\nb\r\n.\r\n", b"a\r\n.\r\nb\r\n", Some(11)),
+            (b"a\n.\r\nb\r\n.\r\n", b"a\r\n.\r\nb\r\n", Some(11)),
+            (b"a\n..x\r\n.\r\n", b"a\r\n..x\r\n", Some(10)),
+            (b"a\rb\r\n.\r\n", b"a\rb\r\n", Some(8)),
+            (b"caf\xc3\xa9 8bit\r\n.\r\n", b"caf\xc3\xa9 8bit\r\n", Some(15)),
+            (b"no end\r\n", b"no end\r\n", None),
+        ];
+        for (input, want, end) in cases {
+            let (out, got_end) = decode_all(input);
+            assert_eq!(&out, want, "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(got_end, *end, "{:?}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn every_split_point_gives_the_same_result() {
+        let input = b"Subject: x\r\n\r\n..leading\r\nbody\n.\r\nmore\r\r\n.\r\n";
+        let (whole, end) = decode_all(input);
+        assert_eq!(end, Some(input.len()));
+        for split in 0..input.len() {
+            let mut d = DotDecoder::new(1 << 20);
+            let mut out = Vec::new();
+            let (n1, done1) = d.feed(&input[..split], &mut out);
+            assert_eq!(n1, split);
+            assert!(!done1);
+            let (n2, done2) = d.feed(&input[split..], &mut out);
+            assert!(done2);
+            assert_eq!(split + n2, input.len());
+            assert_eq!(out, whole, "split at {split}");
+        }
+    }
+
+    #[test]
+    fn over_the_limit_counts_but_keeps_nothing_more() {
+        let mut d = DotDecoder::new(4);
+        let mut out = Vec::new();
+        let (_, done) = d.feed(b"abcdefgh\r\n.\r\n", &mut out);
+        assert!(done);
+        assert!(d.overflowed());
+        assert_eq!(d.size(), 10);
+        assert!(out.len() <= 4);
+    }
+}

@@ -1,0 +1,88 @@
+//! The SMTP server side: listeners, the per-connection session, and every reply.
+//!
+//! The session is generic over `AsyncRead + AsyncWrite`, so tests drive it in memory exactly as
+//! a socket would. Commands are parsed by `smtp-proto`; framing, limits, timeouts and the DATA
+//! decoder are ours.
+
+mod data;
+pub mod dot;
+mod ehlo;
+pub mod listener;
+mod mail;
+mod misc;
+mod rcpt;
+pub mod reply;
+mod session;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::audit::DecisionLog;
+use crate::config::Config;
+use crate::policy::Policy;
+use crate::relay::Relay;
+
+pub use listener::{serve, ListenerSet};
+pub use reply::Reply;
+pub use session::run_session;
+
+/// The limits every session enforces.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Most accepted recipients per message.
+    pub max_recipients: usize,
+    /// Largest message in bytes (advertised as SIZE).
+    pub max_message_size: usize,
+    /// Longest command line, CRLF included.
+    pub max_line_length: usize,
+    /// Wait for a command this long.
+    pub command_timeout: Duration,
+    /// Wait for more DATA this long.
+    pub data_timeout: Duration,
+}
+
+impl Limits {
+    /// The limits from `[server]`.
+    pub fn from_config(config: &Config) -> Limits {
+        let s = &config.server;
+        Limits {
+            max_recipients: s.max_recipients,
+            max_message_size: usize::try_from(s.max_message_size).unwrap_or(usize::MAX),
+            max_line_length: s.max_line_length,
+            command_timeout: s.command_timeout,
+            data_timeout: s.data_timeout,
+        }
+    }
+}
+
+/// What every session shares: identity, limits, and the services it calls.
+pub struct SessionContext {
+    /// The name in the greeting and EHLO reply.
+    pub hostname: String,
+    /// The limits.
+    pub limits: Limits,
+    /// The recipient policy.
+    pub policy: Policy,
+    /// The upstream.
+    pub relay: Relay,
+    /// The decision log.
+    pub log: DecisionLog,
+}
+
+/// Where the relay stands in its life; sessions watch it to stop at the right moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// Serving.
+    Running,
+    /// Shutting down: sessions between transactions close with 421; transactions in flight
+    /// may finish.
+    Draining,
+    /// The grace period is over: every session waiting on its client closes with 421.
+    Closing,
+}
+
+/// A session's view of the phase.
+pub type PhaseWatch = tokio::sync::watch::Receiver<Phase>;
+
+/// Shared handle type for the context.
+pub type Context = Arc<SessionContext>;

@@ -1,0 +1,330 @@
+//! One SMTP connection: the input loop, framing, and the dispatch to one handler per command.
+//!
+//! Position in the protocol lives in the data (`helo`, `txn`); handlers answer 503 when it is
+//! wrong. Replies are queued and written in one go whenever the session needs more input, so a
+//! pipelined batch gets its replies in order and in one segment.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use smtp_proto::{Error as ParseError, Request};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::reply::Reply;
+use super::{Context, Phase, PhaseWatch};
+use crate::address::Address;
+use crate::audit::{Decision, DecisionRecord};
+use crate::model::Timestamp;
+use crate::relay;
+
+/// What the client said in HELO or EHLO.
+pub(super) struct Helo {
+    /// The name the client gave.
+    pub name: String,
+}
+
+/// One mail transaction, from MAIL to the end of DATA (or RSET).
+pub(super) struct Transaction {
+    /// The reverse-path as sent (empty for `<>`).
+    pub from: String,
+    /// The normalised sender, `None` for the null sender.
+    pub sender: Option<Address>,
+    /// The upstream side of the transaction.
+    pub upstream: relay::Transaction,
+    /// Recipients accepted so far, as sent.
+    pub accepted: Vec<String>,
+    /// MAIL FROM carried `SMTPUTF8`.
+    pub smtputf8: bool,
+}
+
+/// Why the session ends.
+#[derive(Debug)]
+pub(super) enum Closed {
+    /// The client said QUIT, or we said 421.
+    Done,
+    /// The client went away or the socket failed.
+    Gone,
+}
+
+/// A result that ends the session with `Err`.
+pub(super) type Flow = Result<(), Closed>;
+
+static NEXT_SESSION: AtomicU64 = AtomicU64::new(0);
+
+/// The state of one connection.
+pub(super) struct Session<S> {
+    io: S,
+    rbuf: Vec<u8>,
+    rpos: usize,
+    wbuf: Vec<u8>,
+    /// Inside an over-long line: discard until its end, then answer 500.
+    discarding: bool,
+    pub(super) ctx: Context,
+    pub(super) phase: PhaseWatch,
+    pub(super) peer: SocketAddr,
+    pub(super) id: String,
+    pub(super) helo: Option<Helo>,
+    pub(super) txn: Option<Transaction>,
+    /// Reused for each message's data.
+    pub(super) data: Vec<u8>,
+}
+
+/// Serves one SMTP connection until QUIT, 421, timeout or disconnect.
+pub async fn run_session<S>(io: S, peer: SocketAddr, ctx: Context, phase: PhaseWatch)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let n = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
+    let id = format!("{:x}{n:06x}", Timestamp::now().0 / 1_000_000);
+    let mut session = Session {
+        io,
+        rbuf: Vec::with_capacity(4096),
+        rpos: 0,
+        wbuf: Vec::with_capacity(1024),
+        discarding: false,
+        ctx,
+        phase,
+        peer,
+        id,
+        helo: None,
+        txn: None,
+        data: Vec::new(),
+    };
+    tracing::debug!(session = %session.id, client = %peer, "connected");
+    let end = session.serve().await;
+    if let Some(txn) = session.txn.take() {
+        // The client left mid-transaction: nothing was sent, and nothing will be.
+        drop(txn);
+    }
+    tracing::debug!(session = %session.id, client = %peer, end = ?end, "disconnected");
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
+    async fn serve(&mut self) -> Flow {
+        let greeting = if *self.phase.borrow() == Phase::Running {
+            Reply::greeting(&self.ctx.hostname)
+        } else {
+            Reply::shutting_down(&self.ctx.hostname)
+        };
+        self.reply(greeting.clone());
+        if !greeting.is_positive() {
+            self.flush().await?;
+            return Err(Closed::Done);
+        }
+        loop {
+            while let Some(line) = self.next_line() {
+                match line {
+                    Line::Command(range) => self.command(range).await?,
+                    Line::TooLong => self.reply(Reply::line_too_long()),
+                }
+            }
+            self.flush().await?;
+            self.fill(self.ctx.limits.command_timeout, true).await?;
+        }
+    }
+
+    /// Dispatches one command line, `rbuf[range]`, CRLF included.
+    async fn command(&mut self, range: std::ops::Range<usize>) -> Flow {
+        // The parser borrows the line; copy it out so handlers may use the buffers.
+        let line = self.rbuf[range].to_vec();
+        let request = match Request::parse(&mut line.iter()) {
+            Ok(request) => request,
+            Err(e) => {
+                self.reply(parse_error_reply(e));
+                return Ok(());
+            }
+        };
+        match request {
+            Request::Ehlo { host } => self.ehlo(host, true).await,
+            Request::Helo { host } => self.ehlo(host, false).await,
+            Request::Mail { from } => self.mail(from).await,
+            Request::Rcpt { to } => self.rcpt(to).await,
+            Request::Data => self.data().await?,
+            Request::Rset => self.rset().await,
+            Request::Noop { .. } => self.reply(Reply::ok()),
+            Request::Vrfy { .. } => self.reply(Reply::cannot_verify()),
+            Request::Help { .. } => self.reply(Reply::help()),
+            Request::Quit => return self.quit().await,
+            other => self.reply(Reply::not_implemented(other.name())),
+        }
+        Ok(())
+    }
+
+    /// Queues a reply; it is written at the next flush.
+    pub(super) fn reply(&mut self, reply: Reply) {
+        reply.write_to(&mut self.wbuf);
+    }
+
+    /// Writes every queued reply in one go.
+    pub(super) async fn flush(&mut self) -> Flow {
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        let limit = self.ctx.limits.command_timeout;
+        match tokio::time::timeout(limit, self.io.write_all(&self.wbuf)).await {
+            Ok(Ok(())) => {}
+            _ => return Err(Closed::Gone),
+        }
+        self.wbuf.clear();
+        if self.wbuf.capacity() > 64 * 1024 {
+            self.wbuf.shrink_to(1024);
+        }
+        match tokio::time::timeout(limit, self.io.flush()).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Closed::Gone),
+        }
+    }
+
+    /// Says 421 with `reply`, writes it, and ends the session.
+    pub(super) async fn close_with(&mut self, reply: Reply) -> Flow {
+        self.reply(reply);
+        let _ = self.flush().await;
+        let _ = self.io.shutdown().await;
+        Err(Closed::Done)
+    }
+
+    /// The next complete line in the buffer, enforcing the line limit.
+    fn next_line(&mut self) -> Option<Line> {
+        let max = self.ctx.limits.max_line_length;
+        loop {
+            let pending = &self.rbuf[self.rpos..];
+            match memchr::memchr(b'\n', pending) {
+                Some(i) => {
+                    let start = self.rpos;
+                    self.rpos += i + 1;
+                    if self.discarding {
+                        self.discarding = false;
+                        return Some(Line::TooLong);
+                    }
+                    if i + 1 > max {
+                        return Some(Line::TooLong);
+                    }
+                    return Some(Line::Command(start..self.rpos));
+                }
+                None if pending.len() > max || (self.discarding && !pending.is_empty()) => {
+                    // Keep memory bounded: drop the overlong part, answer when it ends.
+                    self.discarding = true;
+                    self.rpos = self.rbuf.len();
+                    continue;
+                }
+                None => return None,
+            }
+        }
+    }
+
+    /// Reads more input, with a timeout, watching for shutdown (see [`Self::must_stop`]).
+    pub(super) async fn fill(&mut self, timeout: Duration, command: bool) -> Flow {
+        if self.rpos > 0 {
+            self.rbuf.drain(..self.rpos);
+            self.rpos = 0;
+        }
+        if self.rbuf.capacity() > 64 * 1024 && self.rbuf.len() < 4096 {
+            self.rbuf.shrink_to(4096);
+        }
+        self.rbuf.reserve(8192);
+        loop {
+            let phase = *self.phase.borrow_and_update();
+            if self.must_stop(phase, command) {
+                return self.close_with(Reply::shutting_down(&self.ctx.hostname)).await;
+            }
+            tokio::select! {
+                read = tokio::time::timeout(timeout, self.io.read_buf(&mut self.rbuf)) => {
+                    return match read {
+                        Err(_) => self.close_with(Reply::timeout(&self.ctx.hostname)).await,
+                        Ok(Ok(0)) | Ok(Err(_)) => Err(Closed::Gone),
+                        Ok(Ok(_)) => Ok(()),
+                    };
+                }
+                changed = self.phase.changed() => {
+                    if changed.is_err() {
+                        // The server is gone; treat as the end of the grace period.
+                        return self.close_with(Reply::shutting_down(&self.ctx.hostname)).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether a shutdown ends this session now: between transactions as soon as draining
+    /// starts; inside one (including its DATA) only when the grace period is over.
+    fn must_stop(&self, phase: Phase, waiting_for_command: bool) -> bool {
+        match phase {
+            Phase::Running => false,
+            Phase::Draining => waiting_for_command && self.txn.is_none(),
+            Phase::Closing => true,
+        }
+    }
+
+    /// Feeds the received bytes to the DATA decoder; true once the end marker was seen.
+    /// Bytes after the marker stay in the buffer as the next commands.
+    pub(super) fn decode_pending(&mut self, decoder: &mut super::dot::DotDecoder) -> bool {
+        let (n, done) = decoder.feed(&self.rbuf[self.rpos..], &mut self.data);
+        self.rpos += n;
+        done
+    }
+
+    /// Ends the transaction, if any, and lets the upstream forget it.
+    pub(super) async fn reset_transaction(&mut self) {
+        if let Some(txn) = self.txn.take() {
+            txn.upstream.abort().await;
+        }
+    }
+
+    /// Writes one decision log line about `rcpt`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn log_decision(
+        &self,
+        from: &str,
+        rcpt: &str,
+        decision: Decision,
+        reply: &Reply,
+        reason: Option<Cow<'_, str>>,
+        rule: Option<&str>,
+        target: Option<&str>,
+        message_id: Option<&str>,
+        upstream: Option<String>,
+    ) {
+        self.ctx
+            .log
+            .record(DecisionRecord {
+                ts: Timestamp::now(),
+                session: self.id.clone(),
+                client: self.peer.to_string(),
+                user: None,
+                from: from.to_string(),
+                rcpt: rcpt.to_string(),
+                decision,
+                code: reply.code(),
+                status: reply.status(),
+                reason: reason.map(Cow::into_owned),
+                rule: rule.map(str::to_string),
+                target: target.map(str::to_string),
+                message_id: message_id.map(str::to_string),
+                upstream,
+            })
+            .await;
+    }
+}
+
+enum Line {
+    Command(std::ops::Range<usize>),
+    TooLong,
+}
+
+/// The one mapping from parser errors to replies.
+fn parse_error_reply(e: ParseError) -> Reply {
+    match e {
+        ParseError::UnknownCommand | ParseError::InvalidResponse { .. } => Reply::unrecognized(),
+        ParseError::InvalidSenderAddress => Reply::bad_sender_syntax("malformed reverse-path"),
+        ParseError::InvalidRecipientAddress => {
+            Reply::bad_recipient_syntax("malformed forward-path")
+        }
+        ParseError::SyntaxError { syntax } => Reply::syntax(syntax),
+        ParseError::InvalidParameter { param } => Reply::bad_parameter(param),
+        ParseError::UnsupportedParameter { param } => Reply::unsupported_parameter(&param),
+        ParseError::ResponseTooLong => Reply::line_too_long(),
+        ParseError::NeedsMoreData { .. } => Reply::syntax("incomplete command"),
+    }
+}

@@ -286,7 +286,10 @@ impl Pool {
         let data = step(s.command_timeout, Stage::Data, conn.smtp.command("DATA\r\n")).await;
         let outcome = match data {
             Outcome::Accepted(_) => {
-                step(s.data_timeout, Stage::Data, conn.smtp.message(message)).await
+                // lettre sends CRLF . CRLF after the body; the body's own final CRLF is that
+                // first CRLF (RFC 5321 section 4.1.1.4), or the upstream would get an extra line.
+                let body = message.strip_suffix(b"\r\n").unwrap_or(message);
+                step(s.data_timeout, Stage::Data, conn.smtp.message(body)).await
             }
             other => other,
         };

@@ -1,7 +1,8 @@
 //! Every redb table of the store, in one place, with the encoding of its values.
 //!
-//! Values are a format byte followed by postcard: the byte lets a later version read old rows
-//! (and refuse rows it does not know) instead of misreading them.
+//! Values are a format byte followed by the body: postcard (compact, for the hot entries table)
+//! or JSON (self-describing, for the history, whose variants carry tags postcard cannot read
+//! back). The byte lets a later version read old rows and refuse rows it does not know.
 
 use redb::{MultimapTableDefinition, TableDefinition};
 use serde::{de::DeserializeOwned, Serialize};
@@ -27,26 +28,72 @@ pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 /// The schema this build writes and reads.
 pub const SCHEMA_VERSION: u64 = 1;
 
-/// The format byte of every value written by this build.
-const FORMAT_V1: u8 = 1;
+/// Format byte: postcard body.
+const FORMAT_POSTCARD: u8 = 1;
+/// Format byte: JSON body.
+const FORMAT_JSON: u8 = 2;
 
 /// Encodes a value as format byte + postcard.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    let mut out = vec![FORMAT_V1];
+    let mut out = vec![FORMAT_POSTCARD];
     let body = postcard::to_stdvec(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     out.extend_from_slice(&body);
     Ok(out)
 }
 
-/// Decodes a value written by [`encode`]; an unknown format byte is an error, never a guess.
+/// Encodes a value as format byte + JSON.
+pub fn encode_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    let mut out = vec![FORMAT_JSON];
+    serde_json::to_writer(&mut out, value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(out)
+}
+
+/// Decodes a value written by [`encode`] or [`encode_json`]; an unknown format byte is an
+/// error, never a guess.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     match bytes.split_first() {
-        Some((&FORMAT_V1, body)) => {
+        Some((&FORMAT_POSTCARD, body)) => {
             postcard::from_bytes(body).map_err(|e| StoreError::Corrupt(e.to_string()))
+        }
+        Some((&FORMAT_JSON, body)) => {
+            serde_json::from_slice(body).map_err(|e| StoreError::Corrupt(e.to_string()))
         }
         Some((other, _)) => Err(StoreError::Corrupt(format!(
             "unknown value format {other}"
         ))),
         None => Err(StoreError::Corrupt("empty value".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Actor, Entry, Event, EventKind, Reason, Source, Timestamp};
+
+    #[test]
+    fn entries_and_events_round_trip() {
+        let entry = Entry {
+            target: "a@example.com".into(),
+            reason: Reason::Complaint,
+            source: Source::Fbl,
+            evidence: "x".into(),
+            actor: Actor::system(),
+            added_at: Timestamp(42),
+            event_id: 7,
+        };
+        assert_eq!(decode::<Entry>(&encode(&entry).unwrap()).unwrap(), entry);
+        let event = Event {
+            id: 7,
+            at: Timestamp(42),
+            actor: Actor::system(),
+            kind: EventKind::Suppressed {
+                target: "a@example.com".into(),
+                reason: Reason::Complaint,
+                source: Source::Fbl,
+                evidence: "x".into(),
+            },
+        };
+        assert_eq!(decode::<Event>(&encode_json(&event).unwrap()).unwrap(), event);
+        assert!(decode::<Entry>(&[9, 1, 2]).is_err());
     }
 }

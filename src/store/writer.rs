@@ -10,7 +10,7 @@ use std::sync::Arc;
 use redb::{Database, MultimapTable, ReadableTable, Table, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 
-use super::tables::{self, decode, encode};
+use super::tables::{self, decode, encode, encode_json};
 use super::{AddOutcome, NewEntry, StoreError};
 use crate::model::{Actor, Entry, Event, EventKind, Timestamp};
 
@@ -320,7 +320,7 @@ fn add(
         actor: actor.clone(),
         kind,
     };
-    t.events.insert(id, encode(&event)?.as_slice())?;
+    t.events.insert(id, encode_json(&event)?.as_slice())?;
     t.by_key.insert(key.as_str(), id)?;
     Ok(outcome)
 }

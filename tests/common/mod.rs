@@ -1,0 +1,320 @@
+//! Shared test fixtures: a scriptable upstream SMTP server, a relay started on port 0 with a
+//! temporary data directory, and a raw SMTP client that reads replies line by line.
+
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dnc_relay::audit::DecisionRecord;
+use dnc_relay::config::Config;
+use dnc_relay::server::{Hooks, Server};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+/// One transaction as the upstream received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// MAIL FROM line argument, as received (`<a@b> BODY=8BITMIME`).
+    pub mail_from: String,
+    /// Recipients the upstream accepted, as received (without brackets).
+    pub rcpts: Vec<String>,
+    /// The message after removing dot stuffing: what a real MTA would store.
+    pub data: Vec<u8>,
+}
+
+/// How the test upstream misbehaves.
+#[derive(Debug, Clone, Default)]
+pub struct Script {
+    /// Recipients refused with `550 5.1.1`.
+    pub refuse: HashSet<String>,
+    /// Recipients refused with `450 4.2.0`.
+    pub defer: HashSet<String>,
+    /// Greet with `421` and close.
+    pub greet_421: bool,
+    /// After the final dot, never answer.
+    pub hang_after_data: bool,
+    /// Close the connection after this many bytes of message data.
+    pub drop_mid_data: Option<usize>,
+    /// Do not offer SMTPUTF8.
+    pub no_smtputf8: bool,
+}
+
+/// A scriptable upstream MTA on 127.0.0.1, recording what it accepted.
+#[derive(Clone)]
+pub struct TestUpstream {
+    pub addr: SocketAddr,
+    pub received: Arc<Mutex<Vec<Received>>>,
+    pub connections: Arc<Mutex<usize>>,
+    pub script: Arc<Mutex<Script>>,
+}
+
+impl TestUpstream {
+    pub async fn start(script: Script) -> TestUpstream {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let upstream = TestUpstream {
+            addr: listener.local_addr().unwrap(),
+            received: Arc::default(),
+            connections: Arc::default(),
+            script: Arc::new(Mutex::new(script)),
+        };
+        let u = upstream.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                *u.connections.lock().unwrap() += 1;
+                let u = u.clone();
+                tokio::spawn(async move {
+                    let _ = u.serve(stream).await;
+                });
+            }
+        });
+        upstream
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://{}", self.addr)
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    async fn serve(&self, stream: TcpStream) -> std::io::Result<()> {
+        let script = self.script.lock().unwrap().clone();
+        let (read, mut write) = stream.into_split();
+        let mut reader = BufReader::new(read);
+        if script.greet_421 {
+            write.write_all(b"421 4.3.2 busy\r\n").await?;
+            return Ok(());
+        }
+        write.write_all(b"220 upstream.test ESMTP\r\n").await?;
+        let mut mail_from = String::new();
+        let mut rcpts = Vec::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).await? == 0 {
+                return Ok(());
+            }
+            let cmd = line.trim_end().to_string();
+            let upper = cmd.to_ascii_uppercase();
+            if upper.starts_with("EHLO") {
+                let mut ext = String::from("250-upstream.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n");
+                if !script.no_smtputf8 {
+                    ext.push_str("250-SMTPUTF8\r\n");
+                }
+                ext.push_str("250 ENHANCEDSTATUSCODES\r\n");
+                write.write_all(ext.as_bytes()).await?;
+            } else if upper.starts_with("MAIL FROM:") {
+                mail_from = cmd[10..].to_string();
+                rcpts.clear();
+                write.write_all(b"250 2.1.0 Ok\r\n").await?;
+            } else if upper.starts_with("RCPT TO:") {
+                let rcpt = cmd[8..].trim_matches(|c| c == '<' || c == '>').to_string();
+                if script.refuse.contains(&rcpt) {
+                    write.write_all(b"550 5.1.1 <x>: Recipient address rejected: User unknown\r\n").await?;
+                } else if script.defer.contains(&rcpt) {
+                    write.write_all(b"450 4.2.0 mailbox busy\r\n").await?;
+                } else {
+                    rcpts.push(rcpt);
+                    write.write_all(b"250 2.1.5 Ok\r\n").await?;
+                }
+            } else if upper == "DATA" {
+                write.write_all(b"354 go ahead\r\n").await?;
+                let mut data = Vec::new();
+                let mut raw = 0usize;
+                loop {
+                    let mut l = Vec::new();
+                    if reader.read_until(b'\n', &mut l).await? == 0 {
+                        return Ok(());
+                    }
+                    raw += l.len();
+                    if let Some(limit) = script.drop_mid_data {
+                        if raw >= limit {
+                            return Ok(());
+                        }
+                    }
+                    if l == b".\r\n" {
+                        break;
+                    }
+                    if l.starts_with(b"..") {
+                        l.remove(0);
+                    }
+                    data.extend_from_slice(&l);
+                }
+                if script.hang_after_data {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                }
+                self.received.lock().unwrap().push(Received {
+                    mail_from: mail_from.clone(),
+                    rcpts: std::mem::take(&mut rcpts),
+                    data,
+                });
+                write.write_all(b"250 2.0.0 Ok: queued as TEST123\r\n").await?;
+            } else if upper == "RSET" {
+                rcpts.clear();
+                write.write_all(b"250 2.0.0 Ok\r\n").await?;
+            } else if upper == "QUIT" {
+                write.write_all(b"221 2.0.0 Bye\r\n").await?;
+                return Ok(());
+            } else if upper == "NOOP" {
+                write.write_all(b"250 2.0.0 Ok\r\n").await?;
+            } else {
+                write.write_all(b"502 5.5.2 unknown\r\n").await?;
+            }
+        }
+    }
+}
+
+/// A relay running in this process on 127.0.0.1:0 with its own data directory.
+pub struct TestRelay {
+    pub server: Server,
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestRelay {
+    pub async fn start(upstream: &str, tweak: impl FnOnce(&mut Config)) -> TestRelay {
+        TestRelay::start_with(upstream, tweak, Hooks::default()).await
+    }
+
+    pub async fn start_with(
+        upstream: &str,
+        tweak: impl FnOnce(&mut Config),
+        hooks: Hooks,
+    ) -> TestRelay {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(dir.path(), upstream);
+        tweak(&mut config);
+        let server = Server::start(config, hooks).await.unwrap();
+        let addr = server.smtp_addrs()[0];
+        TestRelay { server, addr, dir }
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.server.socket_path()
+    }
+
+    /// Every decision log line so far, once the writer has caught up with `want` lines.
+    pub async fn decisions(&self, want: usize) -> Vec<DecisionRecord> {
+        read_decisions(&self.dir.path().join("decisions.jsonl"), want).await
+    }
+
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.server.shutdown().await.unwrap();
+        self.dir
+    }
+}
+
+/// A config for tests: port 0, everything under `dir`, short timeouts.
+pub fn test_config(dir: &Path, upstream: &str) -> Config {
+    let mut config = Config::default();
+    config.data_dir = dir.to_path_buf();
+    config.server.listen = vec!["127.0.0.1:0".parse().unwrap()];
+    config.server.hostname = "relay.test".into();
+    config.server.shutdown_grace = Duration::from_secs(5);
+    config.upstream.url = upstream.parse().unwrap();
+    config.upstream.connect_timeout = Duration::from_secs(2);
+    config.upstream.command_timeout = Duration::from_secs(2);
+    config.upstream.data_timeout = Duration::from_secs(2);
+    config
+}
+
+/// Reads the decision log, waiting (bounded) until it holds at least `want` lines: the log is
+/// written by its own thread, so a line can trail the reply by a moment.
+pub async fn read_decisions(path: &Path, want: usize) -> Vec<DecisionRecord> {
+    for _ in 0..200 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let records: Vec<DecisionRecord> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("decision log line is a DecisionRecord"))
+            .collect();
+        if records.len() >= want {
+            return records;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("decision log never reached {want} lines");
+}
+
+/// A raw SMTP client that writes exactly the bytes given and reads whole replies.
+pub struct Client {
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl Client {
+    /// Connects and reads the greeting.
+    pub async fn connect(addr: SocketAddr) -> (Client, String) {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (r, w) = stream.into_split();
+        let mut client = Client {
+            reader: BufReader::new(r),
+            writer: w,
+        };
+        let greeting = client.reply().await;
+        (client, greeting)
+    }
+
+    /// Connects, reads the greeting and says EHLO and MAIL FROM.
+    pub async fn ready(addr: SocketAddr, from: &str) -> Client {
+        let (mut c, greeting) = Client::connect(addr).await;
+        assert!(greeting.starts_with("220 "), "{greeting}");
+        c.expect("EHLO client.test\r\n", "250").await;
+        c.expect(&format!("MAIL FROM:<{from}>\r\n"), "250 2.1.0").await;
+        c
+    }
+
+    pub async fn send(&mut self, bytes: &str) {
+        self.send_bytes(bytes.as_bytes()).await;
+    }
+
+    pub async fn send_bytes(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).await.unwrap();
+    }
+
+    /// One whole reply (all lines of a multi-line one), CRLFs kept.
+    pub async fn reply(&mut self) -> String {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            let n = tokio::time::timeout(Duration::from_secs(10), self.reader.read_line(&mut line))
+                .await
+                .expect("reply within 10 s")
+                .unwrap();
+            if n == 0 {
+                return all;
+            }
+            all.push_str(&line);
+            if line.len() < 4 || line.as_bytes()[3] != b'-' {
+                return all;
+            }
+        }
+    }
+
+    /// Sends a command and asserts the reply starts with `prefix`; returns the reply.
+    pub async fn expect(&mut self, command: &str, prefix: &str) -> String {
+        self.send(command).await;
+        let reply = self.reply().await;
+        assert!(
+            reply.starts_with(prefix),
+            "after {command:?} expected {prefix:?}, got {reply:?}"
+        );
+        reply
+    }
+
+    /// Reads until the server closes; returns what came.
+    pub async fn read_to_end(&mut self) -> String {
+        let mut rest = String::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.reader.read_to_string(&mut rest)).await;
+        rest
+    }
+}
+
+/// The relay binary built by cargo for integration tests.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_dnc-relay"))
+}

@@ -1,0 +1,384 @@
+//! The built binary, driven as a user would: serve, the admin CLI, exit codes, restarts,
+//! kill -9, config errors.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::binary;
+
+/// A `dnc-relay serve` child process with its own data directory and port.
+struct Relay {
+    child: Child,
+    addr: SocketAddr,
+    dir: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Relay {
+    fn start(dir: &Path) -> Relay {
+        Relay::start_on(dir, free_port())
+    }
+
+    fn start_on(dir: &Path, port: u16) -> Relay {
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let child = Command::new(binary())
+            .args(["serve", "--listen", &addr.to_string(), "--data-dir"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut relay = Relay {
+            child,
+            addr,
+            dir: dir.to_path_buf(),
+        };
+        relay.wait_ready();
+        relay
+    }
+
+    /// Polls until both the SMTP port and the admin socket answer (bounded).
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let mut err = String::new();
+                let _ = self.child.stderr.take().unwrap().read_to_string(&mut err);
+                panic!("relay exited with {status}: {err}");
+            }
+            let smtp = TcpStream::connect(self.addr).is_ok();
+            let admin = std::os::unix::net::UnixStream::connect(self.dir.join("admin.sock")).is_ok();
+            if smtp && admin {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("relay did not become ready");
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        cli(&self.dir, args)
+    }
+
+    fn sigterm(mut self) -> std::process::ExitStatus {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        wait_exit(&mut self.child)
+    }
+
+    fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "relay did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn cli(dir: &Path, args: &[&str]) -> Output {
+    Command::new(binary())
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("DNC_RELAY_SOCKET")
+        .env_remove("DNC_RELAY_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+/// A minimal blocking SMTP client: one command, one reply.
+struct Smtp {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Smtp {
+    fn connect(addr: SocketAddr) -> Smtp {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut s = Smtp {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+        };
+        assert!(s.reply().starts_with("220"));
+        s
+    }
+
+    fn reply(&mut self) -> String {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            if self.reader.read_line(&mut line).unwrap() == 0 {
+                return all;
+            }
+            all.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return all;
+            }
+        }
+    }
+
+    fn cmd(&mut self, line: &str) -> String {
+        self.writer.write_all(line.as_bytes()).unwrap();
+        self.reply()
+    }
+
+    fn rcpt_reply(addr: SocketAddr, rcpt: &str) -> String {
+        let mut s = Smtp::connect(addr);
+        s.cmd("EHLO t\r\n");
+        s.cmd("MAIL FROM:<rep@sales.example>\r\n");
+        let reply = s.cmd(&format!("RCPT TO:<{rcpt}>\r\n"));
+        s.cmd("QUIT\r\n");
+        reply
+    }
+}
+
+#[test]
+fn an_add_over_the_socket_applies_to_the_very_next_rcpt() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    assert!(Smtp::rcpt_reply(relay.addr, "carol@example.com").starts_with("250 2.1.5"));
+    let out = relay.cli(&[
+        "suppress", "add", "Carol@Example.com", "--reason", "unsubscribe", "--source", "reply",
+        "--evidence", "please stop emailing me",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("suppressed carol@example.com"), "{}", text(&out.stdout));
+    let reply = Smtp::rcpt_reply(relay.addr, "carol+sales@example.com");
+    assert!(reply.starts_with("550 5.7.1"), "{reply}");
+    assert!(reply.contains("unsubscribe"), "{reply}");
+}
+
+#[test]
+fn check_exits_0_when_deliverable_and_1_when_blocked() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let out = relay.cli(&["suppress", "add", "@blocked.example", "--reason", "legal"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let blocked = relay.cli(&["check", "x@sub.blocked.example"]);
+    assert_eq!(blocked.status.code(), Some(1));
+    let shown = text(&blocked.stdout);
+    assert!(shown.contains("blocked") && shown.contains("parent-domain") && shown.contains("legal"), "{shown}");
+
+    let json = relay.cli(&["check", "x@blocked.example", "--json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["deliverable"], false);
+    assert_eq!(v["rule"], "domain");
+    assert_eq!(v["entry"]["reason"], "legal");
+
+    let ok = relay.cli(&["check", "x@fine.example"]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(text(&ok.stdout).contains("deliverable"));
+}
+
+#[test]
+fn list_and_show_print_entries_and_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    assert!(relay.cli(&["suppress", "add", "a@example.com", "--reason", "unsubscribe"]).status.success());
+    assert!(relay.cli(&["suppress", "add", "A@example.com", "--reason", "complaint", "--evidence", "fbl report"]).status.success());
+    assert!(relay.cli(&["suppress", "add", "@b.example", "--reason", "legal"]).status.success());
+
+    let list = relay.cli(&["suppress", "list", "--json"]);
+    assert!(list.status.success());
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
+    let targets: Vec<_> = entries.iter().map(|e| e["target"].as_str().unwrap()).collect();
+    assert_eq!(targets, ["@b.example", "a@example.com"]);
+
+    let show = relay.cli(&["suppress", "show", "a@example.com", "--json"]);
+    assert!(show.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(v["entry"]["reason"], "unsubscribe", "the first, stronger-in-time entry stays");
+    let kinds: Vec<_> = v["history"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["suppressed", "readded"]);
+    assert_eq!(v["history"][1]["evidence"], "fbl report");
+
+    let missing = relay.cli(&["suppress", "show", "nobody@example.com"]);
+    assert_eq!(missing.status.code(), Some(1));
+}
+
+#[test]
+fn malformed_targets_and_reasons_are_refused_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    for args in [
+        &["suppress", "add", "not-an-address", "--reason", "unsubscribe"][..],
+        &["suppress", "add", "@com", "--reason", "unsubscribe"][..],
+        &["suppress", "add", "a@example.com", "--reason", "because"][..],
+        &["suppress", "add", "a@example.com"][..],
+    ] {
+        let out = relay.cli(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+    }
+    let list = relay.cli(&["suppress", "list", "--json"]);
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
+    assert!(entries.is_empty(), "nothing was added");
+}
+
+#[test]
+fn admin_commands_without_a_relay_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli(dir.path(), &["check", "a@example.com"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("admin.sock"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn the_cli_finds_the_socket_by_flag_and_by_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let socket = dir.path().join("admin.sock");
+    let by_flag = Command::new(binary())
+        .arg("--socket")
+        .arg(&socket)
+        .args(["check", "a@example.com"])
+        .env_remove("DNC_RELAY_SOCKET")
+        .output()
+        .unwrap();
+    assert_eq!(by_flag.status.code(), Some(0), "{}", text(&by_flag.stderr));
+    let by_env = Command::new(binary())
+        .args(["check", "a@example.com"])
+        .env("DNC_RELAY_SOCKET", &socket)
+        .output()
+        .unwrap();
+    assert_eq!(by_env.status.code(), Some(0), "{}", text(&by_env.stderr));
+    drop(relay);
+}
+
+#[test]
+fn acknowledged_adds_survive_a_restart_and_a_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    assert!(relay.cli(&["suppress", "add", "before-term@example.com", "--reason", "unsubscribe"]).status.success());
+    let status = relay.sigterm();
+    assert!(status.success(), "clean exit on SIGTERM: {status}");
+    assert!(!dir.path().join("admin.sock").exists(), "the socket is removed on shutdown");
+
+    let relay = Relay::start(dir.path());
+    assert!(Smtp::rcpt_reply(relay.addr, "before-term@example.com").starts_with("550 5.7.1"));
+    for i in 0..20 {
+        let out = relay.cli(&["suppress", "add", &format!("k{i}@example.com"), "--reason", "complaint"]);
+        assert!(out.status.success());
+    }
+    relay.kill9();
+
+    let relay = Relay::start(dir.path());
+    for i in 0..20 {
+        let reply = Smtp::rcpt_reply(relay.addr, &format!("k{i}@example.com"));
+        assert!(reply.starts_with("550 5.7.1"), "k{i}: {reply}");
+    }
+    assert!(Smtp::rcpt_reply(relay.addr, "before-term@example.com").starts_with("550 5.7.1"));
+    let show = relay.cli(&["suppress", "show", "k19@example.com"]);
+    assert!(show.status.success());
+}
+
+#[test]
+fn a_locked_store_exits_3_with_nothing_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = Relay::start(dir.path());
+    let port = free_port();
+    let second = Command::new(binary())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(3));
+    assert!(text(&second.stderr).contains("in use"), "{}", text(&second.stderr));
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "nothing may listen");
+}
+
+#[test]
+fn sigterm_tells_idle_clients_421_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let mut idle = Smtp::connect(relay.addr);
+    idle.cmd("EHLO t\r\n");
+    let status = relay.sigterm();
+    assert!(status.success());
+    let reply = idle.reply();
+    assert!(reply.starts_with("421 4.3.2"), "{reply}");
+}
+
+#[test]
+fn config_errors_name_the_key_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[server]\nmax_recipients = \"lots\"\nlisten = [\"nowhere\"]\n[upstream]\nurl = \"ftp://x\"\ncolour = \"red\"\n",
+    )
+    .unwrap();
+    let out = Command::new(binary())
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for key in ["server.max_recipients", "server.listen", "upstream.url", "upstream.colour"] {
+        assert!(err.contains(key), "{key} missing from: {err}");
+    }
+    // serve refuses the same file the same way, before binding anything.
+    let serve = Command::new(binary())
+        .args(["serve", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(serve.status.code(), Some(2));
+}
+
+#[test]
+fn check_config_accepts_the_shipped_config_and_a_partial_file() {
+    let shipped = Command::new(binary()).arg("check-config").env_remove("DNC_RELAY_CONFIG").output().unwrap();
+    assert_eq!(shipped.status.code(), Some(0), "{}", text(&shipped.stderr));
+    assert!(text(&shipped.stdout).contains("capture:data/outbox"), "{}", text(&shipped.stdout));
+    let file = Command::new(binary())
+        .args(["check-config", "--config", "config/dnc-relay.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(file.status.code(), Some(0), "{}", text(&file.stderr));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("partial.toml");
+    std::fs::write(&path, "[upstream]\nurl = \"smtp://mx.internal:25\"\n").unwrap();
+    let partial = Command::new(binary()).args(["check-config", "--config"]).arg(&path).output().unwrap();
+    assert_eq!(partial.status.code(), Some(0), "{}", text(&partial.stderr));
+    assert!(text(&partial.stdout).contains("smtp://mx.internal:25"));
+    assert!(!dir.path().join("data").exists(), "check-config creates nothing");
+}

@@ -319,8 +319,14 @@ mod tests {
             ("alice", AddressError::MissingLocalPart),
             ("@example.com", AddressError::MissingLocalPart),
             ("alice@", AddressError::MissingDomain),
-            ("alice@exa mple.com", AddressError::InvalidDomain("exa mple.com".into())),
-            ("alice@-bad.com", AddressError::InvalidDomain("-bad.com".into())),
+            (
+                "alice@exa mple.com",
+                AddressError::InvalidDomain("exa mple.com".into()),
+            ),
+            (
+                "alice@-bad.com",
+                AddressError::InvalidDomain("-bad.com".into()),
+            ),
             ("alice@a..com", AddressError::InvalidDomain("a..com".into())),
             ("al\u{7}ice@example.com", AddressError::InvalidLocalPart),
         ];
@@ -339,7 +345,12 @@ mod tests {
         let all: Vec<_> = addr.domains().collect();
         assert_eq!(
             all,
-            ["a.b.example.co.uk", "b.example.co.uk", "example.co.uk", "co.uk"]
+            [
+                "a.b.example.co.uk",
+                "b.example.co.uk",
+                "example.co.uk",
+                "co.uk"
+            ]
         );
     }
 
@@ -376,13 +387,19 @@ mod tests {
             AddressError::DomainTooBroad("com".into())
         );
         assert_eq!(Target::parse("@").unwrap_err(), AddressError::MissingDomain);
-        assert_eq!(Target::parse("@example.com").unwrap().to_string(), "@example.com");
+        assert_eq!(
+            Target::parse("@example.com").unwrap().to_string(),
+            "@example.com"
+        );
     }
 
     #[test]
     fn smtp_path_quotes_only_when_needed() {
         assert_eq!(smtp_path("bob@example.com"), "bob@example.com");
-        assert_eq!(smtp_path("john doe@example.com"), "\"john doe\"@example.com");
+        assert_eq!(
+            smtp_path("john doe@example.com"),
+            "\"john doe\"@example.com"
+        );
         assert_eq!(smtp_path("\"x y\"@example.com"), "\"x y\"@example.com");
         assert_eq!(smtp_path("ünï@example.com"), "ünï@example.com");
     }

@@ -442,8 +442,8 @@ impl Config {
         if !errors.is_empty() {
             return Err(fail(errors));
         }
-        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
-            .map_err(|e| {
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 fail(vec![ConfigError {
                     key: e.path().to_string(),
                     message: e.inner().to_string(),
@@ -695,9 +695,7 @@ pub mod byte_size {
     /// `"10MiB"` -> 10485760. Decimal units (KB, MB, GB) are powers of 1000.
     pub fn parse(s: &str) -> Option<u64> {
         let s = s.trim();
-        let split = s
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(s.len());
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
         let (number, unit) = s.split_at(split);
         let number: u64 = number.parse().ok()?;
         let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
@@ -784,7 +782,10 @@ cache_size = "lots"
         let cases = [
             ("smtp://mx.example.com:25", "smtp://mx.example.com:25"),
             ("smtp://mx.example.com", "smtp://mx.example.com:25"),
-            ("smtp://10.0.0.5:587?tls=required", "smtp://10.0.0.5:587?tls=required"),
+            (
+                "smtp://10.0.0.5:587?tls=required",
+                "smtp://10.0.0.5:587?tls=required",
+            ),
             ("smtps://mx.example.com", "smtps://mx.example.com:465"),
             ("smtp://[::1]:2526", "smtp://[::1]:2526"),
             ("capture:/var/spool/out", "capture:/var/spool/out"),
@@ -793,7 +794,14 @@ cache_size = "lots"
             let url: UpstreamUrl = input.parse().unwrap();
             assert_eq!(url.to_string(), shown);
         }
-        for bad in ["http://x", "smtp://", "smtp://x:0", "smtp://x:99999", "capture:", "smtps://x?tls=required"] {
+        for bad in [
+            "http://x",
+            "smtp://",
+            "smtp://x:0",
+            "smtp://x:99999",
+            "capture:",
+            "smtps://x?tls=required",
+        ] {
             assert!(bad.parse::<UpstreamUrl>().is_err(), "{bad}");
         }
     }
@@ -809,7 +817,10 @@ cache_size = "lots"
         assert_eq!(c.store_path(), PathBuf::from("/tmp/d/dnc.redb"));
         assert_eq!(c.socket_path(), PathBuf::from("/tmp/d/admin.sock"));
         assert_eq!(c.decisions_path(), PathBuf::from("/tmp/d/decisions.jsonl"));
-        assert_eq!(c.upstream_url(), UpstreamUrl::Capture("/tmp/d/outbox".into()));
+        assert_eq!(
+            c.upstream_url(),
+            UpstreamUrl::Capture("/tmp/d/outbox".into())
+        );
     }
 
     #[test]

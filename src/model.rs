@@ -30,12 +30,18 @@ impl Timestamp {
 
     /// This time plus a duration (saturating).
     pub fn plus(self, d: Duration) -> Timestamp {
-        Timestamp(self.0.saturating_add(d.as_micros().min(i64::MAX as u128) as i64))
+        Timestamp(
+            self.0
+                .saturating_add(d.as_micros().min(i64::MAX as u128) as i64),
+        )
     }
 
     /// This time minus a duration (saturating).
     pub fn minus(self, d: Duration) -> Timestamp {
-        Timestamp(self.0.saturating_sub(d.as_micros().min(i64::MAX as u128) as i64))
+        Timestamp(
+            self.0
+                .saturating_sub(d.as_micros().min(i64::MAX as u128) as i64),
+        )
     }
 
     fn to_system_time(self) -> SystemTime {
@@ -278,7 +284,10 @@ mod tests {
     #[test]
     fn timestamp_is_rfc3339_in_json_and_an_integer_in_postcard() {
         let t = Timestamp::parse_rfc3339("2026-11-23T10:05:00Z").unwrap();
-        assert_eq!(serde_json::to_string(&t).unwrap(), "\"2026-11-23T10:05:00.000000Z\"");
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            "\"2026-11-23T10:05:00.000000Z\""
+        );
         let bytes = postcard::to_stdvec(&t).unwrap();
         assert_eq!(postcard::from_bytes::<Timestamp>(&bytes).unwrap(), t);
         let back: Timestamp = serde_json::from_str("\"2026-11-23T10:05:00.000000Z\"").unwrap();
@@ -288,7 +297,10 @@ mod tests {
     #[test]
     fn reasons_parse_in_any_case_and_with_underscores() {
         assert_eq!("Hard-Bounce".parse::<Reason>().unwrap(), Reason::HardBounce);
-        assert_eq!("not_interested".parse::<Reason>().unwrap(), Reason::NotInterested);
+        assert_eq!(
+            "not_interested".parse::<Reason>().unwrap(),
+            Reason::NotInterested
+        );
         let err = "stop".parse::<Reason>().unwrap_err();
         assert!(err.contains("unsubscribe"), "{err}");
     }

@@ -179,7 +179,10 @@ impl Server {
         let grace = self.config.server.shutdown_grace;
         let _ = self.phase.send(Phase::Draining);
         self.tracker.close();
-        if tokio::time::timeout(grace, self.tracker.wait()).await.is_err() {
+        if tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!(
                 sessions = self.tracker.len(),
                 "grace period over; closing the remaining sessions"
@@ -187,8 +190,15 @@ impl Server {
             let _ = self.phase.send(Phase::Closing);
             // Sessions waiting on their client close at once; one in the middle of handing a
             // message upstream finishes that step (bounded by the upstream timeouts).
-            let bound = self.config.upstream.data_timeout.min(Duration::from_secs(30));
-            if tokio::time::timeout(bound, self.tracker.wait()).await.is_err() {
+            let bound = self
+                .config
+                .upstream
+                .data_timeout
+                .min(Duration::from_secs(30));
+            if tokio::time::timeout(bound, self.tracker.wait())
+                .await
+                .is_err()
+            {
                 tracing::error!(
                     sessions = self.tracker.len(),
                     "sessions still busy after the grace period; exiting without them"

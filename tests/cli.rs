@@ -59,7 +59,8 @@ impl Relay {
                 panic!("relay exited with {status}: {err}");
             }
             let smtp = TcpStream::connect(self.addr).is_ok();
-            let admin = std::os::unix::net::UnixStream::connect(self.dir.join("admin.sock")).is_ok();
+            let admin =
+                std::os::unix::net::UnixStream::connect(self.dir.join("admin.sock")).is_ok();
             if smtp && admin {
                 return;
             }
@@ -129,7 +130,9 @@ struct Smtp {
 impl Smtp {
     fn connect(addr: SocketAddr) -> Smtp {
         let stream = TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         let mut s = Smtp {
             reader: BufReader::new(stream.try_clone().unwrap()),
             writer: stream,
@@ -173,11 +176,22 @@ fn an_add_over_the_socket_applies_to_the_very_next_rcpt() {
     let relay = Relay::start(dir.path());
     assert!(Smtp::rcpt_reply(relay.addr, "carol@example.com").starts_with("250 2.1.5"));
     let out = relay.cli(&[
-        "suppress", "add", "Carol@Example.com", "--reason", "unsubscribe", "--source", "reply",
-        "--evidence", "please stop emailing me",
+        "suppress",
+        "add",
+        "Carol@Example.com",
+        "--reason",
+        "unsubscribe",
+        "--source",
+        "reply",
+        "--evidence",
+        "please stop emailing me",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("suppressed carol@example.com"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("suppressed carol@example.com"),
+        "{}",
+        text(&out.stdout)
+    );
     let reply = Smtp::rcpt_reply(relay.addr, "carol+sales@example.com");
     assert!(reply.starts_with("550 5.7.1"), "{reply}");
     assert!(reply.contains("unsubscribe"), "{reply}");
@@ -193,7 +207,10 @@ fn check_exits_0_when_deliverable_and_1_when_blocked() {
     let blocked = relay.cli(&["check", "x@sub.blocked.example"]);
     assert_eq!(blocked.status.code(), Some(1));
     let shown = text(&blocked.stdout);
-    assert!(shown.contains("blocked") && shown.contains("parent-domain") && shown.contains("legal"), "{shown}");
+    assert!(
+        shown.contains("blocked") && shown.contains("parent-domain") && shown.contains("legal"),
+        "{shown}"
+    );
 
     let json = relay.cli(&["check", "x@blocked.example", "--json"]);
     assert_eq!(json.status.code(), Some(1));
@@ -211,21 +228,55 @@ fn check_exits_0_when_deliverable_and_1_when_blocked() {
 fn list_and_show_print_entries_and_history() {
     let dir = tempfile::tempdir().unwrap();
     let relay = Relay::start(dir.path());
-    assert!(relay.cli(&["suppress", "add", "a@example.com", "--reason", "unsubscribe"]).status.success());
-    assert!(relay.cli(&["suppress", "add", "A@example.com", "--reason", "complaint", "--evidence", "fbl report"]).status.success());
-    assert!(relay.cli(&["suppress", "add", "@b.example", "--reason", "legal"]).status.success());
+    assert!(relay
+        .cli(&[
+            "suppress",
+            "add",
+            "a@example.com",
+            "--reason",
+            "unsubscribe"
+        ])
+        .status
+        .success());
+    assert!(relay
+        .cli(&[
+            "suppress",
+            "add",
+            "A@example.com",
+            "--reason",
+            "complaint",
+            "--evidence",
+            "fbl report"
+        ])
+        .status
+        .success());
+    assert!(relay
+        .cli(&["suppress", "add", "@b.example", "--reason", "legal"])
+        .status
+        .success());
 
     let list = relay.cli(&["suppress", "list", "--json"]);
     assert!(list.status.success());
     let entries: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
-    let targets: Vec<_> = entries.iter().map(|e| e["target"].as_str().unwrap()).collect();
+    let targets: Vec<_> = entries
+        .iter()
+        .map(|e| e["target"].as_str().unwrap())
+        .collect();
     assert_eq!(targets, ["@b.example", "a@example.com"]);
 
     let show = relay.cli(&["suppress", "show", "a@example.com", "--json"]);
     assert!(show.status.success());
     let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
-    assert_eq!(v["entry"]["reason"], "unsubscribe", "the first, stronger-in-time entry stays");
-    let kinds: Vec<_> = v["history"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        v["entry"]["reason"], "unsubscribe",
+        "the first, stronger-in-time entry stays"
+    );
+    let kinds: Vec<_> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["suppressed", "readded"]);
     assert_eq!(v["history"][1]["evidence"], "fbl report");
 
@@ -238,13 +289,24 @@ fn malformed_targets_and_reasons_are_refused_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let relay = Relay::start(dir.path());
     for args in [
-        &["suppress", "add", "not-an-address", "--reason", "unsubscribe"][..],
+        &[
+            "suppress",
+            "add",
+            "not-an-address",
+            "--reason",
+            "unsubscribe",
+        ][..],
         &["suppress", "add", "@com", "--reason", "unsubscribe"][..],
         &["suppress", "add", "a@example.com", "--reason", "because"][..],
         &["suppress", "add", "a@example.com"][..],
     ] {
         let out = relay.cli(args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
     }
     let list = relay.cli(&["suppress", "list", "--json"]);
     let entries: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
@@ -256,7 +318,11 @@ fn admin_commands_without_a_relay_exit_3() {
     let dir = tempfile::tempdir().unwrap();
     let out = cli(dir.path(), &["check", "a@example.com"]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out.stderr).contains("admin.sock"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("admin.sock"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -285,15 +351,33 @@ fn the_cli_finds_the_socket_by_flag_and_by_environment() {
 fn acknowledged_adds_survive_a_restart_and_a_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let relay = Relay::start(dir.path());
-    assert!(relay.cli(&["suppress", "add", "before-term@example.com", "--reason", "unsubscribe"]).status.success());
+    assert!(relay
+        .cli(&[
+            "suppress",
+            "add",
+            "before-term@example.com",
+            "--reason",
+            "unsubscribe"
+        ])
+        .status
+        .success());
     let status = relay.sigterm();
     assert!(status.success(), "clean exit on SIGTERM: {status}");
-    assert!(!dir.path().join("admin.sock").exists(), "the socket is removed on shutdown");
+    assert!(
+        !dir.path().join("admin.sock").exists(),
+        "the socket is removed on shutdown"
+    );
 
     let relay = Relay::start(dir.path());
     assert!(Smtp::rcpt_reply(relay.addr, "before-term@example.com").starts_with("550 5.7.1"));
     for i in 0..20 {
-        let out = relay.cli(&["suppress", "add", &format!("k{i}@example.com"), "--reason", "complaint"]);
+        let out = relay.cli(&[
+            "suppress",
+            "add",
+            &format!("k{i}@example.com"),
+            "--reason",
+            "complaint",
+        ]);
         assert!(out.status.success());
     }
     relay.kill9();
@@ -314,13 +398,25 @@ fn a_locked_store_exits_3_with_nothing_listening() {
     let _first = Relay::start(dir.path());
     let port = free_port();
     let second = Command::new(binary())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
     assert_eq!(second.status.code(), Some(3));
-    assert!(text(&second.stderr).contains("in use"), "{}", text(&second.stderr));
-    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "nothing may listen");
+    assert!(
+        text(&second.stderr).contains("in use"),
+        "{}",
+        text(&second.stderr)
+    );
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "nothing may listen"
+    );
 }
 
 #[test]
@@ -351,7 +447,12 @@ fn config_errors_name_the_key_and_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    for key in ["server.max_recipients", "server.listen", "upstream.url", "upstream.colour"] {
+    for key in [
+        "server.max_recipients",
+        "server.listen",
+        "upstream.url",
+        "upstream.colour",
+    ] {
         assert!(err.contains(key), "{key} missing from: {err}");
     }
     // serve refuses the same file the same way, before binding anything.
@@ -365,9 +466,17 @@ fn config_errors_name_the_key_and_exit_2() {
 
 #[test]
 fn check_config_accepts_the_shipped_config_and_a_partial_file() {
-    let shipped = Command::new(binary()).arg("check-config").env_remove("DNC_RELAY_CONFIG").output().unwrap();
+    let shipped = Command::new(binary())
+        .arg("check-config")
+        .env_remove("DNC_RELAY_CONFIG")
+        .output()
+        .unwrap();
     assert_eq!(shipped.status.code(), Some(0), "{}", text(&shipped.stderr));
-    assert!(text(&shipped.stdout).contains("capture:data/outbox"), "{}", text(&shipped.stdout));
+    assert!(
+        text(&shipped.stdout).contains("capture:data/outbox"),
+        "{}",
+        text(&shipped.stdout)
+    );
     let file = Command::new(binary())
         .args(["check-config", "--config", "config/dnc-relay.toml"])
         .output()
@@ -377,8 +486,15 @@ fn check_config_accepts_the_shipped_config_and_a_partial_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("partial.toml");
     std::fs::write(&path, "[upstream]\nurl = \"smtp://mx.internal:25\"\n").unwrap();
-    let partial = Command::new(binary()).args(["check-config", "--config"]).arg(&path).output().unwrap();
+    let partial = Command::new(binary())
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(partial.status.code(), Some(0), "{}", text(&partial.stderr));
     assert!(text(&partial.stdout).contains("smtp://mx.internal:25"));
-    assert!(!dir.path().join("data").exists(), "check-config creates nothing");
+    assert!(
+        !dir.path().join("data").exists(),
+        "check-config creates nothing"
+    );
 }

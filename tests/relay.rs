@@ -48,11 +48,14 @@ async fn suppressed_recipient_gets_550_at_rcpt_in_every_normalised_variant() {
         ("someone@eu.mail.corp.example", "legal"),
     ];
     for (rcpt, reason) in refused {
-        let reply = c.expect(&format!("RCPT TO:<{rcpt}>\r\n"), "550 5.7.1").await;
+        let reply = c
+            .expect(&format!("RCPT TO:<{rcpt}>\r\n"), "550 5.7.1")
+            .await;
         assert!(reply.contains(reason), "{rcpt}: {reply}");
     }
     for allowed in ["bob@example.com", "alice@example.org", "x@notcorp.example"] {
-        c.expect(&format!("RCPT TO:<{allowed}>\r\n"), "250 2.1.5").await;
+        c.expect(&format!("RCPT TO:<{allowed}>\r\n"), "250 2.1.5")
+            .await;
     }
     c.expect("QUIT\r\n", "221").await;
     let records = relay.decisions(refused.len() + 3).await;
@@ -83,7 +86,9 @@ async fn hard_bounced_recipient_gets_550_5_1_1() {
     let relay = TestRelay::start("capture:outbox", |_| {}).await;
     suppress(&relay, "gone@example.com", Reason::HardBounce).await;
     let mut c = Client::ready(relay.addr, "rep@sales.example").await;
-    let reply = c.expect("RCPT TO:<gone@example.com>\r\n", "550 5.1.1").await;
+    let reply = c
+        .expect("RCPT TO:<gone@example.com>\r\n", "550 5.1.1")
+        .await;
     assert!(reply.contains("hard-bounce"), "{reply}");
     relay.stop().await;
 }
@@ -125,7 +130,11 @@ async fn allowed_message_arrives_upstream_byte_identical_through_lettre() {
     let received = upstream.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].rcpts, ["bob@example.com"]);
-    assert!(received[0].mail_from.contains("BODY=8BITMIME"), "{}", received[0].mail_from);
+    assert!(
+        received[0].mail_from.contains("BODY=8BITMIME"),
+        "{}",
+        received[0].mail_from
+    );
     // lettre ends the data with CRLF . CRLF, so the message as sent is the text plus CRLF.
     assert_eq!(
         String::from_utf8_lossy(&received[0].data),
@@ -136,7 +145,11 @@ async fn allowed_message_arrives_upstream_byte_identical_through_lettre() {
     assert_eq!(records[0].decision, Decision::Accept);
     assert_eq!(records[1].decision, Decision::Relayed);
     assert_eq!(records[1].message_id.as_deref(), Some("m-1@sales.example"));
-    assert!(records[1].upstream.as_deref().unwrap().contains("queued as TEST123"));
+    assert!(records[1]
+        .upstream
+        .as_deref()
+        .unwrap()
+        .contains("queued as TEST123"));
     relay.stop().await;
 }
 
@@ -146,8 +159,13 @@ async fn smtputf8_recipient_is_relayed_with_smtputf8() {
     let relay = TestRelay::start(&upstream.url(), |_| {}).await;
     let (mut c, _) = Client::connect(relay.addr).await;
     c.expect("EHLO client.test\r\n", "250").await;
-    c.expect("MAIL FROM:<rep@sales.example> SMTPUTF8 BODY=8BITMIME\r\n", "250").await;
-    c.expect("RCPT TO:<jürgen@münchen.example>\r\n", "250 2.1.5").await;
+    c.expect(
+        "MAIL FROM:<rep@sales.example> SMTPUTF8 BODY=8BITMIME\r\n",
+        "250",
+    )
+    .await;
+    c.expect("RCPT TO:<jürgen@münchen.example>\r\n", "250 2.1.5")
+        .await;
     c.expect("DATA\r\n", "354").await;
     let body = "Subject: hallo\r\n\r\nGrüß dich, Jürgen\r\n";
     c.send(&format!("{body}.\r\n")).await;
@@ -164,7 +182,8 @@ async fn smtputf8_recipient_is_relayed_with_smtputf8() {
 async fn non_ascii_recipient_without_smtputf8_is_refused() {
     let relay = TestRelay::start("capture:outbox", |_| {}).await;
     let mut c = Client::ready(relay.addr, "rep@sales.example").await;
-    c.expect("RCPT TO:<jürgen@example.com>\r\n", "553 5.6.7").await;
+    c.expect("RCPT TO:<jürgen@example.com>\r\n", "553 5.6.7")
+        .await;
     relay.stop().await;
 }
 
@@ -175,7 +194,8 @@ async fn mixed_recipients_only_the_allowed_reach_the_upstream() {
     suppress(&relay, "stop@example.com", Reason::Unsubscribe).await;
     let mut c = Client::ready(relay.addr, "rep@sales.example").await;
     c.expect("RCPT TO:<one@example.com>\r\n", "250").await;
-    c.expect("RCPT TO:<stop@example.com>\r\n", "550 5.7.1").await;
+    c.expect("RCPT TO:<stop@example.com>\r\n", "550 5.7.1")
+        .await;
     c.expect("RCPT TO:<two@example.com>\r\n", "250").await;
     c.expect("DATA\r\n", "354").await;
     c.expect("Subject: x\r\n\r\nhi\r\n.\r\n", "250 2.0.0").await;
@@ -189,7 +209,10 @@ async fn mixed_recipients_only_the_allowed_reach_the_upstream() {
         .filter(|r| r.decision == Decision::Relayed)
         .map(|r| r.rcpt.as_str())
         .collect();
-    assert_eq!(relayed, HashSet::from(["one@example.com", "two@example.com"]));
+    assert_eq!(
+        relayed,
+        HashSet::from(["one@example.com", "two@example.com"])
+    );
     let rejected: Vec<_> = records
         .iter()
         .filter(|r| r.decision == Decision::Reject)
@@ -227,19 +250,28 @@ async fn upstream_refusing_one_recipient_passes_its_reply_and_delivers_the_rest(
     let relay = TestRelay::start(&upstream.url(), |_| {}).await;
     let mut c = Client::ready(relay.addr, "rep@sales.example").await;
     c.expect("RCPT TO:<ok@example.com>\r\n", "250 2.1.5").await;
-    let reply = c.expect("RCPT TO:<nobody@example.com>\r\n", "550 5.1.1").await;
+    let reply = c
+        .expect("RCPT TO:<nobody@example.com>\r\n", "550 5.1.1")
+        .await;
     assert!(reply.contains("User unknown"), "{reply}");
-    c.expect("RCPT TO:<busy@example.com>\r\n", "450 4.2.0").await;
+    c.expect("RCPT TO:<busy@example.com>\r\n", "450 4.2.0")
+        .await;
     c.expect("DATA\r\n", "354").await;
     c.expect("Subject: x\r\n\r\nhi\r\n.\r\n", "250 2.0.0").await;
     let received = upstream.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].rcpts, ["ok@example.com"]);
     let records = relay.decisions(4).await;
-    let nobody = records.iter().find(|r| r.rcpt == "nobody@example.com").unwrap();
+    let nobody = records
+        .iter()
+        .find(|r| r.rcpt == "nobody@example.com")
+        .unwrap();
     assert_eq!(nobody.decision, Decision::Reject);
     assert_eq!(nobody.reason.as_deref(), Some("upstream"));
-    let busy = records.iter().find(|r| r.rcpt == "busy@example.com").unwrap();
+    let busy = records
+        .iter()
+        .find(|r| r.rcpt == "busy@example.com")
+        .unwrap();
     assert_eq!(busy.decision, Decision::Defer);
     relay.stop().await;
 }
@@ -307,7 +339,10 @@ async fn upstream_dropping_mid_data_gives_451_not_250() {
     let mut c = Client::ready(relay.addr, "rep@sales.example").await;
     c.expect("RCPT TO:<a@example.com>\r\n", "250").await;
     c.expect("DATA\r\n", "354").await;
-    let body = format!("Subject: x\r\n\r\n{}\r\n.\r\n", "line of text\r\n".repeat(1000));
+    let body = format!(
+        "Subject: x\r\n\r\n{}\r\n.\r\n",
+        "line of text\r\n".repeat(1000)
+    );
     c.expect(&body, "451 4.4.1").await;
     assert!(upstream.received().is_empty());
     relay.stop().await;
@@ -330,7 +365,8 @@ async fn client_vanishing_mid_data_relays_nothing() {
     let mut c = Client::ready(relay.addr, "rep@sales.example").await;
     c.expect("RCPT TO:<b@example.com>\r\n", "250").await;
     c.expect("DATA\r\n", "354").await;
-    c.expect("Subject: whole\r\n\r\nwhole\r\n.\r\n", "250").await;
+    c.expect("Subject: whole\r\n\r\nwhole\r\n.\r\n", "250")
+        .await;
     let received = upstream.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].rcpts, ["b@example.com"]);
@@ -346,7 +382,8 @@ async fn upstream_connections_are_reused_across_messages() {
         if i > 0 {
             c.expect("MAIL FROM:<rep@sales.example>\r\n", "250").await;
         }
-        c.expect(&format!("RCPT TO:<r{i}@example.com>\r\n"), "250").await;
+        c.expect(&format!("RCPT TO:<r{i}@example.com>\r\n"), "250")
+            .await;
         c.expect("DATA\r\n", "354").await;
         c.expect("Subject: x\r\n\r\nhi\r\n.\r\n", "250").await;
     }
@@ -378,7 +415,9 @@ async fn capture_upstream_writes_the_message_as_an_eml_file() {
     let mut c = Client::ready(relay.addr, "rep@sales.example").await;
     c.expect("RCPT TO:<bob@example.com>\r\n", "250").await;
     c.expect("DATA\r\n", "354").await;
-    let reply = c.expect("Subject: staged\r\n\r\n..dot\r\n.\r\n", "250 2.0.0").await;
+    let reply = c
+        .expect("Subject: staged\r\n\r\n..dot\r\n.\r\n", "250 2.0.0")
+        .await;
     assert!(reply.contains("captured as"), "{reply}");
     let outbox = relay.dir.path().join("outbox");
     let files: Vec<_> = std::fs::read_dir(&outbox)
@@ -387,6 +426,9 @@ async fn capture_upstream_writes_the_message_as_an_eml_file() {
         .collect();
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].extension().unwrap(), "eml");
-    assert_eq!(std::fs::read(&files[0]).unwrap(), b"Subject: staged\r\n\r\n.dot\r\n");
+    assert_eq!(
+        std::fs::read(&files[0]).unwrap(),
+        b"Subject: staged\r\n\r\n.dot\r\n"
+    );
     relay.stop().await;
 }

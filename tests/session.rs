@@ -111,7 +111,10 @@ impl Mem {
     async fn expect(&mut self, command: &str, prefix: &str) -> String {
         self.send(command).await;
         let reply = self.reply().await;
-        assert!(reply.starts_with(prefix), "after {command:?}: expected {prefix:?}, got {reply:?}");
+        assert!(
+            reply.starts_with(prefix),
+            "after {command:?}: expected {prefix:?}, got {reply:?}"
+        );
         reply
     }
 
@@ -132,12 +135,21 @@ async fn pipelined_commands_are_answered_in_order() {
          RCPT TO:<stop@example.com>\r\nRCPT TO:<gone@example.com>\r\nRCPT TO:<ok2@example.com>\r\nDATA\r\n",
     )
     .await;
-    let expected = ["250-relay.test", "250 2.1.0", "250 2.1.5", "550 5.7.1", "550 5.1.1", "250 2.1.5", "354"];
+    let expected = [
+        "250-relay.test",
+        "250 2.1.0",
+        "250 2.1.5",
+        "550 5.7.1",
+        "550 5.1.1",
+        "250 2.1.5",
+        "354",
+    ];
     for prefix in expected {
         let reply = s.reply().await;
         assert!(reply.starts_with(prefix), "expected {prefix}, got {reply}");
     }
-    s.send("Subject: pipelined\r\n\r\nbody\r\n.\r\nRSET\r\nNOOP\r\nQUIT\r\n").await;
+    s.send("Subject: pipelined\r\n\r\nbody\r\n.\r\nRSET\r\nNOOP\r\nQUIT\r\n")
+        .await;
     for prefix in ["250 2.0.0", "250 2.0.0", "250 2.0.0", "221 2.0.0"] {
         let reply = s.reply().await;
         assert!(reply.starts_with(prefix), "expected {prefix}, got {reply}");
@@ -174,7 +186,13 @@ async fn commands_out_of_sequence_get_503() {
 async fn small_commands_answer_as_documented() {
     let mut s = Mem::start(|_| {}, false).await;
     let ehlo = s.expect("EHLO client.test\r\n", "250-relay.test").await;
-    for ext in ["PIPELINING", "SIZE 10485760", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES"] {
+    for ext in [
+        "PIPELINING",
+        "SIZE 10485760",
+        "8BITMIME",
+        "SMTPUTF8",
+        "ENHANCEDSTATUSCODES",
+    ] {
         assert!(ehlo.contains(ext), "{ext} missing from {ehlo}");
     }
     s.expect("NOOP\r\n", "250 2.0.0").await;
@@ -183,18 +201,21 @@ async fn small_commands_answer_as_documented() {
     s.expect("HELP\r\n", "214").await;
     s.expect("EXPN staff\r\n", "502 5.5.1").await;
     s.expect("FOO bar\r\n", "500 5.5.1").await;
-    s.expect("MAIL FROM:<a@example.org> RET=FULL\r\n", "555 5.5.4").await;
+    s.expect("MAIL FROM:<a@example.org> RET=FULL\r\n", "555 5.5.4")
+        .await;
     s.expect("MAIL FROM:<not an address>\r\n", "501").await;
     s.expect("MAIL FROM:<>\r\n", "250 2.1.0").await;
     s.expect("RCPT TO:<no-at-sign>\r\n", "501 5.1.3").await;
-    s.expect("RCPT TO:<b@example.org> NOTIFY=NEVER\r\n", "555 5.5.4").await;
+    s.expect("RCPT TO:<b@example.org> NOTIFY=NEVER\r\n", "555 5.5.4")
+        .await;
     s.expect("QUIT\r\n", "221 2.0.0").await;
 }
 
 #[tokio::test]
 async fn an_overlong_line_gets_500_5_5_2_and_the_session_goes_on() {
     let mut s = Mem::start(|c| c.server.max_line_length = 512, false).await;
-    s.expect(&format!("EHLO {}\r\n", "a".repeat(5000)), "500 5.5.2").await;
+    s.expect(&format!("EHLO {}\r\n", "a".repeat(5000)), "500 5.5.2")
+        .await;
     s.expect("EHLO client.test\r\n", "250").await;
 }
 
@@ -205,7 +226,8 @@ async fn too_many_recipients_get_452_4_5_3() {
     s.expect("MAIL FROM:<a@example.org>\r\n", "250").await;
     s.expect("RCPT TO:<r1@example.org>\r\n", "250").await;
     // A refused recipient does not use up the budget.
-    s.expect("RCPT TO:<stop@example.com>\r\n", "550 5.7.1").await;
+    s.expect("RCPT TO:<stop@example.com>\r\n", "550 5.7.1")
+        .await;
     s.expect("RCPT TO:<r2@example.org>\r\n", "250").await;
     s.expect("RCPT TO:<r3@example.org>\r\n", "452 4.5.3").await;
     s.expect("DATA\r\n", "354").await;
@@ -216,11 +238,16 @@ async fn too_many_recipients_get_452_4_5_3() {
 async fn oversized_messages_get_552_5_3_4() {
     let mut s = Mem::start(|c| c.server.max_message_size = 2048, false).await;
     s.expect("EHLO client.test\r\n", "250-relay.test").await;
-    s.expect("MAIL FROM:<a@example.org> SIZE=100000\r\n", "552 5.3.4").await;
-    s.expect("MAIL FROM:<a@example.org> SIZE=100\r\n", "250").await;
+    s.expect("MAIL FROM:<a@example.org> SIZE=100000\r\n", "552 5.3.4")
+        .await;
+    s.expect("MAIL FROM:<a@example.org> SIZE=100\r\n", "250")
+        .await;
     s.expect("RCPT TO:<r1@example.org>\r\n", "250").await;
     s.expect("DATA\r\n", "354").await;
-    let big = format!("Subject: big\r\n\r\n{}.\r\n", "0123456789abcdef\r\n".repeat(500));
+    let big = format!(
+        "Subject: big\r\n\r\n{}.\r\n",
+        "0123456789abcdef\r\n".repeat(500)
+    );
     s.expect(&big, "552 5.3.4").await;
     assert!(s.outbox().is_empty());
     // The session is still usable.
@@ -233,14 +260,22 @@ async fn oversized_messages_get_552_5_3_4() {
 
 #[tokio::test]
 async fn an_idle_client_gets_421_4_4_2() {
-    let mut s = Mem::start(|c| c.server.command_timeout = Duration::from_millis(200), false).await;
+    let mut s = Mem::start(
+        |c| c.server.command_timeout = Duration::from_millis(200),
+        false,
+    )
+    .await;
     let reply = s.reply().await;
     assert!(reply.starts_with("421 4.4.2"), "{reply}");
 }
 
 #[tokio::test]
 async fn a_stalled_data_transfer_gets_421_and_relays_nothing() {
-    let mut s = Mem::start(|c| c.server.data_timeout = Duration::from_millis(200), false).await;
+    let mut s = Mem::start(
+        |c| c.server.data_timeout = Duration::from_millis(200),
+        false,
+    )
+    .await;
     s.expect("EHLO client.test\r\n", "250").await;
     s.expect("MAIL FROM:<a@example.org>\r\n", "250").await;
     s.expect("RCPT TO:<r1@example.org>\r\n", "250").await;
@@ -256,13 +291,16 @@ async fn a_failing_policy_gives_451_4_3_0_and_relays_nothing() {
     let mut s = Mem::start(|_| {}, true).await;
     s.expect("EHLO client.test\r\n", "250").await;
     s.expect("MAIL FROM:<a@example.org>\r\n", "250").await;
-    s.expect("RCPT TO:<anyone@example.org>\r\n", "451 4.3.0").await;
-    s.expect("RCPT TO:<stop@example.com>\r\n", "451 4.3.0").await;
+    s.expect("RCPT TO:<anyone@example.org>\r\n", "451 4.3.0")
+        .await;
+    s.expect("RCPT TO:<stop@example.com>\r\n", "451 4.3.0")
+        .await;
     s.expect("DATA\r\n", "554 5.5.1").await;
     assert!(s.outbox().is_empty());
     let records = common::read_decisions(&s.dir.path().join("decisions.jsonl"), 2).await;
-    assert!(records.iter().all(|r| r.decision == Decision::Defer
-        && r.reason.as_deref() == Some("policy-unavailable")));
+    assert!(records.iter().all(
+        |r| r.decision == Decision::Defer && r.reason.as_deref() == Some("policy-unavailable")
+    ));
 }
 
 #[tokio::test]
@@ -301,7 +339,10 @@ async fn smuggled_end_of_data_sequences_stay_inside_one_message() {
     let outbox = s.outbox();
     assert_eq!(outbox.len(), 1, "exactly one message");
     let text = String::from_utf8(outbox[0].clone()).unwrap();
-    assert!(text.contains("MAIL FROM:<evil@example.org>") && text.contains("after"), "{text}");
+    assert!(
+        text.contains("MAIL FROM:<evil@example.org>") && text.contains("after"),
+        "{text}"
+    );
     assert!(!text.contains("\n.\n"), "bare LFs are normalised: {text:?}");
 }
 
@@ -320,17 +361,22 @@ async fn every_rcpt_decision_is_logged_with_the_schema_fields() {
     let mut s = Mem::start(|_| {}, false).await;
     s.expect("EHLO client.test\r\n", "250").await;
     s.expect("MAIL FROM:<rep@sales.example>\r\n", "250").await;
-    s.expect("RCPT TO:<Stop+x@Example.com>\r\n", "550 5.7.1").await;
+    s.expect("RCPT TO:<Stop+x@Example.com>\r\n", "550 5.7.1")
+        .await;
     s.expect("RCPT TO:<ok@example.org>\r\n", "250").await;
     s.expect("DATA\r\n", "354").await;
-    s.expect("Message-ID: <abc@sales.example>\r\n\r\nhi\r\n.\r\n", "250").await;
+    s.expect("Message-ID: <abc@sales.example>\r\n\r\nhi\r\n.\r\n", "250")
+        .await;
     let records = common::read_decisions(&s.dir.path().join("decisions.jsonl"), 3).await;
     let reject = &records[0];
     assert_eq!(reject.decision, Decision::Reject);
     assert_eq!(reject.client, "192.0.2.7:40000");
     assert_eq!(reject.from, "rep@sales.example");
     assert_eq!(reject.rcpt, "Stop+x@Example.com");
-    assert_eq!((reject.code, reject.status.as_deref()), (550, Some("5.7.1")));
+    assert_eq!(
+        (reject.code, reject.status.as_deref()),
+        (550, Some("5.7.1"))
+    );
     assert_eq!(reject.reason.as_deref(), Some("unsubscribe"));
     assert_eq!(reject.rule.as_deref(), Some("plus-tag"));
     assert_eq!(reject.target.as_deref(), Some("stop@example.com"));
@@ -343,8 +389,19 @@ async fn every_rcpt_decision_is_logged_with_the_schema_fields() {
     let raw = std::fs::read_to_string(s.dir.path().join("decisions.jsonl")).unwrap();
     let first: serde_json::Value = serde_json::from_str(raw.lines().next().unwrap()).unwrap();
     for field in [
-        "ts", "session", "client", "user", "from", "rcpt", "decision", "code", "status", "reason",
-        "rule", "message_id", "upstream",
+        "ts",
+        "session",
+        "client",
+        "user",
+        "from",
+        "rcpt",
+        "decision",
+        "code",
+        "status",
+        "reason",
+        "rule",
+        "message_id",
+        "upstream",
     ] {
         assert!(first.get(field).is_some(), "missing {field} in {first}");
     }

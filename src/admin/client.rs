@@ -5,7 +5,9 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::proto::{Body, ErrorCode, Request, RequestLine, Response, ResponseLine, PROTOCOL_VERSION};
+use super::proto::{
+    Body, ErrorCode, Request, RequestLine, Response, ResponseLine, PROTOCOL_VERSION,
+};
 
 /// Why a request did not get an answer.
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +73,9 @@ impl AdminClient {
             .read_line(&mut answer)
             .map_err(|e| ClientError::Protocol(format!("no answer: {e}")))?;
         if n == 0 {
-            return Err(ClientError::Protocol("the relay closed the connection".into()));
+            return Err(ClientError::Protocol(
+                "the relay closed the connection".into(),
+            ));
         }
         let response: ResponseLine = serde_json::from_str(&answer)
             .map_err(|e| ClientError::Protocol(format!("unreadable answer: {e}")))?;

@@ -168,6 +168,16 @@ fn error(code: ErrorCode, message: String) -> Response {
     Response::Error { code, message }
 }
 
+/// A refused request, before it becomes a [`Response`].
+struct Refusal {
+    code: ErrorCode,
+    message: String,
+}
+
+fn refuse(code: ErrorCode, message: String) -> Refusal {
+    Refusal { code, message }
+}
+
 async fn answer(line: &[u8], actor: &Actor, handler: &Handler) -> Response {
     // Read the version first, so an old CLI gets "unsupported version", not a parse error.
     let version = serde_json::from_slice::<serde_json::Value>(line)
@@ -178,7 +188,9 @@ async fn answer(line: &[u8], actor: &Actor, handler: &Handler) -> Response {
         Some(v) => {
             return error(
                 ErrorCode::UnsupportedVersion,
-                format!("protocol version {v} is not supported (this relay speaks {PROTOCOL_VERSION})"),
+                format!(
+                    "protocol version {v} is not supported (this relay speaks {PROTOCOL_VERSION})"
+                ),
             )
         }
         None => return error(ErrorCode::BadRequest, "not a versioned JSON request".into()),
@@ -189,12 +201,13 @@ async fn answer(line: &[u8], actor: &Actor, handler: &Handler) -> Response {
     };
     match handle(request.request, actor, handler).await {
         Ok(body) => Response::Ok { body },
-        Err(response) => response,
+        Err(Refusal { code, message }) => Response::Error { code, message },
     }
 }
 
-async fn handle(request: Request, actor: &Actor, h: &Handler) -> Result<Body, Response> {
-    let store_error = |e: crate::store::StoreError| error(ErrorCode::StoreUnavailable, e.to_string());
+async fn handle(request: Request, actor: &Actor, h: &Handler) -> Result<Body, Refusal> {
+    let store_error =
+        |e: crate::store::StoreError| refuse(ErrorCode::StoreUnavailable, e.to_string());
     match request {
         Request::Ping => Ok(Body::Pong {
             version: env!("CARGO_PKG_VERSION").into(),
@@ -209,7 +222,7 @@ async fn handle(request: Request, actor: &Actor, h: &Handler) -> Result<Body, Re
             let target = parse_target(&target)?;
             let evidence = evidence.unwrap_or_default();
             if evidence.len() > MAX_EVIDENCE {
-                return Err(error(
+                return Err(refuse(
                     ErrorCode::BadRequest,
                     format!("evidence is longer than {MAX_EVIDENCE} bytes"),
                 ));
@@ -221,7 +234,11 @@ async fn handle(request: Request, actor: &Actor, h: &Handler) -> Result<Body, Re
                 evidence,
             };
             let outcome = h.store.add(new, actor.clone()).await.map_err(store_error)?;
-            tracing::info!(actor = %actor, ?outcome, "suppression added");
+            let (entry, created) = match &outcome {
+                AddOutcome::Added(entry) => (entry, true),
+                AddOutcome::AlreadySuppressed { entry, .. } => (entry, false),
+            };
+            tracing::info!(actor = %actor, target = %entry.target, reason = %entry.reason, created, "suppression added");
             Ok(match outcome {
                 AddOutcome::Added(entry) => Body::Added {
                     created: true,
@@ -237,10 +254,7 @@ async fn handle(request: Request, actor: &Actor, h: &Handler) -> Result<Body, Re
         }
         Request::SuppressList { after, limit } => {
             let limit = limit.clamp(1, MAX_PAGE);
-            let entries = h
-                .store
-                .list(after.as_deref(), limit)
-                .map_err(store_error)?;
+            let entries = h.store.list(after.as_deref(), limit).map_err(store_error)?;
             let next = (entries.len() == limit)
                 .then(|| entries.last().and_then(|e| Target::parse(&e.target).ok()))
                 .flatten()
@@ -259,18 +273,28 @@ async fn handle(request: Request, actor: &Actor, h: &Handler) -> Result<Body, Re
         }
         Request::Check { address, from } => {
             let addr = Address::parse(&address).map_err(|e| {
-                error(ErrorCode::BadRequest, format!("'{address}' is not an address: {e}"))
+                refuse(
+                    ErrorCode::BadRequest,
+                    format!("'{address}' is not an address: {e}"),
+                )
             })?;
-            let sender = match from.as_deref().map(str::trim).filter(|f| !f.is_empty() && *f != "<>") {
+            let sender = match from
+                .as_deref()
+                .map(str::trim)
+                .filter(|f| !f.is_empty() && *f != "<>")
+            {
                 Some(f) => Some(Address::parse(f).map_err(|e| {
-                    error(ErrorCode::BadRequest, format!("'{f}' is not an address: {e}"))
+                    refuse(
+                        ErrorCode::BadRequest,
+                        format!("'{f}' is not an address: {e}"),
+                    )
                 })?),
                 None => None,
             };
             let verdict = h
                 .policy
                 .check_rcpt(sender.as_ref(), &addr)
-                .map_err(|e| error(ErrorCode::StoreUnavailable, e.to_string()))?;
+                .map_err(|e| refuse(ErrorCode::StoreUnavailable, e.to_string()))?;
             Ok(Body::Checked(match verdict {
                 Verdict::Deliver => CheckResult {
                     address,
@@ -293,9 +317,9 @@ async fn handle(request: Request, actor: &Actor, h: &Handler) -> Result<Body, Re
     }
 }
 
-fn parse_target(target: &str) -> Result<Target, Response> {
+fn parse_target(target: &str) -> Result<Target, Refusal> {
     Target::parse(target).map_err(|e| {
-        error(
+        refuse(
             ErrorCode::BadRequest,
             format!("'{target}' is not a valid target (an address or @domain): {e}"),
         )

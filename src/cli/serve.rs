@@ -48,7 +48,10 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> u8 {
 
 async fn serve(config: Config) -> u8 {
     // Signal handlers first, so a SIGTERM during start is not lost.
-    let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+    let (mut term, mut int) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
         (Ok(t), Ok(i)) => (t, i),
         _ => {
             eprintln!("dnc-relay: cannot install signal handlers");

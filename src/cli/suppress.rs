@@ -225,7 +225,10 @@ pub fn history_line(e: &Event) -> String {
             reason,
             source,
             evidence,
-        } => format!("suppressed {target} ({reason}, {source}){}", quoted(evidence)),
+        } => format!(
+            "suppressed {target} ({reason}, {source}){}",
+            quoted(evidence)
+        ),
         EventKind::Readded {
             target,
             reason,

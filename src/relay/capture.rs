@@ -22,7 +22,10 @@ impl Capture {
     /// Creates the directory if needed.
     pub(super) fn open(dir: &Path) -> Result<Capture, SetupError> {
         std::fs::create_dir_all(dir).map_err(|e| {
-            SetupError(format!("cannot create the capture directory {}: {e}", dir.display()))
+            SetupError(format!(
+                "cannot create the capture directory {}: {e}",
+                dir.display()
+            ))
         })?;
         Ok(Capture {
             dir: Arc::new(dir.to_path_buf()),
@@ -40,14 +43,12 @@ impl Capture {
     /// Writes the message; the outcome names the file.
     pub(super) async fn write(&self, message: &[u8]) -> Outcome {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let name = format!(
-            "{}-{}-{seq:06}.eml",
-            Timestamp::now().0,
-            std::process::id()
-        );
+        let name = format!("{}-{}-{seq:06}.eml", Timestamp::now().0, std::process::id());
         let dir = self.dir.clone();
         let message = message.to_vec();
-        let written = tokio::task::spawn_blocking(move || write_synced(&dir, &name, &message).map(|()| name)).await;
+        let written =
+            tokio::task::spawn_blocking(move || write_synced(&dir, &name, &message).map(|()| name))
+                .await;
         match written {
             Ok(Ok(name)) => Outcome::Accepted(UpstreamReply {
                 code: 250,

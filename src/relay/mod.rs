@@ -181,7 +181,7 @@ impl Relay {
 
 enum State {
     NotOpened,
-    Open(pool::Conn),
+    Open(Box<pool::Conn>),
     /// MAIL was refused or the upstream failed: every later step gets the same outcome.
     Failed(Outcome),
     Finished,
@@ -206,7 +206,7 @@ impl Transaction {
             Kind::Smtp(pool) => {
                 if let State::NotOpened = self.state {
                     match pool.begin(&self.mail).await {
-                        Ok(conn) => self.state = State::Open(conn),
+                        Ok(conn) => self.state = State::Open(Box::new(conn)),
                         Err(outcome) => self.state = State::Failed(outcome),
                     }
                 }
@@ -220,12 +220,10 @@ impl Transaction {
                         outcome
                     }
                     State::Failed(outcome) => outcome.clone(),
-                    State::NotOpened | State::Finished => {
-                        Outcome::Unavailable(Failure {
-                            stage: Stage::Rcpt,
-                            detail: "transaction already finished".into(),
-                        })
-                    }
+                    State::NotOpened | State::Finished => Outcome::Unavailable(Failure {
+                        stage: Stage::Rcpt,
+                        detail: "transaction already finished".into(),
+                    }),
                 }
             }
         };
@@ -247,7 +245,7 @@ impl Transaction {
         let outcome = match &*self.relay.kind {
             Kind::Capture(c) => c.write(message).await,
             Kind::Smtp(pool) => match std::mem::replace(&mut self.state, State::Finished) {
-                State::Open(conn) => pool.finish(conn, message).await,
+                State::Open(conn) => pool.finish(*conn, message).await,
                 State::Failed(outcome) => outcome,
                 State::NotOpened | State::Finished => Outcome::Unavailable(Failure {
                     stage: Stage::Data,
@@ -266,7 +264,7 @@ impl Transaction {
             &*self.relay.kind,
             std::mem::replace(&mut self.state, State::Finished),
         ) {
-            pool.reset(conn).await;
+            pool.reset(*conn).await;
         }
     }
 

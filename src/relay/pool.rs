@@ -64,12 +64,17 @@ impl UpstreamSettings {
         let u = &config.upstream;
         let extra_ca = match &u.ca_file {
             Some(path) => Some(std::fs::read(path).map_err(|e| {
-                SetupError(format!("cannot read upstream.ca_file {}: {e}", path.display()))
+                SetupError(format!(
+                    "cannot read upstream.ca_file {}: {e}",
+                    path.display()
+                ))
             })?),
             None => None,
         };
         let implicit_tls = match tls {
-            UpstreamTls::Implicit => Some(rustls_connector(extra_ca.as_deref(), u.ca_file.as_deref())?),
+            UpstreamTls::Implicit => {
+                Some(rustls_connector(extra_ca.as_deref(), u.ca_file.as_deref())?)
+            }
             _ => None,
         };
         let starttls = match tls {
@@ -250,7 +255,9 @@ impl Pool {
                 Outcome::Refused(r) if r.code != 421 => return Err(Outcome::Refused(r)),
                 // Dead or closing: fall through to a fresh connection.
                 _ => {
-                    let Conn { _permit: permit, .. } = conn;
+                    let Conn {
+                        _permit: permit, ..
+                    } = conn;
                     return self.begin_fresh(mail, permit).await;
                 }
             }
@@ -263,7 +270,9 @@ impl Pool {
         mail: &MailParams,
         permit: OwnedSemaphorePermit,
     ) -> Result<Conn, Outcome> {
-        let smtp = connect(&self.settings).await.map_err(Outcome::Unavailable)?;
+        let smtp = connect(&self.settings)
+            .await
+            .map_err(Outcome::Unavailable)?;
         let mut conn = Conn {
             smtp,
             command_timeout: self.settings.command_timeout,
@@ -283,7 +292,12 @@ impl Pool {
     /// DATA and the message, then the connection goes back to the pool.
     pub(super) async fn finish(&self, mut conn: Conn, message: &[u8]) -> Outcome {
         let s = &self.settings;
-        let data = step(s.command_timeout, Stage::Data, conn.smtp.command("DATA\r\n")).await;
+        let data = step(
+            s.command_timeout,
+            Stage::Data,
+            conn.smtp.command("DATA\r\n"),
+        )
+        .await;
         let outcome = match data {
             Outcome::Accepted(_) => {
                 // lettre sends CRLF . CRLF after the body; the body's own final CRLF is that
@@ -387,7 +401,12 @@ impl Conn {
 
     pub(super) async fn rcpt(&mut self, rcpt: &str) -> Outcome {
         let command = format!("RCPT TO:<{}>\r\n", smtp_path(rcpt));
-        step(self.command_timeout, Stage::Rcpt, self.smtp.command(command)).await
+        step(
+            self.command_timeout,
+            Stage::Rcpt,
+            self.smtp.command(command),
+        )
+        .await
     }
 }
 
@@ -395,10 +414,23 @@ impl Conn {
 /// EHLO, STARTTLS if asked for.
 async fn connect(s: &UpstreamSettings) -> Result<AsyncSmtpConnection, Failure> {
     let fail = |stage, detail: String| Failure { stage, detail };
-    let tcp = tokio::time::timeout(s.connect_timeout, TcpStream::connect((s.host.as_str(), s.port)))
-        .await
-        .map_err(|_| fail(Stage::Connect, format!("connect to {}:{} timed out", s.host, s.port)))?
-        .map_err(|e| fail(Stage::Connect, format!("connect to {}:{}: {e}", s.host, s.port)))?;
+    let tcp = tokio::time::timeout(
+        s.connect_timeout,
+        TcpStream::connect((s.host.as_str(), s.port)),
+    )
+    .await
+    .map_err(|_| {
+        fail(
+            Stage::Connect,
+            format!("connect to {}:{} timed out", s.host, s.port),
+        )
+    })?
+    .map_err(|e| {
+        fail(
+            Stage::Connect,
+            format!("connect to {}:{}: {e}", s.host, s.port),
+        )
+    })?;
     let _ = tcp.set_nodelay(true);
     let stream: Box<dyn AsyncTokioStream> = match &s.implicit_tls {
         Some(connector) => {
@@ -441,7 +473,10 @@ async fn step(
     fut: impl Future<Output = Result<Response, lettre::transport::smtp::Error>>,
 ) -> Outcome {
     match tokio::time::timeout(limit, fut).await {
-        Err(_) => unavailable(stage, format!("no reply within {}", humantime::format_duration(limit))),
+        Err(_) => unavailable(
+            stage,
+            format!("no reply within {}", humantime::format_duration(limit)),
+        ),
         Ok(Ok(response)) => Outcome::Accepted(reply_of(&response)),
         Ok(Err(e)) => match e.status() {
             Some(code) => Outcome::Refused(UpstreamReply {

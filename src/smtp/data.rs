@@ -43,7 +43,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let message_id = message_id(&self.data);
         let (reply, decision, reason, upstream) = if decoder.overflowed() {
             txn.upstream.abort().await;
-            (Reply::message_too_large(), Decision::Failed, Some("message-too-large"), None)
+            (
+                Reply::message_too_large(),
+                Decision::Failed,
+                Some("message-too-large"),
+                None,
+            )
         } else {
             let outcome = txn.upstream.send(&self.data).await;
             let reply = Reply::for_outcome(&outcome, |r| Reply::relayed(&r.text));
@@ -57,6 +62,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             };
             (reply, decision, reason, Some(outcome.describe()))
         };
+        // Answer first: the client must hear the upstream's verdict as early as possible
+        // (the RFC 1047 duplicate window); the log lines follow.
+        self.reply(reply.clone());
+        let _ = self.flush().await;
         for rcpt in &txn.accepted {
             self.log_decision(
                 &txn.from,
@@ -81,7 +90,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             reply = %reply,
             "transaction finished"
         );
-        self.reply(reply);
         if self.data.capacity() > KEEP_BUFFER {
             self.data = Vec::new();
         }

@@ -159,7 +159,11 @@ mod tests {
             (b"a\n.\r\nb\r\n.\r\n", b"a\r\n.\r\nb\r\n", Some(11)),
             (b"a\n..x\r\n.\r\n", b"a\r\n..x\r\n", Some(10)),
             (b"a\rb\r\n.\r\n", b"a\rb\r\n", Some(8)),
-            (b"caf\xc3\xa9 8bit\r\n.\r\n", b"caf\xc3\xa9 8bit\r\n", Some(15)),
+            (
+                b"caf\xc3\xa9 8bit\r\n.\r\n",
+                b"caf\xc3\xa9 8bit\r\n",
+                Some(15),
+            ),
             (b"no end\r\n", b"no end\r\n", None),
         ];
         for (input, want, end) in cases {

@@ -57,11 +57,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
 fn unsupported_mail_parameter(from: &MailFrom<Cow<'_, str>>) -> Option<&'static str> {
     let known = MAIL_BODY_7BIT | MAIL_BODY_8BITMIME | MAIL_SMTPUTF8;
     if from.flags & !known != 0 {
-        return Some(if from.flags & (smtp_proto::MAIL_RET_FULL | smtp_proto::MAIL_RET_HDRS) != 0 {
-            "RET"
-        } else {
-            "BODY"
-        });
+        return Some(
+            if from.flags & (smtp_proto::MAIL_RET_FULL | smtp_proto::MAIL_RET_HDRS) != 0 {
+                "RET"
+            } else {
+                "BODY"
+            },
+        );
     }
     if from.env_id.is_some() {
         return Some("ENVID");

@@ -100,7 +100,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         self.reply(reply);
     }
 
-    async fn log_rcpt(&self, from: &str, rcpt: &str, decision: Decision, reply: &Reply, reason: &'static str) {
+    async fn log_rcpt(
+        &self,
+        from: &str,
+        rcpt: &str,
+        decision: Decision,
+        reply: &Reply,
+        reason: &'static str,
+    ) {
         self.log_decision(
             from,
             rcpt,

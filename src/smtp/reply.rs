@@ -188,12 +188,20 @@ impl Reply {
 
     /// `501 5.1.3`: the recipient address is malformed.
     pub fn bad_recipient_syntax(detail: &str) -> Reply {
-        Reply::new(501, st(1, 3), format!("bad recipient address syntax: {detail}"))
+        Reply::new(
+            501,
+            st(1, 3),
+            format!("bad recipient address syntax: {detail}"),
+        )
     }
 
     /// `501 5.1.7`: the sender address is malformed.
     pub fn bad_sender_syntax(detail: &str) -> Reply {
-        Reply::new(501, st(1, 7), format!("bad sender address syntax: {detail}"))
+        Reply::new(
+            501,
+            st(1, 7),
+            format!("bad sender address syntax: {detail}"),
+        )
     }
 
     /// `452 4.5.3`: too many recipients for one message.
@@ -280,7 +288,11 @@ impl Reply {
 
     /// `553 5.6.7`: a non-ASCII address without `SMTPUTF8` in MAIL FROM (RFC 6531).
     pub fn needs_smtputf8() -> Reply {
-        Reply::new(553, st(6, 7), "non-ASCII address needs the SMTPUTF8 parameter")
+        Reply::new(
+            553,
+            st(6, 7),
+            "non-ASCII address needs the SMTPUTF8 parameter",
+        )
     }
 
     /// `550 5.6.7` or `554 5.6.3`: the message needs an extension the upstream lacks.
@@ -302,7 +314,10 @@ impl Reply {
 
     /// The client's reply for an upstream outcome; `accepted` is what a success looks like
     /// at this step (250 2.1.5 after RCPT, the upstream's own 250 after DATA).
-    pub fn for_outcome(outcome: &crate::relay::Outcome, accepted: impl FnOnce(&crate::relay::UpstreamReply) -> Reply) -> Reply {
+    pub fn for_outcome(
+        outcome: &crate::relay::Outcome,
+        accepted: impl FnOnce(&crate::relay::UpstreamReply) -> Reply,
+    ) -> Reply {
         use crate::relay::Outcome;
         match outcome {
             Outcome::Accepted(r) => accepted(r),
@@ -315,7 +330,11 @@ impl Reply {
     /// The upstream's own reply, passed through. The enhanced status is kept when its class
     /// agrees with the code, otherwise dropped; the text is the upstream's.
     pub fn from_upstream(code: u16, text: &str) -> Reply {
-        let code = if (200..600).contains(&code) { code } else { 451 };
+        let code = if (200..600).contains(&code) {
+            code
+        } else {
+            451
+        };
         let text: String = text.chars().filter(|c| !c.is_control()).collect();
         let (status, rest) = split_enhanced_status(code, &text);
         let text = if rest.is_empty() {
@@ -336,7 +355,8 @@ fn split_enhanced_status(code: u16, text: &str) -> (Option<Status>, &str) {
         let class: u16 = parts.next()?.parse().ok()?;
         let subject: u16 = parts.next()?.parse().ok()?;
         let detail: u16 = parts.next()?.parse().ok()?;
-        (parts.next().is_none() && subject < 1000 && detail < 1000).then_some((class, subject, detail))
+        (parts.next().is_none() && subject < 1000 && detail < 1000)
+            .then_some((class, subject, detail))
     })();
     match parsed {
         Some((class, subject, detail)) if class == code / 100 => {

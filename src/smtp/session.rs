@@ -227,7 +227,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         loop {
             let phase = *self.phase.borrow_and_update();
             if self.must_stop(phase, command) {
-                return self.close_with(Reply::shutting_down(&self.ctx.hostname)).await;
+                return self
+                    .close_with(Reply::shutting_down(&self.ctx.hostname))
+                    .await;
             }
             tokio::select! {
                 read = tokio::time::timeout(timeout, self.io.read_buf(&mut self.rbuf)) => {

@@ -159,10 +159,7 @@ impl Store {
     /// key that found it. One short read transaction; no allocation unless an entry is found.
     pub fn find_first(&self, keys: &[&str]) -> Result<Option<(usize, Entry)>, StoreError> {
         let txn = self.db.begin_read()?;
-        let table = match txn.open_table(tables::SUPPRESSIONS) {
-            Ok(table) => table,
-            Err(e) => return Err(e.into()),
-        };
+        let table = txn.open_table(tables::SUPPRESSIONS)?;
         for (i, key) in keys.iter().enumerate() {
             if let Some(value) = table.get(*key)? {
                 return Ok(Some((i, tables::decode(value.value())?)));
@@ -183,10 +180,8 @@ impl Store {
         let table = txn.open_table(tables::SUPPRESSIONS)?;
         let mut out = Vec::with_capacity(limit.min(4096));
         let range = match after {
-            Some(after) => table.range::<&str>((
-                std::ops::Bound::Excluded(after),
-                std::ops::Bound::Unbounded,
-            ))?,
+            Some(after) => table
+                .range::<&str>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))?,
             None => table.iter()?,
         };
         for row in range.take(limit) {

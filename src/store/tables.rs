@@ -58,9 +58,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
         Some((&FORMAT_JSON, body)) => {
             serde_json::from_slice(body).map_err(|e| StoreError::Corrupt(e.to_string()))
         }
-        Some((other, _)) => Err(StoreError::Corrupt(format!(
-            "unknown value format {other}"
-        ))),
+        Some((other, _)) => Err(StoreError::Corrupt(format!("unknown value format {other}"))),
         None => Err(StoreError::Corrupt("empty value".into())),
     }
 }
@@ -93,7 +91,10 @@ mod tests {
                 evidence: "x".into(),
             },
         };
-        assert_eq!(decode::<Event>(&encode_json(&event).unwrap()).unwrap(), event);
+        assert_eq!(
+            decode::<Event>(&encode_json(&event).unwrap()).unwrap(),
+            event
+        );
         assert!(decode::<Entry>(&[9, 1, 2]).is_err());
     }
 }

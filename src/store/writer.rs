@@ -88,12 +88,14 @@ pub(super) fn spawn(
     let (tx, rx) = mpsc::channel(QUEUE);
     let handle = std::thread::Builder::new()
         .name("store-writer".into())
-        .spawn(move || Writer {
-            db,
-            next_event,
-            stats: WriterStats::default(),
-        }
-        .run(rx))
+        .spawn(move || {
+            Writer {
+                db,
+                next_event,
+                stats: WriterStats::default(),
+            }
+            .run(rx)
+        })
         .map_err(|e| StoreError::Io(format!("cannot start the store writer: {e}")))?;
     Ok((tx, handle))
 }

@@ -102,7 +102,8 @@ impl TestUpstream {
             let cmd = line.trim_end().to_string();
             let upper = cmd.to_ascii_uppercase();
             if upper.starts_with("EHLO") {
-                let mut ext = String::from("250-upstream.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n");
+                let mut ext =
+                    String::from("250-upstream.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n");
                 if !script.no_smtputf8 {
                     ext.push_str("250-SMTPUTF8\r\n");
                 }
@@ -115,7 +116,9 @@ impl TestUpstream {
             } else if upper.starts_with("RCPT TO:") {
                 let rcpt = cmd[8..].trim_matches(|c| c == '<' || c == '>').to_string();
                 if script.refuse.contains(&rcpt) {
-                    write.write_all(b"550 5.1.1 <x>: Recipient address rejected: User unknown\r\n").await?;
+                    write
+                        .write_all(b"550 5.1.1 <x>: Recipient address rejected: User unknown\r\n")
+                        .await?;
                 } else if script.defer.contains(&rcpt) {
                     write.write_all(b"450 4.2.0 mailbox busy\r\n").await?;
                 } else {
@@ -153,7 +156,9 @@ impl TestUpstream {
                     rcpts: std::mem::take(&mut rcpts),
                     data,
                 });
-                write.write_all(b"250 2.0.0 Ok: queued as TEST123\r\n").await?;
+                write
+                    .write_all(b"250 2.0.0 Ok: queued as TEST123\r\n")
+                    .await?;
             } else if upper == "RSET" {
                 rcpts.clear();
                 write.write_all(b"250 2.0.0 Ok\r\n").await?;
@@ -211,8 +216,10 @@ impl TestRelay {
 
 /// A config for tests: port 0, everything under `dir`, short timeouts.
 pub fn test_config(dir: &Path, upstream: &str) -> Config {
-    let mut config = Config::default();
-    config.data_dir = dir.to_path_buf();
+    let mut config = Config {
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
     config.server.listen = vec!["127.0.0.1:0".parse().unwrap()];
     config.server.hostname = "relay.test".into();
     config.server.shutdown_grace = Duration::from_secs(5);
@@ -264,7 +271,8 @@ impl Client {
         let (mut c, greeting) = Client::connect(addr).await;
         assert!(greeting.starts_with("220 "), "{greeting}");
         c.expect("EHLO client.test\r\n", "250").await;
-        c.expect(&format!("MAIL FROM:<{from}>\r\n"), "250 2.1.0").await;
+        c.expect(&format!("MAIL FROM:<{from}>\r\n"), "250 2.1.0")
+            .await;
         c
     }
 
@@ -309,7 +317,11 @@ impl Client {
     /// Reads until the server closes; returns what came.
     pub async fn read_to_end(&mut self) -> String {
         let mut rest = String::new();
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.reader.read_to_string(&mut rest)).await;
+        let _ = tokio::time::timeout(
+            Duration::from_secs(10),
+            self.reader.read_to_string(&mut rest),
+        )
+        .await;
         rest
     }
 }

@@ -294,6 +294,7 @@ async fn upstream_down_gives_451_4_4_1_at_rcpt_at_once() {
     let records = relay.decisions(2).await;
     assert!(records.iter().all(|r| r.decision == Decision::Defer));
     assert_eq!(records[0].reason.as_deref(), Some("upstream-unavailable"));
+    c.expect("QUIT\r\n", "221").await;
     relay.stop().await;
 }
 
@@ -307,6 +308,7 @@ async fn upstream_greeting_421_gives_451() {
     let relay = TestRelay::start(&upstream.url(), |_| {}).await;
     let mut c = Client::ready(relay.addr, "rep@sales.example").await;
     c.expect("RCPT TO:<a@example.com>\r\n", "451 4.4.1").await;
+    c.expect("QUIT\r\n", "221").await;
     relay.stop().await;
 }
 
@@ -345,6 +347,7 @@ async fn upstream_dropping_mid_data_gives_451_not_250() {
     );
     c.expect(&body, "451 4.4.1").await;
     assert!(upstream.received().is_empty());
+    drop(c);
     relay.stop().await;
 }
 
@@ -430,5 +433,85 @@ async fn capture_upstream_writes_the_message_as_an_eml_file() {
         std::fs::read(&files[0]).unwrap(),
         b"Subject: staged\r\n\r\n.dot\r\n"
     );
+    relay.stop().await;
+}
+
+async fn relay_one_message_over_tls(mode: common::TlsMode, scheme: &str) {
+    let pki = common::TestPki::new();
+    let upstream = TestUpstream::start(Script {
+        tls: Some(common::TestTls {
+            mode,
+            config: pki.server.clone(),
+        }),
+        ..Script::default()
+    })
+    .await;
+    let ca_dir = tempfile::tempdir().unwrap();
+    let ca_file = ca_dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    let url = format!(
+        "{scheme}localhost:{}{}",
+        upstream.addr.port(),
+        if mode == common::TlsMode::StartTls {
+            "?tls=required"
+        } else {
+            ""
+        }
+    );
+    let relay = TestRelay::start(&url, |c| c.upstream.ca_file = Some(ca_file.clone())).await;
+    let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+    c.expect("RCPT TO:<bob@example.com>\r\n", "250 2.1.5").await;
+    c.expect("DATA\r\n", "354").await;
+    c.expect("Subject: tls\r\n\r\nover TLS\r\n.\r\n", "250 2.0.0")
+        .await;
+    let received = upstream.received();
+    assert_eq!(received.len(), 1);
+    assert!(received[0].encrypted, "the message must travel encrypted");
+    assert_eq!(received[0].data, b"Subject: tls\r\n\r\nover TLS\r\n");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn smtps_upstream_gets_the_message_over_implicit_tls() {
+    relay_one_message_over_tls(common::TlsMode::Implicit, "smtps://").await;
+}
+
+#[tokio::test]
+async fn starttls_upstream_gets_the_message_over_tls() {
+    relay_one_message_over_tls(common::TlsMode::StartTls, "smtp://").await;
+}
+
+#[tokio::test]
+async fn tls_required_refuses_an_upstream_without_starttls() {
+    let upstream = TestUpstream::start(Script::default()).await;
+    let relay = TestRelay::start(&format!("smtp://{}?tls=required", upstream.addr), |_| {}).await;
+    let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+    c.expect("RCPT TO:<bob@example.com>\r\n", "451 4.4.1").await;
+    assert!(upstream.received().is_empty());
+    drop(c);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn an_untrusted_upstream_certificate_is_refused() {
+    let pki = common::TestPki::new();
+    let upstream = TestUpstream::start(Script {
+        tls: Some(common::TestTls {
+            mode: common::TlsMode::Implicit,
+            config: pki.server.clone(),
+        }),
+        ..Script::default()
+    })
+    .await;
+    // No ca_file: the test CA is not trusted.
+    let relay = TestRelay::start(
+        &format!("smtps://localhost:{}", upstream.addr.port()),
+        |_| {},
+    )
+    .await;
+    let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+    c.expect("RCPT TO:<bob@example.com>\r\n", "451 4.4.1").await;
+    assert!(upstream.received().is_empty());
+    drop(c);
     relay.stop().await;
 }

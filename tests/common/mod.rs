@@ -14,6 +14,7 @@ use dnc_relay::config::Config;
 use dnc_relay::server::{Hooks, Server};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::rustls;
 
 /// One transaction as the upstream received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub struct Received {
     pub rcpts: Vec<String>,
     /// The message after removing dot stuffing: what a real MTA would store.
     pub data: Vec<u8>,
+    /// Whether the transaction ran over TLS.
+    pub encrypted: bool,
 }
 
 /// How the test upstream misbehaves.
@@ -41,6 +44,8 @@ pub struct Script {
     pub drop_mid_data: Option<usize>,
     /// Do not offer SMTPUTF8.
     pub no_smtputf8: bool,
+    /// Speak TLS (implicit, or STARTTLS when asked).
+    pub tls: Option<TestTls>,
 }
 
 /// A scriptable upstream MTA on 127.0.0.1, recording what it accepted.
@@ -50,6 +55,8 @@ pub struct TestUpstream {
     pub received: Arc<Mutex<Vec<Received>>>,
     pub connections: Arc<Mutex<usize>>,
     pub script: Arc<Mutex<Script>>,
+    /// STARTTLS handshakes completed.
+    pub encrypted: Arc<Mutex<usize>>,
 }
 
 impl TestUpstream {
@@ -60,6 +67,7 @@ impl TestUpstream {
             received: Arc::default(),
             connections: Arc::default(),
             script: Arc::new(Mutex::new(script)),
+            encrypted: Arc::default(),
         };
         let u = upstream.clone();
         tokio::spawn(async move {
@@ -84,19 +92,51 @@ impl TestUpstream {
 
     async fn serve(&self, stream: TcpStream) -> std::io::Result<()> {
         let script = self.script.lock().unwrap().clone();
-        let (read, mut write) = stream.into_split();
-        let mut reader = BufReader::new(read);
+        match &script.tls {
+            Some(TestTls {
+                mode: TlsMode::Implicit,
+                config,
+            }) => {
+                let acceptor = tokio_rustls::TlsAcceptor::from(config.clone());
+                let tls = acceptor.accept(stream).await?;
+                self.converse(BufReader::new(Box::new(tls)), &script, true, true)
+                    .await
+            }
+            _ => {
+                self.converse(BufReader::new(Box::new(stream)), &script, true, false)
+                    .await
+            }
+        }
+    }
+
+    /// One SMTP conversation. With `greet`, send the banner first (not after STARTTLS).
+    async fn converse(
+        &self,
+        mut io: BufReader<Box<dyn Io>>,
+        script: &Script,
+        greet: bool,
+        encrypted: bool,
+    ) -> std::io::Result<()> {
         if script.greet_421 {
-            write.write_all(b"421 4.3.2 busy\r\n").await?;
+            io.write_all(b"421 4.3.2 busy\r\n").await?;
             return Ok(());
         }
-        write.write_all(b"220 upstream.test ESMTP\r\n").await?;
+        if greet {
+            io.write_all(b"220 upstream.test ESMTP\r\n").await?;
+        }
+        let offer_starttls = matches!(
+            &script.tls,
+            Some(TestTls {
+                mode: TlsMode::StartTls,
+                ..
+            })
+        ) && !encrypted;
         let mut mail_from = String::new();
         let mut rcpts = Vec::new();
         let mut line = String::new();
         loop {
             line.clear();
-            if reader.read_line(&mut line).await? == 0 {
+            if io.read_line(&mut line).await? == 0 {
                 return Ok(());
             }
             let cmd = line.trim_end().to_string();
@@ -107,31 +147,43 @@ impl TestUpstream {
                 if !script.no_smtputf8 {
                     ext.push_str("250-SMTPUTF8\r\n");
                 }
+                if offer_starttls {
+                    ext.push_str("250-STARTTLS\r\n");
+                }
                 ext.push_str("250 ENHANCEDSTATUSCODES\r\n");
-                write.write_all(ext.as_bytes()).await?;
+                io.write_all(ext.as_bytes()).await?;
+            } else if upper == "STARTTLS" && offer_starttls {
+                io.write_all(b"220 2.0.0 ready to start TLS\r\n").await?;
+                let Some(TestTls { config, .. }) = &script.tls else {
+                    unreachable!()
+                };
+                let acceptor = tokio_rustls::TlsAcceptor::from(config.clone());
+                let tls = acceptor.accept(io.into_inner()).await?;
+                *self.encrypted.lock().unwrap() += 1;
+                return Box::pin(self.converse(BufReader::new(Box::new(tls)), script, false, true))
+                    .await;
             } else if upper.starts_with("MAIL FROM:") {
                 mail_from = cmd[10..].to_string();
                 rcpts.clear();
-                write.write_all(b"250 2.1.0 Ok\r\n").await?;
+                io.write_all(b"250 2.1.0 Ok\r\n").await?;
             } else if upper.starts_with("RCPT TO:") {
                 let rcpt = cmd[8..].trim_matches(|c| c == '<' || c == '>').to_string();
                 if script.refuse.contains(&rcpt) {
-                    write
-                        .write_all(b"550 5.1.1 <x>: Recipient address rejected: User unknown\r\n")
+                    io.write_all(b"550 5.1.1 <x>: Recipient address rejected: User unknown\r\n")
                         .await?;
                 } else if script.defer.contains(&rcpt) {
-                    write.write_all(b"450 4.2.0 mailbox busy\r\n").await?;
+                    io.write_all(b"450 4.2.0 mailbox busy\r\n").await?;
                 } else {
                     rcpts.push(rcpt);
-                    write.write_all(b"250 2.1.5 Ok\r\n").await?;
+                    io.write_all(b"250 2.1.5 Ok\r\n").await?;
                 }
             } else if upper == "DATA" {
-                write.write_all(b"354 go ahead\r\n").await?;
+                io.write_all(b"354 go ahead\r\n").await?;
                 let mut data = Vec::new();
                 let mut raw = 0usize;
                 loop {
                     let mut l = Vec::new();
-                    if reader.read_until(b'\n', &mut l).await? == 0 {
+                    if io.read_until(b'\n', &mut l).await? == 0 {
                         return Ok(());
                     }
                     raw += l.len();
@@ -155,21 +207,80 @@ impl TestUpstream {
                     mail_from: mail_from.clone(),
                     rcpts: std::mem::take(&mut rcpts),
                     data,
+                    encrypted,
                 });
-                write
-                    .write_all(b"250 2.0.0 Ok: queued as TEST123\r\n")
-                    .await?;
+                io.write_all(b"250 2.0.0 Ok: queued as TEST123\r\n").await?;
             } else if upper == "RSET" {
                 rcpts.clear();
-                write.write_all(b"250 2.0.0 Ok\r\n").await?;
+                io.write_all(b"250 2.0.0 Ok\r\n").await?;
             } else if upper == "QUIT" {
-                write.write_all(b"221 2.0.0 Bye\r\n").await?;
+                io.write_all(b"221 2.0.0 Bye\r\n").await?;
                 return Ok(());
             } else if upper == "NOOP" {
-                write.write_all(b"250 2.0.0 Ok\r\n").await?;
+                io.write_all(b"250 2.0.0 Ok\r\n").await?;
             } else {
-                write.write_all(b"502 5.5.2 unknown\r\n").await?;
+                io.write_all(b"502 5.5.2 unknown\r\n").await?;
             }
+        }
+    }
+}
+
+/// A byte stream the test upstream can talk over: plain TCP or TLS.
+pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+/// How the test upstream uses TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// TLS from the first byte (smtps).
+    Implicit,
+    /// STARTTLS offered in EHLO.
+    StartTls,
+}
+
+/// TLS settings of the test upstream.
+#[derive(Clone)]
+pub struct TestTls {
+    pub mode: TlsMode,
+    pub config: Arc<rustls::ServerConfig>,
+}
+
+impl std::fmt::Debug for TestTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TestTls({:?})", self.mode)
+    }
+}
+
+/// A throw-away CA and a server certificate for `localhost` / 127.0.0.1, made at run time.
+pub struct TestPki {
+    pub ca_pem: String,
+    pub server: Arc<rustls::ServerConfig>,
+}
+
+impl TestPki {
+    pub fn new() -> TestPki {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "dnc-relay test CA");
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf_params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        let leaf = leaf_params.signed_by(&leaf_key, &ca).unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf.der().clone(), ca.der().clone()], key)
+            .unwrap();
+        TestPki {
+            ca_pem: ca.pem(),
+            server: Arc::new(server),
         }
     }
 }

@@ -515,3 +515,39 @@ async fn an_untrusted_upstream_certificate_is_refused() {
     drop(c);
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_lets_a_transaction_in_flight_finish_then_says_421() {
+    let upstream = TestUpstream::start(Script::default()).await;
+    let relay = TestRelay::start(&upstream.url(), |_| {}).await;
+    let mut busy = Client::ready(relay.addr, "rep@sales.example").await;
+    busy.expect("RCPT TO:<bob@example.com>\r\n", "250").await;
+    let (mut idle, _) = Client::connect(relay.addr).await;
+    idle.expect("EHLO idle.test\r\n", "250").await;
+
+    let TestRelay { server, dir, .. } = relay;
+    let stopping = tokio::spawn(server.shutdown());
+    // The idle session is told at once; the busy one may finish its message.
+    let reply = idle.reply().await;
+    assert!(reply.starts_with("421 4.3.2"), "{reply}");
+    busy.expect("DATA\r\n", "354").await;
+    busy.expect("Subject: last\r\n\r\nlast one\r\n.\r\n", "250 2.0.0")
+        .await;
+    let after = busy.reply().await;
+    assert!(after.starts_with("421 4.3.2"), "{after}");
+    stopping.await.unwrap().unwrap();
+    assert_eq!(upstream.received().len(), 1);
+    drop(dir);
+}
+
+#[tokio::test]
+async fn the_admin_socket_is_created_with_mode_0660() {
+    use std::os::unix::fs::PermissionsExt;
+    let relay = TestRelay::start("capture:outbox", |_| {}).await;
+    let mode = std::fs::metadata(relay.socket())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o660);
+    relay.stop().await;
+}

@@ -551,3 +551,68 @@ async fn the_admin_socket_is_created_with_mode_0660() {
     assert_eq!(mode & 0o777, 0o660);
     relay.stop().await;
 }
+
+async fn relay_through(script: Script) -> Vec<common::Received> {
+    let upstream = TestUpstream::start(script).await;
+    let relay = TestRelay::start(&upstream.url(), |_| {}).await;
+    let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+    c.expect("RCPT TO:<one@example.com>\r\n", "250 2.1.5").await;
+    c.expect("RCPT TO:<two@example.com>\r\n", "250 2.1.5").await;
+    c.expect("DATA\r\n", "354").await;
+    c.expect(
+        "Subject: x\r\n\r\n..dot line\r\n..\r\nend\r\n.\r\n",
+        "250 2.0.0",
+    )
+    .await;
+    c.expect("QUIT\r\n", "221").await;
+    relay.stop().await;
+    upstream.received()
+}
+
+#[tokio::test]
+async fn a_chunking_upstream_gets_the_message_as_one_bdat_chunk_byte_identical() {
+    let received = relay_through(Script {
+        chunking: true,
+        ..Script::default()
+    })
+    .await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].rcpts, ["one@example.com", "two@example.com"]);
+    assert_eq!(
+        received[0].data,
+        b"Subject: x\r\n\r\n.dot line\r\n.\r\nend\r\n"
+    );
+}
+
+#[tokio::test]
+async fn an_upstream_without_pipelining_gets_one_command_at_a_time() {
+    let received = relay_through(Script {
+        no_pipelining: true,
+        ..Script::default()
+    })
+    .await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].rcpts, ["one@example.com", "two@example.com"]);
+    assert_eq!(
+        received[0].data,
+        b"Subject: x\r\n\r\n.dot line\r\n.\r\nend\r\n"
+    );
+}
+
+#[tokio::test]
+async fn an_upstream_refusing_the_sender_refuses_every_recipient_with_its_reply() {
+    let upstream = TestUpstream::start(Script {
+        refuse_mail: true,
+        ..Script::default()
+    })
+    .await;
+    let relay = TestRelay::start(&upstream.url(), |_| {}).await;
+    let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+    let reply = c.expect("RCPT TO:<one@example.com>\r\n", "550 5.7.1").await;
+    assert!(reply.contains("sender rejected"), "{reply}");
+    c.expect("RCPT TO:<two@example.com>\r\n", "550 5.7.1").await;
+    c.expect("DATA\r\n", "554 5.5.1").await;
+    c.expect("QUIT\r\n", "221").await;
+    assert!(upstream.received().is_empty());
+    relay.stop().await;
+}

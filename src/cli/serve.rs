@@ -32,11 +32,15 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> u8 {
         Err(code) => return code,
     };
     init_tracing(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("dnc-relay")
-        .build()
-    {
+    let threads: usize = std::env::var("DNC_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if threads > 0 {
+        builder.worker_threads(threads);
+    }
+    let runtime = match builder.enable_all().thread_name("dnc-relay").build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("dnc-relay: cannot start the runtime: {e}");

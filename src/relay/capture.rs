@@ -34,10 +34,10 @@ impl Capture {
     }
 
     pub(super) fn recipient(&self) -> Outcome {
-        Outcome::Accepted(UpstreamReply {
-            code: 250,
-            text: "2.1.5 recipient OK (capture)".into(),
-        })
+        Outcome::Accepted(UpstreamReply::new(
+            250,
+            vec!["2.1.5 recipient OK (capture)".into()],
+        ))
     }
 
     /// Writes the message; the outcome names the file.
@@ -50,10 +50,13 @@ impl Capture {
             tokio::task::spawn_blocking(move || write_synced(&dir, &name, &message).map(|()| name))
                 .await;
         match written {
-            Ok(Ok(name)) => Outcome::Accepted(UpstreamReply {
-                code: 250,
-                text: format!("2.0.0 captured as {}", self.dir.join(name).display()),
-            }),
+            Ok(Ok(name)) => Outcome::Accepted(UpstreamReply::new(
+                250,
+                vec![format!(
+                    "2.0.0 captured as {}",
+                    self.dir.join(name).display()
+                )],
+            )),
             Ok(Err(e)) => Outcome::Unavailable(Failure {
                 stage: Stage::Capture,
                 detail: format!("writing to {}: {e}", self.dir.display()),

@@ -9,6 +9,7 @@
 //! This module knows nothing of the client side: the session maps [`Outcome`]s to replies.
 
 mod capture;
+mod client;
 mod pool;
 
 use std::fmt;
@@ -18,18 +19,34 @@ use crate::config::{Config, UpstreamUrl};
 
 pub use pool::UpstreamSettings;
 
-/// A reply the upstream sent: code and text (first line's enhanced status included).
+/// A reply the upstream sent: code and text lines (enhanced status included in the text).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamReply {
     /// The three-digit code.
     pub code: u16,
-    /// The text, lines joined with spaces.
-    pub text: String,
+    /// The text of each line, without the code.
+    pub lines: Vec<String>,
+}
+
+impl UpstreamReply {
+    /// A reply from its code and lines.
+    pub fn new(code: u16, lines: Vec<String>) -> UpstreamReply {
+        UpstreamReply { code, lines }
+    }
+
+    /// The text on one line: lines joined with spaces.
+    pub fn text(&self) -> String {
+        self.lines.join(" ")
+    }
 }
 
 impl fmt::Display for UpstreamReply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.code, self.text)
+        write!(f, "{}", self.code)?;
+        for line in &self.lines {
+            write!(f, " {line}")?;
+        }
+        Ok(())
     }
 }
 
@@ -205,9 +222,19 @@ impl Transaction {
             Kind::Capture(c) => c.recipient(),
             Kind::Smtp(pool) => {
                 if let State::NotOpened = self.state {
-                    match pool.begin(&self.mail).await {
-                        Ok(conn) => self.state = State::Open(Box::new(conn)),
-                        Err(outcome) => self.state = State::Failed(outcome),
+                    // MAIL and this first RCPT go out together.
+                    match pool.begin(&self.mail, rcpt).await {
+                        Ok((conn, outcome)) => {
+                            self.state = State::Open(Box::new(conn));
+                            if outcome.is_accepted() {
+                                self.recipients += 1;
+                            }
+                            return outcome;
+                        }
+                        Err(outcome) => {
+                            self.state = State::Failed(outcome.clone());
+                            return outcome;
+                        }
                     }
                 }
                 match &mut self.state {

@@ -1,26 +1,18 @@
-//! Upstream SMTP connections: connect (TCP_NODELAY, TLS), a bounded pool of idle
-//! connections, and a timeout on every step.
+//! Upstream SMTP connections: a bounded pool of idle connections, the transaction steps, and
+//! a timeout on every one of them.
 //!
-//! We drive lettre's low-level `AsyncSmtpConnection` ourselves: its pooled `send_raw` aborts a
-//! whole message on one refused recipient and only times out the connect. A connection whose
-//! command timed out or broke is never put back: its state is unknown.
+//! A connection whose step timed out or broke is never put back: its state is unknown. A
+//! pooled connection found dead at MAIL is replaced once, which is safe because nothing has
+//! been committed before MAIL.
 
 use std::fmt;
-use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Certificate};
-use lettre::transport::smtp::client::{TlsParameters, TlsVersion};
-use lettre::transport::smtp::extension::{ClientId, Extension};
-use lettre::transport::smtp::response::Response;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::client::{push_stuffed, Dial, SmtpClient};
 use super::{Failure, MailParams, Outcome, SetupError, Stage, UpstreamReply};
 use crate::address::smtp_path;
 use crate::config::{Config, UpstreamTls};
@@ -31,16 +23,13 @@ pub struct UpstreamSettings {
     host: String,
     port: u16,
     tls: UpstreamTls,
-    hello: ClientId,
+    hello: String,
     max_connections: usize,
     connect_timeout: Duration,
     command_timeout: Duration,
     data_timeout: Duration,
     idle_timeout: Duration,
-    /// For `smtps://`: our own rustls config, so the socket keeps TCP_NODELAY.
-    implicit_tls: Option<tokio_rustls::TlsConnector>,
-    /// For STARTTLS, which lettre performs on our socket.
-    starttls: Option<TlsParameters>,
+    connector: tokio_rustls::TlsConnector,
 }
 
 impl fmt::Debug for UpstreamSettings {
@@ -62,68 +51,46 @@ impl UpstreamSettings {
         tls: UpstreamTls,
     ) -> Result<UpstreamSettings, SetupError> {
         let u = &config.upstream;
-        let extra_ca = match &u.ca_file {
-            Some(path) => Some(std::fs::read(path).map_err(|e| {
-                SetupError(format!(
-                    "cannot read upstream.ca_file {}: {e}",
-                    path.display()
-                ))
-            })?),
-            None => None,
-        };
-        let implicit_tls = match tls {
-            UpstreamTls::Implicit => {
-                Some(rustls_connector(extra_ca.as_deref(), u.ca_file.as_deref())?)
-            }
-            _ => None,
-        };
-        let starttls = match tls {
-            UpstreamTls::StartTls => {
-                let mut builder = TlsParameters::builder(host.to_string())
-                    .set_min_tls_version(TlsVersion::Tlsv12);
-                if let Some(pem) = &extra_ca {
-                    let cert = Certificate::from_pem(pem).map_err(|e| {
-                        SetupError(format!("upstream.ca_file is not a PEM certificate: {e}"))
-                    })?;
-                    builder = builder.add_root_certificate(cert);
-                }
-                Some(
-                    builder
-                        .build_rustls()
-                        .map_err(|e| SetupError(format!("TLS setup failed: {e}")))?,
-                )
-            }
-            _ => None,
-        };
         Ok(UpstreamSettings {
             host: host.to_string(),
             port,
             tls,
-            hello: ClientId::Domain(config.upstream_hello_name().to_string()),
+            hello: config.upstream_hello_name().to_string(),
             max_connections: u.max_connections,
             connect_timeout: u.connect_timeout,
             command_timeout: u.command_timeout,
             data_timeout: u.data_timeout,
             idle_timeout: u.idle_timeout,
-            implicit_tls,
-            starttls,
+            connector: tls_connector(u.ca_file.as_deref())?,
         })
+    }
+
+    fn dial(&self) -> Dial<'_> {
+        Dial {
+            host: &self.host,
+            port: self.port,
+            hello: &self.hello,
+            implicit_tls: self.tls == UpstreamTls::Implicit,
+            starttls: self.tls == UpstreamTls::StartTls,
+            tls: &self.connector,
+            connect_timeout: self.connect_timeout,
+            command_timeout: self.command_timeout,
+        }
     }
 }
 
-fn rustls_connector(
-    extra_ca: Option<&[u8]>,
-    path: Option<&Path>,
-) -> Result<tokio_rustls::TlsConnector, SetupError> {
+/// rustls with ring, TLS 1.2+, the system roots plus the configured CA file.
+fn tls_connector(ca_file: Option<&Path>) -> Result<tokio_rustls::TlsConnector, SetupError> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::CertificateDer;
     let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(native.certs);
-    if let Some(pem) = extra_ca {
-        let shown = path.map(|p| p.display().to_string()).unwrap_or_default();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if let Some(path) = ca_file {
+        let shown = path.display();
+        let pem = std::fs::read(path)
+            .map_err(|e| SetupError(format!("cannot read upstream.ca_file {shown}: {e}")))?;
         let mut added = 0;
-        for cert in CertificateDer::pem_slice_iter(pem) {
+        for cert in CertificateDer::pem_slice_iter(&pem) {
             let cert = cert.map_err(|e| SetupError(format!("{shown}: bad PEM: {e}")))?;
             roots
                 .add(cert)
@@ -143,47 +110,9 @@ fn rustls_connector(
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
-/// An implicit-TLS stream in the shape lettre accepts.
-#[derive(Debug)]
-struct TlsStream(tokio_rustls::client::TlsStream<TcpStream>);
-
-impl AsyncRead for TlsStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for TlsStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-}
-
-impl AsyncTokioStream for TlsStream {
-    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        self.0.get_ref().0.peer_addr()
-    }
-}
-
 /// An idle connection and when it was last used.
 struct Idle {
-    smtp: AsyncSmtpConnection,
+    client: SmtpClient,
     since: Instant,
 }
 
@@ -206,9 +135,12 @@ impl fmt::Debug for Pool {
 
 /// A busy upstream connection, inside one transaction.
 pub(super) struct Conn {
-    smtp: AsyncSmtpConnection,
+    client: SmtpClient,
     command_timeout: Duration,
-    _permit: OwnedSemaphorePermit,
+    /// Reused write buffer.
+    out: Vec<u8>,
+    /// Counts this connection as busy until it is dropped or released.
+    permit: OwnedSemaphorePermit,
 }
 
 impl Pool {
@@ -219,9 +151,8 @@ impl Pool {
             idle: Mutex::new(Vec::new()),
             settings,
         });
-        let weak = Arc::downgrade(&pool);
         let period = (pool.settings.idle_timeout / 2).max(Duration::from_millis(500));
-        tokio::spawn(reap_idle(weak, period));
+        tokio::spawn(reap_idle(Arc::downgrade(&pool), period));
         pool
     }
 
@@ -229,9 +160,14 @@ impl Pool {
         self.idle.lock().map(|v| v.len()).unwrap_or(0)
     }
 
-    /// Takes a connection (pooled or new) and sends MAIL FROM. A pooled connection that turns
-    /// out to be dead is replaced once: nothing has been committed before MAIL.
-    pub(super) async fn begin(&self, mail: &MailParams) -> Result<Conn, Outcome> {
+    /// Takes a connection (pooled or new) and sends MAIL FROM and the first RCPT, in one
+    /// write when the upstream offers PIPELINING. Returns the connection and the outcome of
+    /// the RCPT, or the outcome that ended the transaction before it started.
+    pub(super) async fn begin(
+        &self,
+        mail: &MailParams,
+        rcpt: &str,
+    ) -> Result<(Conn, Outcome), Outcome> {
         let permit = tokio::time::timeout(
             self.settings.connect_timeout,
             self.busy.clone().acquire_owned(),
@@ -244,103 +180,83 @@ impl Pool {
             )
         })?
         .map_err(|_| unavailable(Stage::Connect, "upstream pool closed".into()))?;
-        if let Some(smtp) = self.take_idle() {
-            let mut conn = Conn {
-                smtp,
-                command_timeout: self.settings.command_timeout,
-                _permit: permit,
-            };
-            match conn.mail(mail, &self.settings).await {
-                Outcome::Accepted(_) => return Ok(conn),
-                Outcome::Refused(r) if r.code != 421 => return Err(Outcome::Refused(r)),
-                // Dead or closing: fall through to a fresh connection.
-                _ => {
-                    let Conn {
-                        _permit: permit, ..
-                    } = conn;
-                    return self.begin_fresh(mail, permit).await;
+        let mut permit = permit;
+        if let Some(client) = self.take_idle() {
+            let mut conn = self.conn(client, permit);
+            match conn.mail_rcpt(mail, rcpt).await {
+                Ok(outcome) => return Ok((conn, outcome)),
+                // Dead or closing: forget it and dial a fresh one.
+                Err(Outcome::Unavailable(_)) => permit = conn.into_permit(),
+                Err(Outcome::Refused(r)) if r.code == 421 => permit = conn.into_permit(),
+                Err(other) => {
+                    self.reset(conn).await;
+                    return Err(other);
                 }
             }
         }
-        self.begin_fresh(mail, permit).await
-    }
-
-    async fn begin_fresh(
-        &self,
-        mail: &MailParams,
-        permit: OwnedSemaphorePermit,
-    ) -> Result<Conn, Outcome> {
-        let smtp = connect(&self.settings)
+        let client = SmtpClient::connect(&self.settings.dial())
             .await
             .map_err(Outcome::Unavailable)?;
-        let mut conn = Conn {
-            smtp,
-            command_timeout: self.settings.command_timeout,
-            _permit: permit,
-        };
-        match conn.mail(mail, &self.settings).await {
-            Outcome::Accepted(_) => Ok(conn),
-            other => {
-                if matches!(other, Outcome::Refused(_) | Outcome::Unsupported(_)) {
-                    self.reset(conn).await;
-                }
+        let mut conn = self.conn(client, permit);
+        match conn.mail_rcpt(mail, rcpt).await {
+            Ok(outcome) => Ok((conn, outcome)),
+            Err(other) => {
+                self.reset(conn).await;
                 Err(other)
             }
         }
     }
 
-    /// DATA and the message, then the connection goes back to the pool.
+    fn conn(&self, client: SmtpClient, permit: OwnedSemaphorePermit) -> Conn {
+        Conn {
+            client,
+            command_timeout: self.settings.command_timeout,
+            out: Vec::new(),
+            permit,
+        }
+    }
+
+    /// Sends the message and ends the transaction: one BDAT LAST chunk when the upstream
+    /// offers CHUNKING, else DATA, then the stuffed message and its end in one write.
     pub(super) async fn finish(&self, mut conn: Conn, message: &[u8]) -> Outcome {
         let s = &self.settings;
-        let data = step(
-            s.command_timeout,
-            Stage::Data,
-            conn.smtp.command("DATA\r\n"),
-        )
-        .await;
-        let outcome = match data {
-            Outcome::Accepted(_) => {
-                // lettre sends CRLF . CRLF after the body; the body's own final CRLF is that
-                // first CRLF (RFC 5321 section 4.1.1.4), or the upstream would get an extra line.
-                let body = message.strip_suffix(b"\r\n").unwrap_or(message);
-                step(s.data_timeout, Stage::Data, conn.smtp.message(body)).await
-            }
-            other => other,
-        };
-        match outcome {
-            // After a final reply the upstream is ready for the next transaction.
-            Outcome::Accepted(_) | Outcome::Refused(_) => self.release(conn),
-            _ => {}
+        let outcome = conn
+            .send_message(message, s.command_timeout, s.data_timeout)
+            .await;
+        // After a final reply the upstream is ready for the next transaction.
+        if matches!(outcome, Outcome::Accepted(_) | Outcome::Refused(_)) {
+            self.release(conn);
         }
         outcome
     }
 
     /// RSET, and keep the connection if the upstream answered.
     pub(super) async fn reset(&self, mut conn: Conn) {
-        let outcome = step(
-            self.settings.command_timeout,
-            Stage::Mail,
-            conn.smtp.command("RSET\r\n"),
-        )
-        .await;
-        if outcome.is_accepted() {
+        if !conn.client.is_healthy() {
+            return;
+        }
+        let reply = conn
+            .client
+            .command(b"RSET\r\n", self.settings.command_timeout, Stage::Mail)
+            .await;
+        if matches!(reply, Ok(r) if r.code == 250) {
             self.release(conn);
         }
     }
 
-    fn take_idle(&self) -> Option<AsyncSmtpConnection> {
+    fn take_idle(&self) -> Option<SmtpClient> {
         let mut idle = self.idle.lock().ok()?;
         while let Some(entry) = idle.pop() {
-            if entry.since.elapsed() < self.settings.idle_timeout && !entry.smtp.has_broken() {
-                return Some(entry.smtp);
+            if entry.since.elapsed() < self.settings.idle_timeout && entry.client.is_healthy() {
+                return Some(entry.client);
             }
         }
         None
     }
 
     fn release(&self, conn: Conn) {
-        let Conn { smtp, .. } = conn;
-        if smtp.has_broken() {
+        let Conn { client, .. } = conn;
+        if !client.is_healthy() {
             return;
         }
         let busy = self.settings.max_connections - self.busy.available_permits();
@@ -348,7 +264,7 @@ impl Pool {
             // `busy` still counts this connection, which is about to become idle.
             if idle.len() + busy <= self.settings.max_connections {
                 idle.push(Idle {
-                    smtp,
+                    client,
                     since: Instant::now(),
                 });
             }
@@ -371,144 +287,134 @@ async fn reap_idle(pool: Weak<Pool>, period: Duration) {
             }
             Err(_) => return,
         };
-        let quit_timeout = pool.settings.command_timeout.min(Duration::from_secs(5));
         drop(pool);
         for mut conn in expired {
-            let _ = tokio::time::timeout(quit_timeout, conn.smtp.quit()).await;
+            conn.client.quit().await;
         }
     }
 }
 
 impl Conn {
-    async fn mail(&mut self, mail: &MailParams, s: &UpstreamSettings) -> Outcome {
-        let info = self.smtp.server_info();
-        let mut params = String::new();
+    fn into_permit(self) -> OwnedSemaphorePermit {
+        self.permit
+    }
+
+    /// MAIL FROM and the first RCPT. `Err` when MAIL itself failed or was refused.
+    async fn mail_rcpt(&mut self, mail: &MailParams, rcpt: &str) -> Result<Outcome, Outcome> {
+        let ext = self.client.ext;
+        if mail.eight_bit && !ext.eight_bit {
+            return Err(Outcome::Unsupported("8BITMIME"));
+        }
+        if mail.smtputf8 && !ext.smtputf8 {
+            return Err(Outcome::Unsupported("SMTPUTF8"));
+        }
+        self.out.clear();
+        push_command(&mut self.out, "MAIL FROM:<", &smtp_path(&mail.from), ">");
         if mail.eight_bit {
-            if !info.supports_feature(Extension::EightBitMime) {
-                return Outcome::Unsupported("8BITMIME");
-            }
-            params.push_str(" BODY=8BITMIME");
+            self.out.truncate(self.out.len() - 2);
+            self.out.extend_from_slice(b" BODY=8BITMIME\r\n");
         }
         if mail.smtputf8 {
-            if !info.supports_feature(Extension::SmtpUtfEight) {
-                return Outcome::Unsupported("SMTPUTF8");
-            }
-            params.push_str(" SMTPUTF8");
+            self.out.truncate(self.out.len() - 2);
+            self.out.extend_from_slice(b" SMTPUTF8\r\n");
         }
-        let command = format!("MAIL FROM:<{}>{params}\r\n", smtp_path(&mail.from));
-        step(s.command_timeout, Stage::Mail, self.smtp.command(command)).await
+        let t = self.command_timeout;
+        if !ext.pipelining {
+            let out = std::mem::take(&mut self.out);
+            let mail_reply = self.client.command(&out, t, Stage::Mail).await;
+            self.out = out;
+            let mail_reply = sort(mail_reply)?;
+            accepted(mail_reply)?;
+            return Ok(self.rcpt(rcpt).await);
+        }
+        push_command(&mut self.out, "RCPT TO:<", &smtp_path(rcpt), ">");
+        let out = std::mem::take(&mut self.out);
+        let written = self.client.write(&out, t, Stage::Mail).await;
+        self.out = out;
+        written.map_err(Outcome::Unavailable)?;
+        let mail_reply = sort(self.client.read_reply(t, Stage::Mail).await);
+        // The RCPT reply must be read even when MAIL failed, to keep replies in step.
+        let rcpt_reply = sort(self.client.read_reply(t, Stage::Rcpt).await);
+        accepted(mail_reply?)?;
+        Ok(match rcpt_reply {
+            Ok(outcome) | Err(outcome) => outcome,
+        })
     }
 
+    /// A further RCPT.
     pub(super) async fn rcpt(&mut self, rcpt: &str) -> Outcome {
-        let command = format!("RCPT TO:<{}>\r\n", smtp_path(rcpt));
-        step(
-            self.command_timeout,
-            Stage::Rcpt,
-            self.smtp.command(command),
-        )
-        .await
+        self.out.clear();
+        push_command(&mut self.out, "RCPT TO:<", &smtp_path(rcpt), ">");
+        let out = std::mem::take(&mut self.out);
+        let reply = self
+            .client
+            .command(&out, self.command_timeout, Stage::Rcpt)
+            .await;
+        self.out = out;
+        match sort(reply) {
+            Ok(outcome) | Err(outcome) => outcome,
+        }
+    }
+
+    async fn send_message(&mut self, message: &[u8], command: Duration, data: Duration) -> Outcome {
+        self.out.clear();
+        if self.client.ext.chunking {
+            // RFC 3030: the message as it is, no stuffing, no end marker.
+            self.out
+                .extend_from_slice(format!("BDAT {} LAST\r\n", message.len()).as_bytes());
+            self.out.extend_from_slice(message);
+        } else {
+            match self.client.command(b"DATA\r\n", command, Stage::Data).await {
+                Ok(r) if r.code == 354 => {}
+                other => {
+                    return match sort(other) {
+                        Ok(Outcome::Accepted(r)) => {
+                            unavailable(Stage::Data, format!("unexpected reply to DATA: {r}"))
+                        }
+                        Ok(outcome) | Err(outcome) => outcome,
+                    }
+                }
+            }
+            push_stuffed(message, &mut self.out);
+        }
+        let out = std::mem::take(&mut self.out);
+        let written = self.client.write(&out, data, Stage::Data).await;
+        self.out = out;
+        if self.out.capacity() > 256 * 1024 {
+            self.out = Vec::new();
+        }
+        if let Err(failure) = written {
+            return Outcome::Unavailable(failure);
+        }
+        match sort(self.client.read_reply(data, Stage::Data).await) {
+            Ok(outcome) | Err(outcome) => outcome,
+        }
     }
 }
 
-/// Opens a connection: TCP (no Nagle: lettre writes the final dot separately), TLS, greeting,
-/// EHLO, STARTTLS if asked for.
-async fn connect(s: &UpstreamSettings) -> Result<AsyncSmtpConnection, Failure> {
-    let fail = |stage, detail: String| Failure { stage, detail };
-    let tcp = tokio::time::timeout(
-        s.connect_timeout,
-        TcpStream::connect((s.host.as_str(), s.port)),
-    )
-    .await
-    .map_err(|_| {
-        fail(
-            Stage::Connect,
-            format!("connect to {}:{} timed out", s.host, s.port),
-        )
-    })?
-    .map_err(|e| {
-        fail(
-            Stage::Connect,
-            format!("connect to {}:{}: {e}", s.host, s.port),
-        )
-    })?;
-    let _ = tcp.set_nodelay(true);
-    let stream: Box<dyn AsyncTokioStream> = match &s.implicit_tls {
-        Some(connector) => {
-            let name = rustls_pki_types::ServerName::try_from(s.host.clone())
-                .map_err(|e| fail(Stage::Connect, format!("bad TLS server name: {e}")))?;
-            let tls = tokio::time::timeout(s.connect_timeout, connector.connect(name, tcp))
-                .await
-                .map_err(|_| fail(Stage::Connect, "TLS handshake timed out".into()))?
-                .map_err(|e| fail(Stage::Connect, format!("TLS handshake: {e}")))?;
-            Box::new(TlsStream(tls))
-        }
-        None => Box::new(tcp),
-    };
-    let mut smtp = tokio::time::timeout(
-        s.command_timeout,
-        AsyncSmtpConnection::connect_with_transport(stream, &s.hello),
-    )
-    .await
-    .map_err(|_| fail(Stage::Hello, "greeting or EHLO timed out".into()))?
-    .map_err(|e| fail(Stage::Hello, describe_error(&e)))?;
-    if let Some(params) = &s.starttls {
-        if !smtp.can_starttls() {
-            return Err(fail(
-                Stage::Hello,
-                "upstream does not offer STARTTLS and the URL requires TLS".into(),
-            ));
-        }
-        tokio::time::timeout(s.command_timeout, smtp.starttls(params.clone(), &s.hello))
-            .await
-            .map_err(|_| fail(Stage::Hello, "STARTTLS timed out".into()))?
-            .map_err(|e| fail(Stage::Hello, format!("STARTTLS: {}", describe_error(&e))))?;
-    }
-    Ok(smtp)
+fn push_command(out: &mut Vec<u8>, head: &str, arg: &str, tail: &str) {
+    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(arg.as_bytes());
+    out.extend_from_slice(tail.as_bytes());
+    out.extend_from_slice(b"\r\n");
 }
 
-/// Runs one command with a timeout and sorts the result into an outcome.
-async fn step(
-    limit: Duration,
-    stage: Stage,
-    fut: impl Future<Output = Result<Response, lettre::transport::smtp::Error>>,
-) -> Outcome {
-    match tokio::time::timeout(limit, fut).await {
-        Err(_) => unavailable(
-            stage,
-            format!("no reply within {}", humantime::format_duration(limit)),
-        ),
-        Ok(Ok(response)) => Outcome::Accepted(reply_of(&response)),
-        Ok(Err(e)) => match e.status() {
-            Some(code) => Outcome::Refused(UpstreamReply {
-                code: u16::from(code),
-                text: error_text(&e),
-            }),
-            None => unavailable(stage, describe_error(&e)),
-        },
+/// A reply sorted into an outcome: `Ok` for 2xx/3xx, `Err` for the rest.
+fn sort(reply: Result<UpstreamReply, Failure>) -> Result<Outcome, Outcome> {
+    match reply {
+        Ok(r) if r.code < 400 => Ok(Outcome::Accepted(r)),
+        Ok(r) => Err(Outcome::Refused(r)),
+        Err(f) => Err(Outcome::Unavailable(f)),
+    }
+}
+
+fn accepted(outcome: Outcome) -> Result<(), Outcome> {
+    match outcome {
+        Outcome::Accepted(_) => Ok(()),
+        other => Err(other),
     }
 }
 
 fn unavailable(stage: Stage, detail: String) -> Outcome {
     Outcome::Unavailable(Failure { stage, detail })
-}
-
-fn reply_of(response: &Response) -> UpstreamReply {
-    UpstreamReply {
-        code: u16::from(response.code()),
-        text: response.message().collect::<Vec<_>>().join(" "),
-    }
-}
-
-/// The upstream's text of a negative reply (lettre keeps it as the error's source).
-fn error_text(e: &lettre::transport::smtp::Error) -> String {
-    use std::error::Error;
-    e.source().map(|s| s.to_string()).unwrap_or_default()
-}
-
-fn describe_error(e: &lettre::transport::smtp::Error) -> String {
-    use std::error::Error;
-    match e.source() {
-        Some(source) => format!("{e}: {source}"),
-        None => e.to_string(),
-    }
 }

@@ -51,7 +51,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             )
         } else {
             let outcome = txn.upstream.send(&self.data).await;
-            let reply = Reply::for_outcome(&outcome, |r| Reply::relayed(&r.text));
+            let reply = Reply::for_outcome(&outcome, |r| Reply::relayed(&r.text()));
             let (decision, reason) = match &outcome {
                 Outcome::Accepted(_) => (Decision::Relayed, None),
                 Outcome::Unavailable(failure) => {

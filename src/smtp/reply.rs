@@ -321,7 +321,7 @@ impl Reply {
         use crate::relay::Outcome;
         match outcome {
             Outcome::Accepted(r) => accepted(r),
-            Outcome::Refused(r) => Reply::from_upstream(r.code, &r.text),
+            Outcome::Refused(r) => Reply::from_upstream(r.code, &r.text()),
             Outcome::Unavailable(_) => Reply::upstream_unavailable(),
             Outcome::Unsupported(ext) => Reply::upstream_lacks(ext),
         }

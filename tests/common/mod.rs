@@ -46,6 +46,12 @@ pub struct Script {
     pub no_smtputf8: bool,
     /// Speak TLS (implicit, or STARTTLS when asked).
     pub tls: Option<TestTls>,
+    /// Offer CHUNKING and accept BDAT.
+    pub chunking: bool,
+    /// Do not offer PIPELINING.
+    pub no_pipelining: bool,
+    /// Refuse MAIL FROM with `550 5.7.1`.
+    pub refuse_mail: bool,
 }
 
 /// A scriptable upstream MTA on 127.0.0.1, recording what it accepted.
@@ -57,6 +63,8 @@ pub struct TestUpstream {
     pub script: Arc<Mutex<Script>>,
     /// STARTTLS handshakes completed.
     pub encrypted: Arc<Mutex<usize>>,
+    /// BDAT chunks of the transaction in progress.
+    chunks: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
 impl TestUpstream {
@@ -68,6 +76,7 @@ impl TestUpstream {
             connections: Arc::default(),
             script: Arc::new(Mutex::new(script)),
             encrypted: Arc::default(),
+            chunks: Arc::default(),
         };
         let u = upstream.clone();
         tokio::spawn(async move {
@@ -163,9 +172,32 @@ impl TestUpstream {
                 return Box::pin(self.converse(BufReader::new(Box::new(tls)), script, false, true))
                     .await;
             } else if upper.starts_with("MAIL FROM:") {
+                if script.refuse_mail {
+                    io.write_all(b"550 5.7.1 sender rejected\r\n").await?;
+                    continue;
+                }
                 mail_from = cmd[10..].to_string();
                 rcpts.clear();
                 io.write_all(b"250 2.1.0 Ok\r\n").await?;
+            } else if upper.starts_with("BDAT ") && script.chunking {
+                let mut parts = cmd.split_whitespace().skip(1);
+                let size: usize = parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+                let last = parts.next().is_some_and(|p| p.eq_ignore_ascii_case("LAST"));
+                let mut chunk = vec![0u8; size];
+                io.read_exact(&mut chunk).await?;
+                self.chunks.lock().unwrap().push(chunk.clone());
+                if last {
+                    let data = self.chunks.lock().unwrap().drain(..).flatten().collect();
+                    self.received.lock().unwrap().push(Received {
+                        mail_from: mail_from.clone(),
+                        rcpts: std::mem::take(&mut rcpts),
+                        data,
+                        encrypted,
+                    });
+                    io.write_all(b"250 2.0.0 Ok: queued as BDAT123\r\n").await?;
+                } else {
+                    io.write_all(b"250 2.0.0 chunk Ok\r\n").await?;
+                }
             } else if upper.starts_with("RCPT TO:") {
                 let rcpt = cmd[8..].trim_matches(|c| c == '<' || c == '>').to_string();
                 if script.refuse.contains(&rcpt) {

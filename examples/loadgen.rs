@@ -48,6 +48,9 @@ struct Args {
     /// After the run, hold this many sessions open mid-transaction and report the relay's RSS.
     #[arg(long, default_value_t = 0)]
     hold: usize,
+    /// Alternate direct and relayed phases this many times; medians are reported.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Reuse a pre-filled data directory (the store is kept between runs; entries must match).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -82,9 +85,6 @@ async fn run(args: Args) {
         }
     );
 
-    let direct = drive(sink, &args, &body).await;
-    report("straight to sink", &direct);
-
     let tmp = tempfile::tempdir().expect("tempdir");
     let data_dir = args
         .data_dir
@@ -96,7 +96,22 @@ async fn run(args: Args) {
     let relay_addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     wait_for(relay_addr, &mut relay).await;
 
-    let through = drive(relay_addr, &args, &body).await;
+    // Alternate the phases so that drift in the machine's load hits both alike.
+    let mut directs = Vec::new();
+    let mut throughs = Vec::new();
+    for round in 1..=args.rounds.max(1) {
+        let direct = drive(sink, &args, &body).await;
+        report(&format!("[{round}] straight to sink"), &direct);
+        let through = drive(relay_addr, &args, &body).await;
+        report(&format!("[{round}] through relay"), &through);
+        println!("[{round}] ratio {:.2}", through.per_second() / direct.per_second());
+        directs.push(direct);
+        throughs.push(through);
+    }
+    let direct = median(directs);
+    let through = median(throughs);
+    println!("--- median of {} rounds", args.rounds.max(1));
+    report("straight to sink", &direct);
     report("through dnc-relay", &through);
     let ratio = through.per_second() / direct.per_second();
     println!("ratio relay/direct: {ratio:.2}");
@@ -139,6 +154,13 @@ impl Phase {
     }
 }
 
+/// The phase with the median throughput.
+fn median(mut phases: Vec<Phase>) -> Phase {
+    phases.sort_by(|a, b| a.per_second().total_cmp(&b.per_second()));
+    let mid = phases.len() / 2;
+    phases.swap_remove(mid)
+}
+
 fn report(name: &str, p: &Phase) {
     let mut lat = p.rcpt_micros.clone();
     lat.sort_unstable();
@@ -148,7 +170,7 @@ fn report(name: &str, p: &Phase) {
             .unwrap_or(0)
     };
     println!(
-        "{name:<18} {:>9.0} msg/s  ({} messages in {:.2}s)  RCPT latency p50 {} us  p99 {} us  max {} us",
+        "{name:<22} {:>7.0} msg/s  ({} messages in {:.2}s)  RCPT latency p50 {} us  p99 {} us  max {} us",
         p.per_second(),
         p.messages,
         p.elapsed.as_secs_f64(),

@@ -80,7 +80,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             )
             .await;
         }
-        tracing::info!(
+        tracing::debug!(
             session = %self.id,
             helo = self.helo.as_ref().map(|h| h.name.as_str()).unwrap_or(""),
             from = %txn.from,

@@ -203,6 +203,16 @@ pub fn normalize_domain(domain: &str) -> Result<String, AddressError> {
     if domain.starts_with('[') && domain.ends_with(']') {
         return Ok(domain.to_ascii_lowercase());
     }
+    // Fast path for the common case: plain ASCII labels need no IDNA mapping, only
+    // lowercasing. Punycode labels (xn--) still go through IDNA to be validated.
+    if domain.len() <= 255
+        && domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+        && !domain.contains("xn--")
+        && !domain.contains("XN--")
+        && domain.split('.').all(valid_label)
+    {
+        return Ok(domain.to_ascii_lowercase());
+    }
     let ascii = idna::domain_to_ascii(domain)
         .map_err(|_| AddressError::InvalidDomain(domain.to_string()))?;
     if ascii.is_empty() || ascii.len() > 255 || !ascii.split('.').all(valid_label) {

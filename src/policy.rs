@@ -126,11 +126,18 @@ impl Policy {
         rcpt: &Address,
     ) -> Result<Verdict, PolicyError> {
         let probes = Probes::new(rcpt, &self.options);
-        let keys = probes.keys();
-        match self.lookup.find_first(&keys)? {
+        let mut stack = [""; 16];
+        let heap: Vec<&str>;
+        let keys: &[&str] = if probes.ends.len() <= stack.len() {
+            probes.fill(&mut stack)
+        } else {
+            heap = probes.keys();
+            &heap
+        };
+        match self.lookup.find_first(keys)? {
             None => Ok(Verdict::Deliver),
             Some((index, entry)) => {
-                let rule = match probes.rules[index] {
+                let rule = match probes.ends[index].1 {
                     Rule::Address if entry.target != rcpt.as_str() => Rule::GmailDots,
                     rule => rule,
                 };
@@ -140,11 +147,10 @@ impl Policy {
     }
 }
 
-/// The match keys for one recipient, in one buffer.
+/// The match keys for one recipient, in one buffer, with the rule each one stands for.
 struct Probes {
     buf: String,
-    ends: Vec<usize>,
-    rules: Vec<Rule>,
+    ends: Vec<(usize, Rule)>,
 }
 
 impl Probes {
@@ -152,7 +158,6 @@ impl Probes {
         let mut p = Probes {
             buf: String::with_capacity(rcpt.as_str().len() * 4),
             ends: Vec::with_capacity(6),
-            rules: Vec::with_capacity(6),
         };
         rcpt.push_match_key(rcpt.local(), &mut p.buf);
         p.end(Rule::Address);
@@ -173,20 +178,30 @@ impl Probes {
     }
 
     fn end(&mut self, rule: Rule) {
-        self.ends.push(self.buf.len());
-        self.rules.push(rule);
+        self.ends.push((self.buf.len(), rule));
+    }
+
+    fn key_iter(&self) -> impl Iterator<Item = &str> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(end, _)| {
+            let key = &self.buf[start..end];
+            start = end;
+            key
+        })
+    }
+
+    /// The keys in a caller's array (no allocation); the array must be long enough.
+    fn fill<'a>(&'a self, out: &'a mut [&'a str; 16]) -> &'a [&'a str] {
+        let mut n = 0;
+        for (slot, key) in out.iter_mut().zip(self.key_iter()) {
+            *slot = key;
+            n += 1;
+        }
+        &out[..n]
     }
 
     fn keys(&self) -> Vec<&str> {
-        let mut start = 0;
-        self.ends
-            .iter()
-            .map(|&end| {
-                let key = &self.buf[start..end];
-                start = end;
-                key
-            })
-            .collect()
+        self.key_iter().collect()
     }
 }
 
@@ -263,6 +278,13 @@ mod tests {
         for (rcpt, want) in cases {
             assert_eq!(rule_for(&p, rcpt), want, "{rcpt}");
         }
+    }
+
+    #[test]
+    fn very_deep_subdomains_still_reach_the_parent_entry() {
+        let p = policy(&["@corp.example"]);
+        let deep = format!("x@{}corp.example", "a.".repeat(30));
+        assert_eq!(rule_for(&p, &deep), Some(Rule::ParentDomain));
     }
 
     #[test]

@@ -59,6 +59,8 @@ pub(super) struct Session<S> {
     rbuf: Vec<u8>,
     rpos: usize,
     wbuf: Vec<u8>,
+    /// The command being handled, copied out of `rbuf`.
+    line: Vec<u8>,
     /// Inside an over-long line: discard until its end, then answer 500.
     discarding: bool,
     pub(super) ctx: Context,
@@ -83,6 +85,7 @@ where
         rbuf: Vec::with_capacity(4096),
         rpos: 0,
         wbuf: Vec::with_capacity(1024),
+        line: Vec::with_capacity(256),
         discarding: false,
         ctx,
         phase,
@@ -127,8 +130,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
 
     /// Dispatches one command line, `rbuf[range]`, CRLF included.
     async fn command(&mut self, range: std::ops::Range<usize>) -> Flow {
-        // The parser borrows the line; copy it out so handlers may use the buffers.
-        let line = self.rbuf[range].to_vec();
+        // The parser borrows the line; copy it into a reused buffer so handlers may use
+        // the session's buffers while the request is alive.
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        line.extend_from_slice(&self.rbuf[range]);
+        let flow = self.dispatch(&line).await;
+        self.line = line;
+        flow
+    }
+
+    async fn dispatch(&mut self, line: &[u8]) -> Flow {
         let request = match Request::parse(&mut line.iter()) {
             Ok(request) => request,
             Err(e) => {

@@ -54,9 +54,18 @@ struct Args {
     /// Reuse a pre-filled data directory (the store is kept between runs; entries must match).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// The relay's redb cache (`[store] cache_size`).
+    #[arg(long, default_value = "64MiB")]
+    cache: String,
     /// The dnc-relay binary (default: the release binary next to this example).
     #[arg(long)]
     relay_bin: Option<PathBuf>,
+    /// Run the sink inside the load generator instead of as its own process.
+    #[arg(long)]
+    sink_in_process: bool,
+    /// Internal: run only the sink and print its address (used to start the sink process).
+    #[arg(long, hide = true)]
+    sink_only: bool,
 }
 
 fn main() {
@@ -69,8 +78,24 @@ fn main() {
 }
 
 async fn run(args: Args) {
+    if args.sink_only {
+        let addr = start_sink().await;
+        println!("{addr}");
+        // Serve until the parent closes our stdin.
+        let mut stdin = tokio::io::stdin();
+        let mut buf = [0u8; 16];
+        while tokio::io::AsyncReadExt::read(&mut stdin, &mut buf).await.unwrap_or(0) > 0 {}
+        return;
+    }
     let body = make_message(args.size);
-    let sink = start_sink().await;
+    // The sink is its own process by default, as a real upstream MTA would be: the direct phase
+    // then pays the same inter-process switches as the relayed one.
+    let (sink, _sink_process) = if args.sink_in_process {
+        (start_sink().await, None)
+    } else {
+        let (addr, child) = spawn_sink();
+        (addr, Some(child))
+    };
     println!(
         "load: {} messages x {} rcpt, {} B, {} sessions, {:.0}% suppressed, {}",
         args.messages,
@@ -99,11 +124,27 @@ async fn run(args: Args) {
     // Alternate the phases so that drift in the machine's load hits both alike.
     let mut directs = Vec::new();
     let mut throughs = Vec::new();
+    let sink_pid = _sink_process.as_ref().map(|c| c.id()).unwrap_or_else(std::process::id);
+    let me = std::process::id();
     for round in 1..=args.rounds.max(1) {
+        let before = (cpu_micros(me), cpu_micros(sink_pid));
         let direct = drive(sink, &args, &body).await;
         report(&format!("[{round}] straight to sink"), &direct);
+        let per = |a: u64, b: u64, p: &Phase| (b.saturating_sub(a)) as f64 / p.messages as f64;
+        println!(
+            "      CPU per message: client {:.0} us, sink {:.0} us",
+            per(before.0, cpu_micros(me), &direct),
+            per(before.1, cpu_micros(sink_pid), &direct)
+        );
+        let before = (cpu_micros(me), cpu_micros(sink_pid), cpu_micros(relay.id()));
         let through = drive(relay_addr, &args, &body).await;
         report(&format!("[{round}] through relay"), &through);
+        println!(
+            "      CPU per message: client {:.0} us, sink {:.0} us, relay {:.0} us",
+            per(before.0, cpu_micros(me), &through),
+            per(before.1, cpu_micros(sink_pid), &through),
+            per(before.2, cpu_micros(relay.id()), &through)
+        );
         println!("[{round}] ratio {:.2}", through.per_second() / direct.per_second());
         directs.push(direct);
         throughs.push(through);
@@ -335,6 +376,22 @@ fn make_message(size: usize) -> Arc<Vec<u8>> {
     Arc::new(m)
 }
 
+/// Starts this program again as a sink process; returns its address.
+fn spawn_sink() -> (SocketAddr, Child) {
+    use std::io::BufRead;
+    let exe = std::env::current_exe().expect("current exe");
+    let mut child = Command::new(exe)
+        .arg("--sink-only")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the sink process");
+    let stdout = child.stdout.take().expect("sink stdout");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line).expect("sink address");
+    (line.trim().parse().expect("sink address"), child)
+}
+
 /// The fastest honest sink: answers every command, reads DATA to the end marker, keeps nothing.
 async fn start_sink() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("sink bind");
@@ -456,7 +513,8 @@ fn start_relay(args: &Args, dir: &Path, port: u16, sink: SocketAddr) -> Child {
         &config,
         format!(
             "data_dir = {dir:?}\n[server]\nlisten = [\"127.0.0.1:{port}\"]\nhostname = \"relay.load\"\nmax_connections = 20000\n\
-             [upstream]\nurl = \"smtp://{sink}\"\nmax_connections = 256\n[log]\nlevel = \"warn\"\n"
+             [upstream]\nurl = \"smtp://{sink}\"\nmax_connections = 256\n[store]\ncache_size = \"{cache}\"\n[log]\nlevel = \"warn\"\n",
+            cache = args.cache,
         ),
     )
     .expect("config");
@@ -493,6 +551,23 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("port")
+}
+
+/// User plus system CPU time of a process (all threads), in microseconds.
+fn cpu_micros(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
+        .sum();
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as u64;
+    ticks * 1_000_000 / hz
 }
 
 fn rss_mib(pid: u32) -> f64 {

@@ -77,6 +77,8 @@ pub struct ServerConfig {
     /// get `421 4.3.2`.
     #[serde(with = "duration")]
     pub shutdown_grace: Duration,
+    /// Threads serving SMTP and admin connections; 0 means one per CPU.
+    pub worker_threads: usize,
 }
 
 impl Default for ServerConfig {
@@ -91,6 +93,7 @@ impl Default for ServerConfig {
             command_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(180),
             shutdown_grace: Duration::from_secs(30),
+            worker_threads: 0,
         }
     }
 }

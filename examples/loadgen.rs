@@ -461,7 +461,7 @@ async fn sink_session(stream: TcpStream) -> std::io::Result<()> {
 /// Fills the store with `entries` suppressions through the bulk path (one transaction per
 /// 100,000), unless it already holds them.
 async fn prefill(dir: &Path, entries: u64) {
-    let store = Store::open(&dir.join("dnc.redb"), &StoreOptions::default()).expect("store");
+    let store = Store::open(&dir.join("dnc.redb"), &StoreOptions { cache_size: 512 << 20 }).expect("store");
     let have = store.count().expect("count");
     if have >= entries {
         println!("store: {have} entries already present");

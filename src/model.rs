@@ -226,8 +226,11 @@ pub struct Entry {
 }
 
 /// What happened, in the append-only history.
+///
+/// In JSON an event is one flat object, `{"id", "at", "actor", "kind": "suppressed", ...the
+/// fields of the kind}`; in the store it is a compact postcard tuple (see [`Event`]'s serde).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub enum EventKind {
     /// A new suppression entry was created.
     Suppressed {
@@ -264,7 +267,7 @@ impl EventKind {
 }
 
 /// One entry of the append-only history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// Monotonic id, starting at 1; never reused.
     pub id: u64,
@@ -273,9 +276,64 @@ pub struct Event {
     /// Who did it.
     pub actor: Actor,
     /// What happened.
-    #[serde(flatten)]
     pub kind: EventKind,
 }
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if !s.is_human_readable() {
+            return (self.id, self.at, &self.actor, &self.kind).serialize(s);
+        }
+        use serde::ser::Error;
+        let mut map = serde_json::Map::new();
+        map.insert("id".into(), self.id.into());
+        map.insert("at".into(), serde_json::to_value(self.at).map_err(S::Error::custom)?);
+        map.insert("actor".into(), serde_json::to_value(&self.actor).map_err(S::Error::custom)?);
+        // Externally tagged `{"name": {fields}}` becomes `"kind": "name"` plus the fields.
+        match serde_json::to_value(&self.kind).map_err(S::Error::custom)? {
+            serde_json::Value::Object(tagged) => {
+                for (name, fields) in tagged {
+                    map.insert("kind".into(), name.into());
+                    if let serde_json::Value::Object(fields) = fields {
+                        map.extend(fields);
+                    }
+                }
+            }
+            name => {
+                map.insert("kind".into(), name);
+            }
+        }
+        map.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if !d.is_human_readable() {
+            let (id, at, actor, kind) = <(u64, Timestamp, Actor, EventKind)>::deserialize(d)?;
+            return Ok(Event { id, at, actor, kind });
+        }
+        use serde::de::Error;
+        let mut map = serde_json::Map::deserialize(d)?;
+        let mut take = |key: &str| map.remove(key).ok_or_else(|| D::Error::missing_field_owned(key));
+        let id = serde_json::from_value(take("id")?).map_err(D::Error::custom)?;
+        let at = serde_json::from_value(take("at")?).map_err(D::Error::custom)?;
+        let actor = serde_json::from_value(take("actor")?).map_err(D::Error::custom)?;
+        let name = take("kind")?;
+        let tagged = serde_json::json!({ name.as_str().unwrap_or_default(): map });
+        let kind = serde_json::from_value(tagged).map_err(D::Error::custom)?;
+        Ok(Event { id, at, actor, kind })
+    }
+}
+
+/// `Error::missing_field` wants a `&'static str`; event keys are known but borrowed.
+trait MissingOwned: serde::de::Error {
+    fn missing_field_owned(key: &str) -> Self {
+        Self::custom(format!("missing field `{key}`"))
+    }
+}
+
+impl<E: serde::de::Error> MissingOwned for E {}
 
 #[cfg(test)]
 mod tests {
@@ -292,6 +350,29 @@ mod tests {
         assert_eq!(postcard::from_bytes::<Timestamp>(&bytes).unwrap(), t);
         let back: Timestamp = serde_json::from_str("\"2026-11-23T10:05:00.000000Z\"").unwrap();
         assert_eq!(back, t);
+    }
+
+    #[test]
+    fn events_are_flat_in_json_and_round_trip_in_both_encodings() {
+        let event = Event {
+            id: 7,
+            at: Timestamp(42),
+            actor: Actor::system(),
+            kind: EventKind::Readded {
+                target: "a@example.com".into(),
+                reason: Reason::Complaint,
+                source: Source::Fbl,
+                evidence: "report".into(),
+            },
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["kind"], "readded");
+        assert_eq!(json["target"], "a@example.com");
+        assert_eq!(json["reason"], "complaint");
+        assert_eq!(serde_json::from_value::<Event>(json).unwrap(), event);
+        let bytes = postcard::to_stdvec(&event).unwrap();
+        assert!(bytes.len() < 48, "compact in the store: {} bytes", bytes.len());
+        assert_eq!(postcard::from_bytes::<Event>(&bytes).unwrap(), event);
     }
 
     #[test]

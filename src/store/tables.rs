@@ -41,7 +41,9 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     Ok(out)
 }
 
-/// Encodes a value as format byte + JSON.
+/// Encodes a value as format byte + JSON (for values whose shape must stay readable by
+/// later versions without a schema, should any need it; decode accepts both).
+#[allow(dead_code)]
 pub fn encode_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     let mut out = vec![FORMAT_JSON];
     serde_json::to_writer(&mut out, value).map_err(|e| StoreError::Corrupt(e.to_string()))?;

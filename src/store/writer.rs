@@ -10,7 +10,7 @@ use std::sync::Arc;
 use redb::{Database, MultimapTable, ReadableTable, Table, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 
-use super::tables::{self, decode, encode, encode_json};
+use super::tables::{self, decode, encode};
 use super::{AddOutcome, NewEntry, StoreError};
 use crate::model::{Actor, Entry, Event, EventKind, Timestamp};
 
@@ -179,7 +179,14 @@ impl Writer {
                             entry,
                             actor,
                             reply,
-                        } => match add(&mut t, &mut self.next_event, now, &actor, &entry) {
+                        } => match add(
+                            &mut t,
+                            &mut self.next_event,
+                            now,
+                            &actor,
+                            &entry,
+                            &entry.target.match_key(),
+                        ) {
                             Ok(outcome) => answers.push(Answer::Add(reply, outcome)),
                             Err(e) => {
                                 failed.push(Job::Add {
@@ -195,10 +202,18 @@ impl Writer {
                             actor,
                             reply,
                         } => {
-                            let mut outcomes = Vec::with_capacity(entries.len());
-                            for entry in &entries {
-                                match add(&mut t, &mut self.next_event, now, &actor, entry) {
-                                    Ok(outcome) => outcomes.push(outcome),
+                            // Insert in key order: B-tree inserts then touch each page once
+                            // instead of at random (several times faster for big imports).
+                            // The sort is stable, so a target listed twice keeps file order.
+                            let keys: Vec<String> =
+                                entries.iter().map(|e| e.target.match_key()).collect();
+                            let mut order: Vec<usize> = (0..entries.len()).collect();
+                            order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+                            let mut outcomes: Vec<Option<AddOutcome>> = vec![None; entries.len()];
+                            for i in order {
+                                let entry = &entries[i];
+                                match add(&mut t, &mut self.next_event, now, &actor, entry, &keys[i]) {
+                                    Ok(outcome) => outcomes[i] = Some(outcome),
                                     Err(e) => {
                                         failed.push(Job::AddMany {
                                             entries,
@@ -209,7 +224,7 @@ impl Writer {
                                     }
                                 }
                             }
-                            answers.push(Answer::AddMany(reply, outcomes));
+                            answers.push(Answer::AddMany(reply, outcomes.into_iter().flatten().collect()));
                         }
                         other => failed.push(other),
                     }
@@ -271,10 +286,10 @@ fn add(
     now: Timestamp,
     actor: &Actor,
     new: &NewEntry,
+    key: &str,
 ) -> Result<AddOutcome, StoreError> {
-    let key = new.target.match_key();
     let target = new.target.to_string();
-    let existing: Option<Entry> = match t.suppressions.get(key.as_str())? {
+    let existing: Option<Entry> = match t.suppressions.get(key)? {
         Some(value) => Some(decode(value.value())?),
         None => None,
     };
@@ -303,8 +318,7 @@ fn add(
                 added_at: now,
                 event_id: id,
             };
-            t.suppressions
-                .insert(key.as_str(), encode(&entry)?.as_slice())?;
+            t.suppressions.insert(key, encode(&entry)?.as_slice())?;
             (
                 EventKind::Suppressed {
                     target,
@@ -322,8 +336,8 @@ fn add(
         actor: actor.clone(),
         kind,
     };
-    t.events.insert(id, encode_json(&event)?.as_slice())?;
-    t.by_key.insert(key.as_str(), id)?;
+    t.events.insert(id, encode(&event)?.as_slice())?;
+    t.by_key.insert(key, id)?;
     Ok(outcome)
 }
 

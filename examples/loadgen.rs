@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "../benches/synthetic.rs"]
+mod synthetic;
+
 use clap::Parser;
-use dnc_relay::address::Target;
-use dnc_relay::model::{Actor, Reason, Source};
-use dnc_relay::store::{NewEntry, Store, StoreOptions};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -331,7 +331,10 @@ async fn session_loop(
             rng ^= rng << 17;
             let suppressed = (rng % 10_000) as f64 / 10_000.0 < args.suppressed;
             let rcpt = if suppressed && args.entries > 0 {
-                format!("RCPT TO:<dnc{}@example.com>\r\n", rng % args.entries)
+                format!(
+                    "RCPT TO:<dnc{}@example.com>\r\n",
+                    synthetic::address_index(rng % args.entries)
+                )
             } else {
                 format!("RCPT TO:<ok{n}-{r}@example.net>\r\n")
             };
@@ -458,45 +461,19 @@ async fn sink_session(stream: TcpStream) -> std::io::Result<()> {
     }
 }
 
-/// Fills the store with `entries` suppressions through the bulk path (one transaction per
-/// 100,000), unless it already holds them.
+/// Fills the store with `entries` synthetic suppressions through the bulk path, unless it
+/// already holds them, and reports how long the import took.
 async fn prefill(dir: &Path, entries: u64) {
-    let store = Store::open(&dir.join("dnc.redb"), &StoreOptions { cache_size: 512 << 20 }).expect("store");
-    let have = store.count().expect("count");
-    if have >= entries {
-        println!("store: {have} entries already present");
-        store.close().await.expect("close");
-        return;
+    let (store, took) = synthetic::filled_store(&dir.join("dnc.redb"), entries, 64 << 20).await;
+    if took.is_zero() {
+        println!("store: {entries} entries already present");
+    } else {
+        println!(
+            "store: {entries} entries imported in {:.2}s ({:.0} entries/s)",
+            took.as_secs_f64(),
+            entries as f64 / took.as_secs_f64()
+        );
     }
-    let started = Instant::now();
-    let mut i = have;
-    while i < entries {
-        let end = (i + 100_000).min(entries);
-        let batch: Vec<NewEntry> = (i..end)
-            .map(|n| NewEntry {
-                target: if n % 20 == 19 {
-                    Target::parse(&format!("@dnc{n}.example.org")).expect("target")
-                } else {
-                    Target::parse(&format!("dnc{n}@example.com")).expect("target")
-                },
-                reason: Reason::Unsubscribe,
-                source: Source::Import,
-                evidence: String::new(),
-            })
-            .collect();
-        store
-            .add_many(batch, Actor::system())
-            .await
-            .expect("add_many");
-        i = end;
-    }
-    let took = started.elapsed();
-    println!(
-        "store: {} entries imported in {:.2}s ({:.0} entries/s)",
-        entries - have,
-        took.as_secs_f64(),
-        (entries - have) as f64 / took.as_secs_f64()
-    );
     store.close().await.expect("close");
 }
 

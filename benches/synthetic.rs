@@ -1,0 +1,55 @@
+//! Synthetic suppression lists for benchmarks and the load generator: the same entries,
+//! filled through the same bulk path (`Store::add_many`) that imports use.
+//!
+//! Entry `n` is `@dnc{n}.example.org` when `n % 20 == 19`, `dnc.{n}.x@gmail.com` when
+//! `n % 20 == 7`, and `dnc{n}@example.com` otherwise.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use dnc_relay::address::Target;
+use dnc_relay::model::{Actor, Reason, Source};
+use dnc_relay::store::{NewEntry, Store, StoreOptions};
+
+/// The target of synthetic entry `n`.
+pub fn target(n: u64) -> String {
+    match n % 20 {
+        19 => format!("@dnc{n}.example.org"),
+        7 => format!("dnc.{n}.x@gmail.com"),
+        _ => format!("dnc{n}@example.com"),
+    }
+}
+
+/// An address entry (`n % 20` not 7 or 19) near `k`.
+pub fn address_index(k: u64) -> u64 {
+    match k % 20 {
+        7 | 19 => k - 1,
+        _ => k,
+    }
+}
+
+/// Opens the store at `path` and fills it up to `entries`; returns it and how long the fill
+/// took (zero when it was already full).
+pub async fn filled_store(path: &Path, entries: u64, cache_size: usize) -> (Store, Duration) {
+    let store = Store::open(path, &StoreOptions { cache_size }).expect("open store");
+    let have = store.count().expect("count");
+    let started = Instant::now();
+    let mut n = have;
+    while n < entries {
+        let end = (n + 200_000).min(entries);
+        let batch = (n..end)
+            .map(|i| NewEntry {
+                target: Target::parse(&target(i)).expect("synthetic target"),
+                reason: Reason::Unsubscribe,
+                source: Source::Import,
+                evidence: String::new(),
+            })
+            .collect();
+        store.add_many(batch, Actor::system()).await.expect("add_many");
+        n = end;
+    }
+    let took = if have >= entries { Duration::ZERO } else { started.elapsed() };
+    (store, took)
+}

@@ -47,9 +47,16 @@ pub async fn filled_store(path: &Path, entries: u64, cache_size: usize) -> (Stor
                 evidence: String::new(),
             })
             .collect();
-        store.add_many(batch, Actor::system()).await.expect("add_many");
+        store
+            .add_many(batch, Actor::system())
+            .await
+            .expect("add_many");
         n = end;
     }
-    let took = if have >= entries { Duration::ZERO } else { started.elapsed() };
+    let took = if have >= entries {
+        Duration::ZERO
+    } else {
+        started.elapsed()
+    };
     (store, took)
 }

@@ -84,7 +84,11 @@ async fn run(args: Args) {
         // Serve until the parent closes our stdin.
         let mut stdin = tokio::io::stdin();
         let mut buf = [0u8; 16];
-        while tokio::io::AsyncReadExt::read(&mut stdin, &mut buf).await.unwrap_or(0) > 0 {}
+        while tokio::io::AsyncReadExt::read(&mut stdin, &mut buf)
+            .await
+            .unwrap_or(0)
+            > 0
+        {}
         return;
     }
     let body = make_message(args.size);
@@ -124,7 +128,10 @@ async fn run(args: Args) {
     // Alternate the phases so that drift in the machine's load hits both alike.
     let mut directs = Vec::new();
     let mut throughs = Vec::new();
-    let sink_pid = _sink_process.as_ref().map(|c| c.id()).unwrap_or_else(std::process::id);
+    let sink_pid = _sink_process
+        .as_ref()
+        .map(|c| c.id())
+        .unwrap_or_else(std::process::id);
     let me = std::process::id();
     for round in 1..=args.rounds.max(1) {
         let before = (cpu_micros(me), cpu_micros(sink_pid));
@@ -145,7 +152,10 @@ async fn run(args: Args) {
             per(before.1, cpu_micros(sink_pid), &through),
             per(before.2, cpu_micros(relay.id()), &through)
         );
-        println!("[{round}] ratio {:.2}", through.per_second() / direct.per_second());
+        println!(
+            "[{round}] ratio {:.2}",
+            through.per_second() / direct.per_second()
+        );
         directs.push(direct);
         throughs.push(through);
     }
@@ -391,7 +401,9 @@ fn spawn_sink() -> (SocketAddr, Child) {
         .expect("start the sink process");
     let stdout = child.stdout.take().expect("sink stdout");
     let mut line = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut line).expect("sink address");
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("sink address");
     (line.trim().parse().expect("sink address"), child)
 }
 
@@ -490,7 +502,7 @@ fn start_relay(args: &Args, dir: &Path, port: u16, sink: SocketAddr) -> Child {
         &config,
         format!(
             "data_dir = {dir:?}\n[server]\nlisten = [\"127.0.0.1:{port}\"]\nhostname = \"relay.load\"\nmax_connections = 20000\n\
-             [upstream]\nurl = \"smtp://{sink}\"\nmax_connections = 256\n[store]\ncache_size = \"{cache}\"\n[log]\nlevel = \"warn\"\n",
+             [upstream]\nurl = \"smtp://{sink}\"\nmax_connections = 2048\n[store]\ncache_size = \"{cache}\"\n[log]\nlevel = \"warn\"\n",
             cache = args.cache,
         ),
     )

@@ -206,7 +206,9 @@ pub fn normalize_domain(domain: &str) -> Result<String, AddressError> {
     // Fast path for the common case: plain ASCII labels need no IDNA mapping, only
     // lowercasing. Punycode labels (xn--) still go through IDNA to be validated.
     if domain.len() <= 255
-        && domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+        && domain
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
         && !domain.contains("xn--")
         && !domain.contains("XN--")
         && domain.split('.').all(valid_label)

@@ -287,8 +287,14 @@ impl Serialize for Event {
         use serde::ser::Error;
         let mut map = serde_json::Map::new();
         map.insert("id".into(), self.id.into());
-        map.insert("at".into(), serde_json::to_value(self.at).map_err(S::Error::custom)?);
-        map.insert("actor".into(), serde_json::to_value(&self.actor).map_err(S::Error::custom)?);
+        map.insert(
+            "at".into(),
+            serde_json::to_value(self.at).map_err(S::Error::custom)?,
+        );
+        map.insert(
+            "actor".into(),
+            serde_json::to_value(&self.actor).map_err(S::Error::custom)?,
+        );
         // Externally tagged `{"name": {fields}}` becomes `"kind": "name"` plus the fields.
         match serde_json::to_value(&self.kind).map_err(S::Error::custom)? {
             serde_json::Value::Object(tagged) => {
@@ -311,18 +317,31 @@ impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         if !d.is_human_readable() {
             let (id, at, actor, kind) = <(u64, Timestamp, Actor, EventKind)>::deserialize(d)?;
-            return Ok(Event { id, at, actor, kind });
+            return Ok(Event {
+                id,
+                at,
+                actor,
+                kind,
+            });
         }
         use serde::de::Error;
         let mut map = serde_json::Map::deserialize(d)?;
-        let mut take = |key: &str| map.remove(key).ok_or_else(|| D::Error::missing_field_owned(key));
+        let mut take = |key: &str| {
+            map.remove(key)
+                .ok_or_else(|| D::Error::missing_field_owned(key))
+        };
         let id = serde_json::from_value(take("id")?).map_err(D::Error::custom)?;
         let at = serde_json::from_value(take("at")?).map_err(D::Error::custom)?;
         let actor = serde_json::from_value(take("actor")?).map_err(D::Error::custom)?;
         let name = take("kind")?;
         let tagged = serde_json::json!({ name.as_str().unwrap_or_default(): map });
         let kind = serde_json::from_value(tagged).map_err(D::Error::custom)?;
-        Ok(Event { id, at, actor, kind })
+        Ok(Event {
+            id,
+            at,
+            actor,
+            kind,
+        })
     }
 }
 
@@ -371,7 +390,11 @@ mod tests {
         assert_eq!(json["reason"], "complaint");
         assert_eq!(serde_json::from_value::<Event>(json).unwrap(), event);
         let bytes = postcard::to_stdvec(&event).unwrap();
-        assert!(bytes.len() < 48, "compact in the store: {} bytes", bytes.len());
+        assert!(
+            bytes.len() < 48,
+            "compact in the store: {} bytes",
+            bytes.len()
+        );
         assert_eq!(postcard::from_bytes::<Event>(&bytes).unwrap(), event);
     }
 

@@ -330,10 +330,12 @@ impl Reply {
     /// The upstream's own reply, passed through. The enhanced status is kept when its class
     /// agrees with the code, otherwise dropped; the text is the upstream's.
     pub fn from_upstream(code: u16, text: &str) -> Reply {
-        let code = if (200..600).contains(&code) {
-            code
-        } else {
-            451
+        // 421 tells the client that *we* are closing its connection; an upstream that closes
+        // on us is a temporary failure of this command, nothing more.
+        let code = match code {
+            421 => 451,
+            200..=599 => code,
+            _ => 451,
         };
         let text: String = text.chars().filter(|c| !c.is_control()).collect();
         let (status, rest) = split_enhanced_status(code, &text);
@@ -467,6 +469,10 @@ mod tests {
         assert_eq!(
             wire(&Reply::from_upstream(554, "no status here")),
             "554 upstream: no status here\r\n"
+        );
+        assert_eq!(
+            wire(&Reply::from_upstream(421, "4.3.2 shutting down")),
+            "451 4.3.2 upstream: shutting down\r\n"
         );
         assert_eq!(
             wire(&Reply::from_upstream(550, "bad\r\nINJECT")),

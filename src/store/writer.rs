@@ -212,7 +212,14 @@ impl Writer {
                             let mut outcomes: Vec<Option<AddOutcome>> = vec![None; entries.len()];
                             for i in order {
                                 let entry = &entries[i];
-                                match add(&mut t, &mut self.next_event, now, &actor, entry, &keys[i]) {
+                                match add(
+                                    &mut t,
+                                    &mut self.next_event,
+                                    now,
+                                    &actor,
+                                    entry,
+                                    &keys[i],
+                                ) {
                                     Ok(outcome) => outcomes[i] = Some(outcome),
                                     Err(e) => {
                                         failed.push(Job::AddMany {
@@ -224,7 +231,10 @@ impl Writer {
                                     }
                                 }
                             }
-                            answers.push(Answer::AddMany(reply, outcomes.into_iter().flatten().collect()));
+                            answers.push(Answer::AddMany(
+                                reply,
+                                outcomes.into_iter().flatten().collect(),
+                            ));
                         }
                         other => failed.push(other),
                     }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use dnc_relay::address::{Address, Target};
 use dnc_relay::model::{Actor, Reason, Source};
-use dnc_relay::policy::{MatchOptions, Policy, Verdict};
+use dnc_relay::policy::{MatchOptions, Policy, Sender, Verdict};
 use dnc_relay::store::NewEntry;
 
 fn sizes() -> Vec<u64> {
@@ -103,18 +103,22 @@ fn rcpt_decision(c: &mut Criterion) {
         if took > Duration::ZERO {
             println!("filled {n} entries in {took:.2?}");
         }
-        let policy = Policy::new(Arc::new(store.clone()), MatchOptions::default());
+        let policy = Policy::new(
+            Arc::new(store.clone()),
+            MatchOptions::default(),
+            Arc::default(),
+        );
         for (name, rcpts, blocked) in cases(n) {
             // Every case must mean what its name says.
             for r in &rcpts {
-                let verdict = policy.check_rcpt(None, r).expect("decision");
+                let verdict = policy.check_rcpt(&Sender::default(), r).expect("decision");
                 assert_eq!(matches!(verdict, Verdict::Block(_)), blocked, "{name}: {r}");
             }
             let mut samples = Vec::with_capacity(100_000);
             for i in 0..100_000 {
                 let r = &rcpts[i % rcpts.len()];
                 let t = Instant::now();
-                black_box(policy.check_rcpt(None, r).expect("decision"));
+                black_box(policy.check_rcpt(&Sender::default(), r).expect("decision"));
                 samples.push(t.elapsed());
             }
             percentiles(&format!("rcpt_decision/{n}/{name}"), samples);
@@ -122,7 +126,11 @@ fn rcpt_decision(c: &mut Criterion) {
                 let mut i = 0;
                 b.iter(|| {
                     i = (i + 1) % rcpts.len();
-                    black_box(policy.check_rcpt(None, &rcpts[i]).expect("decision"))
+                    black_box(
+                        policy
+                            .check_rcpt(&Sender::default(), &rcpts[i])
+                            .expect("decision"),
+                    )
                 })
             });
         }
@@ -151,7 +159,11 @@ fn add_to_effect(c: &mut Criterion) {
     let rt = runtime();
     let path = data_dir().join("add-to-effect.redb");
     let (store, _) = rt.block_on(synthetic::filled_store(&path, 100_000, 64 << 20));
-    let policy = Policy::new(Arc::new(store.clone()), MatchOptions::default());
+    let policy = Policy::new(
+        Arc::new(store.clone()),
+        MatchOptions::default(),
+        Arc::default(),
+    );
     let mut next = rt.block_on(async { store.count().expect("count") }) + 1_000_000_000;
     let once = |next: &mut u64| {
         *next += 1;
@@ -163,12 +175,16 @@ fn add_to_effect(c: &mut Criterion) {
                 reason: Reason::Unsubscribe,
                 source: Source::Admin,
                 evidence: String::new(),
+                units: Vec::new(),
             },
             Actor::system(),
         ))
         .expect("add");
         let verdict = policy
-            .check_rcpt(None, &Address::parse(&target).expect("address"))
+            .check_rcpt(
+                &Sender::default(),
+                &Address::parse(&target).expect("address"),
+            )
             .expect("decision");
         let took = t.elapsed();
         assert!(

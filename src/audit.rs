@@ -64,6 +64,9 @@ pub struct DecisionRecord {
     pub message_id: Option<String>,
     /// The upstream's reply or failure, when the upstream was involved.
     pub upstream: Option<String>,
+    /// The sender group whose exemption let a listed recipient through (`billing:
+    /// unsubscribe alice@example.com`), when one did.
+    pub exemption: Option<String>,
 }
 
 enum Msg {

@@ -34,6 +34,10 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Operational and decision logs.
     pub log: LogConfig,
+    /// Send records and audits.
+    pub audit: AuditConfig,
+    /// Named sets of senders: their unit (for unit-scoped entries) and operational exemptions.
+    pub sender_groups: Vec<SenderGroup>,
 }
 
 impl Default for Config {
@@ -46,6 +50,8 @@ impl Default for Config {
             store: StoreConfig::default(),
             admin: AdminConfig::default(),
             log: LogConfig::default(),
+            audit: AuditConfig::default(),
+            sender_groups: Vec::new(),
         }
     }
 }
@@ -178,12 +184,52 @@ impl Default for StoreConfig {
     }
 }
 
-/// `[admin]`: the Unix socket the CLI talks to.
+/// `[admin]`: the Unix socket the CLI talks to, and who may do what through it.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdminConfig {
     /// The socket path (created with mode 0660). Defaults to `data_dir/admin.sock`.
     pub socket: Option<PathBuf>,
+    /// The unix group (name or number) that owns the socket, so its members can reach it.
+    pub socket_group: Option<String>,
+    /// Unix user name or numeric uid -> role (`sdr`, `manager`, `ops`, `admin`). Root is
+    /// always `admin`; a user not listed here is refused.
+    pub roles: std::collections::BTreeMap<String, crate::model::Role>,
+}
+
+/// `[audit]`: send records.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// How long each relayed or refused recipient is kept in the store for audits; older
+    /// records are pruned in the background.
+    #[serde(with = "duration")]
+    pub send_retention: Duration,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            send_retention: Duration::from_secs(400 * 86_400),
+        }
+    }
+}
+
+/// `[[sender_groups]]`: senders that belong together.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SenderGroup {
+    /// A name for logs and the decision log.
+    pub name: String,
+    /// The unit (brand, business unit) of these senders: entries scoped to this unit bind
+    /// them, entries scoped to other units do not.
+    pub unit: Option<String>,
+    /// Who is in the group: addresses (`billing@acme.example`), domains with their
+    /// subdomains (`@invoices.acme.example`), authenticated users (`user:billing-bot`).
+    pub senders: Vec<String>,
+    /// Reasons these senders may ignore (operational mail: invoices still reach a customer who
+    /// unsubscribed from prospecting). `hard-bounce`, `complaint` and `legal` are refused.
+    pub exempt_reasons: Vec<crate::model::Reason>,
 }
 
 /// `[log]`: where logs go.
@@ -427,6 +473,15 @@ impl Config {
         })?;
         let mut errors = Vec::new();
         check_keys::<Config>("", &table, &mut errors, |key, value, errors| {
+            if let (Some(groups), "sender_groups") = (value.as_array(), key) {
+                for (i, group) in groups.iter().enumerate() {
+                    if let Some(group) = group.as_table() {
+                        let prefix = format!("sender_groups[{i}].");
+                        check_keys::<SenderGroup>(&prefix, group, errors, no_nested);
+                    }
+                }
+                return true;
+            }
             let Some(section) = value.as_table() else {
                 return false;
             };
@@ -438,6 +493,7 @@ impl Config {
                 "store" => check_keys::<StoreConfig>(&prefix, section, errors, no_nested),
                 "admin" => check_keys::<AdminConfig>(&prefix, section, errors, no_nested),
                 "log" => check_keys::<LogConfig>(&prefix, section, errors, no_nested),
+                "audit" => check_keys::<AuditConfig>(&prefix, section, errors, no_nested),
                 _ => return false,
             }
             true
@@ -544,6 +600,48 @@ impl Config {
         }
         if self.store.cache_size < 1024 * 1024 {
             err("store.cache_size", "must be at least 1 MiB");
+        }
+        if self.audit.send_retention < Duration::from_secs(86_400) {
+            err("audit.send_retention", "must be at least one day");
+        }
+        if let Some(group) = &self.admin.socket_group {
+            if group.trim().is_empty() {
+                err("admin.socket_group", "must name a group");
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, g) in self.sender_groups.iter().enumerate() {
+            let key = |field: &str| format!("sender_groups[{i}].{field}");
+            if g.name.trim().is_empty() {
+                err(&key("name"), "every sender group needs a name");
+            } else if !names.insert(g.name.as_str()) {
+                err(
+                    &key("name"),
+                    &format!("'{}' is used by an earlier group", g.name),
+                );
+            }
+            if g.senders.is_empty() {
+                err(&key("senders"), "list at least one sender");
+            }
+            for sender in &g.senders {
+                if let Err(e) = crate::policy::SenderPattern::parse(sender) {
+                    err(&key("senders"), &format!("'{sender}': {e}"));
+                }
+            }
+            if let Some(unit) = &g.unit {
+                if unit.trim().is_empty() || unit.contains(',') || unit.eq_ignore_ascii_case("all")
+                {
+                    err(&key("unit"), "must be a name without commas, and not 'all'");
+                }
+            }
+            for reason in &g.exempt_reasons {
+                if !reason.is_exemptable() {
+                    err(
+                        &key("exempt_reasons"),
+                        &format!("'{reason}' can never be exempted (hard-bounce, complaint and legal bind every sender)"),
+                    );
+                }
+            }
         }
         if errors.is_empty() {
             Ok(())

@@ -12,6 +12,7 @@ pub mod admin;
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod lists;
 pub mod model;
 pub mod policy;
 pub mod relay;

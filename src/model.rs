@@ -133,8 +133,8 @@ macro_rules! named_enum {
 }
 
 named_enum! {
-    /// Why a contact must not be mailed. The order is the strength: a later variant never
-    /// replaces an earlier one (see the store's add rules).
+    /// Why a contact must not be mailed. See [`Reason::strength`] for which one wins when a
+    /// target is added twice.
     pub enum Reason {
         /// The contact's mail hard-bounced: the mailbox does not exist. Answered with 5.1.1.
         HardBounce = "hard-bounce",
@@ -150,6 +150,43 @@ named_enum! {
         Invalid = "invalid",
         /// Added by hand for another reason (see the evidence).
         Manual = "manual",
+    }
+}
+
+impl Reason {
+    /// How strong a reason is; a re-add with a stronger reason upgrades the entry, a weaker one
+    /// never downgrades it. Legal demands and complaints outrank a hard bounce, which outranks
+    /// an opt-out.
+    pub fn strength(self) -> u8 {
+        match self {
+            Reason::Legal => 7,
+            Reason::Complaint => 6,
+            Reason::HardBounce => 5,
+            Reason::Unsubscribe => 4,
+            Reason::NotInterested => 3,
+            Reason::Manual => 2,
+            Reason::Invalid => 1,
+        }
+    }
+
+    /// Whether a sender group may be exempted from this reason. Hard bounces, complaints and
+    /// legal demands bind every sender, operational mail included.
+    pub fn is_exemptable(self) -> bool {
+        !matches!(self, Reason::HardBounce | Reason::Complaint | Reason::Legal)
+    }
+}
+
+named_enum! {
+    /// What a unix user may do through the admin socket; each role includes the ones before it.
+    pub enum Role {
+        /// Add suppressions, check, scrub, read.
+        Sdr = "sdr",
+        /// Also request lifts and import lists.
+        Manager = "manager",
+        /// Also approve or deny lifts.
+        Ops = "ops",
+        /// Everything (root always has it).
+        Admin = "admin",
     }
 }
 
@@ -188,6 +225,8 @@ pub struct Actor {
     pub user: String,
     /// Numeric uid, when the actor is a unix user.
     pub uid: Option<u32>,
+    /// The role the user acted in; `None` for the relay itself.
+    pub role: Option<Role>,
 }
 
 impl Actor {
@@ -196,13 +235,60 @@ impl Actor {
         Actor {
             user: "dnc-relay".into(),
             uid: None,
+            role: None,
+        }
+    }
+
+    /// Whether two actors are the same person (same uid, or same name without uids).
+    pub fn same_person(&self, other: &Actor) -> bool {
+        match (self.uid, other.uid) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.user == other.user,
         }
     }
 }
 
 impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.user)
+        match self.role {
+            Some(role) => write!(f, "{} ({role})", self.user),
+            None => f.write_str(&self.user),
+        }
+    }
+}
+
+/// Which matching rule found an entry for a recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// The normalised address itself is on the list.
+    Address,
+    /// The address without its `+tag` is on the list.
+    PlusTag,
+    /// A Google address that differs only in dots (or gmail/googlemail) is on the list.
+    GmailDots,
+    /// The recipient's domain is on the list.
+    Domain,
+    /// A parent of the recipient's domain is on the list.
+    ParentDomain,
+}
+
+impl Rule {
+    /// The kebab-case name used in logs and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::Address => "address",
+            Rule::PlusTag => "plus-tag",
+            Rule::GmailDots => "gmail-dots",
+            Rule::Domain => "domain",
+            Rule::ParentDomain => "parent-domain",
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -223,6 +309,88 @@ pub struct Entry {
     pub added_at: Timestamp,
     /// The id of the event that added it.
     pub event_id: u64,
+    /// The units (brands, business units) whose senders it binds; empty means every sender.
+    pub units: Vec<String>,
+}
+
+impl Entry {
+    /// Whether the entry binds senders of `unit` (`None`: a sender in no unit).
+    pub fn applies_to(&self, unit: Option<&str>) -> bool {
+        self.units.is_empty() || unit.is_some_and(|u| self.units.iter().any(|e| e == u))
+    }
+
+    /// Takes in a re-add: the stronger reason (with its source and evidence) and the wider
+    /// scope win; the first time and actor stay. Never weakens the entry.
+    pub fn absorb(&mut self, reason: Reason, source: Source, evidence: &str, units: &[String]) {
+        if reason.strength() > self.reason.strength() {
+            self.reason = reason;
+            self.source = source;
+            self.evidence = evidence.to_string();
+        }
+        if !self.units.is_empty() {
+            if units.is_empty() {
+                self.units.clear();
+            } else {
+                for u in units {
+                    if !self.units.contains(u) {
+                        self.units.push(u.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// `all`, or the units joined with commas.
+    pub fn scope(&self) -> String {
+        if self.units.is_empty() {
+            "all".into()
+        } else {
+            self.units.join(",")
+        }
+    }
+}
+
+/// One recipient the relay relayed or refused, kept for audits (the send records).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// When.
+    pub at: Timestamp,
+    /// The SMTP session.
+    pub session: String,
+    /// The client address.
+    pub client: String,
+    /// The envelope sender as sent.
+    pub from: String,
+    /// The authenticated user, if any.
+    pub user: Option<String>,
+    /// The recipient as sent.
+    pub rcpt: String,
+    /// What happened.
+    pub outcome: AttemptOutcome,
+}
+
+/// What happened to an attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttemptOutcome {
+    /// The upstream accepted the message for this recipient.
+    Relayed {
+        /// The Message-ID header.
+        message_id: Option<String>,
+        /// The upstream's reply.
+        upstream: String,
+        /// The sender group whose exemption let it through, if one did.
+        exemption: Option<String>,
+    },
+    /// The policy refused the recipient at RCPT.
+    Refused {
+        /// The entry that matched.
+        target: String,
+        /// How it matched.
+        rule: Rule,
+        /// The entry's reason.
+        reason: Reason,
+    },
 }
 
 /// What happened, in the append-only history.
@@ -242,9 +410,11 @@ pub enum EventKind {
         source: Source,
         /// The proof.
         evidence: String,
+        /// The units it binds (empty: all senders).
+        units: Vec<String>,
     },
-    /// A target that was already suppressed was added again; the existing entry stays as it
-    /// was and the new evidence is kept here.
+    /// A target that was already suppressed was added again. The entry keeps its first time;
+    /// it takes the stronger reason and the wider scope of the two, never a weaker one.
     Readded {
         /// The normalised target.
         target: String,
@@ -254,14 +424,72 @@ pub enum EventKind {
         source: Source,
         /// The proof given this time.
         evidence: String,
+        /// The units given this time (empty: all senders).
+        units: Vec<String>,
+    },
+    /// Someone asked for the entry to be lifted. The block stays in force.
+    LiftRequested {
+        /// The lift request's id.
+        lift: u64,
+        /// The normalised target.
+        target: String,
+        /// The written proof that the contact wants mail again.
+        proof: String,
+    },
+    /// A second person approved the lift: the entry was removed.
+    LiftApproved {
+        /// The lift request's id.
+        lift: u64,
+        /// The normalised target.
+        target: String,
+    },
+    /// The lift was denied (or withdrawn by its requester); the entry stays.
+    LiftDenied {
+        /// The lift request's id.
+        lift: u64,
+        /// The normalised target.
+        target: String,
+        /// Why.
+        why: String,
+    },
+    /// A lead list was checked against the list (nothing was changed).
+    Scrubbed {
+        /// The file name as given.
+        file: String,
+        /// Rows with an address.
+        rows: u64,
+        /// Rows that were on the list.
+        blocked: u64,
+        /// Rows whose address was malformed.
+        invalid: u64,
+    },
+    /// A file of suppressions was imported (each row also has its own event).
+    Imported {
+        /// The file name as given.
+        file: String,
+        /// The format detected (`dnc-relay`, `ses`, `sendgrid`, `plain`).
+        format: String,
+        /// Rows imported.
+        rows: u64,
+        /// Rows that created a new entry.
+        added: u64,
+        /// Rows whose target was already on the list.
+        already: u64,
+        /// Rows skipped as malformed (`--skip-invalid`).
+        skipped: u64,
     },
 }
 
 impl EventKind {
-    /// The normalised target the event is about.
-    pub fn target(&self) -> &str {
+    /// The normalised target the event is about, if it is about one.
+    pub fn target(&self) -> Option<&str> {
         match self {
-            EventKind::Suppressed { target, .. } | EventKind::Readded { target, .. } => target,
+            EventKind::Suppressed { target, .. }
+            | EventKind::Readded { target, .. }
+            | EventKind::LiftRequested { target, .. }
+            | EventKind::LiftApproved { target, .. }
+            | EventKind::LiftDenied { target, .. } => Some(target),
+            EventKind::Scrubbed { .. } | EventKind::Imported { .. } => None,
         }
     }
 }
@@ -382,6 +610,7 @@ mod tests {
                 reason: Reason::Complaint,
                 source: Source::Fbl,
                 evidence: "report".into(),
+                units: vec![],
             },
         };
         let json = serde_json::to_value(&event).unwrap();

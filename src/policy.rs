@@ -4,7 +4,6 @@
 //! error ([`PolicyError`]) that the session turns into `451 4.3.0`. Nothing here writes, and
 //! nothing here may turn an error into a pass.
 
-use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -13,40 +12,7 @@ use crate::address::Address;
 use crate::model::Entry;
 use crate::store::{Store, StoreError};
 
-/// Which matching rule found the entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Rule {
-    /// The normalised address itself is on the list.
-    Address,
-    /// The address without its `+tag` is on the list.
-    PlusTag,
-    /// A Google address that differs only in dots (or gmail/googlemail) is on the list.
-    GmailDots,
-    /// The recipient's domain is on the list.
-    Domain,
-    /// A parent of the recipient's domain is on the list.
-    ParentDomain,
-}
-
-impl Rule {
-    /// The kebab-case name used in logs and JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rule::Address => "address",
-            Rule::PlusTag => "plus-tag",
-            Rule::GmailDots => "gmail-dots",
-            Rule::Domain => "domain",
-            Rule::ParentDomain => "parent-domain",
-        }
-    }
-}
-
-impl fmt::Display for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::model::Rule;
 
 /// Why a recipient may not be mailed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,13 +23,125 @@ pub struct Block {
     pub entry: Entry,
 }
 
+/// A list entry that would have blocked the recipient, set aside because the sender's group
+/// is exempt from its reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exemption {
+    /// The sender group whose exemption applied.
+    pub group: String,
+    /// The rule that matched.
+    pub rule: Rule,
+    /// The entry that was set aside.
+    pub entry: Entry,
+}
+
 /// The policy's answer for one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// Nothing on the list matches: relay it.
+    /// Nothing on the list binds this sender: relay it.
     Deliver,
+    /// An entry matched but the sender's group is exempt from its reason: relay it, and say so.
+    Exempt(Exemption),
     /// On the list: refuse it.
     Block(Block),
+}
+
+/// Who is sending: the envelope sender and the authenticated user, as far as known.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sender<'a> {
+    /// The normalised MAIL FROM address (`None` for `<>`).
+    pub address: Option<&'a Address>,
+    /// The authenticated user, if the client authenticated.
+    pub user: Option<&'a str>,
+}
+
+/// One sender identity in a `[[sender_groups]]` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SenderPattern {
+    /// One mailbox (normalised).
+    Address(String),
+    /// A domain and its subdomains.
+    Domain(String),
+    /// An authenticated user name (`user:NAME`).
+    User(String),
+}
+
+impl SenderPattern {
+    /// `alice@x`, `@x`, or `user:NAME`.
+    pub fn parse(s: &str) -> Result<SenderPattern, String> {
+        let s = s.trim();
+        if let Some(user) = s.strip_prefix("user:") {
+            return if user.trim().is_empty() {
+                Err("user: needs a name".into())
+            } else {
+                Ok(SenderPattern::User(user.trim().to_string()))
+            };
+        }
+        match crate::address::Target::parse(s).map_err(|e| e.to_string())? {
+            crate::address::Target::Address(a) => Ok(SenderPattern::Address(a.to_string())),
+            crate::address::Target::Domain(d) => Ok(SenderPattern::Domain(d)),
+        }
+    }
+
+    fn matches(&self, sender: &Sender<'_>) -> bool {
+        match self {
+            SenderPattern::Address(a) => sender.address.is_some_and(|s| s.as_str() == a),
+            SenderPattern::Domain(d) => sender.address.is_some_and(|s| s.domains().any(|x| x == d)),
+            SenderPattern::User(u) => sender.user == Some(u.as_str()),
+        }
+    }
+}
+
+/// A compiled `[[sender_groups]]` entry.
+#[derive(Debug, Clone)]
+struct SenderGroup {
+    name: String,
+    unit: Option<String>,
+    patterns: Vec<SenderPattern>,
+    exempt: Vec<crate::model::Reason>,
+}
+
+/// The sender groups, in config order: the first group a sender matches is its group.
+#[derive(Debug, Clone, Default)]
+pub struct SenderGroups {
+    groups: Vec<SenderGroup>,
+}
+
+impl SenderGroups {
+    /// Compiles the config's groups (already validated by the config loader).
+    pub fn from_config(groups: &[crate::config::SenderGroup]) -> SenderGroups {
+        SenderGroups {
+            groups: groups
+                .iter()
+                .map(|g| SenderGroup {
+                    name: g.name.clone(),
+                    unit: g.unit.clone(),
+                    patterns: g
+                        .senders
+                        .iter()
+                        .filter_map(|p| SenderPattern::parse(p).ok())
+                        .collect(),
+                    exempt: g
+                        .exempt_reasons
+                        .iter()
+                        .copied()
+                        .filter(|r| r.is_exemptable())
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    fn classify(&self, sender: &Sender<'_>) -> Option<&SenderGroup> {
+        self.groups
+            .iter()
+            .find(|g| g.patterns.iter().any(|p| p.matches(sender)))
+    }
+
+    /// The unit of a sender, if its group has one.
+    pub fn unit_of(&self, sender: &Sender<'_>) -> Option<&str> {
+        self.classify(sender).and_then(|g| g.unit.as_deref())
+    }
 }
 
 /// The policy could not decide. Always answered with a temporary failure, never a pass.
@@ -74,16 +152,37 @@ pub enum PolicyError {
     Store(#[from] StoreError),
 }
 
-/// Where the policy reads suppression entries; the store in production, a stand-in in tests
-/// that prove the relay fails closed.
+/// Where the policy reads suppression entries; the store in production (now, or as it stood
+/// at a past moment), a stand-in in tests that prove the relay fails closed.
 pub trait SuppressionLookup: Send + Sync {
-    /// Looks up match keys in order; returns the first entry found and the index of its key.
-    fn find_first(&self, keys: &[&str]) -> Result<Option<(usize, Entry)>, StoreError>;
+    /// Looks up match keys; returns every entry found, with the index of its key, in key
+    /// order. Allocates only when something is found.
+    fn find_all(&self, keys: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError>;
 }
 
 impl SuppressionLookup for Store {
-    fn find_first(&self, keys: &[&str]) -> Result<Option<(usize, Entry)>, StoreError> {
-        Store::find_first(self, keys)
+    fn find_all(&self, keys: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
+        Store::find_all(self, keys)
+    }
+}
+
+/// The list as it stood at a moment, rebuilt from the history (for `check --at` and audits).
+pub struct AsOf {
+    /// The store.
+    pub store: Store,
+    /// The moment.
+    pub at: crate::model::Timestamp,
+}
+
+impl SuppressionLookup for AsOf {
+    fn find_all(&self, keys: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
+        let mut out = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            if let Some(entry) = self.store.entry_at(key, self.at)? {
+                out.push((i, entry));
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -107,24 +206,53 @@ impl Default for MatchOptions {
 pub struct Policy {
     lookup: Arc<dyn SuppressionLookup>,
     options: MatchOptions,
+    groups: Arc<SenderGroups>,
 }
 
 impl Policy {
     /// A policy reading from `lookup`.
-    pub fn new(lookup: Arc<dyn SuppressionLookup>, options: MatchOptions) -> Policy {
-        Policy { lookup, options }
+    pub fn new(
+        lookup: Arc<dyn SuppressionLookup>,
+        options: MatchOptions,
+        groups: Arc<SenderGroups>,
+    ) -> Policy {
+        Policy {
+            lookup,
+            options,
+            groups,
+        }
     }
 
-    /// Decides whether `sender` (None for the null reverse-path) may mail `rcpt`.
+    /// The same policy reading from another lookup (the list at a past moment).
+    pub fn with_lookup(&self, lookup: Arc<dyn SuppressionLookup>) -> Policy {
+        Policy {
+            lookup,
+            options: self.options.clone(),
+            groups: self.groups.clone(),
+        }
+    }
+
+    /// The keys a recipient is matched under, most specific first (for audits).
+    pub fn match_keys(&self, rcpt: &Address) -> Vec<String> {
+        Probes::new(rcpt, &self.options)
+            .key_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The sender groups.
+    pub fn groups(&self) -> &SenderGroups {
+        &self.groups
+    }
+
+    /// Decides whether `sender` may mail `rcpt`.
     ///
     /// Probes, most specific first: the address; the address without its `+tag`; the domain;
     /// each parent domain. Google addresses are probed in their dotless form (see
-    /// [`Address::push_match_key`]), which is how they are stored.
-    pub fn check_rcpt(
-        &self,
-        _sender: Option<&Address>,
-        rcpt: &Address,
-    ) -> Result<Verdict, PolicyError> {
+    /// [`Address::push_match_key`]), which is how they are stored. An entry scoped to other
+    /// units does not bind this sender; an entry whose reason the sender's group is exempt
+    /// from is set aside (and reported); the first remaining entry blocks.
+    pub fn check_rcpt(&self, sender: &Sender<'_>, rcpt: &Address) -> Result<Verdict, PolicyError> {
         let probes = Probes::new(rcpt, &self.options);
         let mut stack = [""; 16];
         let heap: Vec<&str>;
@@ -134,16 +262,36 @@ impl Policy {
             heap = probes.keys();
             &heap
         };
-        match self.lookup.find_first(keys)? {
-            None => Ok(Verdict::Deliver),
-            Some((index, entry)) => {
-                let rule = match probes.ends[index].1 {
-                    Rule::Address if entry.target != rcpt.as_str() => Rule::GmailDots,
-                    rule => rule,
-                };
-                Ok(Verdict::Block(Block { rule, entry }))
+        let hits = self.lookup.find_all(keys)?;
+        if hits.is_empty() {
+            return Ok(Verdict::Deliver);
+        }
+        let group = self.groups.classify(sender);
+        let unit = group.and_then(|g| g.unit.as_deref());
+        let mut exemption = None;
+        for (index, entry) in hits {
+            if !entry.applies_to(unit) {
+                continue;
+            }
+            let rule = match probes.ends[index].1 {
+                Rule::Address if entry.target != rcpt.as_str() => Rule::GmailDots,
+                rule => rule,
+            };
+            match group {
+                Some(g) if g.exempt.contains(&entry.reason) => {
+                    exemption.get_or_insert(Exemption {
+                        group: g.name.clone(),
+                        rule,
+                        entry,
+                    });
+                }
+                _ => return Ok(Verdict::Block(Block { rule, entry })),
             }
         }
+        Ok(match exemption {
+            Some(e) => Verdict::Exempt(e),
+            None => Verdict::Deliver,
+        })
     }
 }
 
@@ -214,46 +362,155 @@ mod tests {
     struct MapLookup(HashMap<String, Entry>);
 
     impl SuppressionLookup for MapLookup {
-        fn find_first(&self, keys: &[&str]) -> Result<Option<(usize, Entry)>, StoreError> {
+        fn find_all(&self, keys: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
             Ok(keys
                 .iter()
                 .enumerate()
-                .find_map(|(i, k)| self.0.get(*k).map(|e| (i, e.clone()))))
+                .filter_map(|(i, k)| self.0.get(*k).map(|e| (i, e.clone())))
+                .collect())
         }
     }
 
     struct Broken;
 
     impl SuppressionLookup for Broken {
-        fn find_first(&self, _: &[&str]) -> Result<Option<(usize, Entry)>, StoreError> {
+        fn find_all(&self, _: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
             Err(StoreError::Io("disk on fire".into()))
         }
     }
 
+    fn entry(target: &str, reason: Reason, units: &[&str]) -> (String, Entry) {
+        let target = crate::address::Target::parse(target).unwrap();
+        let entry = Entry {
+            target: target.to_string(),
+            reason,
+            source: Source::Admin,
+            evidence: String::new(),
+            actor: Actor::system(),
+            added_at: Timestamp(0),
+            event_id: 1,
+            units: units.iter().map(|u| u.to_string()).collect(),
+        };
+        (target.match_key(), entry)
+    }
+
+    fn policy_with(entries: Vec<(String, Entry)>, groups: &[crate::config::SenderGroup]) -> Policy {
+        Policy::new(
+            Arc::new(MapLookup(entries.into_iter().collect())),
+            MatchOptions::default(),
+            Arc::new(SenderGroups::from_config(groups)),
+        )
+    }
+
     fn policy(targets: &[&str]) -> Policy {
-        let map = targets
+        let entries = targets
             .iter()
-            .map(|t| {
-                let target = crate::address::Target::parse(t).unwrap();
-                let entry = Entry {
-                    target: target.to_string(),
-                    reason: Reason::Unsubscribe,
-                    source: Source::Admin,
-                    evidence: String::new(),
-                    actor: Actor::system(),
-                    added_at: Timestamp(0),
-                    event_id: 1,
-                };
-                (target.match_key(), entry)
-            })
+            .map(|t| entry(t, Reason::Unsubscribe, &[]))
             .collect();
-        Policy::new(Arc::new(MapLookup(map)), MatchOptions::default())
+        policy_with(entries, &[])
     }
 
     fn rule_for(p: &Policy, rcpt: &str) -> Option<Rule> {
-        match p.check_rcpt(None, &Address::parse(rcpt).unwrap()).unwrap() {
-            Verdict::Deliver => None,
+        match p
+            .check_rcpt(&Sender::default(), &Address::parse(rcpt).unwrap())
+            .unwrap()
+        {
+            Verdict::Deliver | Verdict::Exempt(_) => None,
             Verdict::Block(b) => Some(b.rule),
+        }
+    }
+
+    fn verdict_for(p: &Policy, from: &str, rcpt: &str) -> Verdict {
+        let from = Address::parse(from).unwrap();
+        let sender = Sender {
+            address: Some(&from),
+            user: None,
+        };
+        p.check_rcpt(&sender, &Address::parse(rcpt).unwrap())
+            .unwrap()
+    }
+
+    fn groups() -> Vec<crate::config::SenderGroup> {
+        vec![
+            crate::config::SenderGroup {
+                name: "billing".into(),
+                unit: Some("acme".into()),
+                senders: vec!["billing@acme.example".into()],
+                exempt_reasons: vec![Reason::Unsubscribe, Reason::NotInterested],
+            },
+            crate::config::SenderGroup {
+                name: "acme-sales".into(),
+                unit: Some("acme".into()),
+                senders: vec!["@acme.example".into()],
+                exempt_reasons: vec![],
+            },
+            crate::config::SenderGroup {
+                name: "globex-sales".into(),
+                unit: Some("globex".into()),
+                senders: vec!["@globex.example".into()],
+                exempt_reasons: vec![],
+            },
+        ]
+    }
+
+    #[test]
+    fn a_unit_scoped_entry_binds_that_units_senders_only() {
+        let p = policy_with(
+            vec![entry("pat@example.com", Reason::NotInterested, &["acme"])],
+            &groups(),
+        );
+        assert!(matches!(
+            verdict_for(&p, "rep@acme.example", "pat@example.com"),
+            Verdict::Block(_)
+        ));
+        assert!(matches!(
+            verdict_for(&p, "rep@globex.example", "pat@example.com"),
+            Verdict::Deliver
+        ));
+        assert!(matches!(
+            verdict_for(&p, "rep@nogroup.example", "pat@example.com"),
+            Verdict::Deliver
+        ));
+    }
+
+    #[test]
+    fn an_exempt_group_passes_an_unsubscribe_but_never_a_hard_bounce() {
+        let p = policy_with(
+            vec![
+                entry("cust@example.com", Reason::Unsubscribe, &[]),
+                entry("gone@example.com", Reason::HardBounce, &[]),
+            ],
+            &groups(),
+        );
+        match verdict_for(&p, "billing@acme.example", "cust@example.com") {
+            Verdict::Exempt(e) => {
+                assert_eq!(e.group, "billing");
+                assert_eq!(e.entry.reason, Reason::Unsubscribe);
+            }
+            other => panic!("expected an exemption, got {other:?}"),
+        }
+        assert!(matches!(
+            verdict_for(&p, "rep@acme.example", "cust@example.com"),
+            Verdict::Block(_)
+        ));
+        assert!(matches!(
+            verdict_for(&p, "billing@acme.example", "gone@example.com"),
+            Verdict::Block(_)
+        ));
+    }
+
+    #[test]
+    fn an_exemption_does_not_hide_a_stronger_entry_further_up() {
+        let p = policy_with(
+            vec![
+                entry("cust@corp.example", Reason::Unsubscribe, &[]),
+                entry("@corp.example", Reason::Legal, &[]),
+            ],
+            &groups(),
+        );
+        match verdict_for(&p, "billing@acme.example", "cust@corp.example") {
+            Verdict::Block(b) => assert_eq!(b.entry.reason, Reason::Legal),
+            other => panic!("expected the legal domain entry to block, got {other:?}"),
         }
     }
 
@@ -303,8 +560,11 @@ mod tests {
 
     #[test]
     fn a_store_error_is_an_error_never_a_pass() {
-        let p = Policy::new(Arc::new(Broken), MatchOptions::default());
-        let result = p.check_rcpt(None, &Address::parse("a@example.com").unwrap());
+        let p = Policy::new(Arc::new(Broken), MatchOptions::default(), Arc::default());
+        let result = p.check_rcpt(
+            &Sender::default(),
+            &Address::parse("a@example.com").unwrap(),
+        );
         assert!(matches!(result, Err(PolicyError::Store(_))));
     }
 }

@@ -17,7 +17,8 @@ use crate::admin::server::{BindError, Handler};
 use crate::admin::AdminServer;
 use crate::audit::DecisionLog;
 use crate::config::Config;
-use crate::policy::{MatchOptions, Policy, SuppressionLookup};
+use crate::model::Timestamp;
+use crate::policy::{MatchOptions, Policy, SenderGroups, SuppressionLookup};
 use crate::relay::{Relay, SetupError};
 use crate::smtp::{self, Limits, ListenerSet, Phase, SessionContext};
 use crate::store::{Store, StoreError, StoreOptions};
@@ -74,6 +75,7 @@ pub struct Server {
     store: Store,
     log: DecisionLog,
     relay: Relay,
+    pruner: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
@@ -95,7 +97,8 @@ impl Server {
         let options = MatchOptions {
             tag_separator: config.tag_separator(),
         };
-        let admin_policy = Policy::new(Arc::new(store.clone()), options.clone());
+        let groups = Arc::new(SenderGroups::from_config(&config.sender_groups));
+        let admin_policy = Policy::new(Arc::new(store.clone()), options.clone(), groups.clone());
         let smtp_lookup = hooks
             .lookup
             .clone()
@@ -103,9 +106,10 @@ impl Server {
         let ctx = Arc::new(SessionContext {
             hostname: config.server.hostname.clone(),
             limits: Limits::from_config(&config),
-            policy: Policy::new(smtp_lookup, options),
+            policy: Policy::new(smtp_lookup, options, groups),
             relay: relay.clone(),
             log: log.clone(),
+            store: store.clone(),
         });
         let listeners = ListenerSet::bind(&config.server.listen)
             .await
@@ -113,11 +117,14 @@ impl Server {
         let smtp_addrs = listeners.local_addrs();
         let admin = AdminServer::bind(
             &config.socket_path(),
+            config.admin.socket_group.as_deref(),
             Arc::new(Handler {
                 store: store.clone(),
                 policy: admin_policy,
+                roles: config.admin.roles.clone(),
             }),
         )?;
+        let pruner = tokio::spawn(prune_attempts(store.clone(), config.audit.send_retention));
         let (phase, phase_rx) = watch::channel(Phase::Running);
         let tracker = TaskTracker::new();
         smtp::serve(
@@ -144,6 +151,7 @@ impl Server {
             store,
             log,
             relay,
+            pruner,
         })
     }
 
@@ -206,9 +214,26 @@ impl Server {
             }
         }
         self.admin.shutdown().await;
+        self.pruner.abort();
         self.log.close().await;
         let result = self.store.close().await;
         tracing::info!("dnc-relay stopped");
         result
+    }
+}
+
+/// Deletes send records older than the retention period, at start and then every hour.
+async fn prune_attempts(store: Store, retention: Duration) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let before = Timestamp::now().minus(retention);
+        match store.prune_attempts(before).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(records = n, before = %before, "pruned send records past retention")
+            }
+            Err(e) => tracing::error!(error = %e, "pruning send records failed"),
+        }
     }
 }

@@ -20,6 +20,7 @@ async fn suppress(relay: &TestRelay, target: &str, reason: Reason) {
                 reason,
                 source: Source::Admin,
                 evidence: String::new(),
+                units: Vec::new(),
             },
             Actor::system(),
         )

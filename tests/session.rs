@@ -22,7 +22,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHal
 struct Broken;
 
 impl SuppressionLookup for Broken {
-    fn find_first(&self, _: &[&str]) -> Result<Option<(usize, Entry)>, StoreError> {
+    fn find_all(&self, _: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
         Err(StoreError::Io("simulated disk failure".into()))
     }
 }
@@ -52,6 +52,7 @@ impl Mem {
                         reason,
                         source: Source::Admin,
                         evidence: String::new(),
+                        units: Vec::new(),
                     },
                     Actor::system(),
                 )
@@ -61,14 +62,15 @@ impl Mem {
         let lookup: Arc<dyn SuppressionLookup> = if broken {
             Arc::new(Broken)
         } else {
-            Arc::new(store)
+            Arc::new(store.clone())
         };
         let ctx = Arc::new(SessionContext {
             hostname: "relay.test".into(),
             limits: Limits::from_config(&config),
-            policy: Policy::new(lookup, MatchOptions::default()),
+            policy: Policy::new(lookup, MatchOptions::default(), Arc::default()),
             relay: Relay::from_config(&config).unwrap(),
             log: DecisionLog::open(&config.decisions_path()).unwrap(),
+            store,
         });
         let (client, server) = tokio::io::duplex(64 * 1024);
         let (phase, phase_rx) = tokio::sync::watch::channel(Phase::Running);

@@ -80,7 +80,7 @@ impl AdminClient {
         let response: ResponseLine = serde_json::from_str(&answer)
             .map_err(|e| ClientError::Protocol(format!("unreadable answer: {e}")))?;
         match response.response {
-            Response::Ok { body } => Ok(body),
+            Response::Ok { body } => Ok(*body),
             Response::Error { code, message } => Err(ClientError::Refused { code, message }),
         }
     }

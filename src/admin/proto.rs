@@ -4,17 +4,20 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Entry, Event, Reason, Source};
-use crate::policy::Rule;
+use crate::model::{Actor, Attempt, Entry, Event, Reason, Role, Rule, Source, Timestamp};
+use crate::store::Lift;
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// Longest request line the server reads.
-pub const MAX_REQUEST_LINE: usize = 1024 * 1024;
+/// Longest request line the server reads (an import chunk of 10,000 rows fits).
+pub const MAX_REQUEST_LINE: usize = 16 * 1024 * 1024;
 
 /// Most entries in one `suppress list` page.
 pub const MAX_PAGE: usize = 10_000;
+
+/// Most rows in one import chunk or one `check-many`.
+pub const MAX_CHUNK: usize = 10_000;
 
 /// A request on the wire.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,9 +33,9 @@ pub struct RequestLine {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Request {
-    /// Is the relay there? Answered with [`Body::Pong`].
+    /// Is the relay there, and who am I to it? Answered with [`Body::Pong`].
     Ping,
-    /// Add a suppression. Answered with [`Body::Added`].
+    /// Add a suppression (any role). Answered with [`Body::Added`].
     SuppressAdd {
         /// An address or `@domain`.
         target: String,
@@ -42,6 +45,9 @@ pub enum Request {
         source: Option<Source>,
         /// The proof.
         evidence: Option<String>,
+        /// Units whose senders it binds; absent or empty for every sender.
+        #[serde(default)]
+        units: Vec<String>,
     },
     /// A page of the list in key order. Answered with [`Body::Page`].
     SuppressList {
@@ -50,18 +56,113 @@ pub enum Request {
         /// Page size (capped at [`MAX_PAGE`]).
         limit: usize,
     },
-    /// One entry and its history. Answered with [`Body::Shown`].
+    /// One entry, its history and the attempts it refused. Answered with [`Body::Shown`].
     SuppressShow {
         /// An address or `@domain`.
         target: String,
     },
-    /// What would happen to a recipient now. Answered with [`Body::Checked`].
+    /// What would happen to a recipient (now, or at a past moment). Answered with
+    /// [`Body::Checked`].
     Check {
         /// The recipient address.
         address: String,
-        /// The sender, if it matters.
+        /// The sender, if it matters (sender groups).
         from: Option<String>,
+        /// Answer as the list stood at this moment.
+        #[serde(default)]
+        at: Option<Timestamp>,
     },
+    /// Many addresses at once, for scrubbing lead lists. Answered with [`Body::CheckedMany`].
+    CheckMany {
+        /// The addresses (at most [`MAX_CHUNK`]).
+        addresses: Vec<String>,
+    },
+    /// Record that a lead list was scrubbed (an event; nothing else changes).
+    RecordScrub {
+        /// The file name.
+        file: String,
+        /// Rows checked.
+        rows: u64,
+        /// Rows on the list.
+        blocked: u64,
+        /// Rows with a malformed address.
+        invalid: u64,
+    },
+    /// Part of an import (manager and above); rows are held until `import-commit`.
+    ImportChunk {
+        /// The rows.
+        rows: Vec<ImportRow>,
+    },
+    /// Imports the rows sent on this connection in one transaction. Answered with
+    /// [`Body::Imported`].
+    ImportCommit {
+        /// The file name.
+        file: String,
+        /// The format detected.
+        format: String,
+        /// Rows skipped as malformed by the CLI (`--skip-invalid`).
+        skipped: u64,
+    },
+    /// Ask for an entry to be lifted (manager and above). Answered with [`Body::Lift`].
+    LiftRequest {
+        /// The entry's target.
+        target: String,
+        /// Written proof that the contact wants mail again.
+        proof: String,
+    },
+    /// Approve a lift (ops and above, not the requester). Answered with [`Body::Lift`].
+    LiftApprove {
+        /// The request's id.
+        id: u64,
+    },
+    /// Deny a lift (ops and above, or the requester withdrawing it). Answered with
+    /// [`Body::Lift`].
+    LiftDeny {
+        /// The request's id.
+        id: u64,
+        /// Why.
+        why: String,
+    },
+    /// Lift requests. Answered with [`Body::Lifts`].
+    LiftList {
+        /// Only the pending ones.
+        #[serde(default)]
+        pending: bool,
+        /// Only those requested or decided in the last this many days.
+        #[serde(default)]
+        days: Option<u32>,
+    },
+    /// Check a random sample of relayed recipients against the list as it stood when each was
+    /// sent. Answered with [`Body::Sample`].
+    AuditSample {
+        /// The window, in days back from now.
+        days: u32,
+        /// How many to check.
+        size: usize,
+    },
+    /// A contact's timeline. Answered with [`Body::Contact`].
+    AuditContact {
+        /// The address.
+        address: String,
+    },
+}
+
+/// One row of an import, already parsed and validated by the CLI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRow {
+    /// Its line in the file, for messages.
+    pub line: u64,
+    /// An address or `@domain`.
+    pub target: String,
+    /// Why.
+    pub reason: Reason,
+    /// Through which channel.
+    pub source: Source,
+    /// The proof.
+    pub evidence: String,
+    /// Units (empty: every sender).
+    #[serde(default)]
+    pub units: Vec<String>,
 }
 
 /// A response on the wire.
@@ -81,7 +182,7 @@ pub enum Response {
     /// The request was carried out.
     Ok {
         /// What came back.
-        body: Body,
+        body: Box<Body>,
     },
     /// The request was refused or failed; nothing was changed.
     Error {
@@ -100,8 +201,12 @@ pub enum ErrorCode {
     BadRequest,
     /// A protocol version the server does not speak (CLI exit 2).
     UnsupportedVersion,
-    /// Not allowed for this user (CLI exit 1).
+    /// Not allowed for this user or role (CLI exit 1).
     Forbidden,
+    /// The target or request does not exist (CLI exit 1).
+    NotFound,
+    /// The request conflicts with the current state (CLI exit 1).
+    Conflict,
     /// The store failed or is closed (CLI exit 3).
     StoreUnavailable,
 }
@@ -116,12 +221,14 @@ pub enum Body {
         version: String,
         /// Entries on the list.
         entries: u64,
+        /// Who the relay takes the caller for.
+        actor: Actor,
     },
     /// Answer to `suppress-add`.
     Added {
-        /// False when the target was already suppressed (the entry is unchanged).
+        /// False when the target was already suppressed.
         created: bool,
-        /// The entry in force.
+        /// The entry in force after the add.
         entry: Entry,
         /// The event that recorded this add.
         event_id: u64,
@@ -141,9 +248,46 @@ pub enum Body {
         entry: Option<Entry>,
         /// Every event about the target, oldest first.
         history: Vec<Event>,
+        /// Send attempts it refused (and relayed ones to it), oldest first.
+        attempts: Vec<Attempt>,
     },
     /// Answer to `check`.
     Checked(CheckResult),
+    /// Answer to `check-many`, in request order.
+    CheckedMany {
+        /// One result per address.
+        results: Vec<ScrubStatus>,
+    },
+    /// Answer to `record-scrub`, `import-chunk`.
+    Recorded {
+        /// The event id (0 when nothing was written yet).
+        event_id: u64,
+    },
+    /// Answer to `import-commit`.
+    Imported {
+        /// Rows imported.
+        rows: u64,
+        /// New entries.
+        added: u64,
+        /// Targets already on the list.
+        already: u64,
+        /// The summary event.
+        event_id: u64,
+    },
+    /// Answer to the lift requests.
+    Lift {
+        /// The request as it now stands.
+        lift: Lift,
+    },
+    /// Answer to `lift-list`.
+    Lifts {
+        /// Oldest first.
+        lifts: Vec<Lift>,
+    },
+    /// Answer to `audit-sample`.
+    Sample(SampleReport),
+    /// Answer to `audit-contact`.
+    Contact(ContactReport),
 }
 
 /// The policy's answer for one address, as the CLI shows it.
@@ -153,12 +297,89 @@ pub struct CheckResult {
     pub address: String,
     /// The normalised address.
     pub normalized: String,
-    /// Whether mail to it would be relayed now.
+    /// Whether mail to it would be relayed.
     pub deliverable: bool,
-    /// The rule that matched, when blocked.
+    /// The moment asked about, when not now.
+    pub at: Option<Timestamp>,
+    /// The rule that matched, when blocked (or exempted).
     pub rule: Option<Rule>,
-    /// The entry that matched, when blocked.
+    /// The entry that matched, when blocked (or exempted).
     pub entry: Option<Entry>,
+    /// The sender group whose exemption lets it through, if any.
+    pub exemption: Option<String>,
     /// The reply a mailer would get at RCPT, when blocked (`550 5.7.1 ...`).
     pub smtp_reply: Option<String>,
+}
+
+/// A lead-list row's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScrubStatus {
+    /// `ok`, `suppressed` or `invalid`.
+    pub status: String,
+    /// The entry's reason for `suppressed`, the parse error for `invalid`.
+    pub reason: Option<String>,
+}
+
+/// The result of `audit sample`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleReport {
+    /// The window start.
+    pub since: Timestamp,
+    /// Relayed recipients in the window.
+    pub relayed: u64,
+    /// How many were checked.
+    pub checked: u64,
+    /// Those that were on the list when they were sent.
+    pub violations: Vec<Violation>,
+}
+
+/// A recipient relayed while an entry was in force.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Violation {
+    /// The send record.
+    pub attempt: Attempt,
+    /// The entry in force at that moment.
+    pub entry: Entry,
+    /// How it matched.
+    pub rule: Rule,
+    /// The entry's history (adds, lifts), for the trace.
+    pub history: Vec<Event>,
+}
+
+/// The result of `audit contact`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactReport {
+    /// The normalised address.
+    pub address: String,
+    /// Everything about it, oldest first.
+    pub timeline: Vec<TimelineItem>,
+    /// Messages relayed to it while an opt-out was in force.
+    pub flagged: u64,
+}
+
+/// One line of a contact's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum TimelineItem {
+    /// A change to an entry that covers the contact.
+    Event {
+        /// The event.
+        event: Event,
+    },
+    /// A send attempt to the contact.
+    Attempt {
+        /// The record.
+        attempt: Attempt,
+        /// True when it was relayed while an entry covering the contact was in force.
+        flagged: bool,
+    },
+}
+
+/// The role names in order, for messages.
+pub fn role_names() -> String {
+    Role::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -1,9 +1,10 @@
 //! The admin socket server: a Unix socket (mode 0660) answering JSON-line requests.
 //!
-//! Every change goes through the store's writer and is answered only once committed, so an
-//! acknowledged add applies to the very next RCPT. The peer's uid (SO_PEERCRED) is the actor
-//! recorded in the history.
+//! The peer's uid (SO_PEERCRED) decides the role: root and the relay's own user are admin,
+//! everyone else needs an `[admin.roles]` line. Every change goes through the store's writer
+//! and is answered only once committed, so an acknowledged add applies to the very next RCPT.
 
+use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,18 +13,22 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinHandle;
 
+use super::audit;
 use super::proto::{
-    Body, CheckResult, ErrorCode, Request, RequestLine, Response, ResponseLine, MAX_PAGE,
-    MAX_REQUEST_LINE, PROTOCOL_VERSION,
+    Body, CheckResult, ErrorCode, ImportRow, Request, RequestLine, Response, ResponseLine,
+    ScrubStatus, MAX_CHUNK, MAX_PAGE, MAX_REQUEST_LINE, PROTOCOL_VERSION,
 };
 use crate::address::{Address, Target};
-use crate::model::{Actor, Source};
-use crate::policy::{Policy, Verdict};
+use crate::model::{Actor, EventKind, Role, Source, Timestamp};
+use crate::policy::{AsOf, Policy, Sender, Verdict};
 use crate::smtp::Reply;
-use crate::store::{AddOutcome, NewEntry, Store};
+use crate::store::{AddOutcome, NewEntry, Refusal, Store, StoreError};
 
-/// Longest evidence text accepted, in bytes.
-const MAX_EVIDENCE: usize = 64 * 1024;
+/// Longest evidence or proof text accepted, in bytes.
+const MAX_TEXT: usize = 64 * 1024;
+
+/// Most rows one connection may stage for an import.
+const MAX_IMPORT_ROWS: usize = 20_000_000;
 
 /// What the admin server works with.
 pub struct Handler {
@@ -31,6 +36,8 @@ pub struct Handler {
     pub store: Store,
     /// The same policy the SMTP sessions use.
     pub policy: Policy,
+    /// `[admin.roles]`: user name or uid -> role.
+    pub roles: BTreeMap<String, Role>,
 }
 
 /// The running admin server.
@@ -53,15 +60,23 @@ pub enum BindError {
         /// The error.
         source: std::io::Error,
     },
+    /// `[admin] socket_group` names no group.
+    #[error("admin.socket_group: no group '{0}'")]
+    NoGroup(String),
 }
 
 impl AdminServer {
-    /// Binds the socket (replacing a stale one), sets mode 0660 and starts serving.
-    pub fn bind(path: &Path, handler: Arc<Handler>) -> Result<AdminServer, BindError> {
+    /// Binds the socket (replacing a stale one), sets mode 0660 and its group, and serves.
+    pub fn bind(
+        path: &Path,
+        group: Option<&str>,
+        handler: Arc<Handler>,
+    ) -> Result<AdminServer, BindError> {
         let io = |source| BindError::Io {
             path: path.to_path_buf(),
             source,
         };
+        let gid = group.map(resolve_group).transpose()?;
         if path.exists() {
             if std::os::unix::net::UnixStream::connect(path).is_ok() {
                 return Err(BindError::InUse(path.to_path_buf()));
@@ -73,6 +88,10 @@ impl AdminServer {
         }
         let listener = UnixListener::bind(path).map_err(io)?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(io)?;
+        if let Some(gid) = gid {
+            nix::unistd::chown(path, None, Some(gid))
+                .map_err(|e| io(std::io::Error::from_raw_os_error(e as i32)))?;
+        }
         let task = tokio::spawn(accept_loop(listener, handler));
         Ok(AdminServer {
             path: path.to_path_buf(),
@@ -90,6 +109,16 @@ impl AdminServer {
         self.task.abort();
         let _ = self.task.await;
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn resolve_group(name: &str) -> Result<nix::unistd::Gid, BindError> {
+    if let Ok(n) = name.parse::<u32>() {
+        return Ok(nix::unistd::Gid::from_raw(n));
+    }
+    match nix::unistd::Group::from_name(name) {
+        Ok(Some(group)) => Ok(group.gid),
+        _ => Err(BindError::NoGroup(name.to_string())),
     }
 }
 
@@ -112,8 +141,17 @@ async fn accept_loop(listener: UnixListener, handler: Arc<Handler>) {
     }
 }
 
+/// What one admin connection carries between requests.
+struct Conn {
+    actor: Result<Actor, String>,
+    import: Vec<ImportRow>,
+}
+
 async fn serve_connection(stream: UnixStream, handler: &Handler) -> std::io::Result<()> {
-    let actor = peer_actor(&stream);
+    let mut conn = Conn {
+        actor: peer_actor(&stream, &handler.roles),
+        import: Vec::new(),
+    };
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     let mut line = Vec::with_capacity(1024);
@@ -126,13 +164,11 @@ async fn serve_connection(stream: UnixStream, handler: &Handler) -> std::io::Res
         if n == 0 {
             return Ok(());
         }
-        let response = if line.len() > MAX_REQUEST_LINE {
+        let too_long = line.len() > MAX_REQUEST_LINE;
+        let response = if too_long {
             error(ErrorCode::BadRequest, "request line too long".into())
         } else {
-            match &actor {
-                Ok(actor) => answer(&line, actor, handler).await,
-                Err(message) => error(ErrorCode::Forbidden, message.clone()),
-            }
+            answer(&line, &mut conn, handler).await
         };
         let mut out = serde_json::to_vec(&ResponseLine {
             v: PROTOCOL_VERSION,
@@ -141,14 +177,14 @@ async fn serve_connection(stream: UnixStream, handler: &Handler) -> std::io::Res
         .map_err(std::io::Error::other)?;
         out.push(b'\n');
         write.write_all(&out).await?;
-        if line.len() > MAX_REQUEST_LINE {
+        if too_long {
             return Ok(());
         }
     }
 }
 
-/// The unix user on the other end of the socket.
-fn peer_actor(stream: &UnixStream) -> Result<Actor, String> {
+/// The unix user on the other end of the socket, with the role the config gives them.
+fn peer_actor(stream: &UnixStream, roles: &BTreeMap<String, Role>) -> Result<Actor, String> {
     let cred = stream
         .peer_cred()
         .map_err(|e| format!("cannot read the peer's credentials: {e}"))?;
@@ -158,10 +194,26 @@ fn peer_actor(stream: &UnixStream) -> Result<Actor, String> {
         .flatten()
         .map(|u| u.name)
         .unwrap_or_else(|| format!("uid:{uid}"));
-    Ok(Actor {
-        user,
-        uid: Some(uid),
-    })
+    let own = nix::unistd::geteuid().as_raw();
+    let role = if uid == 0 || uid == own {
+        Some(Role::Admin)
+    } else {
+        roles
+            .get(&user)
+            .or_else(|| roles.get(&uid.to_string()))
+            .copied()
+    };
+    match role {
+        Some(role) => Ok(Actor {
+            user,
+            uid: Some(uid),
+            role: Some(role),
+        }),
+        None => Err(format!(
+            "user '{user}' (uid {uid}) has no role on this relay; an admin must add it to [admin.roles] ({})",
+            super::proto::role_names()
+        )),
+    }
 }
 
 fn error(code: ErrorCode, message: String) -> Response {
@@ -169,16 +221,36 @@ fn error(code: ErrorCode, message: String) -> Response {
 }
 
 /// A refused request, before it becomes a [`Response`].
-struct Refusal {
+struct Denied {
     code: ErrorCode,
     message: String,
 }
 
-fn refuse(code: ErrorCode, message: String) -> Refusal {
-    Refusal { code, message }
+fn deny(code: ErrorCode, message: impl Into<String>) -> Denied {
+    Denied {
+        code,
+        message: message.into(),
+    }
 }
 
-async fn answer(line: &[u8], actor: &Actor, handler: &Handler) -> Response {
+impl From<StoreError> for Denied {
+    fn from(e: StoreError) -> Denied {
+        deny(ErrorCode::StoreUnavailable, e.to_string())
+    }
+}
+
+impl From<Refusal> for Denied {
+    fn from(r: Refusal) -> Denied {
+        let code = match r {
+            Refusal::NotFound(_) => ErrorCode::NotFound,
+            Refusal::Conflict(_) => ErrorCode::Conflict,
+            Refusal::Forbidden(_) => ErrorCode::Forbidden,
+        };
+        deny(code, r.to_string())
+    }
+}
+
+async fn answer(line: &[u8], conn: &mut Conn, handler: &Handler) -> Response {
     // Read the version first, so an old CLI gets "unsupported version", not a parse error.
     let version = serde_json::from_slice::<serde_json::Value>(line)
         .ok()
@@ -199,62 +271,90 @@ async fn answer(line: &[u8], actor: &Actor, handler: &Handler) -> Response {
         Ok(r) => r,
         Err(e) => return error(ErrorCode::BadRequest, format!("bad request: {e}")),
     };
-    match handle(request.request, actor, handler).await {
-        Ok(body) => Response::Ok { body },
-        Err(Refusal { code, message }) => Response::Error { code, message },
+    let actor = match &conn.actor {
+        Ok(actor) => actor.clone(),
+        Err(message) => return error(ErrorCode::Forbidden, message.clone()),
+    };
+    match handle(request.request, &actor, conn, handler).await {
+        Ok(body) => Response::Ok {
+            body: Box::new(body),
+        },
+        Err(Denied { code, message }) => Response::Error { code, message },
     }
 }
 
-async fn handle(request: Request, actor: &Actor, h: &Handler) -> Result<Body, Refusal> {
-    let store_error =
-        |e: crate::store::StoreError| refuse(ErrorCode::StoreUnavailable, e.to_string());
+/// Refuses unless the actor has at least `role`.
+fn require(actor: &Actor, role: Role, what: &str) -> Result<(), Denied> {
+    match actor.role {
+        Some(r) if r >= role => Ok(()),
+        r => Err(deny(
+            ErrorCode::Forbidden,
+            format!(
+                "{what} needs the {role} role or above; {} has {}",
+                actor.user,
+                r.map(|r| r.as_str()).unwrap_or("none")
+            ),
+        )),
+    }
+}
+
+fn text_limit(what: &str, text: &str) -> Result<(), Denied> {
+    if text.len() > MAX_TEXT {
+        return Err(deny(
+            ErrorCode::BadRequest,
+            format!("{what} is longer than {MAX_TEXT} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+async fn handle(
+    request: Request,
+    actor: &Actor,
+    conn: &mut Conn,
+    h: &Handler,
+) -> Result<Body, Denied> {
     match request {
         Request::Ping => Ok(Body::Pong {
             version: env!("CARGO_PKG_VERSION").into(),
-            entries: h.store.count().map_err(store_error)?,
+            entries: h.store.count()?,
+            actor: actor.clone(),
         }),
         Request::SuppressAdd {
             target,
             reason,
             source,
             evidence,
+            units,
         } => {
             let target = parse_target(&target)?;
             let evidence = evidence.unwrap_or_default();
-            if evidence.len() > MAX_EVIDENCE {
-                return Err(refuse(
-                    ErrorCode::BadRequest,
-                    format!("evidence is longer than {MAX_EVIDENCE} bytes"),
-                ));
-            }
+            text_limit("evidence", &evidence)?;
             let new = NewEntry {
                 target,
                 reason,
                 source: source.unwrap_or(Source::Admin),
                 evidence,
+                units: clean_units(units)?,
             };
-            let outcome = h.store.add(new, actor.clone()).await.map_err(store_error)?;
-            let (entry, created) = match &outcome {
-                AddOutcome::Added(entry) => (entry, true),
-                AddOutcome::AlreadySuppressed { entry, .. } => (entry, false),
+            let outcome = h.store.add(new, actor.clone()).await?;
+            let (entry, created, event_id) = match outcome {
+                AddOutcome::Added(entry) => {
+                    let id = entry.event_id;
+                    (entry, true, id)
+                }
+                AddOutcome::AlreadySuppressed { entry, event_id } => (entry, false, event_id),
             };
             tracing::info!(actor = %actor, target = %entry.target, reason = %entry.reason, created, "suppression added");
-            Ok(match outcome {
-                AddOutcome::Added(entry) => Body::Added {
-                    created: true,
-                    event_id: entry.event_id,
-                    entry,
-                },
-                AddOutcome::AlreadySuppressed { entry, event_id } => Body::Added {
-                    created: false,
-                    entry,
-                    event_id,
-                },
+            Ok(Body::Added {
+                created,
+                entry,
+                event_id,
             })
         }
         Request::SuppressList { after, limit } => {
             let limit = limit.clamp(1, MAX_PAGE);
-            let entries = h.store.list(after.as_deref(), limit).map_err(store_error)?;
+            let entries = h.store.list(after.as_deref(), limit)?;
             let next = (entries.len() == limit)
                 .then(|| entries.last().and_then(|e| Target::parse(&e.target).ok()))
                 .flatten()
@@ -263,65 +363,296 @@ async fn handle(request: Request, actor: &Actor, h: &Handler) -> Result<Body, Re
         }
         Request::SuppressShow { target } => {
             let target = parse_target(&target)?;
-            let entry = h.store.get(&target).map_err(store_error)?;
-            let history = h.store.history(&target).map_err(store_error)?;
             Ok(Body::Shown {
                 target: target.to_string(),
-                entry,
-                history,
+                entry: h.store.get(&target)?,
+                history: h.store.history(&target)?,
+                attempts: h.store.attempts_by_key(&target.match_key())?,
             })
         }
-        Request::Check { address, from } => {
+        Request::Check { address, from, at } => Ok(Body::Checked(check(h, address, from, at)?)),
+        Request::CheckMany { addresses } => {
+            if addresses.len() > MAX_CHUNK {
+                return Err(deny(
+                    ErrorCode::BadRequest,
+                    format!("at most {MAX_CHUNK} addresses at once"),
+                ));
+            }
+            let mut results = Vec::with_capacity(addresses.len());
+            for address in addresses {
+                results.push(match Address::parse(&address) {
+                    Err(e) => ScrubStatus {
+                        status: "invalid".into(),
+                        reason: Some(e.to_string()),
+                    },
+                    Ok(addr) => match h
+                        .policy
+                        .check_rcpt(&Sender::default(), &addr)
+                        .map_err(|e| deny(ErrorCode::StoreUnavailable, e.to_string()))?
+                    {
+                        Verdict::Block(b) => ScrubStatus {
+                            status: "suppressed".into(),
+                            reason: Some(b.entry.reason.to_string()),
+                        },
+                        Verdict::Deliver | Verdict::Exempt(_) => ScrubStatus {
+                            status: "ok".into(),
+                            reason: None,
+                        },
+                    },
+                });
+            }
+            Ok(Body::CheckedMany { results })
+        }
+        Request::RecordScrub {
+            file,
+            rows,
+            blocked,
+            invalid,
+        } => {
+            text_limit("file name", &file)?;
+            let event_id = h
+                .store
+                .record_event(
+                    EventKind::Scrubbed {
+                        file,
+                        rows,
+                        blocked,
+                        invalid,
+                    },
+                    actor.clone(),
+                )
+                .await?;
+            Ok(Body::Recorded { event_id })
+        }
+        Request::ImportChunk { rows } => {
+            require(actor, Role::Manager, "importing")?;
+            if rows.len() > MAX_CHUNK || conn.import.len() + rows.len() > MAX_IMPORT_ROWS {
+                return Err(deny(ErrorCode::BadRequest, "import chunk too large"));
+            }
+            conn.import.extend(rows);
+            Ok(Body::Recorded { event_id: 0 })
+        }
+        Request::ImportCommit {
+            file,
+            format,
+            skipped,
+        } => {
+            require(actor, Role::Manager, "importing")?;
+            let rows = std::mem::take(&mut conn.import);
+            let mut entries = Vec::with_capacity(rows.len());
+            for row in rows {
+                let target = Target::parse(&row.target).map_err(|e| {
+                    deny(
+                        ErrorCode::BadRequest,
+                        format!(
+                            "line {}: '{}' is not a valid target: {e}",
+                            row.line, row.target
+                        ),
+                    )
+                })?;
+                text_limit("evidence", &row.evidence)?;
+                entries.push(NewEntry {
+                    target,
+                    reason: row.reason,
+                    source: row.source,
+                    evidence: row.evidence,
+                    units: clean_units(row.units)?,
+                });
+            }
+            let total = entries.len() as u64;
+            let outcomes = h.store.add_many(entries, actor.clone()).await?;
+            let added = outcomes
+                .iter()
+                .filter(|o| matches!(o, AddOutcome::Added(_)))
+                .count() as u64;
+            let event_id = h
+                .store
+                .record_event(
+                    EventKind::Imported {
+                        file,
+                        format,
+                        rows: total,
+                        added,
+                        already: total - added,
+                        skipped,
+                    },
+                    actor.clone(),
+                )
+                .await?;
+            tracing::info!(actor = %actor, rows = total, added, "import committed");
+            Ok(Body::Imported {
+                rows: total,
+                added,
+                already: total - added,
+                event_id,
+            })
+        }
+        Request::LiftRequest { target, proof } => {
+            require(actor, Role::Manager, "requesting a lift")?;
+            if proof.trim().is_empty() {
+                return Err(deny(
+                    ErrorCode::BadRequest,
+                    "a lift needs written proof (--proof)",
+                ));
+            }
+            text_limit("proof", &proof)?;
+            let target = parse_target(&target)?;
+            let lift = h.store.request_lift(target, proof, actor.clone()).await??;
+            tracing::info!(actor = %actor, lift = lift.id, target = %lift.target, "lift requested");
+            Ok(Body::Lift { lift })
+        }
+        Request::LiftApprove { id } => {
+            require(actor, Role::Ops, "approving a lift")?;
+            let lift = h.store.decide_lift(id, true, None, actor.clone()).await??;
+            tracing::warn!(actor = %actor, lift = lift.id, target = %lift.target, "lift approved: entry removed");
+            Ok(Body::Lift { lift })
+        }
+        Request::LiftDeny { id, why } => {
+            if why.trim().is_empty() {
+                return Err(deny(
+                    ErrorCode::BadRequest,
+                    "a denial needs a reason (--why)",
+                ));
+            }
+            text_limit("why", &why)?;
+            let is_requester = h
+                .store
+                .lifts()?
+                .iter()
+                .any(|l| l.id == id && l.requested_by.same_person(actor));
+            if !is_requester {
+                require(actor, Role::Ops, "denying a lift")?;
+            }
+            let lift = h
+                .store
+                .decide_lift(id, false, Some(why), actor.clone())
+                .await??;
+            Ok(Body::Lift { lift })
+        }
+        Request::LiftList { pending, days } => {
+            let since = days.map(|d| {
+                Timestamp::now().minus(std::time::Duration::from_secs(u64::from(d) * 86_400))
+            });
+            let lifts = h
+                .store
+                .lifts()?
+                .into_iter()
+                .filter(|l| !pending || l.decision.is_none())
+                .filter(|l| {
+                    since.is_none_or(|s| {
+                        l.requested_at >= s || l.decision.as_ref().is_some_and(|d| d.at >= s)
+                    })
+                })
+                .collect();
+            Ok(Body::Lifts { lifts })
+        }
+        Request::AuditSample { days, size } => Ok(Body::Sample(audit::sample(
+            &h.store, &h.policy, days, size,
+        )?)),
+        Request::AuditContact { address } => {
             let addr = Address::parse(&address).map_err(|e| {
-                refuse(
+                deny(
                     ErrorCode::BadRequest,
                     format!("'{address}' is not an address: {e}"),
                 )
             })?;
-            let sender = match from
-                .as_deref()
-                .map(str::trim)
-                .filter(|f| !f.is_empty() && *f != "<>")
-            {
-                Some(f) => Some(Address::parse(f).map_err(|e| {
-                    refuse(
-                        ErrorCode::BadRequest,
-                        format!("'{f}' is not an address: {e}"),
-                    )
-                })?),
-                None => None,
-            };
-            let verdict = h
-                .policy
-                .check_rcpt(sender.as_ref(), &addr)
-                .map_err(|e| refuse(ErrorCode::StoreUnavailable, e.to_string()))?;
-            Ok(Body::Checked(match verdict {
-                Verdict::Deliver => CheckResult {
-                    address,
-                    normalized: addr.to_string(),
-                    deliverable: true,
-                    rule: None,
-                    entry: None,
-                    smtp_reply: None,
-                },
-                Verdict::Block(block) => CheckResult {
-                    smtp_reply: Some(Reply::for_block(&address, &block).to_string()),
-                    address,
-                    normalized: addr.to_string(),
-                    deliverable: false,
-                    rule: Some(block.rule),
-                    entry: Some(block.entry),
-                },
-            }))
+            Ok(Body::Contact(audit::contact(&h.store, &h.policy, &addr)?))
         }
     }
 }
 
-fn parse_target(target: &str) -> Result<Target, Refusal> {
+fn check(
+    h: &Handler,
+    address: String,
+    from: Option<String>,
+    at: Option<Timestamp>,
+) -> Result<CheckResult, Denied> {
+    let addr = Address::parse(&address).map_err(|e| {
+        deny(
+            ErrorCode::BadRequest,
+            format!("'{address}' is not an address: {e}"),
+        )
+    })?;
+    let from_addr = match from
+        .as_deref()
+        .map(str::trim)
+        .filter(|f| !f.is_empty() && *f != "<>")
+    {
+        Some(f) => Some(Address::parse(f).map_err(|e| {
+            deny(
+                ErrorCode::BadRequest,
+                format!("'{f}' is not an address: {e}"),
+            )
+        })?),
+        None => None,
+    };
+    let sender = Sender {
+        address: from_addr.as_ref(),
+        user: None,
+    };
+    let policy = match at {
+        Some(at) => h.policy.with_lookup(Arc::new(AsOf {
+            store: h.store.clone(),
+            at,
+        })),
+        None => h.policy.clone(),
+    };
+    let verdict = policy
+        .check_rcpt(&sender, &addr)
+        .map_err(|e| deny(ErrorCode::StoreUnavailable, e.to_string()))?;
+    let mut result = CheckResult {
+        address,
+        normalized: addr.to_string(),
+        deliverable: true,
+        at,
+        rule: None,
+        entry: None,
+        exemption: None,
+        smtp_reply: None,
+    };
+    match verdict {
+        Verdict::Deliver => {}
+        Verdict::Exempt(e) => {
+            result.rule = Some(e.rule);
+            result.entry = Some(e.entry);
+            result.exemption = Some(e.group);
+        }
+        Verdict::Block(block) => {
+            result.deliverable = false;
+            result.smtp_reply = Some(Reply::for_block(&result.address, &block).to_string());
+            result.rule = Some(block.rule);
+            result.entry = Some(block.entry);
+        }
+    }
+    Ok(result)
+}
+
+fn parse_target(target: &str) -> Result<Target, Denied> {
     Target::parse(target).map_err(|e| {
-        refuse(
+        deny(
             ErrorCode::BadRequest,
             format!("'{target}' is not a valid target (an address or @domain): {e}"),
         )
     })
+}
+
+/// Trims unit names; `all` (or nothing) means every sender.
+fn clean_units(units: Vec<String>) -> Result<Vec<String>, Denied> {
+    let mut out: Vec<String> = Vec::new();
+    for u in units {
+        let u = u.trim();
+        if u.is_empty() || u.eq_ignore_ascii_case("all") {
+            return Ok(Vec::new());
+        }
+        if u.contains(',') {
+            return Err(deny(
+                ErrorCode::BadRequest,
+                format!("unit '{u}' must not contain commas"),
+            ));
+        }
+        if !out.iter().any(|x| x == u) {
+            out.push(u.to_string());
+        }
+    }
+    Ok(out)
 }

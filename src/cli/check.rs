@@ -11,9 +11,12 @@ use crate::admin::{Body, Request};
 pub struct CheckArgs {
     /// The recipient address.
     pub address: String,
-    /// The sender (MAIL FROM) to check with.
+    /// The sender (MAIL FROM) to check with (sender groups, unit-scoped entries).
     #[arg(long, value_name = "SENDER")]
     pub from: Option<String>,
+    /// Answer as the list stood at this moment (RFC 3339, e.g. 2026-11-20T09:00:00Z).
+    #[arg(long, value_name = "TIMESTAMP", value_parser = crate::model::Timestamp::parse_rfc3339)]
+    pub at: Option<crate::model::Timestamp>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -28,6 +31,7 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> u8 {
     let result = match client.request(Request::Check {
         address: args.address.clone(),
         from: args.from.clone(),
+        at: args.at,
     }) {
         Ok(Body::Checked(result)) => result,
         Ok(other) => {
@@ -49,11 +53,24 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> u8 {
 }
 
 fn print_text(r: &CheckResult) {
+    if let Some(at) = r.at {
+        println!("as of {at}:");
+    }
     match (&r.entry, r.rule) {
+        (Some(entry), Some(rule)) if r.deliverable => {
+            println!("{}: deliverable (exempt)", r.normalized);
+            println!(
+                "  exemption {} sets aside {} ({}, rule {rule})",
+                r.exemption.as_deref().unwrap_or("?"),
+                entry.target,
+                entry.reason
+            );
+        }
         (Some(entry), Some(rule)) => {
             println!("{}: blocked", r.normalized);
             println!("  matched   {} (rule {rule})", entry.target);
             println!("  reason    {} (source {})", entry.reason, entry.source);
+            println!("  scope     {}", entry.scope());
             println!("  added     {} by {}", entry.added_at, entry.actor);
             if !entry.evidence.is_empty() {
                 println!("  evidence  {}", entry.evidence);

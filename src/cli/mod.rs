@@ -4,7 +4,10 @@
 //! Exit codes: 0 ok, 1 a negative answer (blocked, refused), 2 usage or config error,
 //! 3 cannot reach the socket or the store.
 
+mod audit;
 mod check;
+mod lift;
+mod lists;
 mod serve;
 mod suppress;
 
@@ -53,8 +56,24 @@ pub enum Command {
     /// Add, list and show suppressions.
     #[command(subcommand)]
     Suppress(suppress::SuppressCommand),
-    /// Would mail to ADDRESS be relayed now? Exit 0 deliverable, 1 blocked.
+    /// Would mail to ADDRESS be relayed now (or --at a past moment)? Exit 0 deliverable,
+    /// 1 blocked.
     Check(check::CheckArgs),
+    /// Request, approve, deny and list lifts (removing an entry needs two people).
+    #[command(subcommand)]
+    Lift(lift::LiftCommand),
+    /// Audits: a sample of sent mail, the lifts, one contact's timeline.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Import suppressions from CSV (our export, Amazon SES, SendGrid, or a plain list).
+    Import(lists::ImportArgs),
+    /// Export the whole list as CSV or JSON lines, optionally hashed.
+    Export(lists::ExportArgs),
+    /// Check a lead list (CSV) against the list; writes it to stdout with dnc_status and
+    /// dnc_reason columns. Changes nothing.
+    Scrub(lists::ScrubArgs),
+    /// Who the relay takes you for, and your role.
+    Whoami,
 }
 
 /// Parses the arguments and runs the command.
@@ -70,7 +89,38 @@ pub fn run(cli: Cli) -> u8 {
         Command::CheckConfig => serve::check_config(&cli),
         Command::Suppress(cmd) => suppress::run(&cli, cmd),
         Command::Check(args) => check::run(&cli, args),
+        Command::Lift(cmd) => lift::run(&cli, cmd),
+        Command::Audit(cmd) => audit::run(&cli, cmd),
+        Command::Import(args) => lists::import(&cli, args),
+        Command::Export(args) => lists::export(&cli, args),
+        Command::Scrub(args) => lists::scrub(&cli, args),
+        Command::Whoami => whoami(&cli),
     }
+}
+
+fn whoami(cli: &Cli) -> u8 {
+    let mut client = match cli.connect() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match client.request(crate::admin::Request::Ping) {
+        Ok(crate::admin::Body::Pong {
+            actor,
+            entries,
+            version,
+        }) => {
+            println!("{actor} on dnc-relay {version} ({entries} entries)");
+            EXIT_OK
+        }
+        Ok(other) => unexpected(&other),
+        Err(e) => report(&e),
+    }
+}
+
+/// Reports an answer of the wrong kind.
+pub fn unexpected(body: &crate::admin::Body) -> u8 {
+    eprintln!("dnc-relay: unexpected answer from the relay: {body:?}");
+    EXIT_UNREACHABLE
 }
 
 impl Cli {
@@ -118,7 +168,7 @@ pub fn report(e: &ClientError) -> u8 {
         }
         ClientError::Refused { code, .. } => match code {
             ErrorCode::BadRequest | ErrorCode::UnsupportedVersion => EXIT_USAGE,
-            ErrorCode::Forbidden => EXIT_NEGATIVE,
+            ErrorCode::Forbidden | ErrorCode::NotFound | ErrorCode::Conflict => EXIT_NEGATIVE,
             ErrorCode::StoreUnavailable => EXIT_UNREACHABLE,
         },
     }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use clap::{Args, Subcommand};
 
-use super::{report, Cli, EXIT_NEGATIVE, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE};
+use super::{report, Cli, EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE};
 use crate::address::Target;
 use crate::admin::{AdminClient, Body, Request};
 use crate::model::{Entry, Event, EventKind, Reason, Source};
@@ -44,6 +44,9 @@ pub struct AddArgs {
     /// Proof of the opt-out (the reply text, a ticket number).
     #[arg(long, value_name = "TEXT")]
     pub evidence: Option<String>,
+    /// Bind only the senders of these units (brands); repeat or comma-separate. Default: all.
+    #[arg(long, value_name = "UNIT", value_delimiter = ',')]
+    pub scope: Vec<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -84,6 +87,7 @@ fn add(cli: &Cli, args: &AddArgs) -> u8 {
         reason: args.reason,
         source: args.source,
         evidence: args.evidence.clone(),
+        units: args.scope.clone(),
     }) {
         Ok(body) => body,
         Err(e) => return report(&e),
@@ -100,13 +104,19 @@ fn add(cli: &Cli, args: &AddArgs) -> u8 {
         super::print_json(&body);
     } else if *created {
         println!(
-            "suppressed {} ({}, source {}), event #{event_id}",
-            entry.target, entry.reason, entry.source
+            "suppressed {} ({}, source {}, scope {}), event #{event_id}",
+            entry.target,
+            entry.reason,
+            entry.source,
+            entry.scope()
         );
     } else {
         println!(
-            "{} was already suppressed since {} ({}); recorded as event #{event_id}",
-            entry.target, entry.added_at, entry.reason
+            "{} was already suppressed since {}; now {} (scope {}); recorded as event #{event_id}",
+            entry.target,
+            entry.added_at,
+            entry.reason,
+            entry.scope()
         );
     }
     EXIT_OK
@@ -164,8 +174,13 @@ fn list(cli: &Cli, json: bool) -> u8 {
 
 fn list_line(e: &Entry) -> String {
     format!(
-        "{:<40} {:<15} {:<8} {} {}",
-        e.target, e.reason, e.source, e.added_at, e.actor
+        "{:<40} {:<15} {:<8} {} {} scope={}",
+        e.target,
+        e.reason,
+        e.source,
+        e.added_at,
+        e.actor.user,
+        e.scope()
     )
 }
 
@@ -184,6 +199,7 @@ fn show(cli: &Cli, target: &str, json: bool) -> u8 {
         target,
         entry,
         history,
+        attempts,
     } = &body
     else {
         return unexpected(&body);
@@ -196,6 +212,7 @@ fn show(cli: &Cli, target: &str, json: bool) -> u8 {
                 println!("{target}: suppressed");
                 println!("  reason    {}", e.reason);
                 println!("  source    {}", e.source);
+                println!("  scope     {}", e.scope());
                 println!("  added     {} by {}", e.added_at, e.actor);
                 if !e.evidence.is_empty() {
                     println!("  evidence  {}", e.evidence);
@@ -203,10 +220,16 @@ fn show(cli: &Cli, target: &str, json: bool) -> u8 {
             }
             None => println!("{target}: not suppressed"),
         }
-        if !history.is_empty() {
-            println!("history:");
-            for event in history {
-                println!("  {}", history_line(event));
+        if !history.is_empty() || !attempts.is_empty() {
+            println!("timeline:");
+            let mut lines: Vec<(crate::model::Timestamp, String)> = history
+                .iter()
+                .map(|e| (e.at, history_line(e)))
+                .chain(attempts.iter().map(|a| (a.at, attempt_line(a))))
+                .collect();
+            lines.sort_by_key(|(at, _)| *at);
+            for (_, line) in lines {
+                println!("  {line}");
             }
         }
     }
@@ -217,7 +240,7 @@ fn show(cli: &Cli, target: &str, json: bool) -> u8 {
     }
 }
 
-/// One line of a timeline.
+/// One line of a timeline for an event.
 pub fn history_line(e: &Event) -> String {
     let what = match &e.kind {
         EventKind::Suppressed {
@@ -225,29 +248,88 @@ pub fn history_line(e: &Event) -> String {
             reason,
             source,
             evidence,
-        } => format!(
-            "suppressed {target} ({reason}, {source}){}",
-            quoted(evidence)
-        ),
+            units,
+        } => format!("added {target} ({reason}, {source}{}){}", scope(units), quoted(evidence)),
         EventKind::Readded {
             target,
             reason,
             source,
             evidence,
-        } => format!("re-added {target} ({reason}, {source}){}", quoted(evidence)),
+            units,
+        } => format!("re-added {target} ({reason}, {source}{}){}", scope(units), quoted(evidence)),
+        EventKind::LiftRequested { lift, target, proof } => {
+            format!("lift #{lift} requested for {target}{}", quoted(proof))
+        }
+        EventKind::LiftApproved { lift, target } => format!("lift #{lift} approved: {target} removed"),
+        EventKind::LiftDenied { lift, target, why } => {
+            format!("lift #{lift} denied for {target}{}", quoted(why))
+        }
+        EventKind::Scrubbed {
+            file,
+            rows,
+            blocked,
+            invalid,
+        } => format!("list {file} of {rows} rows scrubbed, {blocked} blocked, {invalid} invalid"),
+        EventKind::Imported {
+            file,
+            format,
+            rows,
+            added,
+            already,
+            skipped,
+        } => format!(
+            "imported {file} ({format}): {rows} rows, {added} new, {already} already listed, {skipped} skipped"
+        ),
     };
-    format!("#{:<6} {} {:<12} {what}", e.id, e.at, e.actor.user)
+    format!("{} #{:<6} {:<16} {what}", e.at, e.id, e.actor.to_string())
 }
 
-fn quoted(evidence: &str) -> String {
-    if evidence.is_empty() {
+/// One line of a timeline for a send attempt.
+pub fn attempt_line(a: &crate::model::Attempt) -> String {
+    use crate::model::AttemptOutcome;
+    match &a.outcome {
+        AttemptOutcome::Refused { target, rule, .. } => format!(
+            "{} {:<24} refused send to {} from {} (matched {target}, rule {rule})",
+            a.at, "", a.rcpt, a.from
+        ),
+        AttemptOutcome::Relayed {
+            message_id,
+            exemption,
+            ..
+        } => format!(
+            "{} {:<24} relayed to {} from {}{}{}",
+            a.at,
+            "",
+            a.rcpt,
+            a.from,
+            message_id
+                .as_deref()
+                .map(|m| format!(" <{m}>"))
+                .unwrap_or_default(),
+            exemption
+                .as_deref()
+                .map(|x| format!(" [exempt: {x}]"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+fn scope(units: &[String]) -> String {
+    if units.is_empty() {
         String::new()
     } else {
-        format!(": \"{evidence}\"")
+        format!(", scope {}", units.join(","))
+    }
+}
+
+fn quoted(text: &str) -> String {
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(": \"{text}\"")
     }
 }
 
 fn unexpected(body: &Body) -> u8 {
-    eprintln!("dnc-relay: unexpected answer from the relay: {body:?}");
-    EXIT_UNREACHABLE
+    super::unexpected(body)
 }

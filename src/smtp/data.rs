@@ -7,8 +7,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::dot::DotDecoder;
 use super::reply::Reply;
-use super::session::{Flow, Session};
+use super::session::{Flow, LogLine, Session};
 use crate::audit::Decision;
+use crate::model::AttemptOutcome;
 use crate::relay::Outcome;
 
 /// A data buffer larger than this is released after the message instead of kept for the next.
@@ -66,19 +67,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         // (the RFC 1047 duplicate window); the log lines follow.
         self.reply(reply.clone());
         let _ = self.flush().await;
-        for rcpt in &txn.accepted {
-            self.log_decision(
-                &txn.from,
-                rcpt,
-                decision,
-                &reply,
-                reason.map(Cow::Borrowed),
-                None,
-                None,
-                message_id.as_deref(),
-                upstream.clone(),
-            )
-            .await;
+        for accepted in &txn.accepted {
+            let mut line = LogLine::new(&txn.from, &accepted.rcpt, decision, &reply);
+            line.reason = reason.map(Cow::Borrowed);
+            line.message_id = message_id.as_deref();
+            line.upstream = upstream.clone();
+            line.exemption = accepted.exemption.clone();
+            self.log_decision(line).await;
+        }
+        if decision == Decision::Relayed {
+            let attempts = txn
+                .accepted
+                .iter()
+                .map(|a| {
+                    self.attempt(
+                        &txn.from,
+                        &a.rcpt,
+                        a.at,
+                        AttemptOutcome::Relayed {
+                            message_id: message_id.clone(),
+                            upstream: upstream.clone().unwrap_or_default(),
+                            exemption: a.exemption.clone(),
+                        },
+                    )
+                })
+                .collect();
+            self.record_attempts(attempts).await;
         }
         tracing::debug!(
             session = %self.id,

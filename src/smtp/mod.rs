@@ -67,6 +67,8 @@ pub struct SessionContext {
     pub relay: Relay,
     /// The decision log.
     pub log: DecisionLog,
+    /// The store, for send records.
+    pub store: crate::store::Store,
 }
 
 /// Where the relay stands in its life; sessions watch it to stop at the right moment.

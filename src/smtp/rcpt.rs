@@ -1,7 +1,7 @@
 //! RCPT TO (RFC 5321 section 4.1.1.3): the policy decides, then the upstream.
 //!
 //! Fail closed: a recipient reaches the upstream only after `check_rcpt` returned
-//! `Verdict::Deliver`; a policy error answers 451 4.3.0 and sends nothing.
+//! `Deliver` or `Exempt`; a policy error answers 451 4.3.0 and sends nothing.
 
 use std::borrow::Cow;
 
@@ -9,10 +9,11 @@ use smtp_proto::RcptTo;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::reply::Reply;
-use super::session::Session;
+use super::session::{Accepted, LogLine, Session};
 use crate::address::Address;
 use crate::audit::Decision;
-use crate::policy::Verdict;
+use crate::model::{AttemptOutcome, Timestamp};
+use crate::policy::{Exemption, Sender, Verdict};
 use crate::relay::Outcome;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
@@ -27,8 +28,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let rcpt = to.address.as_ref();
         if txn.accepted.len() >= self.ctx.limits.max_recipients {
             let reply = Reply::too_many_recipients();
-            self.log_rcpt(&from, rcpt, Decision::Defer, &reply, "too-many-recipients")
-                .await;
+            let mut line = LogLine::new(&from, rcpt, Decision::Defer, &reply);
+            line.reason = Some("too-many-recipients".into());
+            self.log_decision(line).await;
             return self.reply(reply);
         }
         if !rcpt.is_ascii() && !txn.smtputf8 {
@@ -38,43 +40,71 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             Ok(addr) => addr,
             Err(e) => return self.reply(Reply::bad_recipient_syntax(&e.to_string())),
         };
-        let verdict = self.ctx.policy.check_rcpt(txn.sender.as_ref(), &addr);
-        match verdict {
+        let sender = Sender {
+            address: txn.sender.as_ref(),
+            user: None,
+        };
+        let now = Timestamp::now();
+        match self.ctx.policy.check_rcpt(&sender, &addr) {
             Err(e) => {
                 tracing::error!(session = %self.id, rcpt, error = %e, "policy failed; deferring the recipient");
                 let reply = Reply::policy_unavailable();
-                self.log_rcpt(&from, rcpt, Decision::Defer, &reply, "policy-unavailable")
-                    .await;
+                let mut line = LogLine::new(&from, rcpt, Decision::Defer, &reply);
+                line.reason = Some("policy-unavailable".into());
+                self.log_decision(line).await;
                 self.reply(reply);
             }
             Ok(Verdict::Block(block)) => {
                 let reply = Reply::for_block(rcpt, &block);
-                self.log_decision(
+                let mut line = LogLine::new(&from, rcpt, Decision::Reject, &reply);
+                line.reason = Some(block.entry.reason.as_str().into());
+                line.rule = Some(block.rule.as_str());
+                line.target = Some(&block.entry.target);
+                self.log_decision(line).await;
+                let attempt = self.attempt(
                     &from,
                     rcpt,
-                    Decision::Reject,
-                    &reply,
-                    Some(block.entry.reason.as_str().into()),
-                    Some(block.rule.as_str()),
-                    Some(&block.entry.target),
-                    None,
-                    None,
-                )
-                .await;
+                    now,
+                    AttemptOutcome::Refused {
+                        target: block.entry.target.clone(),
+                        rule: block.rule,
+                        reason: block.entry.reason,
+                    },
+                );
+                self.record_attempts(vec![attempt]).await;
                 self.reply(reply);
             }
-            Ok(Verdict::Deliver) => self.relay_rcpt(&from, rcpt).await,
+            Ok(Verdict::Deliver) => self.relay_rcpt(&from, rcpt, now, None).await,
+            Ok(Verdict::Exempt(exemption)) => {
+                self.relay_rcpt(&from, rcpt, now, Some(exemption)).await
+            }
         }
     }
 
     /// Mirrors an allowed recipient upstream and answers with the upstream's verdict.
-    async fn relay_rcpt(&mut self, from: &str, rcpt: &str) {
+    async fn relay_rcpt(
+        &mut self,
+        from: &str,
+        rcpt: &str,
+        at: Timestamp,
+        exemption: Option<Exemption>,
+    ) {
         let Some(txn) = &mut self.txn else { return };
         let outcome = txn.upstream.add_recipient(rcpt).await;
         let reply = Reply::for_outcome(&outcome, |_| Reply::recipient_ok());
+        let exemption = exemption.map(|e| {
+            format!(
+                "{}: {} {} ({})",
+                e.group, e.entry.reason, e.entry.target, e.rule
+            )
+        });
         let (decision, reason) = match &outcome {
             Outcome::Accepted(_) => {
-                txn.accepted.push(rcpt.to_string());
+                txn.accepted.push(Accepted {
+                    rcpt: rcpt.to_string(),
+                    at,
+                    exemption: exemption.clone(),
+                });
                 (Decision::Accept, None)
             }
             Outcome::Unavailable(failure) => {
@@ -84,41 +114,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             _ if reply.is_transient() => (Decision::Defer, Some("upstream")),
             _ => (Decision::Reject, Some("upstream")),
         };
-        let upstream = Some(outcome.describe());
-        self.log_decision(
-            from,
-            rcpt,
-            decision,
-            &reply,
-            reason.map(Cow::Borrowed),
-            None,
-            None,
-            None,
-            upstream,
-        )
-        .await;
+        let mut line = LogLine::new(from, rcpt, decision, &reply);
+        line.reason = reason.map(Cow::Borrowed);
+        line.upstream = Some(outcome.describe());
+        line.exemption = exemption;
+        self.log_decision(line).await;
         self.reply(reply);
-    }
-
-    async fn log_rcpt(
-        &self,
-        from: &str,
-        rcpt: &str,
-        decision: Decision,
-        reply: &Reply,
-        reason: &'static str,
-    ) {
-        self.log_decision(
-            from,
-            rcpt,
-            decision,
-            reply,
-            Some(reason.into()),
-            None,
-            None,
-            None,
-            None,
-        )
-        .await;
     }
 }

@@ -33,10 +33,20 @@ pub(super) struct Transaction {
     pub sender: Option<Address>,
     /// The upstream side of the transaction.
     pub upstream: relay::Transaction,
-    /// Recipients accepted so far, as sent.
-    pub accepted: Vec<String>,
+    /// Recipients accepted so far.
+    pub accepted: Vec<Accepted>,
     /// MAIL FROM carried `SMTPUTF8`.
     pub smtputf8: bool,
+}
+
+/// A recipient accepted at RCPT.
+pub(super) struct Accepted {
+    /// As sent.
+    pub rcpt: String,
+    /// When the policy let it through (the moment audits check against).
+    pub at: Timestamp,
+    /// The exemption that let it through, if one did.
+    pub exemption: Option<String>,
 }
 
 /// Why the session ends.
@@ -286,20 +296,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         }
     }
 
-    /// Writes one decision log line about `rcpt`.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn log_decision(
-        &self,
-        from: &str,
-        rcpt: &str,
-        decision: Decision,
-        reply: &Reply,
-        reason: Option<Cow<'_, str>>,
-        rule: Option<&str>,
-        target: Option<&str>,
-        message_id: Option<&str>,
-        upstream: Option<String>,
-    ) {
+    /// Writes one decision log line.
+    pub(super) async fn log_decision(&self, line: LogLine<'_>) {
         self.ctx
             .log
             .record(DecisionRecord {
@@ -307,24 +305,83 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 session: self.id.clone(),
                 client: self.peer.to_string(),
                 user: None,
-                from: from.to_string(),
-                rcpt: rcpt.to_string(),
-                decision,
-                code: reply.code(),
-                status: reply.status(),
-                reason: reason.map(Cow::into_owned),
-                rule: rule.map(str::to_string),
-                target: target.map(str::to_string),
-                message_id: message_id.map(str::to_string),
-                upstream,
+                from: line.from.to_string(),
+                rcpt: line.rcpt.to_string(),
+                decision: line.decision,
+                code: line.reply.code(),
+                status: line.reply.status(),
+                reason: line.reason.map(Cow::into_owned),
+                rule: line.rule.map(str::to_string),
+                target: line.target.map(str::to_string),
+                message_id: line.message_id.map(str::to_string),
+                upstream: line.upstream,
+                exemption: line.exemption,
             })
             .await;
+    }
+
+    /// Queues a send record (group-committed by the store writer).
+    pub(super) async fn record_attempts(&self, attempts: Vec<crate::model::Attempt>) {
+        if let Err(e) = self.ctx.store.record_attempts(attempts).await {
+            tracing::error!(session = %self.id, error = %e, "cannot record send attempts");
+        }
+    }
+
+    /// A send record for `rcpt` from this session.
+    pub(super) fn attempt(
+        &self,
+        from: &str,
+        rcpt: &str,
+        at: Timestamp,
+        outcome: crate::model::AttemptOutcome,
+    ) -> crate::model::Attempt {
+        crate::model::Attempt {
+            at,
+            session: self.id.clone(),
+            client: self.peer.to_string(),
+            from: from.to_string(),
+            user: None,
+            rcpt: rcpt.to_string(),
+            outcome,
+        }
     }
 }
 
 enum Line {
     Command(std::ops::Range<usize>),
     TooLong,
+}
+
+/// The fields of one decision log line that vary; the session fills in the rest.
+pub(super) struct LogLine<'a> {
+    pub from: &'a str,
+    pub rcpt: &'a str,
+    pub decision: Decision,
+    pub reply: &'a Reply,
+    pub reason: Option<Cow<'a, str>>,
+    pub rule: Option<&'a str>,
+    pub target: Option<&'a str>,
+    pub message_id: Option<&'a str>,
+    pub upstream: Option<String>,
+    pub exemption: Option<String>,
+}
+
+impl<'a> LogLine<'a> {
+    /// A line with only the fields every line has.
+    pub fn new(from: &'a str, rcpt: &'a str, decision: Decision, reply: &'a Reply) -> LogLine<'a> {
+        LogLine {
+            from,
+            rcpt,
+            decision,
+            reply,
+            reason: None,
+            rule: None,
+            target: None,
+            message_id: None,
+            upstream: None,
+            exemption: None,
+        }
+    }
 }
 
 /// The one mapping from parser errors to replies.

@@ -14,7 +14,8 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::address::Target;
-use crate::model::{Actor, Entry, Event, Reason, Source};
+use crate::model::{Actor, Attempt, Entry, Event, EventKind, Reason, Source, Timestamp};
+use writer::{Job, Output, Work};
 
 pub use writer::WriterStats;
 
@@ -71,6 +72,8 @@ pub struct NewEntry {
     pub source: Source,
     /// The proof, free text (may be empty).
     pub evidence: String,
+    /// The units whose senders it binds; empty for every sender.
+    pub units: Vec<String>,
 }
 
 /// What an add did.
@@ -78,14 +81,62 @@ pub struct NewEntry {
 pub enum AddOutcome {
     /// A new entry was created.
     Added(Entry),
-    /// The target was already suppressed: the entry is unchanged and the new evidence was
-    /// recorded as a `readded` event with this id.
+    /// The target was already suppressed: the entry keeps its first time and takes the
+    /// stronger reason and the wider scope; the add is recorded as a `readded` event.
     AlreadySuppressed {
-        /// The entry in force, unchanged.
+        /// The entry in force after the add.
         entry: Entry,
         /// The id of the event that recorded this add.
         event_id: u64,
     },
+}
+
+/// A request to lift an entry, and its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Lift {
+    /// The request's id.
+    pub id: u64,
+    /// The entry's target.
+    pub target: String,
+    /// The entry's match key.
+    pub key: String,
+    /// The written proof.
+    pub proof: String,
+    /// Who asked.
+    pub requested_by: Actor,
+    /// When.
+    pub requested_at: Timestamp,
+    /// The event that recorded the request.
+    pub request_event: u64,
+    /// The decision, once made.
+    pub decision: Option<LiftDecision>,
+}
+
+/// The approval or denial of a lift.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LiftDecision {
+    /// Approved (the entry was removed) or denied.
+    pub approved: bool,
+    /// Who decided.
+    pub by: Actor,
+    /// When.
+    pub at: Timestamp,
+    /// Why (for a denial).
+    pub why: Option<String>,
+}
+
+/// A request the store refused on its merits; nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The target or request does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The actor may not do this (the requester approving their own lift).
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 /// The suppression list and its history. Cheap to clone; all clones share one database and
@@ -93,7 +144,7 @@ pub enum AddOutcome {
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
-    jobs: mpsc::Sender<writer::Job>,
+    jobs: mpsc::Sender<Job>,
     writer: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
     path: PathBuf,
 }
@@ -155,23 +206,69 @@ impl Store {
         &self.path
     }
 
-    /// Looks up match keys in order and returns the first entry found, with the index of the
-    /// key that found it. One short read transaction; no allocation unless an entry is found.
-    pub fn find_first(&self, keys: &[&str]) -> Result<Option<(usize, Entry)>, StoreError> {
+    /// Looks up match keys and returns every entry found, with the index of its key. One
+    /// short read transaction; no allocation unless an entry is found.
+    pub fn find_all(&self, keys: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(tables::SUPPRESSIONS)?;
+        let mut found = Vec::new();
         for (i, key) in keys.iter().enumerate() {
             if let Some(value) = table.get(*key)? {
-                return Ok(Some((i, tables::decode(value.value())?)));
+                found.push((i, tables::decode(value.value())?));
             }
         }
-        Ok(None)
+        Ok(found)
     }
 
     /// The entry stored under a target, if any.
     pub fn get(&self, target: &Target) -> Result<Option<Entry>, StoreError> {
         let key = target.match_key();
-        Ok(self.find_first(&[key.as_str()])?.map(|(_, e)| e))
+        Ok(self.find_all(&[key.as_str()])?.pop().map(|(_, e)| e))
+    }
+
+    /// The entry under `key` as it stood at `at`, rebuilt from the history: the add, any
+    /// re-adds (stronger reason, wider scope), and a lift ending it.
+    pub fn entry_at(&self, key: &str, at: Timestamp) -> Result<Option<Entry>, StoreError> {
+        let mut entry: Option<Entry> = None;
+        for event in self.events_by_key(key)? {
+            if event.at > at {
+                break;
+            }
+            match event.kind {
+                EventKind::Suppressed {
+                    target,
+                    reason,
+                    source,
+                    evidence,
+                    units,
+                } => {
+                    entry = Some(Entry {
+                        target,
+                        reason,
+                        source,
+                        evidence,
+                        actor: event.actor,
+                        added_at: event.at,
+                        event_id: event.id,
+                        units,
+                    })
+                }
+                EventKind::Readded {
+                    reason,
+                    source,
+                    evidence,
+                    units,
+                    ..
+                } => {
+                    if let Some(e) = entry.as_mut() {
+                        e.absorb(reason, source, &evidence, &units);
+                    }
+                }
+                EventKind::LiftApproved { .. } => entry = None,
+                _ => {}
+            }
+        }
+        Ok(entry)
     }
 
     /// A page of entries in key order, starting after `after` (exclusive).
@@ -200,12 +297,16 @@ impl Store {
 
     /// Every event about a target, oldest first.
     pub fn history(&self, target: &Target) -> Result<Vec<Event>, StoreError> {
-        let key = target.match_key();
+        self.events_by_key(&target.match_key())
+    }
+
+    /// Every event indexed under a match key, oldest first.
+    pub fn events_by_key(&self, key: &str) -> Result<Vec<Event>, StoreError> {
         let txn = self.db.begin_read()?;
         let index = txn.open_multimap_table(tables::EVENTS_BY_KEY)?;
         let events = txn.open_table(tables::EVENTS)?;
         let mut out = Vec::new();
-        for id in index.get(key.as_str())? {
+        for id in index.get(key)? {
             let id = id?.value();
             if let Some(value) = events.get(id)? {
                 out.push(tables::decode(value.value())?);
@@ -215,18 +316,77 @@ impl Store {
         Ok(out)
     }
 
-    /// Adds a suppression and returns once it is committed to disk.
-    pub async fn add(&self, entry: NewEntry, actor: Actor) -> Result<AddOutcome, StoreError> {
+    /// Events with ids in `from..`, oldest first, at most `limit`.
+    pub fn events(&self, from: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let events = txn.open_table(tables::EVENTS)?;
+        let mut out = Vec::new();
+        for row in events.range(from..)?.take(limit) {
+            let (_, value) = row?;
+            out.push(tables::decode(value.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Every lift request, oldest first.
+    pub fn lifts(&self) -> Result<Vec<Lift>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let lifts = txn.open_table(tables::LIFTS)?;
+        let mut out = Vec::new();
+        for row in lifts.iter()? {
+            let (_, value) = row?;
+            out.push(tables::decode(value.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Send records indexed under a match key, oldest first.
+    pub fn attempts_by_key(&self, key: &str) -> Result<Vec<Attempt>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let index = txn.open_multimap_table(tables::ATTEMPTS_BY_KEY)?;
+        let attempts = txn.open_table(tables::ATTEMPTS)?;
+        let mut out = Vec::new();
+        for id in index.get(key)? {
+            if let Some(value) = attempts.get(id?.value())? {
+                out.push(tables::decode(value.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` for every send record from `since` on, oldest first (one read transaction).
+    pub fn for_each_attempt(
+        &self,
+        since: Timestamp,
+        mut f: impl FnMut(Attempt),
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_read()?;
+        let attempts = txn.open_table(tables::ATTEMPTS)?;
+        for row in attempts.range(writer::attempt_id(since, 0)..)? {
+            let (_, value) = row?;
+            f(tables::decode(value.value())?);
+        }
+        Ok(())
+    }
+
+    async fn write(&self, work: Work) -> Result<Output, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.jobs
-            .send(writer::Job::Add {
-                entry,
-                actor,
-                reply,
+            .send(Job::Write {
+                work,
+                reply: Some(reply),
             })
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Adds a suppression and returns once it is committed to disk.
+    pub async fn add(&self, entry: NewEntry, actor: Actor) -> Result<AddOutcome, StoreError> {
+        match self.write(Work::Add(entry, actor)).await? {
+            Output::Added(outcome) => Ok(outcome),
+            _ => Err(unexpected()),
+        }
     }
 
     /// Adds many suppressions in one transaction (all or nothing), returning the outcome of each.
@@ -235,23 +395,96 @@ impl Store {
         entries: Vec<NewEntry>,
         actor: Actor,
     ) -> Result<Vec<AddOutcome>, StoreError> {
-        let (reply, rx) = oneshot::channel();
-        self.jobs
-            .send(writer::Job::AddMany {
-                entries,
+        match self.write(Work::AddMany(entries, actor)).await? {
+            Output::AddedMany(outcomes) => Ok(outcomes),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Opens a lift request for the entry stored under `target`.
+    pub async fn request_lift(
+        &self,
+        target: Target,
+        proof: String,
+        actor: Actor,
+    ) -> Result<Result<Lift, Refusal>, StoreError> {
+        match self
+            .write(Work::LiftRequest {
+                target,
+                proof,
                 actor,
-                reply,
+            })
+            .await?
+        {
+            Output::Lift(result) => Ok(result),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Approves (removing the entry) or denies a pending lift request.
+    pub async fn decide_lift(
+        &self,
+        id: u64,
+        approve: bool,
+        why: Option<String>,
+        actor: Actor,
+    ) -> Result<Result<Lift, Refusal>, StoreError> {
+        match self
+            .write(Work::LiftDecide {
+                id,
+                approve,
+                why,
+                actor,
+            })
+            .await?
+        {
+            Output::Lift(result) => Ok(result),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Appends an event not about one target (a scrub, an import summary).
+    pub async fn record_event(&self, kind: EventKind, actor: Actor) -> Result<u64, StoreError> {
+        match self.write(Work::Event(kind, actor)).await? {
+            Output::Event(id) => Ok(id),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Queues send records; they are committed with the next batch (group commit). Waits only
+    /// when the writer is far behind.
+    pub async fn record_attempts(&self, attempts: Vec<Attempt>) -> Result<(), StoreError> {
+        self.jobs
+            .send(Job::Write {
+                work: Work::Attempts(attempts),
+                reply: None,
             })
             .await
-            .map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+            .map_err(|_| StoreError::Closed)
+    }
+
+    /// Commits send records and waits for the commit (tests and audits that must see them).
+    pub async fn record_attempts_synced(&self, attempts: Vec<Attempt>) -> Result<(), StoreError> {
+        self.write(Work::Attempts(attempts)).await.map(|_| ())
+    }
+
+    /// Deletes send records older than `before`, in bounded batches; returns how many.
+    pub async fn prune_attempts(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            match self.write(Work::Prune { before }).await? {
+                Output::Pruned(0) => return Ok(total),
+                Output::Pruned(n) => total += n,
+                _ => return Err(unexpected()),
+            }
+        }
     }
 
     /// Counters of the writer (batches, jobs), for tests and benchmarks.
     pub async fn writer_stats(&self) -> Result<WriterStats, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.jobs
-            .send(writer::Job::Stats { reply })
+            .send(Job::Stats { reply })
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)
@@ -266,7 +499,7 @@ impl Store {
             db, jobs, writer, ..
         } = self;
         let (reply, rx) = oneshot::channel();
-        if jobs.send(writer::Job::Shutdown { reply }).await.is_ok() {
+        if jobs.send(Job::Shutdown { reply }).await.is_ok() {
             let _ = rx.await;
         }
         drop(jobs);
@@ -282,4 +515,8 @@ impl Store {
             Err(_) => Ok(()),
         }
     }
+}
+
+fn unexpected() -> StoreError {
+    StoreError::Io("the store writer answered a different request".into())
 }

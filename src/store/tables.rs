@@ -19,6 +19,16 @@ pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 pub const EVENTS_BY_KEY: MultimapTableDefinition<&str, u64> =
     MultimapTableDefinition::new("events_by_key");
 
+/// Lift requests by id.
+pub const LIFTS: TableDefinition<u64, &[u8]> = TableDefinition::new("lifts");
+
+/// Send records (relayed and refused recipients) by time-ordered id.
+pub const ATTEMPTS: TableDefinition<u128, &[u8]> = TableDefinition::new("attempts");
+
+/// Index of the send records: recipient match key (and refusing entry key) -> attempt ids.
+pub const ATTEMPTS_BY_KEY: MultimapTableDefinition<&str, u128> =
+    MultimapTableDefinition::new("attempts_by_key");
+
 /// Store-wide facts such as the schema version.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
@@ -80,6 +90,7 @@ mod tests {
             actor: Actor::system(),
             added_at: Timestamp(42),
             event_id: 7,
+            units: vec!["acme".into()],
         };
         assert_eq!(decode::<Entry>(&encode(&entry).unwrap()).unwrap(), entry);
         let event = Event {
@@ -91,6 +102,7 @@ mod tests {
                 reason: Reason::Complaint,
                 source: Source::Fbl,
                 evidence: "x".into(),
+                units: vec![],
             },
         };
         assert_eq!(

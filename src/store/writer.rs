@@ -7,12 +7,15 @@
 
 use std::sync::Arc;
 
-use redb::{Database, MultimapTable, ReadableTable, Table, WriteTransaction};
+use redb::{
+    Database, MultimapTable, ReadableMultimapTable, ReadableTable, Table, WriteTransaction,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use super::tables::{self, decode, encode};
-use super::{AddOutcome, NewEntry, StoreError};
-use crate::model::{Actor, Entry, Event, EventKind, Timestamp};
+use super::{AddOutcome, Lift, LiftDecision, NewEntry, Refusal, StoreError};
+use crate::address::Target;
+use crate::model::{Actor, Attempt, AttemptOutcome, Entry, Event, EventKind, Timestamp};
 
 /// Most jobs committed together; bounds the latency a job can add to the others.
 const MAX_BATCH: usize = 512;
@@ -20,17 +23,43 @@ const MAX_BATCH: usize = 512;
 /// Queue depth before senders wait.
 const QUEUE: usize = 4096;
 
+/// What a job does.
+pub(super) enum Work {
+    Add(NewEntry, Actor),
+    AddMany(Vec<NewEntry>, Actor),
+    LiftRequest {
+        target: Target,
+        proof: String,
+        actor: Actor,
+    },
+    LiftDecide {
+        id: u64,
+        approve: bool,
+        why: Option<String>,
+        actor: Actor,
+    },
+    Event(EventKind, Actor),
+    Attempts(Vec<Attempt>),
+    Prune {
+        before: Timestamp,
+    },
+}
+
+/// What a job produced.
+pub(super) enum Output {
+    Added(AddOutcome),
+    AddedMany(Vec<AddOutcome>),
+    Lift(Result<Lift, Refusal>),
+    Event(u64),
+    Recorded,
+    Pruned(u64),
+}
+
 /// Work for the writer thread.
 pub(super) enum Job {
-    Add {
-        entry: NewEntry,
-        actor: Actor,
-        reply: oneshot::Sender<Result<AddOutcome, StoreError>>,
-    },
-    AddMany {
-        entries: Vec<NewEntry>,
-        actor: Actor,
-        reply: oneshot::Sender<Result<Vec<AddOutcome>, StoreError>>,
+    Write {
+        work: Work,
+        reply: Option<oneshot::Sender<Result<Output, StoreError>>>,
     },
     Stats {
         reply: oneshot::Sender<WriterStats>,
@@ -67,9 +96,7 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
                 )))
             }
         }
-        txn.open_table(tables::SUPPRESSIONS)?;
-        txn.open_table(tables::EVENTS)?;
-        txn.open_multimap_table(tables::EVENTS_BY_KEY)?;
+        open_tables(&txn)?;
     }
     txn.commit()?;
     Ok(())
@@ -79,11 +106,13 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
 pub(super) fn spawn(
     db: Arc<Database>,
 ) -> Result<(mpsc::Sender<Job>, std::thread::JoinHandle<()>), StoreError> {
-    let next_event = {
+    let (next_event, next_lift) = {
         let txn = redb::ReadableDatabase::begin_read(&*db)?;
         let events = txn.open_table(tables::EVENTS)?;
-        let last = events.last()?.map(|(k, _)| k.value());
-        last.unwrap_or(0) + 1
+        let lifts = txn.open_table(tables::LIFTS)?;
+        let last_event = events.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+        let last_lift = lifts.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+        (last_event + 1, last_lift + 1)
     };
     let (tx, rx) = mpsc::channel(QUEUE);
     let handle = std::thread::Builder::new()
@@ -91,7 +120,11 @@ pub(super) fn spawn(
         .spawn(move || {
             Writer {
                 db,
-                next_event,
+                ids: Ids {
+                    event: next_event,
+                    lift: next_lift,
+                    attempt_seq: 0,
+                },
                 stats: WriterStats::default(),
             }
             .run(rx)
@@ -100,9 +133,17 @@ pub(super) fn spawn(
     Ok((tx, handle))
 }
 
+/// The next ids to hand out.
+#[derive(Clone, Copy)]
+struct Ids {
+    event: u64,
+    lift: u64,
+    attempt_seq: u32,
+}
+
 struct Writer {
     db: Arc<Database>,
-    next_event: u64,
+    ids: Ids,
     stats: WriterStats,
 }
 
@@ -111,16 +152,12 @@ struct Tables<'t> {
     suppressions: Table<'t, &'static str, &'static [u8]>,
     events: Table<'t, u64, &'static [u8]>,
     by_key: MultimapTable<'t, &'static str, u64>,
+    lifts: Table<'t, u64, &'static [u8]>,
+    attempts: Table<'t, u128, &'static [u8]>,
+    attempts_by_key: MultimapTable<'t, &'static str, u128>,
 }
 
-/// The answer to a write job, held until the batch is committed.
-enum Answer {
-    Add(oneshot::Sender<Result<AddOutcome, StoreError>>, AddOutcome),
-    AddMany(
-        oneshot::Sender<Result<Vec<AddOutcome>, StoreError>>,
-        Vec<AddOutcome>,
-    ),
-}
+type Reply = Option<oneshot::Sender<Result<Output, StoreError>>>;
 
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Job>) {
@@ -141,7 +178,7 @@ impl Writer {
                         let _ = reply.send(self.stats);
                     }
                     Job::Shutdown { reply } => shutdown.push(reply),
-                    write => writes.push(write),
+                    Job::Write { work, reply } => writes.push((work, reply)),
                 }
             }
             if !writes.is_empty() {
@@ -151,7 +188,12 @@ impl Writer {
                 // Jobs queued after the shutdown request are refused, not half-applied.
                 rx.close();
                 while let Ok(job) = rx.try_recv() {
-                    refuse(job);
+                    if let Job::Write {
+                        reply: Some(reply), ..
+                    } = job
+                    {
+                        let _ = reply.send(Err(StoreError::Closed));
+                    }
                 }
                 for reply in shutdown {
                     let _ = reply.send(());
@@ -161,82 +203,24 @@ impl Writer {
         }
     }
 
-    /// Applies the write jobs in one transaction and answers each after the commit. On any
+    /// Applies the jobs in one transaction and answers each after the commit. On any storage
     /// error nothing of the batch is kept and every job gets the error.
-    fn commit(&mut self, writes: Vec<Job>) {
-        let first_event = self.next_event;
+    fn commit(&mut self, writes: Vec<(Work, Reply)>) {
+        let saved = self.ids;
         let now = Timestamp::now();
-        let mut answers = Vec::with_capacity(writes.len());
-        let mut failed = Vec::new();
+        let mut done: Vec<(Reply, Output)> = Vec::with_capacity(writes.len());
         let mut pending = writes.into_iter();
         let result = (|| -> Result<(), StoreError> {
             let txn = self.db.begin_write()?;
             {
                 let mut t = open_tables(&txn)?;
-                for job in pending.by_ref() {
-                    match job {
-                        Job::Add {
-                            entry,
-                            actor,
-                            reply,
-                        } => match add(
-                            &mut t,
-                            &mut self.next_event,
-                            now,
-                            &actor,
-                            &entry,
-                            &entry.target.match_key(),
-                        ) {
-                            Ok(outcome) => answers.push(Answer::Add(reply, outcome)),
-                            Err(e) => {
-                                failed.push(Job::Add {
-                                    entry,
-                                    actor,
-                                    reply,
-                                });
-                                return Err(e);
-                            }
-                        },
-                        Job::AddMany {
-                            entries,
-                            actor,
-                            reply,
-                        } => {
-                            // Insert in key order: B-tree inserts then touch each page once
-                            // instead of at random (several times faster for big imports).
-                            // The sort is stable, so a target listed twice keeps file order.
-                            let keys: Vec<String> =
-                                entries.iter().map(|e| e.target.match_key()).collect();
-                            let mut order: Vec<usize> = (0..entries.len()).collect();
-                            order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
-                            let mut outcomes: Vec<Option<AddOutcome>> = vec![None; entries.len()];
-                            for i in order {
-                                let entry = &entries[i];
-                                match add(
-                                    &mut t,
-                                    &mut self.next_event,
-                                    now,
-                                    &actor,
-                                    entry,
-                                    &keys[i],
-                                ) {
-                                    Ok(outcome) => outcomes[i] = Some(outcome),
-                                    Err(e) => {
-                                        failed.push(Job::AddMany {
-                                            entries,
-                                            actor,
-                                            reply,
-                                        });
-                                        return Err(e);
-                                    }
-                                }
-                            }
-                            answers.push(Answer::AddMany(
-                                reply,
-                                outcomes.into_iter().flatten().collect(),
-                            ));
+                for (work, reply) in pending.by_ref() {
+                    match apply(&mut t, &mut self.ids, now, work) {
+                        Ok(output) => done.push((reply, output)),
+                        Err(e) => {
+                            done.push((reply, Output::Recorded));
+                            return Err(e);
                         }
-                        other => failed.push(other),
                     }
                 }
             }
@@ -246,34 +230,22 @@ impl Writer {
         match result {
             Ok(()) => {
                 self.stats.commits += 1;
-                for answer in answers {
+                for (reply, output) in done {
                     self.stats.jobs += 1;
-                    match answer {
-                        Answer::Add(reply, outcome) => {
-                            let _ = reply.send(Ok(outcome));
-                        }
-                        Answer::AddMany(reply, outcomes) => {
-                            let _ = reply.send(Ok(outcomes));
-                        }
+                    if let Some(reply) = reply {
+                        let _ = reply.send(Ok(output));
                     }
                 }
             }
             Err(e) => {
-                failed.extend(pending);
                 tracing::error!(error = %e, "store write failed; the batch was rolled back");
-                self.next_event = first_event;
-                for answer in answers {
-                    match answer {
-                        Answer::Add(reply, _) => {
-                            let _ = reply.send(Err(e.clone()));
-                        }
-                        Answer::AddMany(reply, _) => {
-                            let _ = reply.send(Err(e.clone()));
-                        }
-                    }
-                }
-                for job in failed {
-                    fail(job, &e);
+                self.ids = saved;
+                let replies = done
+                    .into_iter()
+                    .map(|(r, _)| r)
+                    .chain(pending.map(|(_, r)| r));
+                for reply in replies.flatten() {
+                    let _ = reply.send(Err(e.clone()));
                 }
             }
         }
@@ -285,14 +257,86 @@ fn open_tables(txn: &WriteTransaction) -> Result<Tables<'_>, StoreError> {
         suppressions: txn.open_table(tables::SUPPRESSIONS)?,
         events: txn.open_table(tables::EVENTS)?,
         by_key: txn.open_multimap_table(tables::EVENTS_BY_KEY)?,
+        lifts: txn.open_table(tables::LIFTS)?,
+        attempts: txn.open_table(tables::ATTEMPTS)?,
+        attempts_by_key: txn.open_multimap_table(tables::ATTEMPTS_BY_KEY)?,
     })
 }
 
-/// Adds one entry, or records a re-add when the target is already suppressed. Never weakens
-/// or replaces an existing entry.
+fn apply(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    work: Work,
+) -> Result<Output, StoreError> {
+    match work {
+        Work::Add(entry, actor) => {
+            let key = entry.target.match_key();
+            add(t, ids, now, &actor, &entry, &key).map(Output::Added)
+        }
+        Work::AddMany(entries, actor) => {
+            // Insert in key order: B-tree inserts then touch each page once instead of at
+            // random. The sort is stable, so a target listed twice keeps file order.
+            let keys: Vec<String> = entries.iter().map(|e| e.target.match_key()).collect();
+            let mut order: Vec<usize> = (0..entries.len()).collect();
+            order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+            let mut outcomes: Vec<Option<AddOutcome>> = vec![None; entries.len()];
+            for i in order {
+                outcomes[i] = Some(add(t, ids, now, &actor, &entries[i], &keys[i])?);
+            }
+            Ok(Output::AddedMany(outcomes.into_iter().flatten().collect()))
+        }
+        Work::LiftRequest {
+            target,
+            proof,
+            actor,
+        } => lift_request(t, ids, now, &target, proof, actor).map(Output::Lift),
+        Work::LiftDecide {
+            id,
+            approve,
+            why,
+            actor,
+        } => lift_decide(t, ids, now, id, approve, why, actor).map(Output::Lift),
+        Work::Event(kind, actor) => event(t, ids, now, &actor, kind, None).map(Output::Event),
+        Work::Attempts(attempts) => {
+            for attempt in attempts {
+                record_attempt(t, ids, &attempt)?;
+            }
+            Ok(Output::Recorded)
+        }
+        Work::Prune { before } => prune(t, before).map(Output::Pruned),
+    }
+}
+
+/// Appends an event (indexed under `key` when given).
+fn event(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    actor: &Actor,
+    kind: EventKind,
+    key: Option<&str>,
+) -> Result<u64, StoreError> {
+    let id = ids.event;
+    ids.event += 1;
+    let event = Event {
+        id,
+        at: now,
+        actor: actor.clone(),
+        kind,
+    };
+    t.events.insert(id, encode(&event)?.as_slice())?;
+    if let Some(key) = key {
+        t.by_key.insert(key, id)?;
+    }
+    Ok(id)
+}
+
+/// Adds one entry, or merges a re-add into the existing one (stronger reason and wider scope
+/// win; the first time stays). Never weakens or removes anything.
 fn add(
     t: &mut Tables<'_>,
-    next_event: &mut u64,
+    ids: &mut Ids,
     now: Timestamp,
     actor: &Actor,
     new: &NewEntry,
@@ -303,66 +347,263 @@ fn add(
         Some(value) => Some(decode(value.value())?),
         None => None,
     };
-    let id = *next_event;
-    *next_event += 1;
-    let (kind, outcome) = match existing {
-        Some(entry) => (
-            EventKind::Readded {
-                target,
-                reason: new.reason,
-                source: new.source,
-                evidence: new.evidence.clone(),
-            },
-            AddOutcome::AlreadySuppressed {
+    match existing {
+        Some(mut entry) => {
+            let id = event(
+                t,
+                ids,
+                now,
+                actor,
+                EventKind::Readded {
+                    target,
+                    reason: new.reason,
+                    source: new.source,
+                    evidence: new.evidence.clone(),
+                    units: new.units.clone(),
+                },
+                Some(key),
+            )?;
+            let before = entry.clone();
+            entry.absorb(new.reason, new.source, &new.evidence, &new.units);
+            if entry != before {
+                t.suppressions.insert(key, encode(&entry)?.as_slice())?;
+            }
+            Ok(AddOutcome::AlreadySuppressed {
                 entry,
                 event_id: id,
-            },
-        ),
+            })
+        }
         None => {
+            let id = event(
+                t,
+                ids,
+                now,
+                actor,
+                EventKind::Suppressed {
+                    target: target.clone(),
+                    reason: new.reason,
+                    source: new.source,
+                    evidence: new.evidence.clone(),
+                    units: new.units.clone(),
+                },
+                Some(key),
+            )?;
             let entry = Entry {
-                target: target.clone(),
+                target,
                 reason: new.reason,
                 source: new.source,
                 evidence: new.evidence.clone(),
                 actor: actor.clone(),
                 added_at: now,
                 event_id: id,
+                units: new.units.clone(),
             };
             t.suppressions.insert(key, encode(&entry)?.as_slice())?;
-            (
-                EventKind::Suppressed {
-                    target,
-                    reason: new.reason,
-                    source: new.source,
-                    evidence: new.evidence.clone(),
-                },
-                AddOutcome::Added(entry),
-            )
+            Ok(AddOutcome::Added(entry))
         }
-    };
-    let event = Event {
-        id,
-        at: now,
-        actor: actor.clone(),
-        kind,
-    };
-    t.events.insert(id, encode(&event)?.as_slice())?;
-    t.by_key.insert(key, id)?;
-    Ok(outcome)
-}
-
-fn fail(job: Job, e: &StoreError) {
-    match job {
-        Job::Add { reply, .. } => {
-            let _ = reply.send(Err(e.clone()));
-        }
-        Job::AddMany { reply, .. } => {
-            let _ = reply.send(Err(e.clone()));
-        }
-        Job::Stats { .. } | Job::Shutdown { .. } => {}
     }
 }
 
-fn refuse(job: Job) {
-    fail(job, &StoreError::Closed)
+fn lift_request(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    target: &Target,
+    proof: String,
+    actor: Actor,
+) -> Result<Result<Lift, Refusal>, StoreError> {
+    let key = target.match_key();
+    let Some(value) = t.suppressions.get(key.as_str())? else {
+        return Ok(Err(Refusal::NotFound(format!(
+            "{target} is not suppressed"
+        ))));
+    };
+    let entry: Entry = decode(value.value())?;
+    drop(value);
+    for row in t.lifts.iter()? {
+        let (_, value) = row?;
+        let lift: Lift = decode(value.value())?;
+        if lift.key == key && lift.decision.is_none() {
+            return Ok(Err(Refusal::Conflict(format!(
+                "lift request #{} for {} is already pending",
+                lift.id, lift.target
+            ))));
+        }
+    }
+    let id = ids.lift;
+    ids.lift += 1;
+    let request_event = event(
+        t,
+        ids,
+        now,
+        &actor,
+        EventKind::LiftRequested {
+            lift: id,
+            target: entry.target.clone(),
+            proof: proof.clone(),
+        },
+        Some(&key),
+    )?;
+    let lift = Lift {
+        id,
+        target: entry.target,
+        key,
+        proof,
+        requested_by: actor,
+        requested_at: now,
+        request_event,
+        decision: None,
+    };
+    t.lifts.insert(id, encode(&lift)?.as_slice())?;
+    Ok(Ok(lift))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn lift_decide(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    id: u64,
+    approve: bool,
+    why: Option<String>,
+    actor: Actor,
+) -> Result<Result<Lift, Refusal>, StoreError> {
+    let Some(value) = t.lifts.get(id)? else {
+        return Ok(Err(Refusal::NotFound(format!(
+            "there is no lift request #{id}"
+        ))));
+    };
+    let mut lift: Lift = decode(value.value())?;
+    drop(value);
+    if let Some(decision) = &lift.decision {
+        let what = if decision.approved {
+            "approved"
+        } else {
+            "denied"
+        };
+        return Ok(Err(Refusal::Conflict(format!(
+            "lift request #{id} was already {what} by {} at {}",
+            decision.by.user, decision.at
+        ))));
+    }
+    if approve {
+        if actor.same_person(&lift.requested_by) {
+            return Ok(Err(Refusal::Forbidden(format!(
+                "{} requested lift #{id} and cannot approve it: a second person must",
+                actor.user
+            ))));
+        }
+        // A new opt-out after the request must not be lifted by it.
+        let mut readded = false;
+        for event_id in t.by_key.get(lift.key.as_str())? {
+            let event_id = event_id?.value();
+            if event_id > lift.request_event {
+                if let Some(value) = t.events.get(event_id)? {
+                    let e: Event = decode(value.value())?;
+                    readded |= matches!(
+                        e.kind,
+                        EventKind::Suppressed { .. } | EventKind::Readded { .. }
+                    );
+                }
+            }
+        }
+        if readded {
+            return Ok(Err(Refusal::Conflict(format!(
+                "{} was added again after lift request #{id}; request a new lift with new proof",
+                lift.target
+            ))));
+        }
+        t.suppressions.remove(lift.key.as_str())?;
+        event(
+            t,
+            ids,
+            now,
+            &actor,
+            EventKind::LiftApproved {
+                lift: id,
+                target: lift.target.clone(),
+            },
+            Some(&lift.key.clone()),
+        )?;
+    } else {
+        event(
+            t,
+            ids,
+            now,
+            &actor,
+            EventKind::LiftDenied {
+                lift: id,
+                target: lift.target.clone(),
+                why: why.clone().unwrap_or_default(),
+            },
+            Some(&lift.key.clone()),
+        )?;
+    }
+    lift.decision = Some(LiftDecision {
+        approved: approve,
+        by: actor,
+        at: now,
+        why,
+    });
+    t.lifts.insert(id, encode(&lift)?.as_slice())?;
+    Ok(Ok(lift))
+}
+
+/// Attempt ids sort by time: microseconds in the high bits, a sequence number below.
+pub(super) fn attempt_id(at: Timestamp, seq: u32) -> u128 {
+    ((at.0.max(0) as u128) << 32) | seq as u128
+}
+
+fn record_attempt(t: &mut Tables<'_>, ids: &mut Ids, attempt: &Attempt) -> Result<(), StoreError> {
+    ids.attempt_seq = ids.attempt_seq.wrapping_add(1);
+    let id = attempt_id(attempt.at, ids.attempt_seq);
+    t.attempts.insert(id, encode(attempt)?.as_slice())?;
+    for key in attempt_keys(attempt) {
+        t.attempts_by_key.insert(key.as_str(), id)?;
+    }
+    Ok(())
+}
+
+/// The keys an attempt is indexed under: the recipient's match key, the key without its
+/// `+tag`, and for a refusal the entry that refused it. A contact's audit then finds mail to
+/// every tagged variant of the address.
+pub(super) fn attempt_keys(attempt: &Attempt) -> Vec<String> {
+    let mut keys = Vec::with_capacity(3);
+    if let Ok(Target::Address(addr)) = Target::parse(&attempt.rcpt) {
+        let mut key = String::new();
+        addr.push_match_key(addr.local(), &mut key);
+        keys.push(key);
+        if let Some(base) = addr.untagged_local(Some('+')) {
+            let mut key = String::new();
+            addr.push_match_key(base, &mut key);
+            keys.push(key);
+        }
+    }
+    if let AttemptOutcome::Refused { target, .. } = &attempt.outcome {
+        if let Ok(t) = Target::parse(target) {
+            let key = t.match_key();
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    keys
+}
+
+/// Removes attempts older than `before` (and their index rows), a bounded number per call.
+fn prune(t: &mut Tables<'_>, before: Timestamp) -> Result<u64, StoreError> {
+    const MAX: usize = 50_000;
+    let end = attempt_id(before, 0);
+    let mut old = Vec::new();
+    for row in t.attempts.range(..end)?.take(MAX) {
+        let (id, value) = row?;
+        old.push((id.value(), decode::<Attempt>(value.value())?));
+    }
+    for (id, attempt) in &old {
+        for key in attempt_keys(attempt) {
+            t.attempts_by_key.remove(key.as_str(), *id)?;
+        }
+        t.attempts.remove(*id)?;
+    }
+    Ok(old.len() as u64)
 }

@@ -1,0 +1,139 @@
+//! `dnc-relay lift request|approve|deny|list`: removing an entry takes two people.
+
+use clap::Subcommand;
+
+use super::{print_json, report, unexpected, Cli, EXIT_OK};
+use crate::admin::{Body, Request};
+use crate::store::Lift;
+
+/// `lift` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LiftCommand {
+    /// Ask for TARGET's entry to be lifted (manager and above). The block stays until an ops
+    /// or admin user other than you approves.
+    Request {
+        /// The entry's target (address or @domain).
+        target: String,
+        /// Written proof that the contact wants mail again.
+        #[arg(long, value_name = "TEXT")]
+        proof: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve lift ID (ops or admin, not the requester): the entry is removed.
+    Approve {
+        /// The request's id.
+        id: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deny lift ID (ops or admin, or the requester withdrawing it): the entry stays.
+    Deny {
+        /// The request's id.
+        id: u64,
+        /// Why.
+        #[arg(long, value_name = "TEXT")]
+        why: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List lift requests.
+    List {
+        /// Only the pending ones.
+        #[arg(long)]
+        pending: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs a `lift` subcommand.
+pub fn run(cli: &Cli, cmd: &LiftCommand) -> u8 {
+    let mut client = match cli.connect() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let (request, json) = match cmd {
+        LiftCommand::Request {
+            target,
+            proof,
+            json,
+        } => (
+            Request::LiftRequest {
+                target: target.clone(),
+                proof: proof.clone(),
+            },
+            *json,
+        ),
+        LiftCommand::Approve { id, json } => (Request::LiftApprove { id: *id }, *json),
+        LiftCommand::Deny { id, why, json } => (
+            Request::LiftDeny {
+                id: *id,
+                why: why.clone(),
+            },
+            *json,
+        ),
+        LiftCommand::List { pending, json } => (
+            Request::LiftList {
+                pending: *pending,
+                days: None,
+            },
+            *json,
+        ),
+    };
+    let body = match client.request(request) {
+        Ok(body) => body,
+        Err(e) => return report(&e),
+    };
+    match &body {
+        Body::Lift { lift } => {
+            if json {
+                print_json(lift);
+            } else {
+                let verb = match cmd {
+                    LiftCommand::Request { .. } => {
+                        "requested; the entry stays until a second person (ops or admin) approves"
+                    }
+                    LiftCommand::Approve { .. } => "approved; the entry is removed",
+                    _ => "denied; the entry stays",
+                };
+                println!("lift #{} for {} {verb}", lift.id, lift.target);
+            }
+        }
+        Body::Lifts { lifts } => {
+            if json {
+                print_json(lifts);
+            } else if lifts.is_empty() {
+                println!("no lift requests");
+            } else {
+                for lift in lifts {
+                    println!("{}", lift_line(lift));
+                }
+            }
+        }
+        other => return unexpected(other),
+    }
+    EXIT_OK
+}
+
+/// One lift request on one line.
+pub fn lift_line(l: &Lift) -> String {
+    let state = match &l.decision {
+        None => "pending".to_string(),
+        Some(d) if d.approved => format!("approved by {} at {}", d.by, d.at),
+        Some(d) => format!(
+            "denied by {} at {}: {}",
+            d.by,
+            d.at,
+            d.why.as_deref().unwrap_or("")
+        ),
+    };
+    format!(
+        "#{:<4} {:<32} requested by {} at {}: \"{}\"; {state}",
+        l.id, l.target, l.requested_by, l.requested_at, l.proof
+    )
+}

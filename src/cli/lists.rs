@@ -1,0 +1,403 @@
+//! `dnc-relay import`, `export` and `scrub`: CSV files in and out. The files are read and
+//! written here, on the operator's side; the relay only sees parsed rows and addresses.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::{print_json, report, unexpected, Cli, EXIT_OK, EXIT_USAGE};
+use crate::admin::proto::{ImportRow, MAX_CHUNK};
+use crate::admin::{AdminClient, Body, Request};
+use crate::lists::{
+    export_row, hashed_row, import_row, Columns, ImportFormat, EXPORT_HEADER, HASHED_HEADER,
+};
+use crate::model::{Reason, Source};
+
+/// Arguments of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file: our own export, an Amazon SES or SendGrid suppression export (detected by
+    /// the header), or any list with an address column (then --reason is required).
+    pub file: PathBuf,
+    /// The reason for rows whose file gives none (required for plain lists).
+    #[arg(long, value_parser = |s: &str| s.parse::<Reason>())]
+    pub reason: Option<Reason>,
+    /// The channel recorded for every row (default: import).
+    #[arg(long, value_parser = |s: &str| s.parse::<Source>())]
+    pub source: Option<Source>,
+    /// Skip malformed rows (they are listed) instead of refusing the whole file.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Output formats of `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// CSV with a header row (importable with `dnc-relay import`).
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// Arguments of `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    pub format: ExportFormat,
+    /// Replace each target by the SHA-256 of its normalised form (and leave out evidence and
+    /// actor), for subcontractors who must honour the list without receiving it.
+    #[arg(long)]
+    pub hashed: bool,
+}
+
+/// Arguments of `scrub`.
+#[derive(Debug, Args)]
+pub struct ScrubArgs {
+    /// The lead list (CSV with a header row).
+    pub file: PathBuf,
+    /// The address column (default: found by name: email, Email, e-mail, EmailAddress, ...).
+    #[arg(long, value_name = "NAME")]
+    pub column: Option<String>,
+    /// Write only the rows that may be mailed.
+    #[arg(long)]
+    pub drop: bool,
+}
+
+fn open_csv(path: &PathBuf) -> Result<csv::Reader<std::fs::File>, u8> {
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| {
+            eprintln!("dnc-relay: cannot read {}: {e}", path.display());
+            EXIT_USAGE
+        })
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Imports a file in one transaction; a malformed row refuses the whole file (exit 2) unless
+/// `--skip-invalid`.
+pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
+    let mut reader = match open_csv(&args.file) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            eprintln!("dnc-relay: {}: no header row: {e}", args.file.display());
+            return EXIT_USAGE;
+        }
+    };
+    let cols = Columns::new(&headers);
+    let format = ImportFormat::detect(&cols);
+    if format == ImportFormat::Plain {
+        if let Err(e) = cols.address(None) {
+            eprintln!("dnc-relay: {}: {e}", args.file.display());
+            return EXIT_USAGE;
+        }
+    }
+    let mut rows: Vec<ImportRow> = Vec::new();
+    let mut skipped: Vec<(u64, String)> = Vec::new();
+    for record in reader.records() {
+        let (line, parsed) = match record {
+            Ok(rec) => {
+                let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                if rec.iter().all(str::is_empty) {
+                    continue;
+                }
+                (
+                    line,
+                    import_row(format, &cols, &rec, line, args.reason, args.source),
+                )
+            }
+            Err(e) => (
+                e.position().map(|p| p.line()).unwrap_or(0),
+                Err(format!("malformed CSV: {e}")),
+            ),
+        };
+        match parsed {
+            Ok(row) => rows.push(row),
+            Err(message) if args.skip_invalid => skipped.push((line, message)),
+            Err(message) => {
+                eprintln!(
+                    "dnc-relay: {} line {line}: {message}; nothing was imported (use --skip-invalid to skip bad rows)",
+                    args.file.display()
+                );
+                return EXIT_USAGE;
+            }
+        }
+    }
+    for (line, message) in &skipped {
+        eprintln!("skipped line {line}: {message}");
+    }
+    let mut client = match cli.connect() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let total = rows.len();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<ImportRow> = rows.by_ref().take(MAX_CHUNK).collect();
+        if let Err(e) = client.request(Request::ImportChunk { rows: chunk }) {
+            return report(&e);
+        }
+    }
+    let body = match client.request(Request::ImportCommit {
+        file: file_name(&args.file),
+        format: format.name().into(),
+        skipped: skipped.len() as u64,
+    }) {
+        Ok(body) => body,
+        Err(e) => return report(&e),
+    };
+    match &body {
+        Body::Imported {
+            rows,
+            added,
+            already,
+            event_id,
+        } => {
+            if args.json {
+                print_json(&body);
+            } else {
+                println!(
+                    "imported {} ({}): {rows} rows, {added} new, {already} already listed, {} skipped; event #{event_id}",
+                    args.file.display(),
+                    format.name(),
+                    skipped.len()
+                );
+            }
+            debug_assert_eq!(*rows as usize, total);
+            EXIT_OK
+        }
+        other => unexpected(other),
+    }
+}
+
+/// Writes the whole list to stdout.
+pub fn export(cli: &Cli, args: &ExportArgs) -> u8 {
+    let mut client = match cli.connect() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let stdout = std::io::stdout();
+    let mut sink = ExportSink::new(args.format, args.hashed, stdout.lock());
+    if sink.header().is_err() {
+        return EXIT_OK;
+    }
+    let mut after = None;
+    loop {
+        let body = match client.request(Request::SuppressList {
+            after: after.clone(),
+            limit: 5000,
+        }) {
+            Ok(body) => body,
+            Err(e) => return report(&e),
+        };
+        let Body::Page { entries, next } = body else {
+            return unexpected(&body);
+        };
+        for e in &entries {
+            if sink.entry(e).is_err() {
+                return EXIT_OK; // stdout closed (a pager quit)
+            }
+        }
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let _ = sink.flush();
+    EXIT_OK
+}
+
+/// Where export rows go, in the chosen format.
+enum ExportSink<W: Write> {
+    Csv(Box<csv::Writer<W>>, bool),
+    Jsonl(std::io::BufWriter<W>, bool),
+}
+
+impl<W: Write> ExportSink<W> {
+    fn new(format: ExportFormat, hashed: bool, out: W) -> Self {
+        match format {
+            ExportFormat::Csv => ExportSink::Csv(Box::new(csv::Writer::from_writer(out)), hashed),
+            ExportFormat::Jsonl => ExportSink::Jsonl(std::io::BufWriter::new(out), hashed),
+        }
+    }
+
+    fn header(&mut self) -> Result<(), String> {
+        match self {
+            ExportSink::Csv(w, false) => w.write_record(EXPORT_HEADER).map_err(|e| e.to_string()),
+            ExportSink::Csv(w, true) => w.write_record(HASHED_HEADER).map_err(|e| e.to_string()),
+            ExportSink::Jsonl(..) => Ok(()),
+        }
+    }
+
+    fn entry(&mut self, e: &crate::model::Entry) -> Result<(), String> {
+        match self {
+            ExportSink::Csv(w, false) => w.write_record(export_row(e)).map_err(|e| e.to_string()),
+            ExportSink::Csv(w, true) => w.write_record(hashed_row(e)).map_err(|e| e.to_string()),
+            ExportSink::Jsonl(w, hashed) => {
+                let value = if *hashed {
+                    let [target_sha256, kind, reason, added_at, scope] = hashed_row(e);
+                    serde_json::json!({
+                        "target_sha256": target_sha256, "kind": kind, "reason": reason,
+                        "added_at": added_at, "scope": scope,
+                    })
+                } else {
+                    serde_json::to_value(e).map_err(|e| e.to_string())?
+                };
+                writeln!(w, "{value}").map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            ExportSink::Csv(w, _) => w.flush(),
+            ExportSink::Jsonl(w, _) => w.flush(),
+        }
+    }
+}
+
+/// Annotates a lead list; changes nothing but records the scrub as an event.
+pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
+    let mut reader = match open_csv(&args.file) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            eprintln!("dnc-relay: {}: no header row: {e}", args.file.display());
+            return EXIT_USAGE;
+        }
+    };
+    let column = match Columns::new(&headers).address(args.column.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("dnc-relay: {}: {e}", args.file.display());
+            return EXIT_USAGE;
+        }
+    };
+    let mut client = match cli.connect() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let stdout = std::io::stdout();
+    let mut out = csv::Writer::from_writer(stdout.lock());
+    let mut header = headers.clone();
+    header.push_field("dnc_status");
+    header.push_field("dnc_reason");
+    if out.write_record(&header).is_err() {
+        return EXIT_OK;
+    }
+    let mut counts = Counts::default();
+    let mut batch: Vec<csv::StringRecord> = Vec::with_capacity(1000);
+    let mut records = reader.records();
+    loop {
+        batch.clear();
+        for rec in records.by_ref().take(1000) {
+            match rec {
+                Ok(rec) => batch.push(rec),
+                Err(e) => {
+                    eprintln!("dnc-relay: {}: malformed CSV: {e}", args.file.display());
+                    return EXIT_USAGE;
+                }
+            }
+        }
+        if batch.is_empty() {
+            break;
+        }
+        if let Err(code) = scrub_batch(
+            &mut client,
+            &batch,
+            column,
+            args.drop,
+            &mut out,
+            &mut counts,
+        ) {
+            return code;
+        }
+    }
+    let _ = out.flush();
+    drop(out);
+    eprintln!(
+        "scrubbed {}: {} rows, {} ok, {} suppressed, {} invalid{}",
+        args.file.display(),
+        counts.rows,
+        counts.ok,
+        counts.suppressed,
+        counts.invalid,
+        if args.drop {
+            " (only ok rows written)"
+        } else {
+            ""
+        }
+    );
+    match client.request(Request::RecordScrub {
+        file: file_name(&args.file),
+        rows: counts.rows,
+        blocked: counts.suppressed,
+        invalid: counts.invalid,
+    }) {
+        Ok(_) => EXIT_OK,
+        Err(e) => report(&e),
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    rows: u64,
+    ok: u64,
+    suppressed: u64,
+    invalid: u64,
+}
+
+fn scrub_batch(
+    client: &mut AdminClient,
+    batch: &[csv::StringRecord],
+    column: usize,
+    drop_blocked: bool,
+    out: &mut csv::Writer<std::io::StdoutLock<'_>>,
+    counts: &mut Counts,
+) -> Result<(), u8> {
+    let addresses: Vec<String> = batch
+        .iter()
+        .map(|r| r.get(column).unwrap_or("").to_string())
+        .collect();
+    let results = match client.request(Request::CheckMany { addresses }) {
+        Ok(Body::CheckedMany { results }) => results,
+        Ok(other) => return Err(unexpected(&other)),
+        Err(e) => return Err(report(&e)),
+    };
+    for (record, status) in batch.iter().zip(results) {
+        counts.rows += 1;
+        match status.status.as_str() {
+            "ok" => counts.ok += 1,
+            "suppressed" => counts.suppressed += 1,
+            _ => counts.invalid += 1,
+        }
+        if drop_blocked && status.status != "ok" {
+            continue;
+        }
+        let mut row = record.clone();
+        row.push_field(&status.status);
+        row.push_field(status.reason.as_deref().unwrap_or(""));
+        if out.write_record(&row).is_err() {
+            return Err(EXIT_OK);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,379 @@
+//! CSV files that come and go: lead lists to scrub, suppression files to import (our own
+//! export, Amazon SES, SendGrid), and our export. Pure parsing and formatting, no I/O beyond
+//! the readers and writers handed in.
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+
+use crate::address::Target;
+use crate::admin::proto::ImportRow;
+use crate::model::{Entry, Reason, Source};
+
+/// The column names, normalised, that hold an address in lead lists and exports.
+const ADDRESS_COLUMNS: [&str; 6] = [
+    "email",
+    "emailaddress",
+    "mail",
+    "address",
+    "emailid",
+    "recipient",
+];
+
+/// Lowercases and drops spaces, dashes, underscores and dots: `E-mail Address` -> `emailaddress`.
+fn norm(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '_' | '.'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Column positions by normalised name.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    by_name: HashMap<String, usize>,
+    names: Vec<String>,
+}
+
+impl Columns {
+    /// Reads a header row.
+    pub fn new(headers: &csv::StringRecord) -> Columns {
+        let mut by_name = HashMap::new();
+        for (i, h) in headers.iter().enumerate() {
+            by_name.entry(norm(h)).or_insert(i);
+        }
+        Columns {
+            by_name,
+            names: headers.iter().map(str::to_string).collect(),
+        }
+    }
+
+    /// The position of a column, by any spelling of its name.
+    pub fn get(&self, name: &str) -> Option<usize> {
+        self.by_name.get(&norm(name)).copied()
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The address column: `given` by name, else the first column named like an address
+    /// (email, Email, e-mail, EmailAddress, ...).
+    pub fn address(&self, given: Option<&str>) -> Result<usize, String> {
+        match given {
+            Some(name) => self.get(name).ok_or_else(|| {
+                format!(
+                    "no column '{name}' in the header ({})",
+                    self.names.join(", ")
+                )
+            }),
+            None => ADDRESS_COLUMNS
+                .iter()
+                .find_map(|c| self.get(c))
+                .ok_or_else(|| {
+                    format!(
+                        "no address column found in the header ({}); name it with --column",
+                        self.names.join(", ")
+                    )
+                }),
+        }
+    }
+}
+
+/// The suppression file formats `import` understands, detected from the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportFormat {
+    /// Our own `export` (target, reason, source, evidence, ...).
+    DncRelay,
+    /// Amazon SES account suppression list (EmailAddress, Reason BOUNCE|COMPLAINT,
+    /// LastUpdateTime).
+    Ses,
+    /// SendGrid bounces (email, created, reason, status): hard bounces.
+    SendGridBounces,
+    /// SendGrid spam reports (email, created, ip): complaints.
+    SendGridSpamReports,
+    /// SendGrid invalid emails (email, created, reason).
+    SendGridInvalid,
+    /// SendGrid unsubscribes, global or group (email, created).
+    SendGridUnsubscribes,
+    /// Any file with an address column; every row gets `--reason`.
+    Plain,
+}
+
+impl ImportFormat {
+    /// Detects the format from the header.
+    pub fn detect(cols: &Columns) -> ImportFormat {
+        if cols.has("target") && cols.has("reason") {
+            ImportFormat::DncRelay
+        } else if cols.has("emailaddress") && cols.has("reason") {
+            ImportFormat::Ses
+        } else if cols.has("email") && cols.has("created") {
+            if cols.has("ip") {
+                ImportFormat::SendGridSpamReports
+            } else if cols.has("status") {
+                ImportFormat::SendGridBounces
+            } else if cols.has("reason") {
+                ImportFormat::SendGridInvalid
+            } else {
+                ImportFormat::SendGridUnsubscribes
+            }
+        } else {
+            ImportFormat::Plain
+        }
+    }
+
+    /// The name recorded in the import event.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImportFormat::DncRelay => "dnc-relay",
+            ImportFormat::Ses => "ses",
+            ImportFormat::SendGridBounces => "sendgrid-bounces",
+            ImportFormat::SendGridSpamReports => "sendgrid-spam-reports",
+            ImportFormat::SendGridInvalid => "sendgrid-invalid-emails",
+            ImportFormat::SendGridUnsubscribes => "sendgrid-unsubscribes",
+            ImportFormat::Plain => "plain",
+        }
+    }
+}
+
+/// Reads one import row. `reason` is the `--reason` given (needed for plain files; for the
+/// others it replaces what the file says only where the file says nothing).
+pub fn import_row(
+    format: ImportFormat,
+    cols: &Columns,
+    record: &csv::StringRecord,
+    line: u64,
+    reason: Option<Reason>,
+    source: Option<Source>,
+) -> Result<ImportRow, String> {
+    let field = |name: &str| {
+        cols.get(name)
+            .and_then(|i| record.get(i))
+            .map(str::trim)
+            .unwrap_or("")
+    };
+    let (target, row_reason, row_source, evidence, units) = match format {
+        ImportFormat::DncRelay => {
+            let reason: Reason = field("reason").parse()?;
+            let source = match field("source") {
+                "" => None,
+                s => Some(s.parse::<Source>()?),
+            };
+            let units = match field("scope") {
+                "" | "all" => Vec::new(),
+                s => s
+                    .split(',')
+                    .map(|u| u.trim().to_string())
+                    .filter(|u| !u.is_empty())
+                    .collect(),
+            };
+            (
+                field("target").to_string(),
+                Some(reason),
+                source,
+                field("evidence").to_string(),
+                units,
+            )
+        }
+        ImportFormat::Ses => {
+            let reason = match field("reason").to_ascii_uppercase().as_str() {
+                "BOUNCE" => Reason::HardBounce,
+                "COMPLAINT" => Reason::Complaint,
+                other => return Err(format!("SES reason '{other}' is not BOUNCE or COMPLAINT")),
+            };
+            let evidence = format!(
+                "Amazon SES suppression list: {} {}",
+                field("reason"),
+                field("lastupdatetime")
+            );
+            (
+                field("emailaddress").to_string(),
+                Some(reason),
+                None,
+                evidence.trim().to_string(),
+                Vec::new(),
+            )
+        }
+        ImportFormat::SendGridBounces
+        | ImportFormat::SendGridSpamReports
+        | ImportFormat::SendGridInvalid
+        | ImportFormat::SendGridUnsubscribes => {
+            let reason = match format {
+                ImportFormat::SendGridBounces => Reason::HardBounce,
+                ImportFormat::SendGridSpamReports => Reason::Complaint,
+                ImportFormat::SendGridInvalid => Reason::Invalid,
+                _ => Reason::Unsubscribe,
+            };
+            let mut evidence = format!("SendGrid {}: created {}", format.name(), field("created"));
+            for extra in ["reason", "status"] {
+                if !field(extra).is_empty() {
+                    evidence.push_str(&format!(", {extra} {}", field(extra)));
+                }
+            }
+            (
+                field("email").to_string(),
+                Some(reason),
+                None,
+                evidence,
+                Vec::new(),
+            )
+        }
+        ImportFormat::Plain => {
+            let i = cols.address(None)?;
+            (
+                record.get(i).unwrap_or("").trim().to_string(),
+                None,
+                None,
+                String::new(),
+                Vec::new(),
+            )
+        }
+    };
+    if target.is_empty() {
+        return Err("no address".into());
+    }
+    Target::parse(&target).map_err(|e| format!("'{target}' is not a valid target: {e}"))?;
+    let reason = row_reason
+        .or(reason)
+        .ok_or_else(|| "this file has no reason column; give one with --reason".to_string())?;
+    Ok(ImportRow {
+        line,
+        target,
+        reason,
+        source: source.or(row_source).unwrap_or(Source::Import),
+        evidence,
+        units,
+    })
+}
+
+/// The columns of our CSV export.
+pub const EXPORT_HEADER: [&str; 7] = [
+    "target", "reason", "source", "evidence", "added_at", "actor", "scope",
+];
+
+/// The columns of the hashed export.
+pub const HASHED_HEADER: [&str; 5] = ["target_sha256", "kind", "reason", "added_at", "scope"];
+
+/// One export row.
+pub fn export_row(e: &Entry) -> [String; 7] {
+    [
+        e.target.clone(),
+        e.reason.to_string(),
+        e.source.to_string(),
+        e.evidence.clone(),
+        e.added_at.to_string(),
+        e.actor.user.clone(),
+        e.scope(),
+    ]
+}
+
+/// One hashed export row: the target replaced by the SHA-256 of its match key, no evidence
+/// and no actor (they can hold personal data).
+pub fn hashed_row(e: &Entry) -> [String; 5] {
+    let (key, kind) = match Target::parse(&e.target) {
+        Ok(t @ Target::Domain(_)) => (t.match_key(), "domain"),
+        Ok(t) => (t.match_key(), "address"),
+        Err(_) => (e.target.clone(), "address"),
+    };
+    [
+        hash_key(&key),
+        kind.to_string(),
+        e.reason.to_string(),
+        e.added_at.to_string(),
+        e.scope(),
+    ]
+}
+
+/// SHA-256 (lowercase hex) of a match key: what a subcontractor computes from an address
+/// normalised the relay's way (see [`crate::address::Address::push_match_key`]), or from
+/// `@domain` for each of its domains.
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols(header: &str) -> (Columns, csv::StringRecord) {
+        let rec = csv::StringRecord::from(header.split(',').collect::<Vec<_>>());
+        (Columns::new(&rec), rec)
+    }
+
+    #[test]
+    fn formats_are_detected_from_the_header() {
+        let cases = [
+            (
+                "target,reason,source,evidence,added_at,actor,scope",
+                ImportFormat::DncRelay,
+            ),
+            ("EmailAddress,Reason,LastUpdateTime", ImportFormat::Ses),
+            ("email,created,reason,status", ImportFormat::SendGridBounces),
+            ("email,created,ip", ImportFormat::SendGridSpamReports),
+            ("email,created,reason", ImportFormat::SendGridInvalid),
+            ("email,created", ImportFormat::SendGridUnsubscribes),
+            ("First Name,E-mail,Company", ImportFormat::Plain),
+        ];
+        for (header, want) in cases {
+            assert_eq!(ImportFormat::detect(&cols(header).0), want, "{header}");
+        }
+    }
+
+    #[test]
+    fn the_address_column_is_found_by_any_usual_name() {
+        for header in [
+            "email,x",
+            "Email,x",
+            "x,e-mail",
+            "x,EmailAddress",
+            "Name,Email Address",
+        ] {
+            assert!(cols(header).0.address(None).is_ok(), "{header}");
+        }
+        assert!(cols("name,company").0.address(None).is_err());
+        assert_eq!(cols("name,work").0.address(Some("Work")).unwrap(), 1);
+    }
+
+    #[test]
+    fn ses_and_sendgrid_rows_map_to_reasons() {
+        let (c, _) = cols("EmailAddress,Reason,LastUpdateTime");
+        let rec = csv::StringRecord::from(vec!["A@x.com", "COMPLAINT", "2024-01-01"]);
+        let row = import_row(ImportFormat::Ses, &c, &rec, 2, None, None).unwrap();
+        assert_eq!(
+            (row.reason, row.source),
+            (Reason::Complaint, Source::Import)
+        );
+        let (c, _) = cols("email,created,reason,status");
+        let rec =
+            csv::StringRecord::from(vec!["b@x.com", "1700000000", "550 no such user", "5.1.1"]);
+        let row = import_row(ImportFormat::SendGridBounces, &c, &rec, 2, None, None).unwrap();
+        assert_eq!(row.reason, Reason::HardBounce);
+        assert!(row.evidence.contains("5.1.1"));
+    }
+
+    #[test]
+    fn a_plain_file_needs_a_reason() {
+        let (c, _) = cols("email");
+        let rec = csv::StringRecord::from(vec!["c@x.com"]);
+        assert!(import_row(ImportFormat::Plain, &c, &rec, 2, None, None).is_err());
+        let row = import_row(
+            ImportFormat::Plain,
+            &c,
+            &rec,
+            2,
+            Some(Reason::Unsubscribe),
+            None,
+        )
+        .unwrap();
+        assert_eq!(row.reason, Reason::Unsubscribe);
+    }
+
+    #[test]
+    fn hashed_keys_agree_for_every_spelling_of_an_address() {
+        let key = |s: &str| hash_key(&Target::parse(s).unwrap().match_key());
+        assert_eq!(key("J.Doe@GoogleMail.com"), key("jdoe@gmail.com"));
+        assert_eq!(key(" <Alice@Example.COM> "), key("alice@example.com"));
+        assert_ne!(key("alice@example.com"), key("bob@example.com"));
+        assert_eq!(key("alice@example.com").len(), 64);
+    }
+}

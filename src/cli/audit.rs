@@ -138,7 +138,7 @@ pub fn run(cli: &Cli, cmd: &AuditCommand) -> u8 {
                             println!("  {}", super::suppress::history_line(event))
                         }
                         TimelineItem::Attempt { attempt, flagged } => println!(
-                            "{} {}",
+                            "{}{}",
                             if *flagged { "! " } else { "  " },
                             super::suppress::attempt_line(attempt)
                         ),

@@ -807,3 +807,21 @@ async fn every_relayed_and_refused_recipient_is_a_send_record() {
     );
     store.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_records_past_retention_are_pruned() {
+    let relay = relay().await;
+    let store = relay.server.store();
+    let old = Timestamp::now().minus(std::time::Duration::from_secs(500 * 86_400));
+    store
+        .record_attempts_synced(vec![relayed("old@example.com", old), relayed("new@example.com", Timestamp::now())])
+        .await
+        .unwrap();
+    let cutoff = Timestamp::now().minus(std::time::Duration::from_secs(400 * 86_400));
+    assert_eq!(store.prune_attempts(cutoff).await.unwrap(), 1);
+    let mut left = Vec::new();
+    store.for_each_attempt(Timestamp(0), |a| left.push(a.rcpt)).unwrap();
+    assert_eq!(left, ["new@example.com"]);
+    assert!(store.attempts_by_key("old@example.com").unwrap().is_empty(), "the index is pruned too");
+    relay.stop().await;
+}

@@ -818,7 +818,8 @@ async fn send_records_past_retention_are_pruned() {
         .await
         .unwrap();
     let cutoff = Timestamp::now().minus(std::time::Duration::from_secs(400 * 86_400));
-    assert_eq!(store.prune_attempts(cutoff).await.unwrap(), 1);
+    // The relay's own hourly pruner runs once at start and may take the old record first.
+    assert!(store.prune_attempts(cutoff).await.unwrap() <= 1);
     let mut left = Vec::new();
     store.for_each_attempt(Timestamp(0), |a| left.push(a.rcpt)).unwrap();
     assert_eq!(left, ["new@example.com"]);

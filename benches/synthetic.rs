@@ -38,7 +38,11 @@ pub async fn filled_store(path: &Path, entries: u64, cache_size: usize) -> (Stor
     let started = Instant::now();
     let mut n = have;
     while n < entries {
-        let end = (n + 200_000).min(entries);
+        let batch: u64 = std::env::var("DNC_FILL_BATCH")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(200_000);
+        let end = (n + batch).min(entries);
         let batch = (n..end)
             .map(|i| NewEntry {
                 target: Target::parse(&target(i)).expect("synthetic target"),

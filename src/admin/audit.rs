@@ -105,7 +105,7 @@ pub fn contact(
         .map(|event| (event.at, TimelineItem::Event { event }))
         .collect();
     let mut flagged = 0;
-    for attempt in store.attempts_by_key(&own_key)? {
+    for attempt in store.attempts_to(&own_key, Timestamp(0))? {
         let is_violation = matches!(attempt.outcome, AttemptOutcome::Relayed { .. })
             && violation(store, policy, &attempt)?.is_some();
         flagged += u64::from(is_violation);

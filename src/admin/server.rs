@@ -252,9 +252,14 @@ impl From<Refusal> for Denied {
 
 async fn answer(line: &[u8], conn: &mut Conn, handler: &Handler) -> Response {
     // Read the version first, so an old CLI gets "unsupported version", not a parse error.
-    let version = serde_json::from_slice::<serde_json::Value>(line)
+    // Only `v` is kept: the rest is skipped without building a tree (import chunks are big).
+    #[derive(serde::Deserialize)]
+    struct Version {
+        v: Option<u64>,
+    }
+    let version = serde_json::from_slice::<Version>(line)
         .ok()
-        .and_then(|v| v.get("v").and_then(|v| v.as_u64()));
+        .and_then(|v| v.v);
     match version {
         Some(v) if v == u64::from(PROTOCOL_VERSION) => {}
         Some(v) => {

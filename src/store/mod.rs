@@ -340,7 +340,29 @@ impl Store {
         Ok(out)
     }
 
-    /// Send records indexed under a match key, oldest first.
+    /// Every send record to the address with match key `key` (any `+tag` of it), relayed or
+    /// refused, from `since` on, oldest first. Refusals come from the index; relayed records
+    /// are found by scanning the time-ordered table from `since`, which costs about a second
+    /// per million records.
+    pub fn attempts_to(&self, key: &str, since: Timestamp) -> Result<Vec<Attempt>, StoreError> {
+        let mut out: Vec<Attempt> = self
+            .attempts_by_key(key)?
+            .into_iter()
+            .filter(|a| a.at >= since)
+            .collect();
+        self.for_each_attempt(since, |a| {
+            if matches!(a.outcome, crate::model::AttemptOutcome::Relayed { .. })
+                && writer::recipient_keys(&a.rcpt).iter().any(|k| k == key)
+            {
+                out.push(a);
+            }
+        })?;
+        out.sort_by_key(|a| a.at);
+        Ok(out)
+    }
+
+    /// Refused send records indexed under a match key (the recipient's, or the entry's that
+    /// refused it), oldest first.
     pub fn attempts_by_key(&self, key: &str) -> Result<Vec<Attempt>, StoreError> {
         let txn = self.db.begin_read()?;
         let index = txn.open_multimap_table(tables::ATTEMPTS_BY_KEY)?;

@@ -23,6 +23,12 @@ const MAX_BATCH: usize = 512;
 /// Queue depth before senders wait.
 const QUEUE: usize = 4096;
 
+/// Send records alone are committed without fsync, and made durable at least this often (or
+/// with the next change that must be acknowledged durably). A crash can lose at most this much
+/// of the send records, never an acknowledged add, lift or import: an fsync for each small
+/// batch of records would cost more than the rest of the relay's work per message.
+const RECORD_SYNC: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// What a job does.
 pub(super) enum Work {
     Add(NewEntry, Actor),
@@ -78,6 +84,29 @@ pub struct WriterStats {
     pub jobs: u64,
 }
 
+/// How long a batch of send records alone may wait for more before it is committed.
+const RECORD_GATHER: std::time::Duration = std::time::Duration::from_millis(20);
+
+fn is_record(job: &Job) -> bool {
+    matches!(
+        job,
+        Job::Write {
+            work: Work::Attempts(_),
+            ..
+        }
+    )
+}
+
+/// Moves whatever is queued into the batch, up to its bound.
+fn drain(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+}
+
 /// Creates the tables on a new file and checks the schema version of an existing one.
 pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
     let txn = db.begin_write()?;
@@ -126,6 +155,7 @@ pub(super) fn spawn(
                     attempt_seq: 0,
                 },
                 stats: WriterStats::default(),
+                unsynced: None,
             }
             .run(rx)
         })
@@ -145,6 +175,8 @@ struct Writer {
     db: Arc<Database>,
     ids: Ids,
     stats: WriterStats,
+    /// Since when send records have been committed without fsync, if they have.
+    unsynced: Option<std::time::Instant>,
 }
 
 /// The tables a batch writes, opened once per transaction.
@@ -160,15 +192,60 @@ struct Tables<'t> {
 type Reply = Option<oneshot::Sender<Result<Output, StoreError>>>;
 
 impl Writer {
+    /// The next job; while send records are committed but not yet synced, waits at most until
+    /// they must be, and then syncs them.
+    fn next_job(&mut self, rx: &mut mpsc::Receiver<Job>) -> Option<Job> {
+        loop {
+            let Some(since) = self.unsynced else {
+                return rx.blocking_recv();
+            };
+            match rx.try_recv() {
+                Ok(job) => return Some(job),
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    self.sync();
+                    return None;
+                }
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    if since.elapsed() >= RECORD_SYNC {
+                        self.sync();
+                    } else {
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Makes every earlier commit durable (an empty commit with fsync).
+    fn sync(&mut self) {
+        let result = (|| -> Result<(), StoreError> {
+            let mut txn = self.db.begin_write()?;
+            txn.set_durability(redb::Durability::Immediate)
+                .map_err(|e| StoreError::Io(e.to_string()))?;
+            txn.commit()?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => self.unsynced = None,
+            Err(e) => tracing::error!(error = %e, "syncing send records failed"),
+        }
+    }
+
     fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        while let Some(first) = rx.blocking_recv() {
+        while let Some(first) = self.next_job(&mut rx) {
             batch.push(first);
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
+            drain(&mut rx, &mut batch);
+            // A batch of send records alone waits a little for more: every commit has a fixed
+            // cost, and records need not be visible at once. Anything else ends the wait, so
+            // an add is never held back.
+            let started = std::time::Instant::now();
+            while batch.len() < MAX_BATCH
+                && started.elapsed() < RECORD_GATHER
+                && batch.iter().all(is_record)
+            {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                drain(&mut rx, &mut batch);
             }
             let mut shutdown = Vec::new();
             let mut writes = Vec::with_capacity(batch.len());
@@ -185,6 +262,9 @@ impl Writer {
                 self.commit(writes);
             }
             if !shutdown.is_empty() {
+                if self.unsynced.is_some() {
+                    self.sync();
+                }
                 // Jobs queued after the shutdown request are refused, not half-applied.
                 rx.close();
                 while let Ok(job) = rx.try_recv() {
@@ -208,10 +288,20 @@ impl Writer {
     fn commit(&mut self, writes: Vec<(Work, Reply)>) {
         let saved = self.ids;
         let now = Timestamp::now();
+        // Only a batch of nothing but send records may skip the fsync (see RECORD_SYNC).
+        let records_only = writes.iter().all(|(w, _)| matches!(w, Work::Attempts(_)));
+        let durable = !records_only
+            || self
+                .unsynced
+                .is_some_and(|since| since.elapsed() >= RECORD_SYNC);
         let mut done: Vec<(Reply, Output)> = Vec::with_capacity(writes.len());
         let mut pending = writes.into_iter();
         let result = (|| -> Result<(), StoreError> {
-            let txn = self.db.begin_write()?;
+            let mut txn = self.db.begin_write()?;
+            if !durable {
+                txn.set_durability(redb::Durability::None)
+                    .map_err(|e| StoreError::Io(e.to_string()))?;
+            }
             {
                 let mut t = open_tables(&txn)?;
                 for (work, reply) in pending.by_ref() {
@@ -230,6 +320,11 @@ impl Writer {
         match result {
             Ok(()) => {
                 self.stats.commits += 1;
+                if durable {
+                    self.unsynced = None;
+                } else if self.unsynced.is_none() {
+                    self.unsynced = Some(std::time::Instant::now());
+                }
                 for (reply, output) in done {
                     self.stats.jobs += 1;
                     if let Some(reply) = reply {
@@ -564,12 +659,28 @@ fn record_attempt(t: &mut Tables<'_>, ids: &mut Ids, attempt: &Attempt) -> Resul
     Ok(())
 }
 
-/// The keys an attempt is indexed under: the recipient's match key, the key without its
-/// `+tag`, and for a refusal the entry that refused it. A contact's audit then finds mail to
-/// every tagged variant of the address.
+/// The keys a refused attempt is indexed under: the recipient's match key, the key without
+/// its `+tag`, and the entry that refused it. Relayed attempts are not indexed: a random-key
+/// insert per relayed recipient would cost a page write each on the hot path; audits find
+/// them by scanning the time-ordered table instead (see `Store::attempts_to`).
 pub(super) fn attempt_keys(attempt: &Attempt) -> Vec<String> {
-    let mut keys = Vec::with_capacity(3);
-    if let Ok(Target::Address(addr)) = Target::parse(&attempt.rcpt) {
+    let AttemptOutcome::Refused { target, .. } = &attempt.outcome else {
+        return Vec::new();
+    };
+    let mut keys = recipient_keys(&attempt.rcpt);
+    if let Ok(t) = Target::parse(target) {
+        let key = t.match_key();
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+/// A recipient's match key and, when it has a `+tag`, the key without it.
+pub(super) fn recipient_keys(rcpt: &str) -> Vec<String> {
+    let mut keys = Vec::with_capacity(2);
+    if let Ok(Target::Address(addr)) = Target::parse(rcpt) {
         let mut key = String::new();
         addr.push_match_key(addr.local(), &mut key);
         keys.push(key);
@@ -577,14 +688,6 @@ pub(super) fn attempt_keys(attempt: &Attempt) -> Vec<String> {
             let mut key = String::new();
             addr.push_match_key(base, &mut key);
             keys.push(key);
-        }
-    }
-    if let AttemptOutcome::Refused { target, .. } = &attempt.outcome {
-        if let Ok(t) = Target::parse(target) {
-            let key = t.match_key();
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
         }
     }
     keys

@@ -377,7 +377,7 @@ fn acknowledged_adds_survive_a_restart_and_a_kill_9() {
             "--reason",
             "complaint",
         ]);
-        assert!(out.status.success());
+        assert!(out.status.success(), "{}", text(&out.stderr));
     }
     relay.kill9();
 

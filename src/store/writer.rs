@@ -87,6 +87,36 @@ pub struct WriterStats {
 /// How long a batch of send records alone may wait for more before it is committed.
 const RECORD_GATHER: std::time::Duration = std::time::Duration::from_millis(20);
 
+/// A timer for the writer thread: waits on the queue with a deadline.
+struct Clock(tokio::runtime::Runtime);
+
+enum Received {
+    Job(Job),
+    Closed,
+    Timeout,
+}
+
+impl Clock {
+    fn new() -> std::io::Result<Clock> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map(Clock)
+    }
+
+    fn recv_within(&self, rx: &mut mpsc::Receiver<Job>, limit: std::time::Duration) -> Received {
+        // The timeout must be built inside the runtime: it needs the runtime's timer.
+        match self
+            .0
+            .block_on(async { tokio::time::timeout(limit, rx.recv()).await })
+        {
+            Ok(Some(job)) => Received::Job(job),
+            Ok(None) => Received::Closed,
+            Err(_) => Received::Timeout,
+        }
+    }
+}
+
 fn is_record(job: &Job) -> bool {
     matches!(
         job,
@@ -194,24 +224,19 @@ type Reply = Option<oneshot::Sender<Result<Output, StoreError>>>;
 impl Writer {
     /// The next job; while send records are committed but not yet synced, waits at most until
     /// they must be, and then syncs them.
-    fn next_job(&mut self, rx: &mut mpsc::Receiver<Job>) -> Option<Job> {
+    fn next_job(&mut self, rx: &mut mpsc::Receiver<Job>, clock: &Clock) -> Option<Job> {
         loop {
             let Some(since) = self.unsynced else {
                 return rx.blocking_recv();
             };
-            match rx.try_recv() {
-                Ok(job) => return Some(job),
-                Err(mpsc::error::TryRecvError::Disconnected) => {
+            let left = RECORD_SYNC.saturating_sub(since.elapsed());
+            match clock.recv_within(rx, left) {
+                Received::Job(job) => return Some(job),
+                Received::Closed => {
                     self.sync();
                     return None;
                 }
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    if since.elapsed() >= RECORD_SYNC {
-                        self.sync();
-                    } else {
-                        std::thread::sleep(std::time::Duration::from_millis(5));
-                    }
-                }
+                Received::Timeout => self.sync(),
             }
         }
     }
@@ -232,20 +257,33 @@ impl Writer {
     }
 
     fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        let clock = match Clock::new() {
+            Ok(clock) => clock,
+            Err(e) => {
+                tracing::error!(error = %e, "the store writer cannot start its timer");
+                return;
+            }
+        };
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        while let Some(first) = self.next_job(&mut rx) {
+        while let Some(first) = self.next_job(&mut rx, &clock) {
             batch.push(first);
             drain(&mut rx, &mut batch);
             // A batch of send records alone waits a little for more: every commit has a fixed
-            // cost, and records need not be visible at once. Anything else ends the wait, so
-            // an add is never held back.
+            // cost, and records need not be visible at once. Any other job ends the wait at
+            // once, so an add is never held back.
             let started = std::time::Instant::now();
-            while batch.len() < MAX_BATCH
-                && started.elapsed() < RECORD_GATHER
-                && batch.iter().all(is_record)
-            {
-                std::thread::sleep(std::time::Duration::from_millis(2));
-                drain(&mut rx, &mut batch);
+            while batch.len() < MAX_BATCH && batch.iter().all(is_record) {
+                let left = RECORD_GATHER.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    break;
+                }
+                match clock.recv_within(&mut rx, left) {
+                    Received::Job(job) => {
+                        batch.push(job);
+                        drain(&mut rx, &mut batch);
+                    }
+                    Received::Closed | Received::Timeout => break,
+                }
             }
             let mut shutdown = Vec::new();
             let mut writes = Vec::with_capacity(batch.len());

@@ -54,6 +54,9 @@ struct Args {
     /// Reuse a pre-filled data directory (the store is kept between runs; entries must match).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// The relay's worker threads (`[server] worker_threads`; 0: one per CPU).
+    #[arg(long, default_value_t = 0)]
+    relay_threads: usize,
     /// The relay's redb cache (`[store] cache_size`).
     #[arg(long, default_value = "64MiB")]
     cache: String,
@@ -501,9 +504,10 @@ fn start_relay(args: &Args, dir: &Path, port: u16, sink: SocketAddr) -> Child {
     std::fs::write(
         &config,
         format!(
-            "data_dir = {dir:?}\n[server]\nlisten = [\"127.0.0.1:{port}\"]\nhostname = \"relay.load\"\nmax_connections = 20000\n\
+            "data_dir = {dir:?}\n[server]\nlisten = [\"127.0.0.1:{port}\"]\nhostname = \"relay.load\"\nmax_connections = 20000\nworker_threads = {threads}\n\
              [upstream]\nurl = \"smtp://{sink}\"\nmax_connections = 2048\n[store]\ncache_size = \"{cache}\"\n[log]\nlevel = \"warn\"\n",
             cache = args.cache,
+            threads = args.relay_threads,
         ),
     )
     .expect("config");

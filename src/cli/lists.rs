@@ -68,15 +68,21 @@ pub struct ScrubArgs {
     pub drop: bool,
 }
 
-fn open_csv(path: &PathBuf) -> Result<csv::Reader<std::fs::File>, u8> {
-    csv::ReaderBuilder::new()
+/// Opens a CSV file and reads its header row, printing why not.
+fn open_csv(path: &PathBuf) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord), u8> {
+    let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
         .from_path(path)
         .map_err(|e| {
             eprintln!("dnc-relay: cannot read {}: {e}", path.display());
             EXIT_USAGE
-        })
+        })?;
+    let headers = reader.headers().cloned().map_err(|e| {
+        eprintln!("dnc-relay: {}: no header row: {e}", path.display());
+        EXIT_USAGE
+    })?;
+    Ok((reader, headers))
 }
 
 fn file_name(path: &std::path::Path) -> String {
@@ -88,16 +94,9 @@ fn file_name(path: &std::path::Path) -> String {
 /// Imports a file in one transaction; a malformed row refuses the whole file (exit 2) unless
 /// `--skip-invalid`.
 pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
-    let mut reader = match open_csv(&args.file) {
-        Ok(r) => r,
+    let (mut reader, headers) = match open_csv(&args.file) {
+        Ok(opened) => opened,
         Err(code) => return code,
-    };
-    let headers = match reader.headers() {
-        Ok(h) => h.clone(),
-        Err(e) => {
-            eprintln!("dnc-relay: {}: no header row: {e}", args.file.display());
-            return EXIT_USAGE;
-        }
     };
     let cols = Columns::new(&headers);
     let format = ImportFormat::detect(&cols);
@@ -273,16 +272,9 @@ impl<W: Write> ExportSink<W> {
 
 /// Annotates a lead list; changes nothing but records the scrub as an event.
 pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
-    let mut reader = match open_csv(&args.file) {
-        Ok(r) => r,
+    let (mut reader, headers) = match open_csv(&args.file) {
+        Ok(opened) => opened,
         Err(code) => return code,
-    };
-    let headers = match reader.headers() {
-        Ok(h) => h.clone(),
-        Err(e) => {
-            eprintln!("dnc-relay: {}: no header row: {e}", args.file.display());
-            return EXIT_USAGE;
-        }
     };
     let column = match Columns::new(&headers).address(args.column.as_deref()) {
         Ok(c) => c,

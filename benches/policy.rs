@@ -98,7 +98,8 @@ fn rcpt_decision(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("rcpt_decision");
     for n in sizes() {
-        let path = data_dir().join(format!("policy-{n}.redb"));
+        // The file name carries the store format: a store from an older build is rebuilt.
+        let path = data_dir().join(format!("policy-f2-{n}.redb"));
         let (store, took) = rt.block_on(synthetic::filled_store(&path, n, 64 << 20));
         if took > Duration::ZERO {
             println!("filled {n} entries in {took:.2?}");
@@ -157,7 +158,7 @@ fn normaliser(c: &mut Criterion) {
 
 fn add_to_effect(c: &mut Criterion) {
     let rt = runtime();
-    let path = data_dir().join("add-to-effect.redb");
+    let path = data_dir().join("add-to-effect-f2.redb");
     let (store, _) = rt.block_on(synthetic::filled_store(&path, 100_000, 64 << 20));
     let policy = Policy::new(
         Arc::new(store.clone()),

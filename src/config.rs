@@ -36,6 +36,10 @@ pub struct Config {
     pub log: LogConfig,
     /// Send records and audits.
     pub audit: AuditConfig,
+    /// The relay's own TLS certificate (STARTTLS and implicit-TLS listeners).
+    pub tls: TlsConfig,
+    /// Client authentication.
+    pub auth: AuthConfig,
     /// Named sets of senders: their unit (for unit-scoped entries) and operational exemptions.
     pub sender_groups: Vec<SenderGroup>,
 }
@@ -51,6 +55,8 @@ impl Default for Config {
             admin: AdminConfig::default(),
             log: LogConfig::default(),
             audit: AuditConfig::default(),
+            tls: TlsConfig::default(),
+            auth: AuthConfig::default(),
             sender_groups: Vec::new(),
         }
     }
@@ -85,6 +91,23 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Threads serving SMTP and admin connections; 0 means one per CPU.
     pub worker_threads: usize,
+    /// Addresses to listen on with TLS from the first byte (port 465 style, RFC 8314).
+    /// Needs `[tls]`.
+    pub tls_listen: Vec<SocketAddr>,
+    /// Clients that may relay without authenticating (CIDR). Everyone else must AUTH first,
+    /// or gets `530 5.7.0` at MAIL.
+    pub trusted_networks: Vec<ipnet::IpNet>,
+    /// Most connections open at once from one client address.
+    pub max_connections_per_client: usize,
+    /// Most commands a session may send without starting a transaction (since its last MAIL);
+    /// then `421 4.7.0` and close. Stops clients that cannot or do not send mail from probing.
+    pub max_commands_without_mail: usize,
+    /// Most errors (syntax, sequence, failed AUTH) in a session; then `421 4.7.0` and close.
+    /// A policy refusal (550 for a listed recipient) is never an error.
+    pub max_errors: usize,
+    /// Slowest acceptable DATA transfer, in bytes per second, measured after its first 10
+    /// seconds; slower clients get `421 4.4.2` (slowloris). 0 turns the floor off.
+    pub data_min_rate: u64,
 }
 
 impl Default for ServerConfig {
@@ -100,6 +123,15 @@ impl Default for ServerConfig {
             data_timeout: Duration::from_secs(180),
             shutdown_grace: Duration::from_secs(30),
             worker_threads: 0,
+            tls_listen: Vec::new(),
+            trusted_networks: vec![
+                "127.0.0.0/8".parse().expect("valid CIDR"),
+                "::1/128".parse().expect("valid CIDR"),
+            ],
+            max_connections_per_client: 100,
+            max_commands_without_mail: 50,
+            max_errors: 10,
+            data_min_rate: 1024,
         }
     }
 }
@@ -195,6 +227,41 @@ pub struct AdminConfig {
     /// Unix user name or numeric uid -> role (`sdr`, `manager`, `ops`, `admin`). Root is
     /// always `admin`; a user not listed here is refused.
     pub roles: std::collections::BTreeMap<String, crate::model::Role>,
+}
+
+/// `[tls]`: the relay's own certificate.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain (leaf first). With `key_file`, enables STARTTLS on every plain
+    /// listener and the `tls_listen` listeners.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: Option<PathBuf>,
+}
+
+/// `[auth]`: who may authenticate.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Offer AUTH without TLS on listeners bound to a loopback address (local tools that cannot
+    /// do TLS). Elsewhere AUTH is offered only after STARTTLS or on `tls_listen`.
+    pub allow_plaintext_on_loopback: bool,
+    /// The accounts (`[[auth.users]]`).
+    pub users: Vec<AuthUser>,
+}
+
+/// `[[auth.users]]`: one account for AUTH PLAIN and LOGIN.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthUser {
+    /// The user name clients authenticate as.
+    pub name: String,
+    /// An argon2 PHC string from `dnc-relay hash-password`.
+    pub password_hash: String,
+    /// If not empty, the MAIL FROM addresses this user may use (addresses or `@domains`);
+    /// others get `553 5.7.1`.
+    pub senders: Vec<String>,
 }
 
 /// `[audit]`: send records.
@@ -494,6 +561,21 @@ impl Config {
                 "admin" => check_keys::<AdminConfig>(&prefix, section, errors, no_nested),
                 "log" => check_keys::<LogConfig>(&prefix, section, errors, no_nested),
                 "audit" => check_keys::<AuditConfig>(&prefix, section, errors, no_nested),
+                "tls" => check_keys::<TlsConfig>(&prefix, section, errors, no_nested),
+                "auth" => {
+                    check_keys::<AuthConfig>(&prefix, section, errors, |key, value, errors| {
+                        let (Some(users), "users") = (value.as_array(), key) else {
+                            return false;
+                        };
+                        for (i, user) in users.iter().enumerate() {
+                            if let Some(user) = user.as_table() {
+                                let prefix = format!("auth.users[{i}].");
+                                check_keys::<AuthUser>(&prefix, user, errors, no_nested);
+                            }
+                        }
+                        true
+                    })
+                }
                 _ => return false,
             }
             true
@@ -600,6 +682,49 @@ impl Config {
         }
         if self.store.cache_size < 1024 * 1024 {
             err("store.cache_size", "must be at least 1 MiB");
+        }
+        if s.max_connections_per_client == 0 {
+            err("server.max_connections_per_client", "must be at least 1");
+        }
+        if s.max_commands_without_mail == 0 {
+            err("server.max_commands_without_mail", "must be at least 1");
+        }
+        if s.max_errors == 0 {
+            err("server.max_errors", "must be at least 1");
+        }
+        match (&self.tls.cert_file, &self.tls.key_file) {
+            (Some(_), None) => err("tls.key_file", "cert_file needs key_file"),
+            (None, Some(_)) => err("tls.cert_file", "key_file needs cert_file"),
+            (None, None) if !s.tls_listen.is_empty() => {
+                err("server.tls_listen", "needs [tls] cert_file and key_file")
+            }
+            _ => {}
+        }
+        let mut user_names = std::collections::HashSet::new();
+        for (i, u) in self.auth.users.iter().enumerate() {
+            let key = |field: &str| format!("auth.users[{i}].{field}");
+            if u.name.trim().is_empty() || u.name.contains(char::is_whitespace) {
+                err(&key("name"), "every user needs a name without spaces");
+            } else if !user_names.insert(u.name.as_str()) {
+                err(
+                    &key("name"),
+                    &format!("'{}' is used by an earlier user", u.name),
+                );
+            }
+            if !u.password_hash.starts_with("$argon2") {
+                err(
+                    &key("password_hash"),
+                    "must be an argon2 hash from `dnc-relay hash-password`",
+                );
+            }
+            for sender in &u.senders {
+                if crate::address::Target::parse(sender).is_err() {
+                    err(
+                        &key("senders"),
+                        &format!("'{sender}' is not an address or @domain"),
+                    );
+                }
+            }
         }
         if self.audit.send_retention < Duration::from_secs(86_400) {
             err("audit.send_retention", "must be at least one day");

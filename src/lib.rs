@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod address;
 pub mod admin;
 pub mod audit;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
+use crate::access::{tls_acceptor, Access};
 use crate::admin::server::{BindError, Handler};
 use crate::admin::AdminServer;
 use crate::audit::DecisionLog;
@@ -20,7 +21,7 @@ use crate::config::Config;
 use crate::model::Timestamp;
 use crate::policy::{MatchOptions, Policy, SenderGroups, SuppressionLookup};
 use crate::relay::{Relay, SetupError};
-use crate::smtp::{self, Limits, ListenerSet, Phase, SessionContext};
+use crate::smtp::{self, ConnectionLimits, Limits, ListenerSet, Phase, Reloadable, SessionContext};
 use crate::store::{Store, StoreError, StoreOptions};
 
 /// Test seams; production passes `Hooks::default()`.
@@ -53,6 +54,9 @@ pub enum StartError {
     /// The admin socket could not be bound (exit 3).
     #[error(transparent)]
     Admin(#[from] BindError),
+    /// The TLS certificate or key could not be loaded (exit 2).
+    #[error("{0}")]
+    Tls(String),
 }
 
 impl StartError {
@@ -60,6 +64,7 @@ impl StartError {
     pub fn exit_code(&self) -> i32 {
         match self {
             StartError::Listen(_) => 1,
+            StartError::Tls(_) => 2,
             _ => 3,
         }
     }
@@ -68,6 +73,10 @@ impl StartError {
 /// A running relay.
 pub struct Server {
     smtp_addrs: Vec<SocketAddr>,
+    tls_addrs: Vec<SocketAddr>,
+    ctx: Arc<SessionContext>,
+    handler: Arc<Handler>,
+    hooks: Hooks,
     config: Config,
     phase: watch::Sender<Phase>,
     tracker: TaskTracker,
@@ -94,43 +103,40 @@ impl Server {
             source,
         })?;
         let relay = Relay::from_config(&config)?;
-        let options = MatchOptions {
-            tag_separator: config.tag_separator(),
-        };
-        let groups = Arc::new(SenderGroups::from_config(&config.sender_groups));
-        let admin_policy = Policy::new(Arc::new(store.clone()), options.clone(), groups.clone());
-        let smtp_lookup = hooks
-            .lookup
-            .clone()
-            .unwrap_or_else(|| Arc::new(store.clone()));
+        let (reloadable, admin_policy) = build_reloadable(&config, &store, &hooks)?;
         let ctx = Arc::new(SessionContext {
             hostname: config.server.hostname.clone(),
             limits: Limits::from_config(&config),
-            policy: Policy::new(smtp_lookup, options, groups),
             relay: relay.clone(),
             log: log.clone(),
             store: store.clone(),
+            reloadable: std::sync::RwLock::new(Arc::new(reloadable)),
         });
-        let listeners = ListenerSet::bind(&config.server.listen)
+        let listeners = ListenerSet::bind(&config.server.listen, &config.server.tls_listen)
             .await
             .map_err(StartError::Listen)?;
         let smtp_addrs = listeners.local_addrs();
+        let tls_addrs = listeners.tls_addrs();
+        let handler = Arc::new(Handler {
+            store: store.clone(),
+            policy: std::sync::RwLock::new(admin_policy),
+            roles: std::sync::RwLock::new(config.admin.roles.clone()),
+        });
         let admin = AdminServer::bind(
             &config.socket_path(),
             config.admin.socket_group.as_deref(),
-            Arc::new(Handler {
-                store: store.clone(),
-                policy: admin_policy,
-                roles: config.admin.roles.clone(),
-            }),
+            handler.clone(),
         )?;
         let pruner = tokio::spawn(prune_attempts(store.clone(), config.audit.send_retention));
         let (phase, phase_rx) = watch::channel(Phase::Running);
         let tracker = TaskTracker::new();
         smtp::serve(
             listeners,
-            ctx,
-            config.server.max_connections,
+            ctx.clone(),
+            ConnectionLimits {
+                total: config.server.max_connections,
+                per_client: config.server.max_connections_per_client,
+            },
             phase_rx,
             tracker.clone(),
         );
@@ -144,6 +150,10 @@ impl Server {
         );
         Ok(Server {
             smtp_addrs,
+            tls_addrs,
+            ctx,
+            handler,
+            hooks,
             config,
             phase,
             tracker,
@@ -158,6 +168,52 @@ impl Server {
     /// The SMTP addresses bound (with real ports when the config said 0).
     pub fn smtp_addrs(&self) -> &[SocketAddr] {
         &self.smtp_addrs
+    }
+
+    /// The implicit-TLS SMTP addresses bound.
+    pub fn tls_addrs(&self) -> &[SocketAddr] {
+        &self.tls_addrs
+    }
+
+    /// Puts a new config's reloadable parts in force (certificates, accounts, trusted
+    /// networks, sender groups, roles, matching options) without dropping connections: new
+    /// sessions use them, sessions in progress finish with what they started with. Nothing
+    /// changes if the new config is unusable. Listeners, paths, limits and the upstream need a
+    /// restart; a change to them is reported and otherwise ignored.
+    pub fn reload(&mut self, config: Config) -> Result<Vec<String>, StartError> {
+        let (reloadable, admin_policy) = build_reloadable(&config, &self.store, &self.hooks)?;
+        let mut ignored = Vec::new();
+        let old = &self.config;
+        let restart_only = [
+            ("data_dir", old.data_dir != config.data_dir),
+            ("server.listen", old.server.listen != config.server.listen),
+            (
+                "server.tls_listen",
+                old.server.tls_listen != config.server.tls_listen,
+            ),
+            (
+                "server.hostname",
+                old.server.hostname != config.server.hostname,
+            ),
+            ("upstream", old.upstream != config.upstream),
+            ("store", old.store != config.store),
+            ("admin.socket", old.admin.socket != config.admin.socket),
+            ("log", old.log != config.log),
+        ];
+        for (key, changed) in restart_only {
+            if changed {
+                ignored.push(key.to_string());
+            }
+        }
+        self.ctx.replace(reloadable);
+        if let Ok(mut policy) = self.handler.policy.write() {
+            *policy = admin_policy;
+        }
+        if let Ok(mut roles) = self.handler.roles.write() {
+            *roles = config.admin.roles.clone();
+        }
+        self.config = config;
+        Ok(ignored)
     }
 
     /// The admin socket path.
@@ -236,4 +292,28 @@ async fn prune_attempts(store: Store, retention: Duration) {
             Err(e) => tracing::error!(error = %e, "pruning send records failed"),
         }
     }
+}
+
+/// The settings a reload replaces: the sessions' policy, access and TLS, and the admin
+/// server's policy (which always reads the real store).
+fn build_reloadable(
+    config: &Config,
+    store: &Store,
+    hooks: &Hooks,
+) -> Result<(Reloadable, Policy), StartError> {
+    let options = MatchOptions {
+        tag_separator: config.tag_separator(),
+    };
+    let groups = Arc::new(SenderGroups::from_config(&config.sender_groups));
+    let admin_policy = Policy::new(Arc::new(store.clone()), options.clone(), groups.clone());
+    let smtp_lookup = hooks
+        .lookup
+        .clone()
+        .unwrap_or_else(|| Arc::new(store.clone()));
+    let reloadable = Reloadable {
+        policy: Policy::new(smtp_lookup, options, groups),
+        access: Access::from_config(config),
+        tls: tls_acceptor(config).map_err(StartError::Tls)?,
+    };
+    Ok((reloadable, admin_policy))
 }

@@ -14,7 +14,7 @@ use dnc_relay::model::{Actor, Entry, Reason, Source};
 use dnc_relay::policy::{MatchOptions, Policy, SuppressionLookup};
 use dnc_relay::relay::Relay;
 use dnc_relay::server::Hooks;
-use dnc_relay::smtp::{run_session, Limits, Phase, SessionContext};
+use dnc_relay::smtp::{run_session, Limits, ListenerKind, Phase, Reloadable, SessionContext};
 use dnc_relay::store::{NewEntry, Store, StoreError, StoreOptions};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHalf, WriteHalf};
 
@@ -39,6 +39,8 @@ impl Mem {
     async fn start(tweak: impl FnOnce(&mut Config), broken: bool) -> Mem {
         let dir = tempfile::tempdir().unwrap();
         let mut config = common::test_config(dir.path(), "capture:outbox");
+        // The in-memory peer is 192.0.2.7: trust it, as loopback is trusted over sockets.
+        config.server.trusted_networks.push("192.0.2.0/24".parse().unwrap());
         tweak(&mut config);
         let store = Store::open(&config.store_path(), &StoreOptions::default()).unwrap();
         for (target, reason) in [
@@ -67,15 +69,23 @@ impl Mem {
         let ctx = Arc::new(SessionContext {
             hostname: "relay.test".into(),
             limits: Limits::from_config(&config),
-            policy: Policy::new(lookup, MatchOptions::default(), Arc::default()),
             relay: Relay::from_config(&config).unwrap(),
             log: DecisionLog::open(&config.decisions_path()).unwrap(),
             store,
+            reloadable: std::sync::RwLock::new(Arc::new(Reloadable {
+                policy: Policy::new(lookup, MatchOptions::default(), Arc::default()),
+                access: dnc_relay::access::Access::from_config(&config),
+                tls: dnc_relay::access::tls_acceptor(&config).unwrap(),
+            })),
         });
         let (client, server) = tokio::io::duplex(64 * 1024);
         let (phase, phase_rx) = tokio::sync::watch::channel(Phase::Running);
         let peer = "192.0.2.7:40000".parse().unwrap();
-        tokio::spawn(run_session(server, peer, ctx, phase_rx));
+        let kind = ListenerKind {
+            implicit_tls: false,
+            loopback: false,
+        };
+        tokio::spawn(run_session(server, peer, ctx, phase_rx, kind));
         let (r, w) = tokio::io::split(client);
         let mut mem = Mem {
             reader: BufReader::new(r),

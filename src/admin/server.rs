@@ -34,10 +34,10 @@ const MAX_IMPORT_ROWS: usize = 20_000_000;
 pub struct Handler {
     /// The store (writes go through its writer).
     pub store: Store,
-    /// The same policy the SMTP sessions use.
-    pub policy: Policy,
-    /// `[admin.roles]`: user name or uid -> role.
-    pub roles: BTreeMap<String, Role>,
+    /// The policy the SMTP sessions use, on the real store (replaced on reload).
+    pub policy: std::sync::RwLock<Policy>,
+    /// `[admin.roles]`: user name or uid -> role (replaced on reload).
+    pub roles: std::sync::RwLock<BTreeMap<String, Role>>,
 }
 
 /// The running admin server.
@@ -148,8 +148,9 @@ struct Conn {
 }
 
 async fn serve_connection(stream: UnixStream, handler: &Handler) -> std::io::Result<()> {
+    let roles = handler.roles.read().map(|r| r.clone()).unwrap_or_default();
     let mut conn = Conn {
-        actor: peer_actor(&stream, &handler.roles),
+        actor: peer_actor(&stream, &roles),
         import: Vec::new(),
     };
     let (read, mut write) = stream.into_split();
@@ -319,6 +320,11 @@ async fn handle(
     conn: &mut Conn,
     h: &Handler,
 ) -> Result<Body, Denied> {
+    let policy = h
+        .policy
+        .read()
+        .map(|p| p.clone())
+        .map_err(|_| deny(ErrorCode::StoreUnavailable, "policy unavailable"))?;
     match request {
         Request::Ping => Ok(Body::Pong {
             version: env!("CARGO_PKG_VERSION").into(),
@@ -375,7 +381,9 @@ async fn handle(
                 attempts: h.store.attempts_by_key(&target.match_key())?,
             })
         }
-        Request::Check { address, from, at } => Ok(Body::Checked(check(h, address, from, at)?)),
+        Request::Check { address, from, at } => {
+            Ok(Body::Checked(check(h, &policy, address, from, at)?))
+        }
         Request::CheckMany { addresses } => {
             if addresses.len() > MAX_CHUNK {
                 return Err(deny(
@@ -390,8 +398,7 @@ async fn handle(
                         status: "invalid".into(),
                         reason: Some(e.to_string()),
                     },
-                    Ok(addr) => match h
-                        .policy
+                    Ok(addr) => match policy
                         .check_rcpt(&Sender::default(), &addr)
                         .map_err(|e| deny(ErrorCode::StoreUnavailable, e.to_string()))?
                     {
@@ -551,9 +558,9 @@ async fn handle(
                 .collect();
             Ok(Body::Lifts { lifts })
         }
-        Request::AuditSample { days, size } => Ok(Body::Sample(audit::sample(
-            &h.store, &h.policy, days, size,
-        )?)),
+        Request::AuditSample { days, size } => {
+            Ok(Body::Sample(audit::sample(&h.store, &policy, days, size)?))
+        }
         Request::AuditContact { address } => {
             let addr = Address::parse(&address).map_err(|e| {
                 deny(
@@ -561,13 +568,14 @@ async fn handle(
                     format!("'{address}' is not an address: {e}"),
                 )
             })?;
-            Ok(Body::Contact(audit::contact(&h.store, &h.policy, &addr)?))
+            Ok(Body::Contact(audit::contact(&h.store, &policy, &addr)?))
         }
     }
 }
 
 fn check(
     h: &Handler,
+    policy: &Policy,
     address: String,
     from: Option<String>,
     at: Option<Timestamp>,
@@ -596,11 +604,11 @@ fn check(
         user: None,
     };
     let policy = match at {
-        Some(at) => h.policy.with_lookup(Arc::new(AsOf {
+        Some(at) => policy.with_lookup(Arc::new(AsOf {
             store: h.store.clone(),
             at,
         })),
-        None => h.policy.clone(),
+        None => policy.clone(),
     };
     let verdict = policy
         .check_rcpt(&sender, &addr)

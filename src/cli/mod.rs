@@ -74,6 +74,8 @@ pub enum Command {
     Scrub(lists::ScrubArgs),
     /// Who the relay takes you for, and your role.
     Whoami,
+    /// Read a password from stdin and print its argon2 hash for `[[auth.users]] password_hash`.
+    HashPassword,
 }
 
 /// Parses the arguments and runs the command.
@@ -95,6 +97,31 @@ pub fn run(cli: Cli) -> u8 {
         Command::Export(args) => lists::export(&cli, args),
         Command::Scrub(args) => lists::scrub(&cli, args),
         Command::Whoami => whoami(&cli),
+        Command::HashPassword => hash_password(),
+    }
+}
+
+fn hash_password() -> u8 {
+    use std::io::BufRead;
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() {
+        eprintln!("dnc-relay: cannot read the password from stdin");
+        return EXIT_USAGE;
+    }
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        eprintln!("dnc-relay: empty password (give it on stdin: echo 'secret' | dnc-relay hash-password)");
+        return EXIT_USAGE;
+    }
+    match crate::access::hash_password(password.as_bytes()) {
+        Ok(hash) => {
+            println!("{hash}");
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("dnc-relay: cannot hash: {e}");
+            EXIT_UNREACHABLE
+        }
     }
 }
 

@@ -32,13 +32,9 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> u8 {
         Err(code) => return code,
     };
     init_tracing(&config);
-    let threads: usize = std::env::var("DNC_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if threads > 0 {
-        builder.worker_threads(threads);
+    if config.server.worker_threads > 0 {
+        builder.worker_threads(config.server.worker_threads);
     }
     let runtime = match builder.enable_all().thread_name("dnc-relay").build() {
         Ok(rt) => rt,
@@ -47,22 +43,30 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> u8 {
             return EXIT_UNREACHABLE;
         }
     };
-    runtime.block_on(serve(config))
+    let reload = || {
+        cli.load_config(Overrides {
+            listen: args.listen.clone(),
+            upstream: args.upstream.clone(),
+            data_dir: None,
+        })
+    };
+    runtime.block_on(serve(config, reload))
 }
 
-async fn serve(config: Config) -> u8 {
+async fn serve(config: Config, reload: impl Fn() -> Result<Config, u8>) -> u8 {
     // Signal handlers first, so a SIGTERM during start is not lost.
-    let (mut term, mut int) = match (
+    let (mut term, mut int, mut hup) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
     ) {
-        (Ok(t), Ok(i)) => (t, i),
+        (Ok(t), Ok(i), Ok(h)) => (t, i, h),
         _ => {
             eprintln!("dnc-relay: cannot install signal handlers");
             return EXIT_NEGATIVE;
         }
     };
-    let server = match Server::start(config, Hooks::default()).await {
+    let mut server = match Server::start(config, Hooks::default()).await {
         Ok(server) => server,
         Err(e) => {
             tracing::error!(error = %e, "cannot start");
@@ -71,9 +75,25 @@ async fn serve(config: Config) -> u8 {
         }
     };
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-    let which = tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
+    let which = loop {
+        tokio::select! {
+            _ = term.recv() => break "SIGTERM",
+            _ = int.recv() => break "SIGINT",
+            _ = hup.recv() => {
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
+                // An unusable new config is refused and logged; the running one stays.
+                match reload().map(|c| server.reload(c)) {
+                    Ok(Ok(ignored)) if ignored.is_empty() => tracing::info!("config reloaded"),
+                    Ok(Ok(ignored)) => tracing::warn!(
+                        keys = ?ignored,
+                        "config reloaded; these keys changed but need a restart"
+                    ),
+                    Ok(Err(e)) => tracing::error!(error = %e, "config reload refused; the running config stays"),
+                    Err(_) => tracing::error!("config reload refused (see the errors above); the running config stays"),
+                }
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+            }
+        }
     };
     tracing::info!(signal = which, "shutting down");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);

@@ -12,6 +12,9 @@ use crate::audit::Decision;
 use crate::model::AttemptOutcome;
 use crate::relay::Outcome;
 
+/// How long a DATA transfer may take before the rate floor applies.
+const DATA_RATE_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A data buffer larger than this is released after the message instead of kept for the next.
 const KEEP_BUFFER: usize = 256 * 1024;
 
@@ -30,9 +33,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
 
         let mut decoder = DotDecoder::new(self.ctx.limits.max_message_size);
         self.data.clear();
+        let started = std::time::Instant::now();
         loop {
             if self.decode_pending(&mut decoder) {
                 break;
+            }
+            // A client trickling bytes to hold the connection (slowloris) is cut off once the
+            // transfer has had a fair start.
+            let elapsed = started.elapsed();
+            let floor = self.ctx.limits.data_min_rate;
+            if floor > 0
+                && elapsed > DATA_RATE_GRACE
+                && (decoder.size() as f64) < floor as f64 * elapsed.as_secs_f64()
+            {
+                tracing::info!(session = %self.id, client = %self.peer, bytes = decoder.size(), "DATA below the rate floor");
+                return self.close_with(Reply::too_slow(&self.ctx.hostname)).await;
             }
             // A timeout or disconnect here drops the transaction: nothing is relayed.
             self.fill(self.ctx.limits.data_timeout, false).await?;

@@ -15,13 +15,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             name: host.to_string(),
         });
         let reply = if extended {
-            let extensions = [
+            let mut extensions = vec![
                 "PIPELINING".to_string(),
                 format!("SIZE {}", self.ctx.limits.max_message_size),
                 "8BITMIME".to_string(),
                 "SMTPUTF8".to_string(),
                 "ENHANCEDSTATUSCODES".to_string(),
             ];
+            if self.settings.tls.is_some() && !self.io.is_tls() {
+                extensions.push("STARTTLS".to_string());
+            }
+            if self.offers_auth() && self.user.is_none() {
+                extensions.push("AUTH PLAIN LOGIN".to_string());
+            }
             Reply::ehlo(&self.ctx.hostname, &host, &extensions)
         } else {
             Reply::helo(&self.ctx.hostname)

@@ -1,8 +1,9 @@
-//! Accept loops: one task per listening socket, a global connection limit, TCP_NODELAY, and a
-//! tracker so shutdown can wait for every session.
+//! Accept loops: one task per listening socket, a global and a per-client connection limit,
+//! TCP_NODELAY, and a tracker so shutdown can wait for every session.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
@@ -10,32 +11,83 @@ use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
 use super::reply::Reply;
-use super::{run_session, Context, Phase, PhaseWatch};
+use super::{run_session, Context, ListenerKind, Phase, PhaseWatch};
 
 /// The bound SMTP sockets.
 pub struct ListenerSet {
-    listeners: Vec<TcpListener>,
+    listeners: Vec<(TcpListener, ListenerKind)>,
 }
 
 impl ListenerSet {
-    /// Binds every address; fails on the first that cannot be bound.
-    pub async fn bind(addrs: &[SocketAddr]) -> std::io::Result<ListenerSet> {
-        let mut listeners = Vec::with_capacity(addrs.len());
-        for addr in addrs {
+    /// Binds every address (plain ones, then implicit-TLS ones); fails on the first that
+    /// cannot be bound.
+    pub async fn bind(plain: &[SocketAddr], tls: &[SocketAddr]) -> std::io::Result<ListenerSet> {
+        let mut listeners = Vec::with_capacity(plain.len() + tls.len());
+        let all = plain
+            .iter()
+            .map(|a| (a, false))
+            .chain(tls.iter().map(|a| (a, true)));
+        for (addr, implicit_tls) in all {
             let listener = TcpListener::bind(addr).await.map_err(|e| {
                 std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
             })?;
-            listeners.push(listener);
+            let kind = ListenerKind {
+                implicit_tls,
+                loopback: addr.ip().is_loopback(),
+            };
+            listeners.push((listener, kind));
         }
         Ok(ListenerSet { listeners })
     }
 
-    /// The addresses actually bound (port 0 resolved).
+    /// The addresses actually bound (port 0 resolved), plain ones first.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
             .iter()
-            .filter_map(|l| l.local_addr().ok())
+            .filter_map(|(l, _)| l.local_addr().ok())
             .collect()
+    }
+
+    /// The implicit-TLS addresses actually bound.
+    pub fn tls_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter(|(_, k)| k.implicit_tls)
+            .filter_map(|(l, _)| l.local_addr().ok())
+            .collect()
+    }
+}
+
+/// Open connections per client address.
+#[derive(Default)]
+struct PerClient(Mutex<HashMap<IpAddr, usize>>);
+
+impl PerClient {
+    /// Counts a connection in, unless the client is at its limit.
+    fn enter(self: &Arc<Self>, ip: IpAddr, limit: usize) -> Option<ClientSlot> {
+        let mut map = self.0.lock().ok()?;
+        let n = map.entry(ip).or_insert(0);
+        if *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot(self.clone(), ip))
+    }
+}
+
+/// Counts a connection out when dropped.
+struct ClientSlot(Arc<PerClient>, IpAddr);
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        if let Ok(mut map) = (self.0).0.lock() {
+            if let Some(n) = map.get_mut(&self.1) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(&self.1);
+                }
+            }
+        }
     }
 }
 
@@ -44,26 +96,47 @@ impl ListenerSet {
 pub fn serve(
     listeners: ListenerSet,
     ctx: Context,
-    max_connections: usize,
+    limits: ConnectionLimits,
     phase: PhaseWatch,
     tracker: TaskTracker,
 ) {
-    let slots = Arc::new(Semaphore::new(max_connections));
-    for listener in listeners.listeners {
+    let shared = Arc::new(Shared {
+        slots: Semaphore::new(limits.total),
+        per_client: Arc::new(PerClient::default()),
+        per_client_limit: limits.per_client,
+    });
+    for (listener, kind) in listeners.listeners {
         tracker.spawn(accept_loop(
             listener,
+            kind,
             ctx.clone(),
-            slots.clone(),
+            shared.clone(),
             phase.clone(),
             tracker.clone(),
         ));
     }
 }
 
+/// Connection limits.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// In total.
+    pub total: usize,
+    /// From one client address.
+    pub per_client: usize,
+}
+
+struct Shared {
+    slots: Semaphore,
+    per_client: Arc<PerClient>,
+    per_client_limit: usize,
+}
+
 async fn accept_loop(
     listener: TcpListener,
+    kind: ListenerKind,
     ctx: Context,
-    slots: Arc<Semaphore>,
+    shared: Arc<Shared>,
     mut phase: PhaseWatch,
     tracker: TaskTracker,
 ) {
@@ -82,17 +155,29 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
-        match slots.clone().try_acquire_owned() {
-            Ok(slot) => {
+        let slot = shared.slots.try_acquire().ok();
+        let client = slot
+            .as_ref()
+            .and_then(|_| shared.per_client.enter(peer.ip(), shared.per_client_limit));
+        match (slot, client) {
+            (Some(slot), Some(client)) => {
+                slot.forget();
+                let shared = shared.clone();
                 let ctx = ctx.clone();
                 let phase = phase.clone();
                 tracker.spawn(async move {
-                    run_session(stream, peer, ctx, phase).await;
-                    drop(slot);
+                    run_session(stream, peer, ctx, phase, kind).await;
+                    drop(client);
+                    shared.slots.add_permits(1);
                 });
             }
-            Err(_) => {
-                tracing::warn!(client = %peer, "connection limit reached; refusing");
+            (slot, _) => {
+                let what = if slot.is_some() {
+                    "per-client"
+                } else {
+                    "total"
+                };
+                tracing::warn!(client = %peer, limit = what, "connection limit reached; refusing");
                 let hostname = ctx.hostname.clone();
                 tracker.spawn(async move {
                     let mut out = Vec::new();

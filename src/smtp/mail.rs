@@ -19,6 +19,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         if self.txn.is_some() {
             return self.reply(Reply::bad_sequence("nested MAIL command"));
         }
+        // No open relay: a client relays only from a trusted network or after AUTH.
+        let trusted = self.settings.access.is_trusted(self.peer.ip());
+        if self.user.is_none() && !trusted {
+            return self.reply(Reply::auth_required());
+        }
         if let Some(param) = unsupported_mail_parameter(&from) {
             return self.reply(Reply::unsupported_parameter(param));
         }
@@ -37,6 +42,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 Err(e) => return self.reply(Reply::bad_sender_syntax(&e.to_string())),
             }
         };
+        if let Some(user) = &self.user {
+            if !self.settings.access.may_send_as(user, sender.as_ref()) {
+                return self.reply(Reply::sender_not_allowed(user));
+            }
+        }
         let params = MailParams {
             from: from.address.to_string(),
             eight_bit: from.flags & MAIL_BODY_8BITMIME != 0,
@@ -49,6 +59,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             accepted: Vec::new(),
             smtputf8,
         });
+        self.idle_commands = 0;
         self.reply(Reply::sender_ok());
     }
 }

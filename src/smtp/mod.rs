@@ -4,6 +4,7 @@
 //! a socket would. Commands are parsed by `smtp-proto`; framing, limits, timeouts and the DATA
 //! decoder are ours.
 
+mod auth;
 mod data;
 pub mod dot;
 mod ehlo;
@@ -13,6 +14,7 @@ mod misc;
 mod rcpt;
 pub mod reply;
 mod session;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +24,7 @@ use crate::config::Config;
 use crate::policy::Policy;
 use crate::relay::Relay;
 
-pub use listener::{serve, ListenerSet};
+pub use listener::{serve, ConnectionLimits, ListenerSet};
 pub use reply::Reply;
 pub use session::run_session;
 
@@ -39,6 +41,12 @@ pub struct Limits {
     pub command_timeout: Duration,
     /// Wait for more DATA this long.
     pub data_timeout: Duration,
+    /// Commands allowed since the last MAIL before the session is closed.
+    pub max_commands_without_mail: usize,
+    /// Errors allowed before the session is closed.
+    pub max_errors: usize,
+    /// Slowest DATA transfer in bytes per second (0: no floor).
+    pub data_min_rate: u64,
 }
 
 impl Limits {
@@ -51,6 +59,9 @@ impl Limits {
             max_line_length: s.max_line_length,
             command_timeout: s.command_timeout,
             data_timeout: s.data_timeout,
+            max_commands_without_mail: s.max_commands_without_mail,
+            max_errors: s.max_errors,
+            data_min_rate: s.data_min_rate,
         }
     }
 }
@@ -61,14 +72,52 @@ pub struct SessionContext {
     pub hostname: String,
     /// The limits.
     pub limits: Limits,
-    /// The recipient policy.
-    pub policy: Policy,
     /// The upstream.
     pub relay: Relay,
     /// The decision log.
     pub log: DecisionLog,
     /// The store, for send records.
     pub store: crate::store::Store,
+    /// What SIGHUP reloads; each session keeps the snapshot it started with.
+    pub reloadable: std::sync::RwLock<Arc<Reloadable>>,
+}
+
+impl SessionContext {
+    /// The reloadable settings in force now.
+    pub fn snapshot(&self) -> Arc<Reloadable> {
+        match self.reloadable.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts new settings in force for sessions that start from now on.
+    pub fn replace(&self, new: Reloadable) {
+        let new = Arc::new(new);
+        match self.reloadable.write() {
+            Ok(mut guard) => *guard = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
+    }
+}
+
+/// The settings a SIGHUP can change without dropping connections.
+pub struct Reloadable {
+    /// The recipient policy (with the sender groups).
+    pub policy: Policy,
+    /// Trusted networks and accounts.
+    pub access: crate::access::Access,
+    /// The relay's certificate, when TLS is configured.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// What a listener is: how its sessions start and what they may offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerKind {
+    /// TLS from the first byte.
+    pub implicit_tls: bool,
+    /// Bound to a loopback address (plaintext AUTH may be allowed there).
+    pub loopback: bool,
 }
 
 /// Where the relay stands in its life; sessions watch it to stop at the right moment.

@@ -42,10 +42,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         };
         let sender = Sender {
             address: txn.sender.as_ref(),
-            user: None,
+            user: self.user.as_deref(),
         };
         let now = Timestamp::now();
-        match self.ctx.policy.check_rcpt(&sender, &addr) {
+        match self.settings.policy.check_rcpt(&sender, &addr) {
             Err(e) => {
                 tracing::error!(session = %self.id, rcpt, error = %e, "policy failed; deferring the recipient");
                 let reply = Reply::policy_unavailable();

@@ -64,6 +64,13 @@ impl Reply {
         (400..500).contains(&self.code)
     }
 
+    /// Whether the reply says the client got the protocol wrong (syntax, sequence, unknown
+    /// command, missing or failed authentication). Counted against `max_errors`; a policy
+    /// refusal (550, 553) or a temporary failure is not.
+    pub fn is_client_error(&self) -> bool {
+        matches!(self.code, 500..=504 | 530 | 535 | 538 | 555)
+    }
+
     /// Appends the wire form (CRLF-terminated, multi-line as needed) to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         use std::io::Write;
@@ -217,6 +224,89 @@ impl Reply {
     /// `530 5.7.0`: authentication required.
     pub fn auth_required() -> Reply {
         Reply::new(530, st(7, 0), "authentication required")
+    }
+
+    /// `220 2.0.0` after STARTTLS.
+    pub fn ready_for_tls() -> Reply {
+        Reply::new(220, st(0, 0), "ready to start TLS")
+    }
+
+    /// `334` with a base64 challenge (AUTH).
+    pub fn auth_challenge(base64: &str) -> Reply {
+        Reply::new(334, None, base64.to_string())
+    }
+
+    /// `235 2.7.0` after a successful AUTH.
+    pub fn auth_ok() -> Reply {
+        Reply::new(235, st(7, 0), "authentication successful")
+    }
+
+    /// `535 5.7.8`: wrong user name or password.
+    pub fn auth_failed() -> Reply {
+        Reply::new(535, st(7, 8), "authentication credentials invalid")
+    }
+
+    /// `538 5.7.11`: AUTH needs an encrypted connection (RFC 4954).
+    pub fn encryption_required() -> Reply {
+        Reply::new(
+            538,
+            st(7, 11),
+            "encryption required for requested authentication mechanism",
+        )
+    }
+
+    /// `504 5.5.4`: an AUTH mechanism we do not offer.
+    pub fn unsupported_mechanism() -> Reply {
+        Reply::new(
+            504,
+            st(5, 4),
+            "unrecognized authentication type (use PLAIN or LOGIN)",
+        )
+    }
+
+    /// `501 5.5.2`: a malformed or cancelled AUTH exchange.
+    pub fn auth_cancelled() -> Reply {
+        Reply::new(
+            501,
+            st(5, 2),
+            "authentication exchange cancelled or malformed",
+        )
+    }
+
+    /// `553 5.7.1`: the authenticated user may not use this sender.
+    pub fn sender_not_allowed(user: &str) -> Reply {
+        Reply::new(
+            553,
+            st(7, 1),
+            format!("sender address not allowed for {user}"),
+        )
+    }
+
+    /// `421 4.7.0`: too many errors in this session.
+    pub fn too_many_errors(hostname: &str) -> Reply {
+        Reply::new(
+            421,
+            st(7, 0),
+            format!("{hostname} too many errors, closing connection"),
+        )
+    }
+
+    /// `421 4.7.0`: too many commands without sending mail.
+    pub fn too_many_commands(hostname: &str) -> Reply {
+        Reply::new(
+            421,
+            st(7, 0),
+            format!("{hostname} too many commands without a transaction, closing connection"),
+        )
+    }
+
+    /// `421 4.4.2`: the message data arrives too slowly.
+    pub fn too_slow(hostname: &str) -> Reply {
+        Reply::new(
+            421,
+            st(4, 2),
+            format!("{hostname} data transfer too slow, closing connection"),
+        )
     }
 
     /// `503 5.5.1`: command out of sequence.

@@ -13,7 +13,8 @@ use smtp_proto::{Error as ParseError, Request};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::reply::Reply;
-use super::{Context, Phase, PhaseWatch};
+use super::tls::MaybeTls;
+use super::{Context, ListenerKind, Phase, PhaseWatch, Reloadable};
 use crate::address::Address;
 use crate::audit::{Decision, DecisionRecord};
 use crate::model::Timestamp;
@@ -65,7 +66,7 @@ static NEXT_SESSION: AtomicU64 = AtomicU64::new(0);
 
 /// The state of one connection.
 pub(super) struct Session<S> {
-    io: S,
+    pub(super) io: MaybeTls<S>,
     rbuf: Vec<u8>,
     rpos: usize,
     wbuf: Vec<u8>,
@@ -74,6 +75,15 @@ pub(super) struct Session<S> {
     /// Inside an over-long line: discard until its end, then answer 500.
     discarding: bool,
     pub(super) ctx: Context,
+    /// The reloadable settings this session started with.
+    pub(super) settings: std::sync::Arc<Reloadable>,
+    pub(super) listener: ListenerKind,
+    /// The authenticated user, after a successful AUTH.
+    pub(super) user: Option<String>,
+    /// Errors so far (see `Limits::max_errors`).
+    errors: usize,
+    /// Commands since the last successful MAIL.
+    pub(super) idle_commands: usize,
     pub(super) phase: PhaseWatch,
     pub(super) peer: SocketAddr,
     pub(super) id: String,
@@ -84,12 +94,33 @@ pub(super) struct Session<S> {
 }
 
 /// Serves one SMTP connection until QUIT, 421, timeout or disconnect.
-pub async fn run_session<S>(io: S, peer: SocketAddr, ctx: Context, phase: PhaseWatch)
-where
+pub async fn run_session<S>(
+    io: S,
+    peer: SocketAddr,
+    ctx: Context,
+    phase: PhaseWatch,
+    listener: ListenerKind,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let n = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
     let id = format!("{:x}{n:06x}", Timestamp::now().0 / 1_000_000);
+    let settings = ctx.snapshot();
+    let io = if listener.implicit_tls {
+        let Some(acceptor) = settings.tls.clone() else {
+            return;
+        };
+        match tokio::time::timeout(ctx.limits.command_timeout, acceptor.accept(io)).await {
+            Ok(Ok(tls)) => MaybeTls::Tls(Box::new(tls)),
+            Ok(Err(e)) => {
+                tracing::info!(client = %peer, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => return,
+        }
+    } else {
+        MaybeTls::Plain(io)
+    };
     let mut session = Session {
         io,
         rbuf: Vec::with_capacity(4096),
@@ -98,6 +129,11 @@ where
         line: Vec::with_capacity(256),
         discarding: false,
         ctx,
+        settings,
+        listener,
+        user: None,
+        errors: 0,
+        idle_commands: 0,
         phase,
         peer,
         id,
@@ -132,6 +168,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     Line::Command(range) => self.command(range).await?,
                     Line::TooLong => self.reply(Reply::line_too_long()),
                 }
+                if self.errors >= self.ctx.limits.max_errors {
+                    return self
+                        .close_with(Reply::too_many_errors(&self.ctx.hostname))
+                        .await;
+                }
+                if self.idle_commands > self.ctx.limits.max_commands_without_mail {
+                    return self
+                        .close_with(Reply::too_many_commands(&self.ctx.hostname))
+                        .await;
+                }
             }
             self.flush().await?;
             self.fill(self.ctx.limits.command_timeout, true).await?;
@@ -151,6 +197,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     }
 
     async fn dispatch(&mut self, line: &[u8]) -> Flow {
+        self.idle_commands += 1;
         let request = match Request::parse(&mut line.iter()) {
             Ok(request) => request,
             Err(e) => {
@@ -159,6 +206,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
         };
         match request {
+            Request::StartTls => return self.starttls().await,
+            Request::Auth {
+                mechanism,
+                initial_response,
+            } => return self.auth(mechanism, initial_response.into_owned()).await,
             Request::Ehlo { host } => self.ehlo(host, true).await,
             Request::Helo { host } => self.ehlo(host, false).await,
             Request::Mail { from } => self.mail(from).await,
@@ -174,9 +226,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         Ok(())
     }
 
-    /// Queues a reply; it is written at the next flush.
+    /// Queues a reply; it is written at the next flush. Replies that mean the client got
+    /// the protocol wrong count as errors; a policy refusal never does.
     pub(super) fn reply(&mut self, reply: Reply) {
+        if reply.is_client_error() {
+            self.errors += 1;
+        }
         reply.write_to(&mut self.wbuf);
+    }
+
+    /// Drops input received but not processed (after STARTTLS: it was not protected).
+    pub(super) fn discard_pending(&mut self) {
+        self.rpos = self.rbuf.len();
+    }
+
+    /// Reads the next line (for AUTH exchanges), without its line ending.
+    pub(super) async fn read_line(&mut self) -> Result<String, Closed> {
+        loop {
+            if let Some(line) = self.next_line() {
+                return match line {
+                    Line::Command(range) => {
+                        let text = String::from_utf8_lossy(&self.rbuf[range]);
+                        Ok(text.trim_end_matches(['\r', '\n']).to_string())
+                    }
+                    Line::TooLong => Ok(String::new()),
+                };
+            }
+            self.flush().await?;
+            self.fill(self.ctx.limits.command_timeout, true).await?;
+        }
     }
 
     /// Writes every queued reply in one go.
@@ -304,7 +382,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 ts: Timestamp::now(),
                 session: self.id.clone(),
                 client: self.peer.to_string(),
-                user: None,
+                user: self.user.clone(),
                 from: line.from.to_string(),
                 rcpt: line.rcpt.to_string(),
                 decision: line.decision,
@@ -340,7 +418,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             session: self.id.clone(),
             client: self.peer.to_string(),
             from: from.to_string(),
-            user: None,
+            user: self.user.clone(),
             rcpt: rcpt.to_string(),
             outcome,
         }

@@ -33,7 +33,14 @@ pub fn address_index(k: u64) -> u64 {
 /// Opens the store at `path` and fills it up to `entries`; returns it and how long the fill
 /// took (zero when it was already full).
 pub async fn filled_store(path: &Path, entries: u64, cache_size: usize) -> (Store, Duration) {
-    let store = Store::open(path, &StoreOptions { cache_size }).expect("open store");
+    let store = Store::open(
+        path,
+        &StoreOptions {
+            cache_size,
+            fault: None,
+        },
+    )
+    .expect("open store");
     let have = store.count().expect("count");
     let started = Instant::now();
     let mut n = have;

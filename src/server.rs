@@ -29,6 +29,8 @@ use crate::store::{Store, StoreError, StoreOptions};
 pub struct Hooks {
     /// Where the SMTP policy reads entries instead of the store (to prove failing closed).
     pub lookup: Option<Arc<dyn SuppressionLookup>>,
+    /// Store fault injection (see `StoreOptions::fault`).
+    pub store_fault: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// Why the relay could not start. Each maps to the CLI's exit code.
@@ -92,6 +94,7 @@ impl Server {
     pub async fn start(config: Config, hooks: Hooks) -> Result<Server, StartError> {
         let store_options = StoreOptions {
             cache_size: usize::try_from(config.store.cache_size).unwrap_or(usize::MAX),
+            fault: hooks.store_fault.clone(),
         };
         let store_path = config.store_path();
         let store = tokio::task::spawn_blocking(move || Store::open(&store_path, &store_options))

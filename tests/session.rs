@@ -37,10 +37,21 @@ struct Mem {
 
 impl Mem {
     async fn start(tweak: impl FnOnce(&mut Config), broken: bool) -> Mem {
+        Mem::start_with_limits(tweak, |_| {}, broken).await
+    }
+
+    async fn start_with_limits(
+        tweak: impl FnOnce(&mut Config),
+        tweak_limits: impl FnOnce(&mut Limits),
+        broken: bool,
+    ) -> Mem {
         let dir = tempfile::tempdir().unwrap();
         let mut config = common::test_config(dir.path(), "capture:outbox");
         // The in-memory peer is 192.0.2.7: trust it, as loopback is trusted over sockets.
-        config.server.trusted_networks.push("192.0.2.0/24".parse().unwrap());
+        config
+            .server
+            .trusted_networks
+            .push("192.0.2.0/24".parse().unwrap());
         tweak(&mut config);
         let store = Store::open(&config.store_path(), &StoreOptions::default()).unwrap();
         for (target, reason) in [
@@ -66,9 +77,11 @@ impl Mem {
         } else {
             Arc::new(store.clone())
         };
+        let mut limits = Limits::from_config(&config);
+        tweak_limits(&mut limits);
         let ctx = Arc::new(SessionContext {
             hostname: "relay.test".into(),
-            limits: Limits::from_config(&config),
+            limits,
             relay: Relay::from_config(&config).unwrap(),
             log: DecisionLog::open(&config.decisions_path()).unwrap(),
             store,
@@ -323,6 +336,7 @@ async fn a_failing_policy_over_sockets_never_lets_a_recipient_through() {
         |_| {},
         Hooks {
             lookup: Some(Arc::new(Broken)),
+            ..Hooks::default()
         },
     )
     .await;
@@ -417,4 +431,26 @@ async fn every_rcpt_decision_is_logged_with_the_schema_fields() {
     ] {
         assert!(first.get(field).is_some(), "missing {field} in {first}");
     }
+}
+
+#[tokio::test]
+async fn a_data_transfer_below_the_rate_floor_is_cut_off() {
+    let mut s = Mem::start_with_limits(
+        |c| c.server.data_min_rate = 100_000,
+        |l| l.data_rate_grace = Duration::from_millis(300),
+        false,
+    )
+    .await;
+    s.expect("EHLO client.test\r\n", "250").await;
+    s.expect("MAIL FROM:<a@example.org>\r\n", "250").await;
+    s.expect("RCPT TO:<r1@example.org>\r\n", "250").await;
+    s.expect("DATA\r\n", "354").await;
+    for _ in 0..8 {
+        // The relay may close mid-loop; later writes then fail, which is the point.
+        let _ = s.writer.write_all(b"slow\r\n").await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reply = s.reply().await;
+    assert!(reply.starts_with("421 4.4.2"), "{reply}");
+    assert!(s.outbox().is_empty(), "nothing relayed");
 }

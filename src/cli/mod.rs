@@ -110,7 +110,9 @@ fn hash_password() -> u8 {
     }
     let password = line.trim_end_matches(['\r', '\n']);
     if password.is_empty() {
-        eprintln!("dnc-relay: empty password (give it on stdin: echo 'secret' | dnc-relay hash-password)");
+        eprintln!(
+            "dnc-relay: empty password (give it on stdin: echo 'secret' | dnc-relay hash-password)"
+        );
         return EXIT_USAGE;
     }
     match crate::access::hash_password(password.as_bytes()) {

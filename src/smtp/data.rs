@@ -12,9 +12,6 @@ use crate::audit::Decision;
 use crate::model::AttemptOutcome;
 use crate::relay::Outcome;
 
-/// How long a DATA transfer may take before the rate floor applies.
-const DATA_RATE_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// A data buffer larger than this is released after the message instead of kept for the next.
 const KEEP_BUFFER: usize = 256 * 1024;
 
@@ -43,7 +40,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             let elapsed = started.elapsed();
             let floor = self.ctx.limits.data_min_rate;
             if floor > 0
-                && elapsed > DATA_RATE_GRACE
+                && elapsed > self.ctx.limits.data_rate_grace
                 && (decoder.size() as f64) < floor as f64 * elapsed.as_secs_f64()
             {
                 tracing::info!(session = %self.id, client = %self.peer, bytes = decoder.size(), "DATA below the rate floor");

@@ -47,6 +47,8 @@ pub struct Limits {
     pub max_errors: usize,
     /// Slowest DATA transfer in bytes per second (0: no floor).
     pub data_min_rate: u64,
+    /// How long a DATA transfer runs before the rate floor applies.
+    pub data_rate_grace: Duration,
 }
 
 impl Limits {
@@ -62,6 +64,7 @@ impl Limits {
             max_commands_without_mail: s.max_commands_without_mail,
             max_errors: s.max_errors,
             data_min_rate: s.data_min_rate,
+            data_rate_grace: Duration::from_secs(10),
         }
     }
 }

@@ -197,7 +197,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     }
 
     async fn dispatch(&mut self, line: &[u8]) -> Flow {
-        self.idle_commands += 1;
+        // Only commands outside a transaction count: RCPTs and DATA of real mail never do.
+        if self.txn.is_none() {
+            self.idle_commands += 1;
+        }
         let request = match Request::parse(&mut line.iter()) {
             Ok(request) => request,
             Err(e) => {

@@ -147,6 +147,7 @@ pub struct Store {
     jobs: mpsc::Sender<Job>,
     writer: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
     path: PathBuf,
+    fault: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// Settings for opening the store.
@@ -154,13 +155,27 @@ pub struct Store {
 pub struct StoreOptions {
     /// redb page cache, in bytes.
     pub cache_size: usize,
+    /// Fault injection for tests: while set, every lookup and every commit fails as an I/O
+    /// error would (a full or failing disk), so the relay's behaviour under store failure can
+    /// be proven. Never set in production.
+    pub fault: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             cache_size: 64 * 1024 * 1024,
+            fault: None,
         }
+    }
+}
+
+fn injected(fault: &Option<Arc<std::sync::atomic::AtomicBool>>) -> Result<(), StoreError> {
+    match fault {
+        Some(f) if f.load(std::sync::atomic::Ordering::Relaxed) => {
+            Err(StoreError::Io("injected store fault".into()))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -192,12 +207,13 @@ impl Store {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        let (jobs, handle) = writer::spawn(db.clone())?;
+        let (jobs, handle) = writer::spawn(db.clone(), options.fault.clone())?;
         Ok(Store {
             db,
             jobs,
             writer: Arc::new(std::sync::Mutex::new(Some(handle))),
             path: path.to_path_buf(),
+            fault: options.fault.clone(),
         })
     }
 
@@ -209,6 +225,7 @@ impl Store {
     /// Looks up match keys and returns every entry found, with the index of its key. One
     /// short read transaction; no allocation unless an entry is found.
     pub fn find_all(&self, keys: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
+        injected(&self.fault)?;
         let txn = self.db.begin_read()?;
         let table = txn.open_table(tables::SUPPRESSIONS)?;
         let mut found = Vec::new();

@@ -164,6 +164,7 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
 /// Starts the writer thread.
 pub(super) fn spawn(
     db: Arc<Database>,
+    fault: Option<Arc<std::sync::atomic::AtomicBool>>,
 ) -> Result<(mpsc::Sender<Job>, std::thread::JoinHandle<()>), StoreError> {
     let (next_event, next_lift) = {
         let txn = redb::ReadableDatabase::begin_read(&*db)?;
@@ -186,6 +187,7 @@ pub(super) fn spawn(
                 },
                 stats: WriterStats::default(),
                 unsynced: None,
+                fault,
             }
             .run(rx)
         })
@@ -207,6 +209,8 @@ struct Writer {
     stats: WriterStats,
     /// Since when send records have been committed without fsync, if they have.
     unsynced: Option<std::time::Instant>,
+    /// Fault injection (see `StoreOptions::fault`).
+    fault: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// The tables a batch writes, opened once per transaction.
@@ -334,7 +338,9 @@ impl Writer {
                 .is_some_and(|since| since.elapsed() >= RECORD_SYNC);
         let mut done: Vec<(Reply, Output)> = Vec::with_capacity(writes.len());
         let mut pending = writes.into_iter();
+        let fault = self.fault.clone();
         let result = (|| -> Result<(), StoreError> {
+            super::injected(&fault)?;
             let mut txn = self.db.begin_write()?;
             if !durable {
                 txn.set_durability(redb::Durability::None)

@@ -287,6 +287,12 @@ impl std::fmt::Debug for TestTls {
 pub struct TestPki {
     pub ca_pem: String,
     pub server: Arc<rustls::ServerConfig>,
+    /// The server certificate chain (leaf, CA) as PEM.
+    pub chain_pem: String,
+    /// The server key as PEM (a test key, generated now, never committed).
+    pub key_pem: String,
+    /// A client config that trusts the CA.
+    pub client: Arc<rustls::ClientConfig>,
 }
 
 impl TestPki {
@@ -310,9 +316,20 @@ impl TestPki {
             .with_no_client_auth()
             .with_single_cert(vec![leaf.der().clone(), ca.der().clone()], key)
             .unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der().clone()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
         TestPki {
+            chain_pem: format!("{}{}", leaf.pem(), ca.pem()),
+            key_pem: leaf_key.serialize_pem(),
             ca_pem: ca.pem(),
             server: Arc::new(server),
+            client: Arc::new(client),
         }
     }
 }

@@ -1,0 +1,440 @@
+//! Safe to expose: TLS, AUTH, no open relay, limits against abuse, reload, store faults.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use common::{Client, Script, TestPki, TestRelay, TestUpstream};
+use dnc_relay::address::Target;
+use dnc_relay::config::{AuthUser, Config};
+use dnc_relay::model::{Actor, Reason, Source};
+use dnc_relay::server::Hooks;
+use dnc_relay::store::NewEntry;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio_rustls::rustls;
+
+/// A line client over any stream (plain or TLS).
+struct Lines<S> {
+    io: BufReader<S>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Lines<S> {
+    async fn reply(&mut self) -> String {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            let n = tokio::time::timeout(Duration::from_secs(10), self.io.read_line(&mut line))
+                .await
+                .expect("a reply within 10 s")
+                .unwrap_or(0);
+            if n == 0 {
+                return all;
+            }
+            all.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return all;
+            }
+        }
+    }
+
+    async fn expect(&mut self, command: &str, prefix: &str) -> String {
+        self.io
+            .get_mut()
+            .write_all(command.as_bytes())
+            .await
+            .unwrap();
+        let reply = self.reply().await;
+        assert!(
+            reply.starts_with(prefix),
+            "after {command:?}: expected {prefix:?}, got {reply:?}"
+        );
+        reply
+    }
+
+    fn into_inner(self) -> S {
+        self.io.into_inner()
+    }
+}
+
+async fn plain(addr: SocketAddr) -> Lines<TcpStream> {
+    let mut c = Lines {
+        io: BufReader::new(TcpStream::connect(addr).await.unwrap()),
+    };
+    assert!(c.reply().await.starts_with("220"));
+    c
+}
+
+/// EHLO, STARTTLS, handshake, EHLO again; returns the TLS client and the second EHLO reply.
+async fn starttls(
+    addr: SocketAddr,
+    pki: &TestPki,
+) -> (Lines<tokio_rustls::client::TlsStream<TcpStream>>, String) {
+    let mut c = plain(addr).await;
+    let ehlo = c.expect("EHLO client.test\r\n", "250").await;
+    assert!(ehlo.contains("STARTTLS"), "{ehlo}");
+    c.expect("STARTTLS\r\n", "220 2.0.0").await;
+    let tls = tls_connect(c.into_inner(), pki).await;
+    let mut t = Lines {
+        io: BufReader::new(tls),
+    };
+    let ehlo = t.expect("EHLO client.test\r\n", "250").await;
+    assert!(
+        !ehlo.contains("STARTTLS"),
+        "no STARTTLS once encrypted: {ehlo}"
+    );
+    (t, ehlo)
+}
+
+async fn tls_connect(tcp: TcpStream, pki: &TestPki) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let connector = tokio_rustls::TlsConnector::from(pki.client.clone());
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    connector
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake with the relay")
+}
+
+fn plain_auth(user: &str, password: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"))
+}
+
+/// The accounts' hashes, computed once (argon2 is slow on purpose, slower in debug builds).
+fn hashes() -> &'static (String, String) {
+    static HASHES: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    HASHES.get_or_init(|| {
+        (
+            dnc_relay::access::hash_password(b"correct horse").unwrap(),
+            dnc_relay::access::hash_password(b"invoices").unwrap(),
+        )
+    })
+}
+
+/// A relay that trusts nobody, with TLS, one account, and the test upstream.
+async fn exposed(upstream: &str, pki: &TestPki, tweak: impl FnOnce(&mut Config)) -> TestRelay {
+    let certs = tempfile::tempdir().unwrap();
+    let cert = certs.path().join("relay.pem");
+    let key = certs.path().join("relay.key");
+    std::fs::write(&cert, &pki.chain_pem).unwrap();
+    std::fs::write(&key, &pki.key_pem).unwrap();
+    let relay = TestRelay::start(upstream, |c| {
+        c.server.trusted_networks = vec![];
+        c.server.tls_listen = vec!["127.0.0.1:0".parse().unwrap()];
+        c.tls.cert_file = Some(cert);
+        c.tls.key_file = Some(key);
+        let (tool, billing) = hashes();
+        c.auth.users.push(AuthUser {
+            name: "sales-tool".into(),
+            password_hash: tool.clone(),
+            senders: vec![],
+        });
+        c.auth.users.push(AuthUser {
+            name: "billing".into(),
+            password_hash: billing.clone(),
+            senders: vec!["@billing.example".into()],
+        });
+        tweak(c);
+    })
+    .await;
+    // The certificate files are loaded at start; the directory can go.
+    drop(certs);
+    relay
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_unauthenticated_client_cannot_relay_to_anyone() {
+    let upstream = TestUpstream::start(Script::default()).await;
+    let pki = TestPki::new();
+    let relay = exposed(&upstream.url(), &pki, |_| {}).await;
+    let (mut c, _) = Client::connect(relay.addr).await;
+    c.expect("EHLO client.test\r\n", "250").await;
+    for from in ["rep@sales.example", "", "postmaster@relay.test"] {
+        c.expect(&format!("MAIL FROM:<{from}>\r\n"), "530 5.7.0")
+            .await;
+    }
+    c.expect("RCPT TO:<victim@example.com>\r\n", "503 5.5.1")
+        .await;
+    c.expect("DATA\r\n", "503 5.5.1").await;
+    drop(c);
+    assert_eq!(
+        *upstream.connections.lock().unwrap(),
+        0,
+        "nothing reached the upstream"
+    );
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_is_offered_only_after_starttls_and_then_relays() {
+    let upstream = TestUpstream::start(Script::default()).await;
+    let pki = TestPki::new();
+    let relay = exposed(&upstream.url(), &pki, |_| {}).await;
+    let mut c = plain(relay.addr).await;
+    let ehlo = c.expect("EHLO client.test\r\n", "250").await;
+    assert!(!ehlo.contains("AUTH"), "no AUTH in cleartext: {ehlo}");
+    c.expect(
+        &format!(
+            "AUTH PLAIN {}\r\n",
+            plain_auth("sales-tool", "correct horse")
+        ),
+        "538 5.7.11",
+    )
+    .await;
+
+    let (mut t, ehlo) = starttls(relay.addr, &pki).await;
+    assert!(ehlo.contains("AUTH PLAIN LOGIN"), "{ehlo}");
+    t.expect(
+        &format!(
+            "AUTH PLAIN {}\r\n",
+            plain_auth("sales-tool", "correct horse")
+        ),
+        "235 2.7.0",
+    )
+    .await;
+    t.expect("MAIL FROM:<rep@sales.example>\r\n", "250 2.1.0")
+        .await;
+    t.expect("RCPT TO:<prospect@example.com>\r\n", "250 2.1.5")
+        .await;
+    t.expect("DATA\r\n", "354").await;
+    t.expect("Subject: over TLS\r\n\r\nhello\r\n.\r\n", "250 2.0.0")
+        .await;
+    t.expect("QUIT\r\n", "221").await;
+    assert_eq!(upstream.received().len(), 1);
+    let records = relay.decisions(2).await;
+    assert_eq!(
+        records[0].user.as_deref(),
+        Some("sales-tool"),
+        "the user is on the record"
+    );
+    drop(c);
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_login_works_and_a_wrong_password_gets_535() {
+    let pki = TestPki::new();
+    let relay = exposed("capture:outbox", &pki, |_| {}).await;
+    let (mut t, _) = starttls(relay.addr, &pki).await;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    t.expect(
+        &format!("AUTH PLAIN {}\r\n", plain_auth("sales-tool", "wrong")),
+        "535 5.7.8",
+    )
+    .await;
+    t.expect(
+        &format!("AUTH PLAIN {}\r\n", plain_auth("nobody", "correct horse")),
+        "535 5.7.8",
+    )
+    .await;
+    t.expect("AUTH LOGIN\r\n", "334 VXNlcm5hbWU6").await;
+    t.expect(&format!("{}\r\n", b64("sales-tool")), "334 UGFzc3dvcmQ6")
+        .await;
+    t.expect(&format!("{}\r\n", b64("correct horse")), "235 2.7.0")
+        .await;
+    t.expect("AUTH LOGIN\r\n", "503").await;
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_limited_to_some_senders_gets_553_for_others() {
+    let pki = TestPki::new();
+    let relay = exposed("capture:outbox", &pki, |_| {}).await;
+    let (mut t, _) = starttls(relay.addr, &pki).await;
+    t.expect(
+        &format!("AUTH PLAIN {}\r\n", plain_auth("billing", "invoices")),
+        "235",
+    )
+    .await;
+    t.expect("MAIL FROM:<ceo@sales.example>\r\n", "553 5.7.1")
+        .await;
+    t.expect("MAIL FROM:<invoices@eu.billing.example>\r\n", "250")
+        .await;
+    t.expect("QUIT\r\n", "221").await;
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_pipelined_after_starttls_are_discarded() {
+    let pki = TestPki::new();
+    let relay = exposed("capture:outbox", &pki, |c| {
+        c.server.trusted_networks = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let mut c = plain(relay.addr).await;
+    c.expect("EHLO client.test\r\n", "250").await;
+    // The injected MAIL arrives in the same segment as STARTTLS, in clear.
+    c.expect("STARTTLS\r\nMAIL FROM:<injected@evil.example>\r\n", "220")
+        .await;
+    let mut t = Lines {
+        io: BufReader::new(tls_connect(c.into_inner(), &pki).await),
+    };
+    // Were the MAIL executed, the session would now be in a transaction (or have a reply
+    // queued); instead it is a fresh session that needs EHLO.
+    t.expect("MAIL FROM:<real@sales.example>\r\n", "503 5.5.1")
+        .await;
+    t.expect("EHLO client.test\r\n", "250").await;
+    t.expect("MAIL FROM:<real@sales.example>\r\n", "250").await;
+    t.expect("QUIT\r\n", "221").await;
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_implicit_tls_listener_speaks_tls_from_the_first_byte() {
+    let pki = TestPki::new();
+    let relay = exposed("capture:outbox", &pki, |_| {}).await;
+    let addr = relay.server.tls_addrs()[0];
+    let tls = tls_connect(TcpStream::connect(addr).await.unwrap(), &pki).await;
+    let mut t = Lines {
+        io: BufReader::new(tls),
+    };
+    assert!(t.reply().await.starts_with("220 relay.test"));
+    let ehlo = t.expect("EHLO client.test\r\n", "250").await;
+    assert!(
+        ehlo.contains("AUTH PLAIN LOGIN") && !ehlo.contains("STARTTLS"),
+        "{ehlo}"
+    );
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plaintext_auth_is_offered_on_loopback_only_when_allowed() {
+    let pki = TestPki::new();
+    let relay = exposed("capture:outbox", &pki, |c| {
+        c.auth.allow_plaintext_on_loopback = true
+    })
+    .await;
+    let mut c = plain(relay.addr).await;
+    let ehlo = c.expect("EHLO client.test\r\n", "250").await;
+    assert!(ehlo.contains("AUTH PLAIN LOGIN"), "{ehlo}");
+    c.expect(
+        &format!(
+            "AUTH PLAIN {}\r\n",
+            plain_auth("sales-tool", "correct horse")
+        ),
+        "235",
+    )
+    .await;
+    c.expect("MAIL FROM:<rep@sales.example>\r\n", "250").await;
+    c.expect("QUIT\r\n", "221").await;
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_per_client_limit_get_421() {
+    let relay = TestRelay::start("capture:outbox", |c| {
+        c.server.max_connections_per_client = 2
+    })
+    .await;
+    let (_a, ga) = Client::connect(relay.addr).await;
+    let (_b, gb) = Client::connect(relay.addr).await;
+    let (_c, gc) = Client::connect(relay.addr).await;
+    assert!(ga.starts_with("220") && gb.starts_with("220"), "{ga} {gb}");
+    assert!(gc.starts_with("421 4.3.2"), "{gc}");
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_without_mail_and_errors_are_limited_but_refusals_are_not_errors() {
+    let relay = TestRelay::start("capture:outbox", |c| {
+        c.server.max_commands_without_mail = 5;
+        c.server.max_errors = 3;
+    })
+    .await;
+    relay
+        .server
+        .store()
+        .add(
+            NewEntry {
+                target: Target::parse("@listed.example").unwrap(),
+                reason: Reason::Unsubscribe,
+                source: Source::Admin,
+                evidence: String::new(),
+                units: vec![],
+            },
+            Actor::system(),
+        )
+        .await
+        .unwrap();
+    // Twenty policy refusals in a row: normal traffic, no error, no slowdown.
+    let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+    let started = std::time::Instant::now();
+    for i in 0..20 {
+        c.expect(&format!("RCPT TO:<p{i}@listed.example>\r\n"), "550 5.7.1")
+            .await;
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "refusals are not tarpitted"
+    );
+    c.expect("RCPT TO:<ok@fine.example>\r\n", "250").await;
+    // Junk commands are errors: the third closes the session.
+    c.expect("FOO\r\n", "500").await;
+    c.expect("BAR\r\n", "500").await;
+    c.expect("BAZ\r\n", "500").await;
+    let closing = c.reply().await;
+    assert!(closing.starts_with("421 4.7.0"), "{closing}");
+    // Commands that never start a transaction are limited too.
+    let (mut d, _) = Client::connect(relay.addr).await;
+    d.expect("EHLO client.test\r\n", "250").await;
+    for _ in 0..4 {
+        d.expect("NOOP\r\n", "250").await;
+    }
+    d.send("NOOP\r\n").await;
+    let reply = d.read_to_end().await;
+    assert!(reply.contains("421 4.7.0"), "{reply}");
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_failing_at_runtime_fails_closed_everywhere() {
+    let upstream = TestUpstream::start(Script::default()).await;
+    let fault = Arc::new(AtomicBool::new(false));
+    let relay = TestRelay::start_with(
+        &upstream.url(),
+        |_| {},
+        Hooks {
+            store_fault: Some(fault.clone()),
+            ..Hooks::default()
+        },
+    )
+    .await;
+    fault.store(true, Ordering::Relaxed);
+    let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+    c.expect("RCPT TO:<anyone@example.com>\r\n", "451 4.3.0")
+        .await;
+    c.expect("DATA\r\n", "554 5.5.1").await;
+    c.expect("QUIT\r\n", "221").await;
+    assert_eq!(
+        *upstream.connections.lock().unwrap(),
+        0,
+        "nothing relayed unchecked"
+    );
+    let mut admin = dnc_relay::admin::AdminClient::connect(&relay.socket()).unwrap();
+    let add = admin.request(dnc_relay::admin::Request::SuppressAdd {
+        target: "x@example.com".into(),
+        reason: Reason::Unsubscribe,
+        source: None,
+        evidence: None,
+        units: vec![],
+    });
+    assert!(
+        matches!(
+            add,
+            Err(dnc_relay::admin::ClientError::Refused {
+                code: dnc_relay::admin::ErrorCode::StoreUnavailable,
+                ..
+            })
+        ),
+        "{add:?}"
+    );
+    // When the store recovers, so does the relay.
+    fault.store(false, Ordering::Relaxed);
+    let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+    c.expect("RCPT TO:<anyone@example.com>\r\n", "250").await;
+    c.expect("QUIT\r\n", "221").await;
+    relay.stop().await;
+}

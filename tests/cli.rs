@@ -497,3 +497,135 @@ fn check_config_accepts_the_shipped_config_and_a_partial_file() {
         "check-config creates nothing"
     );
 }
+
+#[test]
+fn an_unreadable_store_exits_3_with_nothing_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory where the store file should be: it cannot be opened as a database.
+    std::fs::create_dir_all(dir.path().join("dnc.redb")).unwrap();
+    let port = free_port();
+    let out = Command::new(binary())
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("dnc.redb"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "nothing may listen"
+    );
+}
+
+#[test]
+fn hash_password_prints_an_argon2_hash_that_verifies() {
+    let mut child = Command::new(binary())
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let hash = text(&out.stdout).trim().to_string();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    // The relay accepts it: a config with this hash checks out.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.toml");
+    std::fs::write(
+        &path,
+        format!("[[auth.users]]\nname = \"tool\"\npassword_hash = \"{hash}\"\n"),
+    )
+    .unwrap();
+    let check = Command::new(binary())
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+}
+
+#[test]
+fn sighup_reloads_accounts_and_refuses_a_broken_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let hash = |pw: &str| dnc_relay::access::hash_password(pw.as_bytes()).unwrap();
+    let config = dir.path().join("relay.toml");
+    let write_config = |users: &[(&str, &str)]| {
+        let mut text = format!(
+            "data_dir = {:?}\n[server]\nlisten = [\"127.0.0.1:{port}\"]\ntrusted_networks = []\n[auth]\nallow_plaintext_on_loopback = true\n",
+            dir.path()
+        );
+        for (name, pw) in users {
+            text.push_str(&format!(
+                "[[auth.users]]\nname = \"{name}\"\npassword_hash = \"{}\"\n",
+                hash(pw)
+            ));
+        }
+        std::fs::write(&config, text).unwrap();
+    };
+    write_config(&[("alice", "a-pass")]);
+    let child = Command::new(binary())
+        .args(["serve", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut relay = Relay {
+        child,
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        dir: dir.path().to_path_buf(),
+    };
+    relay.wait_ready();
+    let auth = |user: &str, pw: &str| {
+        let token = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("\0{user}\0{pw}"),
+        );
+        let mut s = Smtp::connect(relay.addr);
+        s.cmd("EHLO t\r\n");
+        s.cmd(&format!("AUTH PLAIN {token}\r\n"))
+    };
+    assert!(auth("bob", "b-pass").starts_with("535"));
+    // A session opened before the reload keeps working through it.
+    let mut before = Smtp::connect(relay.addr);
+    before.cmd("EHLO t\r\n");
+    write_config(&[("alice", "a-pass"), ("bob", "b-pass")]);
+    let pid = nix::unistd::Pid::from_raw(relay.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !auth("bob", "b-pass").starts_with("235") {
+        assert!(Instant::now() < deadline, "the reload never took effect");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        before.cmd("NOOP\r\n").starts_with("250"),
+        "no connection is dropped"
+    );
+    // A broken config is refused; the running one stays.
+    std::fs::write(&config, "[server]\nmax_recipients = \"lots\"\n").unwrap();
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        auth("bob", "b-pass").starts_with("235"),
+        "the old config stays in force"
+    );
+    let status = relay.sigterm();
+    assert!(status.success());
+}

@@ -63,7 +63,13 @@ impl Address {
         if local.is_empty() {
             return Err(AddressError::MissingLocalPart);
         }
-        if local.chars().any(|c| c.is_control()) {
+        // Quoting could smuggle '@', '"' or '\\' into a local part; the normalised form would
+        // then parse differently the second time (or print like a domain target). No real
+        // mailbox needs them, so they are refused rather than guessed at.
+        if local
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '@' | '"' | '\\'))
+        {
             return Err(AddressError::InvalidLocalPart);
         }
         if local.len() > 64 {
@@ -209,15 +215,19 @@ pub fn normalize_domain(domain: &str) -> Result<String, AddressError> {
         && domain
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
-        && !domain.contains("xn--")
-        && !domain.contains("XN--")
+        && !domain
+            .split('.')
+            .any(|label| label.len() >= 4 && label[..4].eq_ignore_ascii_case("xn--"))
         && domain.split('.').all(valid_label)
     {
         return Ok(domain.to_ascii_lowercase());
     }
     let ascii = idna::domain_to_ascii(domain)
         .map_err(|_| AddressError::InvalidDomain(domain.to_string()))?;
-    if ascii.is_empty() || ascii.len() > 255 || !ascii.split('.').all(valid_label) {
+    // The result must be its own normal form, or one spelling could be stored and another
+    // matched (the fuzzer found uppercase punycode that converts once but not twice).
+    let stable = idna::domain_to_ascii(&ascii).is_ok_and(|again| again == ascii);
+    if !stable || ascii.is_empty() || ascii.len() > 255 || !ascii.split('.').all(valid_label) {
         return Err(AddressError::InvalidDomain(domain.to_string()));
     }
     Ok(ascii)
@@ -349,6 +359,38 @@ mod tests {
             Address::parse(&format!("{}@example.com", "a".repeat(65))).unwrap_err(),
             AddressError::TooLong
         );
+    }
+
+    #[test]
+    fn fuzz_regressions_normalise_idempotently() {
+        // Found by `cargo fuzz run normalise`: a mixed-case "xN--" label skipped the IDNA
+        // check, so the normalised form did not parse again.
+        for input in [
+            "@@@@xN--A--XNJJMJD",
+            "a@Xn--bcher-kva.example",
+            "a@xN--A--XN.example",
+            "z@oV--zD77tD@xN--AXNJat47777777777R",
+        ] {
+            if let Ok(addr) = Address::parse(input) {
+                assert_eq!(Address::parse(addr.as_str()), Ok(addr.clone()), "{input}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_quoted_local_part_starting_with_at_is_refused() {
+        // Found by the fuzzer: it printed as "@@1...@h1tb", which reads as a domain target.
+        for input in [
+            "\"@@1\u{5ac}\\\"@H1tb",
+            "\"\\\"@\"\\\"@b",
+            "\"a@b\"@x.example",
+        ] {
+            assert_eq!(
+                Address::parse(input).unwrap_err(),
+                AddressError::InvalidLocalPart,
+                "{input}"
+            );
+        }
     }
 
     #[test]

@@ -129,8 +129,8 @@ impl Default for ServerConfig {
                 "::1/128".parse().expect("valid CIDR"),
             ],
             max_connections_per_client: 100,
-            max_commands_without_mail: 50,
-            max_errors: 10,
+            max_commands_without_mail: 100,
+            max_errors: 20,
             data_min_rate: 1024,
         }
     }

@@ -67,6 +67,8 @@ pub struct DecisionRecord {
     /// The sender group whose exemption let a listed recipient through (`billing:
     /// unsubscribe alice@example.com`), when one did.
     pub exemption: Option<String>,
+    /// Another owner's lock that refused the recipient, or that it was warned about.
+    pub lock: Option<String>,
 }
 
 enum Msg {

@@ -42,6 +42,10 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Named sets of senders: their unit (for unit-scoped entries) and operational exemptions.
     pub sender_groups: Vec<SenderGroup>,
+    /// Ownership locks ("one voice per prospect").
+    pub locks: LocksConfig,
+    /// The people (or teams, or tools) senders belong to, for ownership locks.
+    pub owners: Vec<OwnerConfig>,
 }
 
 impl Default for Config {
@@ -58,6 +62,8 @@ impl Default for Config {
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
             sender_groups: Vec::new(),
+            locks: LocksConfig::default(),
+            owners: Vec::new(),
         }
     }
 }
@@ -297,6 +303,98 @@ pub struct SenderGroup {
     /// Reasons these senders may ignore (operational mail: invoices still reach a customer who
     /// unsubscribed from prospecting). `hard-bounce`, `complaint` and `legal` are refused.
     pub exempt_reasons: Vec<crate::model::Reason>,
+    /// Transactional mail (invoices, password resets): these senders neither take nor respect
+    /// ownership locks.
+    pub transactional: bool,
+}
+
+/// How a kind of ownership lock is enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LockMode {
+    /// Another owner's RCPT gets `550 5.7.1` naming the owner and the expiry.
+    Block,
+    /// Another owner's RCPT is accepted with the warning in the reply and the decision log.
+    Warn,
+    /// Not enforced, not taken.
+    Off,
+}
+
+/// `[locks]`: ownership locks.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LocksConfig {
+    /// Contact locks: `block`, `warn` or `off`.
+    pub contact: LockMode,
+    /// Account (recipient domain) locks: `block`, `warn` or `off`.
+    pub account: LockMode,
+    /// How long a lock lasts after its owner's last relayed message.
+    #[serde(with = "duration")]
+    pub ttl: Duration,
+    /// Domains never account-locked (many unrelated people share them).
+    pub free_mail_domains: Vec<String>,
+}
+
+/// The free-mail domains never account-locked by default.
+pub const FREE_MAIL_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "yahoo.com",
+    "ymail.com",
+    "aol.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.com",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "mail.com",
+    "zoho.com",
+    "yandex.com",
+    "yandex.ru",
+    "mail.ru",
+    "qq.com",
+    "163.com",
+    "126.com",
+    "fastmail.com",
+    "hey.com",
+    "tutanota.com",
+    "t-online.de",
+    "orange.fr",
+    "free.fr",
+    "libero.it",
+];
+
+impl Default for LocksConfig {
+    fn default() -> Self {
+        LocksConfig {
+            contact: LockMode::Block,
+            account: LockMode::Warn,
+            ttl: Duration::from_secs(30 * 86_400),
+            free_mail_domains: FREE_MAIL_DOMAINS.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+}
+
+/// `[[owners]]`: one owner and the sender identities that are them.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OwnerConfig {
+    /// The owner's name, shown in refusals (`owned by sam`).
+    pub name: String,
+    /// The owner's team.
+    pub team: Option<String>,
+    /// Addresses, `@domains` (every mailbox of a sending domain) and `user:NAME`
+    /// (authenticated users) that are this owner: a rep who switches mailbox or domain stays
+    /// the same owner.
+    pub senders: Vec<String>,
 }
 
 /// `[log]`: where logs go.
@@ -549,6 +647,15 @@ impl Config {
                 }
                 return true;
             }
+            if let (Some(owners), "owners") = (value.as_array(), key) {
+                for (i, owner) in owners.iter().enumerate() {
+                    if let Some(owner) = owner.as_table() {
+                        let prefix = format!("owners[{i}].");
+                        check_keys::<OwnerConfig>(&prefix, owner, errors, no_nested);
+                    }
+                }
+                return true;
+            }
             let Some(section) = value.as_table() else {
                 return false;
             };
@@ -562,6 +669,7 @@ impl Config {
                 "log" => check_keys::<LogConfig>(&prefix, section, errors, no_nested),
                 "audit" => check_keys::<AuditConfig>(&prefix, section, errors, no_nested),
                 "tls" => check_keys::<TlsConfig>(&prefix, section, errors, no_nested),
+                "locks" => check_keys::<LocksConfig>(&prefix, section, errors, no_nested),
                 "auth" => {
                     check_keys::<AuthConfig>(&prefix, section, errors, |key, value, errors| {
                         let (Some(users), "users") = (value.as_array(), key) else {
@@ -723,6 +831,29 @@ impl Config {
                         &key("senders"),
                         &format!("'{sender}' is not an address or @domain"),
                     );
+                }
+            }
+        }
+        if self.locks.ttl < Duration::from_secs(60) {
+            err("locks.ttl", "must be at least a minute");
+        }
+        let mut owner_names = std::collections::HashSet::new();
+        for (i, o) in self.owners.iter().enumerate() {
+            let key = |field: &str| format!("owners[{i}].{field}");
+            if o.name.trim().is_empty() || o.name.contains(char::is_whitespace) {
+                err(&key("name"), "every owner needs a name without spaces");
+            } else if !owner_names.insert(o.name.as_str()) {
+                err(
+                    &key("name"),
+                    &format!("'{}' is used by an earlier owner", o.name),
+                );
+            }
+            if o.senders.is_empty() {
+                err(&key("senders"), "list at least one sender");
+            }
+            for sender in &o.senders {
+                if let Err(e) = crate::policy::SenderPattern::parse(sender) {
+                    err(&key("senders"), &format!("'{sender}': {e}"));
                 }
             }
         }

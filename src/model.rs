@@ -350,6 +350,47 @@ impl Entry {
     }
 }
 
+/// Whose contact or account a lock reserves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LockKind {
+    /// One contact (a recipient address).
+    Contact,
+    /// A whole account (a recipient domain or a group of domains).
+    Account,
+}
+
+/// An ownership lock: while it holds, only its owner's senders may mail the contact (or the
+/// account, as configured).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lock {
+    /// Contact or account.
+    pub kind: LockKind,
+    /// The contact's normalised address, or `@account`.
+    pub target: String,
+    /// The owner's name (a configured owner, or the sender's mailbox).
+    pub owner: String,
+    /// The owner's team, if configured.
+    pub team: Option<String>,
+    /// When the owner first took it (or was given it).
+    pub since: Timestamp,
+    /// When it ends unless renewed by another send from the owner.
+    pub expires: Timestamp,
+    /// Under review: until a decision, only the owner may send, whatever the mode.
+    pub review: Option<Review>,
+}
+
+/// A review of a lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    /// Who opened it.
+    pub by: Actor,
+    /// When.
+    pub at: Timestamp,
+    /// Why.
+    pub note: String,
+}
+
 /// One recipient the relay relayed or refused, kept for audits (the send records).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
@@ -365,6 +406,8 @@ pub struct Attempt {
     pub user: Option<String>,
     /// The recipient as sent.
     pub rcpt: String,
+    /// The owner the sender counts as (locks), if locks applied.
+    pub owner: Option<String>,
     /// What happened.
     pub outcome: AttemptOutcome,
 }
@@ -381,6 +424,13 @@ pub enum AttemptOutcome {
         upstream: String,
         /// The sender group whose exemption let it through, if one did.
         exemption: Option<String>,
+    },
+    /// Another owner's lock refused the recipient at RCPT.
+    Locked {
+        /// The contact or `@account` locked.
+        target: String,
+        /// Its owner.
+        owner: String,
     },
     /// The policy refused the recipient at RCPT.
     Refused {
@@ -463,6 +513,59 @@ pub enum EventKind {
         /// Rows whose address was malformed.
         invalid: u64,
     },
+    /// An owner took a lock with a relayed message.
+    LockTaken {
+        /// The contact or `@account`.
+        target: String,
+        /// The owner.
+        owner: String,
+    },
+    /// A lock was put under review.
+    LockReviewed {
+        /// The contact or `@account`.
+        target: String,
+        /// The owner at the time.
+        owner: String,
+        /// Why.
+        note: String,
+    },
+    /// A review was decided: the lock belongs to `owner`.
+    LockDecided {
+        /// The contact or `@account`.
+        target: String,
+        /// The owner decided on.
+        owner: String,
+        /// Why.
+        note: String,
+    },
+    /// A lock was given to another owner.
+    LockTransferred {
+        /// The contact or `@account`.
+        target: String,
+        /// The previous owner.
+        from: String,
+        /// The new owner.
+        to: String,
+        /// Why.
+        note: String,
+    },
+    /// A lock ended before its expiry: released by a manager, or by a suppression or hard
+    /// bounce of the contact.
+    LockReleased {
+        /// The contact or `@account`.
+        target: String,
+        /// The owner it had.
+        owner: String,
+        /// Why.
+        note: String,
+    },
+    /// Domains were grouped into one account for account locks.
+    AccountGrouped {
+        /// The account.
+        account: String,
+        /// Its domains.
+        domains: Vec<String>,
+    },
     /// A file of suppressions was imported (each row also has its own event).
     Imported {
         /// The file name as given.
@@ -488,8 +591,15 @@ impl EventKind {
             | EventKind::Readded { target, .. }
             | EventKind::LiftRequested { target, .. }
             | EventKind::LiftApproved { target, .. }
-            | EventKind::LiftDenied { target, .. } => Some(target),
-            EventKind::Scrubbed { .. } | EventKind::Imported { .. } => None,
+            | EventKind::LiftDenied { target, .. }
+            | EventKind::LockTaken { target, .. }
+            | EventKind::LockReviewed { target, .. }
+            | EventKind::LockDecided { target, .. }
+            | EventKind::LockTransferred { target, .. }
+            | EventKind::LockReleased { target, .. } => Some(target),
+            EventKind::Scrubbed { .. }
+            | EventKind::Imported { .. }
+            | EventKind::AccountGrouped { .. } => None,
         }
     }
 }

@@ -83,7 +83,8 @@ impl SenderPattern {
         }
     }
 
-    fn matches(&self, sender: &Sender<'_>) -> bool {
+    /// Whether the sender is this identity.
+    pub fn matches(&self, sender: &Sender<'_>) -> bool {
         match self {
             SenderPattern::Address(a) => sender.address.is_some_and(|s| s.as_str() == a),
             SenderPattern::Domain(d) => sender.address.is_some_and(|s| s.domains().any(|x| x == d)),
@@ -99,6 +100,7 @@ struct SenderGroup {
     unit: Option<String>,
     patterns: Vec<SenderPattern>,
     exempt: Vec<crate::model::Reason>,
+    transactional: bool,
 }
 
 /// The sender groups, in config order: the first group a sender matches is its group.
@@ -127,6 +129,7 @@ impl SenderGroups {
                         .copied()
                         .filter(|r| r.is_exemptable())
                         .collect(),
+                    transactional: g.transactional,
                 })
                 .collect(),
         }
@@ -136,6 +139,11 @@ impl SenderGroups {
         self.groups
             .iter()
             .find(|g| g.patterns.iter().any(|p| p.matches(sender)))
+    }
+
+    /// Whether the sender's group sends transactional mail (exempt from ownership locks).
+    pub fn is_transactional(&self, sender: &Sender<'_>) -> bool {
+        self.classify(sender).is_some_and(|g| g.transactional)
     }
 
     /// The unit of a sender, if its group has one.
@@ -437,18 +445,21 @@ mod tests {
                 unit: Some("acme".into()),
                 senders: vec!["billing@acme.example".into()],
                 exempt_reasons: vec![Reason::Unsubscribe, Reason::NotInterested],
+                transactional: false,
             },
             crate::config::SenderGroup {
                 name: "acme-sales".into(),
                 unit: Some("acme".into()),
                 senders: vec!["@acme.example".into()],
                 exempt_reasons: vec![],
+                transactional: false,
             },
             crate::config::SenderGroup {
                 name: "globex-sales".into(),
                 unit: Some("globex".into()),
                 senders: vec!["@globex.example".into()],
                 exempt_reasons: vec![],
+                transactional: false,
             },
         ]
     }

@@ -18,6 +18,7 @@ use crate::admin::server::{BindError, Handler};
 use crate::admin::AdminServer;
 use crate::audit::DecisionLog;
 use crate::config::Config;
+use crate::locks::{LockManager, LockSettings};
 use crate::model::Timestamp;
 use crate::policy::{MatchOptions, Policy, SenderGroups, SuppressionLookup};
 use crate::relay::{Relay, SetupError};
@@ -31,6 +32,8 @@ pub struct Hooks {
     pub lookup: Option<Arc<dyn SuppressionLookup>>,
     /// Store fault injection (see `StoreOptions::fault`).
     pub store_fault: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// The clock ownership locks use (to drive expiry in tests without sleeping).
+    pub clock: Option<crate::locks::Clock>,
 }
 
 /// Why the relay could not start. Each maps to the CLI's exit code.
@@ -113,6 +116,13 @@ impl Server {
             relay: relay.clone(),
             log: log.clone(),
             store: store.clone(),
+            locks: LockManager::new(
+                store.clone(),
+                hooks
+                    .clock
+                    .clone()
+                    .unwrap_or_else(crate::locks::system_clock),
+            ),
             reloadable: std::sync::RwLock::new(Arc::new(reloadable)),
         });
         let listeners = ListenerSet::bind(&config.server.listen, &config.server.tls_listen)
@@ -130,7 +140,7 @@ impl Server {
             config.admin.socket_group.as_deref(),
             handler.clone(),
         )?;
-        let pruner = tokio::spawn(prune_attempts(store.clone(), config.audit.send_retention));
+        let pruner = tokio::spawn(prune(store.clone(), config.audit.send_retention));
         let (phase, phase_rx) = watch::channel(Phase::Running);
         let tracker = TaskTracker::new();
         smtp::serve(
@@ -281,18 +291,25 @@ impl Server {
     }
 }
 
-/// Deletes send records older than the retention period, at start and then every hour.
-async fn prune_attempts(store: Store, retention: Duration) {
+/// At start and then every hour: deletes send records older than the retention period, and
+/// expired ownership locks.
+async fn prune(store: Store, retention: Duration) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        let before = Timestamp::now().minus(retention);
+        let now = Timestamp::now();
+        let before = now.minus(retention);
         match store.prune_attempts(before).await {
             Ok(0) => {}
             Ok(n) => {
                 tracing::info!(records = n, before = %before, "pruned send records past retention")
             }
             Err(e) => tracing::error!(error = %e, "pruning send records failed"),
+        }
+        match store.prune_locks(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(locks = n, "pruned expired ownership locks"),
+            Err(e) => tracing::error!(error = %e, "pruning expired locks failed"),
         }
     }
 }
@@ -317,6 +334,7 @@ fn build_reloadable(
         policy: Policy::new(smtp_lookup, options, groups),
         access: Access::from_config(config),
         tls: tls_acceptor(config).map_err(StartError::Tls)?,
+        locks: LockSettings::from_config(config),
     };
     Ok((reloadable, admin_policy))
 }

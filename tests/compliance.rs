@@ -38,18 +38,21 @@ async fn relay() -> TestRelay {
                 unit: Some("acme".into()),
                 senders: vec!["billing@acme.example".into()],
                 exempt_reasons: vec![Reason::Unsubscribe],
+                transactional: false,
             },
             SenderGroup {
                 name: "acme-sales".into(),
                 unit: Some("acme".into()),
                 senders: vec!["@acme.example".into()],
                 exempt_reasons: vec![],
+                transactional: false,
             },
             SenderGroup {
                 name: "globex-sales".into(),
                 unit: Some("globex".into()),
                 senders: vec!["@globex.example".into()],
                 exempt_reasons: vec![],
+                transactional: false,
             },
         ];
     })
@@ -394,6 +397,7 @@ fn relayed(rcpt: &str, at: Timestamp) -> Attempt {
         from: "rep@sales.example".into(),
         user: None,
         rcpt: rcpt.into(),
+        owner: None,
         outcome: AttemptOutcome::Relayed {
             message_id: Some("m@x".into()),
             upstream: "250 ok".into(),

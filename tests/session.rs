@@ -84,11 +84,16 @@ impl Mem {
             limits,
             relay: Relay::from_config(&config).unwrap(),
             log: DecisionLog::open(&config.decisions_path()).unwrap(),
+            locks: dnc_relay::locks::LockManager::new(
+                store.clone(),
+                dnc_relay::locks::system_clock(),
+            ),
             store,
             reloadable: std::sync::RwLock::new(Arc::new(Reloadable {
                 policy: Policy::new(lookup, MatchOptions::default(), Arc::default()),
                 access: dnc_relay::access::Access::from_config(&config),
                 tls: dnc_relay::access::tls_acceptor(&config).unwrap(),
+                locks: dnc_relay::locks::LockSettings::from_config(&config),
             })),
         });
         let (client, server) = tokio::io::duplex(64 * 1024);

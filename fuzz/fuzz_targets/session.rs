@@ -38,11 +38,13 @@ fn world() -> &'static World {
                 limits: Limits::from_config(&config),
                 relay: Relay::from_config(&config).unwrap(),
                 log: DecisionLog::open(&config.decisions_path()).unwrap(),
+                locks: dnc_relay::locks::LockManager::new(store.clone(), dnc_relay::locks::system_clock()),
                 store: store.clone(),
                 reloadable: std::sync::RwLock::new(Arc::new(Reloadable {
                     policy: Policy::new(Arc::new(store), MatchOptions::default(), Arc::new(SenderGroups::default())),
                     access: Access::from_config(&config),
                     tls: None,
+                    locks: dnc_relay::locks::LockSettings::from_config(&config),
                 })),
             })
         });

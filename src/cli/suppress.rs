@@ -270,6 +270,25 @@ pub fn history_line(e: &Event) -> String {
             blocked,
             invalid,
         } => format!("list {file} of {rows} rows scrubbed, {blocked} blocked, {invalid} invalid"),
+        EventKind::LockTaken { target, owner } => format!("lock on {target} taken by {owner}"),
+        EventKind::LockReviewed { target, owner, note } => {
+            format!("lock on {target} (owner {owner}) put under review{}", quoted(note))
+        }
+        EventKind::LockDecided { target, owner, note } => {
+            format!("review of {target} decided: owner {owner}{}", quoted(note))
+        }
+        EventKind::LockTransferred {
+            target,
+            from,
+            to,
+            note,
+        } => format!("lock on {target} transferred from {from} to {to}{}", quoted(note)),
+        EventKind::LockReleased { target, owner, note } => {
+            format!("lock on {target} (owner {owner}) released{}", quoted(note))
+        }
+        EventKind::AccountGrouped { account, domains } => {
+            format!("account {account} groups {}", domains.join(", "))
+        }
         EventKind::Imported {
             file,
             format,
@@ -288,6 +307,10 @@ pub fn history_line(e: &Event) -> String {
 pub fn attempt_line(a: &crate::model::Attempt) -> String {
     use crate::model::AttemptOutcome;
     match &a.outcome {
+        AttemptOutcome::Locked { target, owner } => format!(
+            "{} {:<24} refused send to {} from {} (lock on {target} held by {owner})",
+            a.at, "", a.rcpt, a.from
+        ),
         AttemptOutcome::Refused { target, rule, .. } => format!(
             "{} {:<24} refused send to {} from {} (matched {target}, rule {rule})",
             a.at, "", a.rcpt, a.from

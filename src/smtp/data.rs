@@ -88,6 +88,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             self.log_decision(line).await;
         }
         if decision == Decision::Relayed {
+            // The message went out: the owner's claims become locks (or renew them).
+            for accepted in txn.accepted.iter_mut() {
+                for claim in accepted.claims.drain(..) {
+                    if let Err(e) = claim.commit().await {
+                        tracing::error!(session = %self.id, rcpt = %accepted.rcpt, error = %e, "cannot store a lock");
+                    }
+                }
+            }
             let attempts = txn
                 .accepted
                 .iter()

@@ -9,6 +9,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::reply::Reply;
 use super::session::{Session, Transaction};
 use crate::address::Address;
+use crate::policy::Sender;
 use crate::relay::MailParams;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
@@ -47,6 +48,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 return self.reply(Reply::sender_not_allowed(user));
             }
         }
+        // Transactional senders and bounces neither take nor respect ownership locks.
+        let who = Sender {
+            address: sender.as_ref(),
+            user: self.user.as_deref(),
+        };
+        let owner = if self.settings.policy.groups().is_transactional(&who) {
+            None
+        } else {
+            self.settings.locks.owner_of(&who)
+        };
         let params = MailParams {
             from: from.address.to_string(),
             eight_bit: from.flags & MAIL_BODY_8BITMIME != 0,
@@ -58,6 +69,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             upstream: self.ctx.relay.transaction(params),
             accepted: Vec::new(),
             smtputf8,
+            owner,
         });
         self.idle_commands = 0;
         self.reply(Reply::sender_ok());

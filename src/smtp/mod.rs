@@ -81,6 +81,8 @@ pub struct SessionContext {
     pub log: DecisionLog,
     /// The store, for send records.
     pub store: crate::store::Store,
+    /// Ownership-lock claims shared by every session.
+    pub locks: Arc<crate::locks::LockManager>,
     /// What SIGHUP reloads; each session keeps the snapshot it started with.
     pub reloadable: std::sync::RwLock<Arc<Reloadable>>,
 }
@@ -112,6 +114,8 @@ pub struct Reloadable {
     pub access: crate::access::Access,
     /// The relay's certificate, when TLS is configured.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Owners and lock modes.
+    pub locks: crate::locks::LockSettings,
 }
 
 /// What a listener is: how its sessions start and what they may offer.

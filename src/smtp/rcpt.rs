@@ -12,7 +12,8 @@ use super::reply::Reply;
 use super::session::{Accepted, LogLine, Session};
 use crate::address::Address;
 use crate::audit::Decision;
-use crate::model::{AttemptOutcome, Timestamp};
+use crate::locks::{describe, LockCheck};
+use crate::model::{AttemptOutcome, LockKind, Timestamp};
 use crate::policy::{Exemption, Sender, Verdict};
 use crate::relay::Outcome;
 
@@ -74,24 +75,92 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 self.record_attempts(vec![attempt]).await;
                 self.reply(reply);
             }
-            Ok(Verdict::Deliver) => self.relay_rcpt(&from, rcpt, now, None).await,
+            Ok(Verdict::Deliver) => self.lock_then_relay(&from, rcpt, &addr, now, None).await,
             Ok(Verdict::Exempt(exemption)) => {
-                self.relay_rcpt(&from, rcpt, now, Some(exemption)).await
+                self.lock_then_relay(&from, rcpt, &addr, now, Some(exemption))
+                    .await
+            }
+        }
+    }
+
+    /// Checks ownership locks (and reserves the contact) before relaying.
+    async fn lock_then_relay(
+        &mut self,
+        from: &str,
+        rcpt: &str,
+        addr: &Address,
+        at: Timestamp,
+        exemption: Option<Exemption>,
+    ) {
+        let owner = self.txn.as_ref().and_then(|t| t.owner.clone());
+        let check = match &owner {
+            Some(owner) if self.settings.locks.enabled() => {
+                self.ctx.locks.check(&self.settings.locks, owner, addr)
+            }
+            _ => Ok(LockCheck::Free(Vec::new())),
+        };
+        match check {
+            Err(e) => {
+                tracing::error!(session = %self.id, rcpt, error = %e, "lock check failed; deferring the recipient");
+                let reply = Reply::policy_unavailable();
+                let mut line = LogLine::new(from, rcpt, Decision::Defer, &reply);
+                line.reason = Some("policy-unavailable".into());
+                self.log_decision(line).await;
+                self.reply(reply);
+            }
+            Ok(LockCheck::Block(lock)) => {
+                let text = describe(&lock);
+                let reply = Reply::locked(rcpt, &text);
+                let mut line = LogLine::new(from, rcpt, Decision::Reject, &reply);
+                line.reason = Some("locked".into());
+                line.rule = Some(match lock.kind {
+                    LockKind::Contact => "contact-lock",
+                    LockKind::Account => "account-lock",
+                });
+                line.target = Some(&lock.target);
+                line.lock = Some(text.clone());
+                self.log_decision(line).await;
+                let attempt = self.attempt(
+                    from,
+                    rcpt,
+                    at,
+                    AttemptOutcome::Locked {
+                        target: lock.target.clone(),
+                        owner: lock.owner.clone(),
+                    },
+                );
+                self.record_attempts(vec![attempt]).await;
+                self.reply(reply);
+            }
+            Ok(LockCheck::Warn(claims, lock)) => {
+                let warning = describe(&lock);
+                self.relay_rcpt(from, rcpt, at, exemption, claims, Some(warning))
+                    .await
+            }
+            Ok(LockCheck::Free(claims)) => {
+                self.relay_rcpt(from, rcpt, at, exemption, claims, None)
+                    .await
             }
         }
     }
 
     /// Mirrors an allowed recipient upstream and answers with the upstream's verdict.
+    #[allow(clippy::too_many_arguments)]
     async fn relay_rcpt(
         &mut self,
         from: &str,
         rcpt: &str,
         at: Timestamp,
         exemption: Option<Exemption>,
+        claims: Vec<crate::locks::Claim>,
+        warning: Option<String>,
     ) {
         let Some(txn) = &mut self.txn else { return };
         let outcome = txn.upstream.add_recipient(rcpt).await;
-        let reply = Reply::for_outcome(&outcome, |_| Reply::recipient_ok());
+        let reply = Reply::for_outcome(&outcome, |_| match &warning {
+            Some(w) => Reply::recipient_ok_with_warning(w),
+            None => Reply::recipient_ok(),
+        });
         let exemption = exemption.map(|e| {
             format!(
                 "{}: {} {} ({})",
@@ -104,6 +173,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     rcpt: rcpt.to_string(),
                     at,
                     exemption: exemption.clone(),
+                    claims,
                 });
                 (Decision::Accept, None)
             }
@@ -118,6 +188,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         line.reason = reason.map(Cow::Borrowed);
         line.upstream = Some(outcome.describe());
         line.exemption = exemption;
+        line.lock = warning.map(|w| format!("warning: {w}"));
         self.log_decision(line).await;
         self.reply(reply);
     }

@@ -175,6 +175,16 @@ impl Reply {
         )
     }
 
+    /// `550 5.7.1`: another owner holds the contact or account.
+    pub fn locked(rcpt: &str, lock: &str) -> Reply {
+        Reply::new(550, st(7, 1), format!("<{rcpt}>: {lock}"))
+    }
+
+    /// `250 2.1.5` with a warning about another owner's lock (warn mode).
+    pub fn recipient_ok_with_warning(lock: &str) -> Reply {
+        Reply::new(250, st(1, 5), format!("recipient OK; warning: {lock}"))
+    }
+
     /// `451 4.3.0`: the policy could not decide; the client should retry later.
     pub fn policy_unavailable() -> Reply {
         Reply::new(

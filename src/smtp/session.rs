@@ -38,6 +38,8 @@ pub(super) struct Transaction {
     pub accepted: Vec<Accepted>,
     /// MAIL FROM carried `SMTPUTF8`.
     pub smtputf8: bool,
+    /// The owner the sender counts as for ownership locks (`None`: locks do not apply).
+    pub owner: Option<crate::locks::OwnerId>,
 }
 
 /// A recipient accepted at RCPT.
@@ -48,6 +50,8 @@ pub(super) struct Accepted {
     pub at: Timestamp,
     /// The exemption that let it through, if one did.
     pub exemption: Option<String>,
+    /// Lock reservations for it, stored when the message is relayed.
+    pub claims: Vec<crate::locks::Claim>,
 }
 
 /// Why the session ends.
@@ -397,6 +401,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 message_id: line.message_id.map(str::to_string),
                 upstream: line.upstream,
                 exemption: line.exemption,
+                lock: line.lock,
             })
             .await;
     }
@@ -423,6 +428,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             from: from.to_string(),
             user: self.user.clone(),
             rcpt: rcpt.to_string(),
+            owner: self
+                .txn
+                .as_ref()
+                .and_then(|t| t.owner.as_ref())
+                .map(|o| o.name.clone()),
             outcome,
         }
     }
@@ -445,6 +455,7 @@ pub(super) struct LogLine<'a> {
     pub message_id: Option<&'a str>,
     pub upstream: Option<String>,
     pub exemption: Option<String>,
+    pub lock: Option<String>,
 }
 
 impl<'a> LogLine<'a> {
@@ -461,6 +472,7 @@ impl<'a> LogLine<'a> {
             message_id: None,
             upstream: None,
             exemption: None,
+            lock: None,
         }
     }
 }

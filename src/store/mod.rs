@@ -14,7 +14,8 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::address::Target;
-use crate::model::{Actor, Attempt, Entry, Event, EventKind, Reason, Source, Timestamp};
+use crate::model::{Actor, Attempt, Entry, Event, EventKind, Lock, Reason, Source, Timestamp};
+pub use writer::LockOp;
 use writer::{Job, Output, Work};
 
 pub use writer::WriterStats;
@@ -408,6 +409,89 @@ impl Store {
         Ok(())
     }
 
+    /// The lock stored under a key (see [`contact_lock_key`], [`account_lock_key`]), expired
+    /// or not.
+    pub fn get_lock(&self, key: &str) -> Result<Option<Lock>, StoreError> {
+        injected(&self.fault)?;
+        let txn = self.db.begin_read()?;
+        let locks = txn.open_table(tables::LOCKS)?;
+        match locks.get(key)? {
+            Some(v) => Ok(Some(tables::decode(v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every stored lock (expired ones included until pruned), in key order.
+    pub fn locks(&self) -> Result<Vec<Lock>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let locks = txn.open_table(tables::LOCKS)?;
+        let mut out = Vec::new();
+        for row in locks.iter()? {
+            out.push(tables::decode(row?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The account a domain was grouped into, if any.
+    pub fn account_of(&self, domain: &str) -> Result<Option<String>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let accounts = txn.open_table(tables::ACCOUNTS)?;
+        Ok(accounts.get(domain)?.map(|v| v.value().to_string()))
+    }
+
+    /// Takes or renews a lock after a relayed message; returns the lock in force.
+    pub async fn take_lock(&self, key: String, lock: Lock) -> Result<Option<Lock>, StoreError> {
+        match self.write(Work::LockTake { key, lock }).await? {
+            Output::Lock(Ok(lock)) => Ok(lock),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Reviews, decides, transfers or releases a lock.
+    pub async fn update_lock(
+        &self,
+        key: String,
+        op: LockOp,
+        actor: Actor,
+    ) -> Result<Result<Option<Lock>, Refusal>, StoreError> {
+        match self.write(Work::LockUpdate { key, op, actor }).await? {
+            Output::Lock(result) => Ok(result),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Removes expired locks; returns how many.
+    pub async fn prune_locks(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            match self.write(Work::LockPrune { now }).await? {
+                Output::Pruned(0) => return Ok(total),
+                Output::Pruned(n) => total += n,
+                _ => return Err(unexpected()),
+            }
+        }
+    }
+
+    /// Groups domains into one account for account locks.
+    pub async fn group_account(
+        &self,
+        account: String,
+        domains: Vec<String>,
+        actor: Actor,
+    ) -> Result<u64, StoreError> {
+        match self
+            .write(Work::GroupAccount {
+                account,
+                domains,
+                actor,
+            })
+            .await?
+        {
+            Output::Event(id) => Ok(id),
+            _ => Err(unexpected()),
+        }
+    }
+
     async fn write(&self, work: Work) -> Result<Output, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.jobs
@@ -558,4 +642,14 @@ impl Store {
 
 fn unexpected() -> StoreError {
     StoreError::Io("the store writer answered a different request".into())
+}
+
+/// The store key of a contact lock.
+pub fn contact_lock_key(match_key: &str) -> String {
+    format!("c:{match_key}")
+}
+
+/// The store key of an account lock.
+pub fn account_lock_key(account: &str) -> String {
+    format!("a:{account}")
 }

@@ -29,6 +29,12 @@ pub const ATTEMPTS: TableDefinition<u128, &[u8]> = TableDefinition::new("attempt
 pub const ATTEMPTS_BY_KEY: MultimapTableDefinition<&str, u128> =
     MultimapTableDefinition::new("attempts_by_key");
 
+/// Ownership locks by key (`c:` + contact match key, `a:` + account).
+pub const LOCKS: TableDefinition<&str, &[u8]> = TableDefinition::new("locks");
+
+/// Account grouping for account locks: domain -> account.
+pub const ACCOUNTS: TableDefinition<&str, &str> = TableDefinition::new("accounts");
+
 /// Store-wide facts such as the schema version.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 

@@ -15,7 +15,10 @@ use tokio::sync::{mpsc, oneshot};
 use super::tables::{self, decode, encode};
 use super::{AddOutcome, Lift, LiftDecision, NewEntry, Refusal, StoreError};
 use crate::address::Target;
-use crate::model::{Actor, Attempt, AttemptOutcome, Entry, Event, EventKind, Timestamp};
+use crate::model::{
+    Actor, Attempt, AttemptOutcome, Entry, Event, EventKind, Lock, LockKind, Reason, Review,
+    Timestamp,
+};
 
 /// Most jobs committed together; bounds the latency a job can add to the others.
 const MAX_BATCH: usize = 512;
@@ -49,6 +52,60 @@ pub(super) enum Work {
     Prune {
         before: Timestamp,
     },
+    LockTake {
+        key: String,
+        lock: Lock,
+    },
+    LockUpdate {
+        key: String,
+        op: LockOp,
+        actor: Actor,
+    },
+    LockPrune {
+        now: Timestamp,
+    },
+    GroupAccount {
+        account: String,
+        domains: Vec<String>,
+        actor: Actor,
+    },
+}
+
+/// An administrative change to a lock.
+#[derive(Debug, Clone)]
+pub enum LockOp {
+    /// Put under review.
+    Review {
+        /// Why.
+        note: String,
+    },
+    /// End a review: the lock belongs to this owner.
+    Decide {
+        /// Owner name.
+        owner: String,
+        /// Owner team.
+        team: Option<String>,
+        /// Why.
+        note: String,
+        /// New expiry if the owner changes.
+        expires: Timestamp,
+    },
+    /// Give the lock to another owner.
+    Transfer {
+        /// Owner name.
+        owner: String,
+        /// Owner team.
+        team: Option<String>,
+        /// Why.
+        note: String,
+        /// New expiry.
+        expires: Timestamp,
+    },
+    /// End the lock now.
+    Release {
+        /// Why.
+        note: String,
+    },
 }
 
 /// What a job produced.
@@ -59,6 +116,7 @@ pub(super) enum Output {
     Event(u64),
     Recorded,
     Pruned(u64),
+    Lock(Result<Option<Lock>, Refusal>),
 }
 
 /// Work for the writer thread.
@@ -221,6 +279,8 @@ struct Tables<'t> {
     lifts: Table<'t, u64, &'static [u8]>,
     attempts: Table<'t, u128, &'static [u8]>,
     attempts_by_key: MultimapTable<'t, &'static str, u128>,
+    locks: Table<'t, &'static str, &'static [u8]>,
+    accounts: Table<'t, &'static str, &'static str>,
 }
 
 type Reply = Option<oneshot::Sender<Result<Output, StoreError>>>;
@@ -399,6 +459,8 @@ fn open_tables(txn: &WriteTransaction) -> Result<Tables<'_>, StoreError> {
         lifts: txn.open_table(tables::LIFTS)?,
         attempts: txn.open_table(tables::ATTEMPTS)?,
         attempts_by_key: txn.open_multimap_table(tables::ATTEMPTS_BY_KEY)?,
+        locks: txn.open_table(tables::LOCKS)?,
+        accounts: txn.open_table(tables::ACCOUNTS)?,
     })
 }
 
@@ -444,7 +506,219 @@ fn apply(
             Ok(Output::Recorded)
         }
         Work::Prune { before } => prune(t, before).map(Output::Pruned),
+        Work::LockTake { key, lock } => {
+            lock_take(t, ids, now, &key, lock).map(|l| Output::Lock(Ok(l)))
+        }
+        Work::LockUpdate { key, op, actor } => {
+            lock_update(t, ids, now, &key, op, &actor).map(Output::Lock)
+        }
+        Work::LockPrune { now } => lock_prune(t, now).map(Output::Pruned),
+        Work::GroupAccount {
+            account,
+            domains,
+            actor,
+        } => {
+            for d in &domains {
+                t.accounts.insert(d.as_str(), account.as_str())?;
+            }
+            let key = format!("@{account}");
+            event(
+                t,
+                ids,
+                now,
+                &actor,
+                EventKind::AccountGrouped { account, domains },
+                Some(&key),
+            )
+            .map(Output::Event)
+        }
     }
+}
+
+/// The key under which a lock's events are indexed: the contact's match key, or `@account`.
+fn event_key_of(key: &str, lock: &Lock) -> String {
+    match lock.kind {
+        LockKind::Contact => key.strip_prefix("c:").unwrap_or(key).to_string(),
+        LockKind::Account => lock.target.clone(),
+    }
+}
+
+/// Takes or renews a lock after a relayed message. A lock that another owner holds (given by
+/// an admin between the RCPT and now) is left alone.
+fn lock_take(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    key: &str,
+    new: Lock,
+) -> Result<Option<Lock>, StoreError> {
+    let existing: Option<Lock> = match t.locks.get(key)? {
+        Some(v) => Some(decode(v.value())?),
+        None => None,
+    };
+    let lock = match existing {
+        Some(mut held) if held.owner == new.owner => {
+            held.expires = held.expires.max(new.expires);
+            held
+        }
+        Some(held) if held.expires > now => return Ok(Some(held)),
+        _ => {
+            event(
+                t,
+                ids,
+                now,
+                &Actor::system(),
+                EventKind::LockTaken {
+                    target: new.target.clone(),
+                    owner: new.owner.clone(),
+                },
+                Some(&event_key_of(key, &new)),
+            )?;
+            new
+        }
+    };
+    t.locks.insert(key, encode(&lock)?.as_slice())?;
+    Ok(Some(lock))
+}
+
+fn lock_update(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    key: &str,
+    op: LockOp,
+    actor: &Actor,
+) -> Result<Result<Option<Lock>, Refusal>, StoreError> {
+    let existing: Option<Lock> = match t.locks.get(key)? {
+        Some(v) => Some(decode(v.value())?),
+        None => None,
+    };
+    let Some(mut lock) = existing.filter(|l| l.expires > now) else {
+        return Ok(Err(Refusal::NotFound(
+            "no lock in force on that target".into(),
+        )));
+    };
+    let ekey = event_key_of(key, &lock);
+    let target = lock.target.clone();
+    let kind = match op {
+        LockOp::Review { note } => {
+            lock.review = Some(Review {
+                by: actor.clone(),
+                at: now,
+                note: note.clone(),
+            });
+            EventKind::LockReviewed {
+                target,
+                owner: lock.owner.clone(),
+                note,
+            }
+        }
+        LockOp::Decide {
+            owner,
+            team,
+            note,
+            expires,
+        } => {
+            if lock.owner != owner {
+                lock.owner = owner.clone();
+                lock.team = team;
+                lock.since = now;
+                lock.expires = expires;
+            }
+            lock.review = None;
+            EventKind::LockDecided {
+                target,
+                owner,
+                note,
+            }
+        }
+        LockOp::Transfer {
+            owner,
+            team,
+            note,
+            expires,
+        } => {
+            let from = std::mem::replace(&mut lock.owner, owner.clone());
+            lock.team = team;
+            lock.since = now;
+            lock.expires = expires;
+            lock.review = None;
+            EventKind::LockTransferred {
+                target,
+                from,
+                to: owner,
+                note,
+            }
+        }
+        LockOp::Release { note } => {
+            t.locks.remove(key)?;
+            event(
+                t,
+                ids,
+                now,
+                actor,
+                EventKind::LockReleased {
+                    target,
+                    owner: lock.owner.clone(),
+                    note,
+                },
+                Some(&ekey),
+            )?;
+            return Ok(Ok(None));
+        }
+    };
+    event(t, ids, now, actor, kind, Some(&ekey))?;
+    t.locks.insert(key, encode(&lock)?.as_slice())?;
+    Ok(Ok(Some(lock)))
+}
+
+/// Removes expired locks, a bounded number per call.
+fn lock_prune(t: &mut Tables<'_>, now: Timestamp) -> Result<u64, StoreError> {
+    let mut expired = Vec::new();
+    for row in t.locks.iter()? {
+        let (key, value) = row?;
+        let lock: Lock = decode(value.value())?;
+        if lock.expires <= now {
+            expired.push(key.value().to_string());
+            if expired.len() >= 50_000 {
+                break;
+            }
+        }
+    }
+    for key in &expired {
+        t.locks.remove(key.as_str())?;
+    }
+    Ok(expired.len() as u64)
+}
+
+/// A suppression or hard bounce of a contact ends its lock.
+fn release_contact_lock(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    actor: &Actor,
+    match_key: &str,
+    reason: Reason,
+) -> Result<(), StoreError> {
+    let key = format!("c:{match_key}");
+    let Some(value) = t.locks.remove(key.as_str())? else {
+        return Ok(());
+    };
+    let lock: Lock = decode(value.value())?;
+    drop(value);
+    event(
+        t,
+        ids,
+        now,
+        actor,
+        EventKind::LockReleased {
+            target: lock.target,
+            owner: lock.owner,
+            note: format!("the contact was suppressed ({reason})"),
+        },
+        Some(match_key),
+    )?;
+    Ok(())
 }
 
 /// Appends an event (indexed under `key` when given).
@@ -507,6 +781,9 @@ fn add(
             if entry != before {
                 t.suppressions.insert(key, encode(&entry)?.as_slice())?;
             }
+            if matches!(new.target, Target::Address(_)) {
+                release_contact_lock(t, ids, now, actor, key, new.reason)?;
+            }
             Ok(AddOutcome::AlreadySuppressed {
                 entry,
                 event_id: id,
@@ -538,6 +815,9 @@ fn add(
                 units: new.units.clone(),
             };
             t.suppressions.insert(key, encode(&entry)?.as_slice())?;
+            if matches!(new.target, Target::Address(_)) {
+                release_contact_lock(t, ids, now, actor, key, new.reason)?;
+            }
             Ok(AddOutcome::Added(entry))
         }
     }

@@ -1,0 +1,319 @@
+//! Ownership locks: one voice per prospect. A relayed message locks the contact (and, if
+//! configured, its account) to the sender's owner for a while; another owner's RCPT is then
+//! refused or warned, depending on the mode.
+//!
+//! Claims are taken atomically at RCPT: checking the stored lock and reserving the contact
+//! happen under one mutex, so of two owners racing for a new contact exactly one wins. A claim
+//! becomes a stored lock only when its message was relayed; a claim whose transaction fails
+//! (or whose session ends) is released when it is dropped.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::address::{Address, Target};
+use crate::config::{Config, LockMode};
+use crate::model::{Lock, LockKind, Timestamp};
+use crate::policy::{Sender, SenderPattern};
+use crate::store::{account_lock_key, contact_lock_key, Store, StoreError};
+
+/// Who an owner is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerId {
+    /// The owner's name (configured, or the sender's mailbox).
+    pub name: String,
+    /// The owner's team, if configured.
+    pub team: Option<String>,
+}
+
+/// The lock settings in force (reloaded with the config).
+#[derive(Debug, Clone)]
+pub struct LockSettings {
+    contact: LockMode,
+    account: LockMode,
+    ttl: Duration,
+    free_mail: HashSet<String>,
+    owners: Vec<(OwnerId, Vec<SenderPattern>)>,
+}
+
+impl LockSettings {
+    /// From `[locks]` and `[[owners]]`.
+    pub fn from_config(config: &Config) -> LockSettings {
+        LockSettings {
+            contact: config.locks.contact,
+            account: config.locks.account,
+            ttl: config.locks.ttl,
+            free_mail: config
+                .locks
+                .free_mail_domains
+                .iter()
+                .map(|d| d.trim().to_ascii_lowercase())
+                .collect(),
+            owners: config
+                .owners
+                .iter()
+                .map(|o| {
+                    (
+                        OwnerId {
+                            name: o.name.clone(),
+                            team: o.team.clone(),
+                        },
+                        o.senders
+                            .iter()
+                            .filter_map(|s| SenderPattern::parse(s).ok())
+                            .collect(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// How long a lock lasts.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The owner a sender counts as: the first configured owner it matches, else its own
+    /// mailbox. `None` for the null sender without an authenticated user (bounces).
+    pub fn owner_of(&self, sender: &Sender<'_>) -> Option<OwnerId> {
+        if let Some((owner, _)) = self
+            .owners
+            .iter()
+            .find(|(_, patterns)| patterns.iter().any(|p| p.matches(sender)))
+        {
+            return Some(owner.clone());
+        }
+        let name = match (sender.address, sender.user) {
+            (Some(a), _) => a.to_string(),
+            (None, Some(u)) => format!("user:{u}"),
+            (None, None) => return None,
+        };
+        Some(OwnerId { name, team: None })
+    }
+
+    /// A configured owner by name, or any other name as an owner of its own.
+    pub fn owner_named(&self, name: &str) -> OwnerId {
+        self.owners
+            .iter()
+            .find(|(o, _)| o.name == name)
+            .map(|(o, _)| o.clone())
+            .unwrap_or_else(|| OwnerId {
+                name: name.to_string(),
+                team: None,
+            })
+    }
+
+    /// Whether any lock is taken at all.
+    pub fn enabled(&self) -> bool {
+        self.contact != LockMode::Off || self.account != LockMode::Off
+    }
+}
+
+/// A source of time, injectable for tests that drive expiry without sleeping.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The real clock.
+pub fn system_clock() -> Clock {
+    Arc::new(Timestamp::now)
+}
+
+/// Claims in progress, shared by every session.
+pub struct LockManager {
+    store: Store,
+    clock: Clock,
+    pending: Mutex<HashMap<String, (String, usize)>>,
+}
+
+/// What a RCPT may do as far as locks go.
+pub enum LockCheck {
+    /// Nobody else holds the contact or account: go ahead (the claims reserve them).
+    Free(Vec<Claim>),
+    /// Another owner holds it, in warn mode: go ahead, but say so.
+    Warn(Vec<Claim>, Lock),
+    /// Another owner holds it: refuse.
+    Block(Lock),
+}
+
+/// A reservation taken at RCPT. Committing it stores (or renews) the lock; dropping it
+/// uncommitted releases the reservation.
+pub struct Claim {
+    manager: Arc<LockManager>,
+    key: String,
+    lock: Lock,
+    released: bool,
+}
+
+impl LockManager {
+    /// A manager over the store's locks.
+    pub fn new(store: Store, clock: Clock) -> Arc<LockManager> {
+        Arc::new(LockManager {
+            store,
+            clock,
+            pending: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Now, by the manager's clock.
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// The account a recipient domain belongs to: its group (or a parent's), else itself.
+    pub fn account_of(&self, rcpt: &Address) -> Result<String, StoreError> {
+        for domain in rcpt.domains() {
+            if let Some(account) = self.store.account_of(domain)? {
+                return Ok(account);
+            }
+        }
+        Ok(rcpt.domain().to_string())
+    }
+
+    /// Checks `owner`'s right to mail `rcpt` and reserves what is free, atomically.
+    pub fn check(
+        self: &Arc<Self>,
+        settings: &LockSettings,
+        owner: &OwnerId,
+        rcpt: &Address,
+    ) -> Result<LockCheck, StoreError> {
+        let now = self.now();
+        let expires = now.plus(settings.ttl);
+        let mut wanted: Vec<(String, Lock, LockMode)> = Vec::with_capacity(2);
+        if settings.contact != LockMode::Off {
+            wanted.push((
+                contact_lock_key(&Target::Address(rcpt.clone()).match_key()),
+                Lock {
+                    kind: LockKind::Contact,
+                    target: rcpt.to_string(),
+                    owner: owner.name.clone(),
+                    team: owner.team.clone(),
+                    since: now,
+                    expires,
+                    review: None,
+                },
+                settings.contact,
+            ));
+        }
+        if settings.account != LockMode::Off && !settings.free_mail.contains(rcpt.domain()) {
+            let account = self.account_of(rcpt)?;
+            wanted.push((
+                account_lock_key(&account),
+                Lock {
+                    kind: LockKind::Account,
+                    target: format!("@{account}"),
+                    owner: owner.name.clone(),
+                    team: owner.team.clone(),
+                    since: now,
+                    expires,
+                    review: None,
+                },
+                settings.account,
+            ));
+        }
+        let mut pending = match self.pending.lock() {
+            Ok(p) => p,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut claims = Vec::with_capacity(wanted.len());
+        let mut warning = None;
+        for (key, mine, mode) in wanted {
+            let held = self.store.get_lock(&key)?.filter(|l| l.expires > now);
+            let holder = match (&held, pending.get(&key)) {
+                (Some(lock), _) => Some(lock.clone()),
+                (None, Some((other, _))) if *other != owner.name => Some(Lock {
+                    owner: other.clone(),
+                    team: None,
+                    ..mine.clone()
+                }),
+                _ => None,
+            };
+            match holder {
+                Some(lock) if lock.owner != owner.name => {
+                    if lock.review.is_some() || mode == LockMode::Block {
+                        // Claims taken so far are released as `claims` drops.
+                        drop(pending);
+                        drop(claims);
+                        return Ok(LockCheck::Block(lock));
+                    }
+                    warning.get_or_insert(lock);
+                }
+                _ => {
+                    let entry = pending
+                        .entry(key.clone())
+                        .or_insert((owner.name.clone(), 0));
+                    entry.1 += 1;
+                    claims.push(Claim {
+                        manager: self.clone(),
+                        key,
+                        lock: mine,
+                        released: false,
+                    });
+                }
+            }
+        }
+        drop(pending);
+        Ok(match warning {
+            Some(lock) => LockCheck::Warn(claims, lock),
+            None => LockCheck::Free(claims),
+        })
+    }
+
+    fn release(&self, key: &str) {
+        let mut pending = match self.pending.lock() {
+            Ok(p) => p,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(entry) = pending.get_mut(key) {
+            entry.1 = entry.1.saturating_sub(1);
+            if entry.1 == 0 {
+                pending.remove(key);
+            }
+        }
+    }
+}
+
+impl Claim {
+    /// Stores (or renews) the lock after the message was relayed, then releases the
+    /// reservation: the stored lock now speaks for the owner.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        let now = self.manager.now();
+        let ttl = Duration::from_micros((self.lock.expires.0 - self.lock.since.0).max(0) as u64);
+        let mut lock = self.lock.clone();
+        lock.since = now;
+        lock.expires = now.plus(ttl);
+        let result = self.manager.store.take_lock(self.key.clone(), lock).await;
+        self.manager.release(&self.key);
+        self.released = true;
+        result.map(|_| ())
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if !self.released {
+            self.manager.release(&self.key);
+        }
+    }
+}
+
+/// How a lock reads in a refusal or warning: `contact pat@x owned by sam (emea-sales) until T`.
+pub fn describe(lock: &Lock) -> String {
+    let what = match lock.kind {
+        LockKind::Contact => format!("contact {}", lock.target),
+        LockKind::Account => format!("account {}", lock.target.trim_start_matches('@')),
+    };
+    let team = lock
+        .team
+        .as_deref()
+        .map(|t| format!(" ({t})"))
+        .unwrap_or_default();
+    match &lock.review {
+        Some(_) => format!(
+            "{what} is under review; only its owner {}{team} may send until a decision",
+            lock.owner
+        ),
+        None => format!(
+            "{what} is owned by {}{team} until {}",
+            lock.owner, lock.expires
+        ),
+    }
+}

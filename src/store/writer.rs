@@ -149,7 +149,7 @@ const RECORD_GATHER: std::time::Duration = std::time::Duration::from_millis(20);
 struct Clock(tokio::runtime::Runtime);
 
 enum Received {
-    Job(Job),
+    Job(Box<Job>),
     Closed,
     Timeout,
 }
@@ -168,7 +168,7 @@ impl Clock {
             .0
             .block_on(async { tokio::time::timeout(limit, rx.recv()).await })
         {
-            Ok(Some(job)) => Received::Job(job),
+            Ok(Some(job)) => Received::Job(Box::new(job)),
             Ok(None) => Received::Closed,
             Err(_) => Received::Timeout,
         }
@@ -295,7 +295,7 @@ impl Writer {
             };
             let left = RECORD_SYNC.saturating_sub(since.elapsed());
             match clock.recv_within(rx, left) {
-                Received::Job(job) => return Some(job),
+                Received::Job(job) => return Some(*job),
                 Received::Closed => {
                     self.sync();
                     return None;
@@ -343,7 +343,7 @@ impl Writer {
                 }
                 match clock.recv_within(&mut rx, left) {
                     Received::Job(job) => {
-                        batch.push(job);
+                        batch.push(*job);
                         drain(&mut rx, &mut batch);
                     }
                     Received::Closed | Received::Timeout => break,

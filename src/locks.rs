@@ -103,6 +103,11 @@ impl LockSettings {
             })
     }
 
+    /// Whether a domain is free mail (never account-locked).
+    pub fn is_free_mail(&self, domain: &str) -> bool {
+        self.free_mail.contains(domain)
+    }
+
     /// Whether any lock is taken at all.
     pub fn enabled(&self) -> bool {
         self.contact != LockMode::Off || self.account != LockMode::Off
@@ -160,12 +165,7 @@ impl LockManager {
 
     /// The account a recipient domain belongs to: its group (or a parent's), else itself.
     pub fn account_of(&self, rcpt: &Address) -> Result<String, StoreError> {
-        for domain in rcpt.domains() {
-            if let Some(account) = self.store.account_of(domain)? {
-                return Ok(account);
-            }
-        }
-        Ok(rcpt.domain().to_string())
+        account_for(&self.store, rcpt.domain())
     }
 
     /// Checks `owner`'s right to mail `rcpt` and reserves what is free, atomically.
@@ -291,6 +291,20 @@ impl Drop for Claim {
     fn drop(&mut self) {
         if !self.released {
             self.manager.release(&self.key);
+        }
+    }
+}
+
+/// The account of a domain: the group it (or a parent domain) was put in, else the domain.
+pub fn account_for(store: &Store, domain: &str) -> Result<String, StoreError> {
+    let mut d = domain;
+    loop {
+        if let Some(account) = store.account_of(d)? {
+            return Ok(account);
+        }
+        match d.split_once('.') {
+            Some((_, parent)) if parent.contains('.') => d = parent,
+            _ => return Ok(domain.to_string()),
         }
     }
 }

@@ -134,6 +134,7 @@ impl Server {
             store: store.clone(),
             policy: std::sync::RwLock::new(admin_policy),
             roles: std::sync::RwLock::new(config.admin.roles.clone()),
+            locks: std::sync::RwLock::new(LockSettings::from_config(&config)),
         });
         let admin = AdminServer::bind(
             &config.socket_path(),
@@ -224,6 +225,9 @@ impl Server {
         }
         if let Ok(mut roles) = self.handler.roles.write() {
             *roles = config.admin.roles.clone();
+        }
+        if let Ok(mut locks) = self.handler.locks.write() {
+            *locks = LockSettings::from_config(&config);
         }
         self.config = config;
         Ok(ignored)

@@ -124,3 +124,75 @@ pub fn contact(
         flagged,
     })
 }
+
+/// Contacts first mailed by more than one owner or mailbox in the last `days` days, and
+/// accounts (free-mail domains left out) mailed by more than one owner.
+pub fn duplicates(
+    store: &Store,
+    settings: &crate::locks::LockSettings,
+    days: u32,
+) -> Result<super::proto::DuplicatesReport, StoreError> {
+    use super::proto::{Duplicate, FirstContact};
+    let since = Timestamp::now().minus(Duration::from_secs(u64::from(days) * 86_400));
+    // contact key -> (shown target, first message per (owner, mailbox))
+    type Firsts = BTreeMap<(String, String), FirstContact>;
+    let mut contacts: BTreeMap<String, (String, Firsts)> = BTreeMap::new();
+    // account -> first message per owner
+    let mut accounts: BTreeMap<String, BTreeMap<String, FirstContact>> = BTreeMap::new();
+    let mut relayed = Vec::new();
+    store.for_each_attempt(since, |a| {
+        if matches!(a.outcome, AttemptOutcome::Relayed { .. }) {
+            relayed.push(a);
+        }
+    })?;
+    for a in relayed {
+        let Ok(rcpt) = Address::parse(&a.rcpt) else {
+            continue;
+        };
+        let owner = a.owner.clone().unwrap_or_else(|| a.from.clone());
+        let first = FirstContact {
+            owner: owner.clone(),
+            from: a.from.clone(),
+            at: a.at,
+            rcpt: rcpt.to_string(),
+        };
+        let key = Target::Address(rcpt.clone()).match_key();
+        contacts
+            .entry(key)
+            .or_insert_with(|| (rcpt.to_string(), BTreeMap::new()))
+            .1
+            .entry((owner.clone(), a.from.to_ascii_lowercase()))
+            .or_insert_with(|| first.clone());
+        if !settings.is_free_mail(rcpt.domain()) {
+            let account = crate::locks::account_for(store, rcpt.domain())?;
+            accounts
+                .entry(account)
+                .or_default()
+                .entry(owner)
+                .or_insert(first);
+        }
+    }
+    let sorted = |mut v: Vec<FirstContact>| {
+        v.sort_by_key(|f| f.at);
+        v
+    };
+    Ok(super::proto::DuplicatesReport {
+        since,
+        contacts: contacts
+            .into_values()
+            .filter(|(_, firsts)| firsts.len() > 1)
+            .map(|(target, firsts)| Duplicate {
+                target,
+                first: sorted(firsts.into_values().collect()),
+            })
+            .collect(),
+        accounts: accounts
+            .into_iter()
+            .filter(|(_, owners)| owners.len() > 1)
+            .map(|(account, owners)| Duplicate {
+                target: format!("@{account}"),
+                first: sorted(owners.into_values().collect()),
+            })
+            .collect(),
+    })
+}

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Actor, Attempt, Entry, Event, Reason, Role, Rule, Source, Timestamp};
+use crate::model::{Actor, Attempt, Entry, Event, Lock, Reason, Role, Rule, Source, Timestamp};
 use crate::store::Lift;
 
 /// The protocol version this build speaks.
@@ -144,6 +144,63 @@ pub enum Request {
     AuditContact {
         /// The address.
         address: String,
+    },
+    /// Contacts and accounts first mailed by more than one owner or mailbox in the window.
+    /// Answered with [`Body::Duplicates`].
+    AuditDuplicates {
+        /// The window, in days back from now.
+        days: u32,
+    },
+    /// Put a contact's or account's lock under review (manager and above). Answered with
+    /// [`Body::LockChanged`].
+    LocksReview {
+        /// A contact address or `@domain` (its account).
+        target: String,
+        /// Why.
+        note: String,
+    },
+    /// Decide a review: the lock belongs to `owner` (manager and above).
+    LocksDecide {
+        /// A contact address or `@domain`.
+        target: String,
+        /// The owner decided on.
+        owner: String,
+        /// Why.
+        note: String,
+    },
+    /// Give a lock to another owner (manager and above).
+    LocksTransfer {
+        /// A contact address or `@domain`.
+        target: String,
+        /// The new owner.
+        to: String,
+        /// Why.
+        note: String,
+    },
+    /// End a lock now (manager and above).
+    LocksRelease {
+        /// A contact address or `@domain`.
+        target: String,
+        /// Why.
+        note: String,
+    },
+    /// Locks in force. Answered with [`Body::Locks`].
+    LocksList {
+        /// Only this owner's.
+        owner: Option<String>,
+    },
+    /// One target's locks and their history. Answered with [`Body::LockShown`].
+    LocksShow {
+        /// A contact address or `@domain`.
+        target: String,
+    },
+    /// Group domains into one account for account locks (manager and above). Answered with
+    /// [`Body::Recorded`].
+    LocksGroup {
+        /// The account's name (usually the parent's domain).
+        account: String,
+        /// The domains (`@subsidiary.example` or `subsidiary.example`).
+        domains: Vec<String>,
     },
 }
 
@@ -288,6 +345,60 @@ pub enum Body {
     Sample(SampleReport),
     /// Answer to `audit-contact`.
     Contact(ContactReport),
+    /// Answer to `audit-duplicates`.
+    Duplicates(DuplicatesReport),
+    /// Answer to the lock changes: the lock as it now stands (`None` once released).
+    LockChanged {
+        /// The lock.
+        lock: Option<Lock>,
+    },
+    /// Answer to `locks-list`.
+    Locks {
+        /// The locks in force, in key order.
+        locks: Vec<Lock>,
+    },
+    /// Answer to `locks-show`.
+    LockShown {
+        /// The contact's (or account's) lock in force, if any.
+        lock: Option<Lock>,
+        /// The account lock covering a contact, if any.
+        account: Option<Lock>,
+        /// Every lock event about the target.
+        history: Vec<Event>,
+    },
+}
+
+/// The result of `audit duplicates`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DuplicatesReport {
+    /// The window start.
+    pub since: Timestamp,
+    /// Contacts first mailed by more than one owner or mailbox.
+    pub contacts: Vec<Duplicate>,
+    /// Accounts mailed by more than one owner.
+    pub accounts: Vec<Duplicate>,
+}
+
+/// One contact or account and who mailed it first, per owner and mailbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Duplicate {
+    /// The contact address or `@account`.
+    pub target: String,
+    /// Each owner's (and mailbox's) first message in the window.
+    pub first: Vec<FirstContact>,
+}
+
+/// An owner's first message to a contact or account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FirstContact {
+    /// The owner.
+    pub owner: String,
+    /// The mailbox it came from.
+    pub from: String,
+    /// When.
+    pub at: Timestamp,
+    /// To whom (for accounts: which contact).
+    pub rcpt: String,
 }
 
 /// The policy's answer for one address, as the CLI shows it.

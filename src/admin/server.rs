@@ -22,7 +22,9 @@ use crate::address::{Address, Target};
 use crate::model::{Actor, EventKind, Role, Source, Timestamp};
 use crate::policy::{AsOf, Policy, Sender, Verdict};
 use crate::smtp::Reply;
-use crate::store::{AddOutcome, NewEntry, Refusal, Store, StoreError};
+use crate::store::{
+    account_lock_key, contact_lock_key, AddOutcome, LockOp, NewEntry, Refusal, Store, StoreError,
+};
 
 /// Longest evidence or proof text accepted, in bytes.
 const MAX_TEXT: usize = 64 * 1024;
@@ -38,6 +40,8 @@ pub struct Handler {
     pub policy: std::sync::RwLock<Policy>,
     /// `[admin.roles]`: user name or uid -> role (replaced on reload).
     pub roles: std::sync::RwLock<BTreeMap<String, Role>>,
+    /// Owners and lock settings (replaced on reload).
+    pub locks: std::sync::RwLock<crate::locks::LockSettings>,
 }
 
 /// The running admin server.
@@ -561,6 +565,143 @@ async fn handle(
         Request::AuditSample { days, size } => {
             Ok(Body::Sample(audit::sample(&h.store, &policy, days, size)?))
         }
+        Request::AuditDuplicates { days } => {
+            let settings = lock_settings(h)?;
+            Ok(Body::Duplicates(audit::duplicates(
+                &h.store, &settings, days,
+            )?))
+        }
+        Request::LocksReview { target, note } => {
+            require(actor, Role::Manager, "reviewing a lock")?;
+            let key = lock_key(h, &target)?;
+            let lock = h
+                .store
+                .update_lock(
+                    key,
+                    LockOp::Review {
+                        note: need_note(note)?,
+                    },
+                    actor.clone(),
+                )
+                .await??;
+            Ok(Body::LockChanged { lock })
+        }
+        Request::LocksDecide {
+            target,
+            owner,
+            note,
+        } => {
+            require(actor, Role::Manager, "deciding a lock review")?;
+            let key = lock_key(h, &target)?;
+            let settings = lock_settings(h)?;
+            let owner = settings.owner_named(owner.trim());
+            let op = LockOp::Decide {
+                expires: Timestamp::now().plus(settings.ttl()),
+                owner: owner.name,
+                team: owner.team,
+                note: need_note(note)?,
+            };
+            let lock = h.store.update_lock(key, op, actor.clone()).await??;
+            Ok(Body::LockChanged { lock })
+        }
+        Request::LocksTransfer { target, to, note } => {
+            require(actor, Role::Manager, "transferring a lock")?;
+            let key = lock_key(h, &target)?;
+            let settings = lock_settings(h)?;
+            let owner = settings.owner_named(to.trim());
+            let op = LockOp::Transfer {
+                expires: Timestamp::now().plus(settings.ttl()),
+                owner: owner.name,
+                team: owner.team,
+                note: need_note(note)?,
+            };
+            let lock = h.store.update_lock(key, op, actor.clone()).await??;
+            Ok(Body::LockChanged { lock })
+        }
+        Request::LocksRelease { target, note } => {
+            require(actor, Role::Manager, "releasing a lock")?;
+            let key = lock_key(h, &target)?;
+            let lock = h
+                .store
+                .update_lock(
+                    key,
+                    LockOp::Release {
+                        note: need_note(note)?,
+                    },
+                    actor.clone(),
+                )
+                .await??;
+            Ok(Body::LockChanged { lock })
+        }
+        Request::LocksList { owner } => {
+            let now = Timestamp::now();
+            let locks = h
+                .store
+                .locks()?
+                .into_iter()
+                .filter(|l| l.expires > now)
+                .filter(|l| owner.as_deref().is_none_or(|o| l.owner == o))
+                .collect();
+            Ok(Body::Locks { locks })
+        }
+        Request::LocksShow { target } => {
+            let parsed = parse_target(&target)?;
+            let now = Timestamp::now();
+            let key = lock_key(h, &target)?;
+            let lock = h.store.get_lock(&key)?.filter(|l| l.expires > now);
+            let (account, history_key) = match &parsed {
+                Target::Address(addr) => {
+                    let account = crate::locks::account_for(&h.store, addr.domain())?;
+                    let account = h
+                        .store
+                        .get_lock(&account_lock_key(&account))?
+                        .filter(|l| l.expires > now);
+                    (account, parsed.match_key())
+                }
+                Target::Domain(_) => (None, format!("@{}", key.trim_start_matches("a:"))),
+            };
+            let history = h
+                .store
+                .events_by_key(&history_key)?
+                .into_iter()
+                .filter(|e| {
+                    matches!(
+                        e.kind,
+                        EventKind::LockTaken { .. }
+                            | EventKind::LockReviewed { .. }
+                            | EventKind::LockDecided { .. }
+                            | EventKind::LockTransferred { .. }
+                            | EventKind::LockReleased { .. }
+                            | EventKind::AccountGrouped { .. }
+                    )
+                })
+                .collect();
+            Ok(Body::LockShown {
+                lock,
+                account,
+                history,
+            })
+        }
+        Request::LocksGroup { account, domains } => {
+            require(actor, Role::Manager, "grouping an account")?;
+            let account = crate::address::normalize_domain(account.trim_start_matches('@'))
+                .map_err(|e| deny(ErrorCode::BadRequest, format!("account '{account}': {e}")))?;
+            let mut normalized = Vec::with_capacity(domains.len());
+            for d in &domains {
+                normalized.push(
+                    crate::address::normalize_domain(d.trim().trim_start_matches('@'))
+                        .map_err(|e| deny(ErrorCode::BadRequest, format!("domain '{d}': {e}")))?,
+                );
+            }
+            if normalized.is_empty() {
+                return Err(deny(ErrorCode::BadRequest, "name at least one domain"));
+            }
+            let event_id = h
+                .store
+                .group_account(account, normalized, actor.clone())
+                .await?;
+            Ok(Body::Recorded { event_id })
+        }
         Request::AuditContact { address } => {
             let addr = Address::parse(&address).map_err(|e| {
                 deny(
@@ -668,4 +809,30 @@ fn clean_units(units: Vec<String>) -> Result<Vec<String>, Denied> {
         }
     }
     Ok(out)
+}
+
+fn lock_settings(h: &Handler) -> Result<crate::locks::LockSettings, Denied> {
+    h.locks
+        .read()
+        .map(|l| l.clone())
+        .map_err(|_| deny(ErrorCode::StoreUnavailable, "lock settings unavailable"))
+}
+
+fn need_note(note: String) -> Result<String, Denied> {
+    if note.trim().is_empty() {
+        return Err(deny(
+            ErrorCode::BadRequest,
+            "a lock change needs a note (--note)",
+        ));
+    }
+    text_limit("note", &note)?;
+    Ok(note)
+}
+
+/// The store key of the lock a target names: a contact's, or the account of `@domain`.
+fn lock_key(h: &Handler, target: &str) -> Result<String, Denied> {
+    Ok(match parse_target(target)? {
+        t @ Target::Address(_) => contact_lock_key(&t.match_key()),
+        Target::Domain(domain) => account_lock_key(&crate::locks::account_for(&h.store, &domain)?),
+    })
 }

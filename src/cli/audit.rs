@@ -31,6 +31,16 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Contacts that received a first message from more than one owner or mailbox in the
+    /// window, and accounts contacted by more than one owner. Exit 1 if any.
+    Duplicates {
+        /// The window, in days.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// One contact's timeline: opt-outs, lifts, refused attempts, and any message relayed
     /// while an opt-out was in force (flagged; exit 1 if any).
     Contact {
@@ -63,6 +73,9 @@ pub fn run(cli: &Cli, cmd: &AuditCommand) -> u8 {
             },
             *json,
         ),
+        AuditCommand::Duplicates { days, json } => {
+            (Request::AuditDuplicates { days: *days }, *json)
+        }
         AuditCommand::Contact { address, json } => (
             Request::AuditContact {
                 address: address.clone(),
@@ -146,6 +159,32 @@ pub fn run(cli: &Cli, cmd: &AuditCommand) -> u8 {
                 }
             }
             if r.flagged == 0 {
+                EXIT_OK
+            } else {
+                EXIT_NEGATIVE
+            }
+        }
+        Body::Duplicates(r) => {
+            if json {
+                print_json(&r);
+            } else {
+                println!(
+                    "since {}: {} contact(s) and {} account(s) mailed by more than one owner or mailbox",
+                    r.since,
+                    r.contacts.len(),
+                    r.accounts.len()
+                );
+                for d in r.contacts.iter().chain(r.accounts.iter()) {
+                    println!("{}", d.target);
+                    for f in &d.first {
+                        println!(
+                            "  {} first by {} from {} to {}",
+                            f.at, f.owner, f.from, f.rcpt
+                        );
+                    }
+                }
+            }
+            if r.contacts.is_empty() && r.accounts.is_empty() {
                 EXIT_OK
             } else {
                 EXIT_NEGATIVE

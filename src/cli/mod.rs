@@ -8,6 +8,7 @@ mod audit;
 mod check;
 mod lift;
 mod lists;
+mod locks;
 mod serve;
 mod suppress;
 
@@ -62,9 +63,12 @@ pub enum Command {
     /// Request, approve, deny and list lifts (removing an entry needs two people).
     #[command(subcommand)]
     Lift(lift::LiftCommand),
-    /// Audits: a sample of sent mail, the lifts, one contact's timeline.
+    /// Audits: a sample of sent mail, the lifts, one contact's timeline, duplicate contacts.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Ownership locks: review, decide, transfer, release, list, show, group accounts.
+    #[command(subcommand)]
+    Locks(locks::LocksCommand),
     /// Import suppressions from CSV (our export, Amazon SES, SendGrid, or a plain list).
     Import(lists::ImportArgs),
     /// Export the whole list as CSV or JSON lines, optionally hashed.
@@ -93,6 +97,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Check(args) => check::run(&cli, args),
         Command::Lift(cmd) => lift::run(&cli, cmd),
         Command::Audit(cmd) => audit::run(&cli, cmd),
+        Command::Locks(cmd) => locks::run(&cli, cmd),
         Command::Import(args) => lists::import(&cli, args),
         Command::Export(args) => lists::export(&cli, args),
         Command::Scrub(args) => lists::scrub(&cli, args),

@@ -96,11 +96,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     }
                 }
             }
+            let owner = txn.owner.as_ref().map(|o| o.name.clone());
             let attempts = txn
                 .accepted
                 .iter()
                 .map(|a| {
-                    self.attempt(
+                    let mut attempt = self.attempt(
                         &txn.from,
                         &a.rcpt,
                         a.at,
@@ -109,7 +110,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                             upstream: upstream.clone().unwrap_or_default(),
                             exemption: a.exemption.clone(),
                         },
-                    )
+                    );
+                    attempt.owner = owner.clone();
+                    attempt
                 })
                 .collect();
             self.record_attempts(attempts).await;

@@ -556,12 +556,14 @@ fn lock_take(
         Some(v) => Some(decode(v.value())?),
         None => None,
     };
+    // Expiry is judged by the claim's own clock (`new.since`), the one the RCPT was checked
+    // with; a lock another owner holds (given by an admin since the RCPT) is left alone.
     let lock = match existing {
-        Some(mut held) if held.owner == new.owner => {
+        Some(mut held) if held.owner == new.owner && held.expires > new.since => {
             held.expires = held.expires.max(new.expires);
             held
         }
-        Some(held) if held.expires > now => return Ok(Some(held)),
+        Some(held) if held.owner != new.owner && held.expires > new.since => return Ok(Some(held)),
         _ => {
             event(
                 t,

@@ -163,11 +163,6 @@ impl LockManager {
         (self.clock)()
     }
 
-    /// The account a recipient domain belongs to: its group (or a parent's), else itself.
-    pub fn account_of(&self, rcpt: &Address) -> Result<String, StoreError> {
-        account_for(&self.store, rcpt.domain())
-    }
-
     /// Checks `owner`'s right to mail `rcpt` and reserves what is free, atomically.
     pub fn check(
         self: &Arc<Self>,
@@ -176,39 +171,21 @@ impl LockManager {
         rcpt: &Address,
     ) -> Result<LockCheck, StoreError> {
         let now = self.now();
-        let expires = now.plus(settings.ttl);
-        let mut wanted: Vec<(String, Lock, LockMode)> = Vec::with_capacity(2);
-        if settings.contact != LockMode::Off {
-            wanted.push((
-                contact_lock_key(&Target::Address(rcpt.clone()).match_key()),
-                Lock {
-                    kind: LockKind::Contact,
-                    target: rcpt.to_string(),
+        let wanted: Vec<(String, Lock, LockMode)> = lockable(&self.store, settings, rcpt)?
+            .into_iter()
+            .map(|(key, kind, target, mode)| {
+                let lock = Lock {
+                    kind,
+                    target,
                     owner: owner.name.clone(),
                     team: owner.team.clone(),
                     since: now,
-                    expires,
+                    expires: now.plus(settings.ttl),
                     review: None,
-                },
-                settings.contact,
-            ));
-        }
-        if settings.account != LockMode::Off && !settings.free_mail.contains(rcpt.domain()) {
-            let account = self.account_of(rcpt)?;
-            wanted.push((
-                account_lock_key(&account),
-                Lock {
-                    kind: LockKind::Account,
-                    target: format!("@{account}"),
-                    owner: owner.name.clone(),
-                    team: owner.team.clone(),
-                    since: now,
-                    expires,
-                    review: None,
-                },
-                settings.account,
-            ));
-        }
+                };
+                (key, lock, mode)
+            })
+            .collect();
         let mut pending = match self.pending.lock() {
             Ok(p) => p,
             Err(poisoned) => poisoned.into_inner(),
@@ -293,6 +270,60 @@ impl Drop for Claim {
             self.manager.release(&self.key);
         }
     }
+}
+
+/// The locks a RCPT to `rcpt` touches, with their modes: the contact's (unless contact locks
+/// are off) and its account's (unless account locks are off or the domain is free mail).
+fn lockable(
+    store: &Store,
+    settings: &LockSettings,
+    rcpt: &Address,
+) -> Result<Vec<(String, LockKind, String, LockMode)>, StoreError> {
+    let mut out = Vec::with_capacity(2);
+    if settings.contact != LockMode::Off {
+        out.push((
+            contact_lock_key(&Target::Address(rcpt.clone()).match_key()),
+            LockKind::Contact,
+            rcpt.to_string(),
+            settings.contact,
+        ));
+    }
+    if settings.account != LockMode::Off && !settings.free_mail.contains(rcpt.domain()) {
+        let account = account_for(store, rcpt.domain())?;
+        out.push((
+            account_lock_key(&account),
+            LockKind::Account,
+            format!("@{account}"),
+            settings.account,
+        ));
+    }
+    Ok(out)
+}
+
+/// Another owner's lock that `owner` would meet at RCPT to `rcpt` now, judged by the stored
+/// locks alone (nothing is reserved): for `check --from` and `scrub --from`. `true` when it
+/// refuses (block mode, or under review), `false` when it only warns.
+pub fn standing(
+    store: &Store,
+    settings: &LockSettings,
+    owner: &OwnerId,
+    rcpt: &Address,
+    now: Timestamp,
+) -> Result<Option<(Lock, bool)>, StoreError> {
+    let mut warning = None;
+    for (key, _, _, mode) in lockable(store, settings, rcpt)? {
+        let Some(lock) = store.get_lock(&key)?.filter(|l| l.expires > now) else {
+            continue;
+        };
+        if lock.owner == owner.name {
+            continue;
+        }
+        if lock.review.is_some() || mode == LockMode::Block {
+            return Ok(Some((lock, true)));
+        }
+        warning.get_or_insert((lock, false));
+    }
+    Ok(warning)
 }
 
 /// The account of a domain: the group it (or a parent domain) was put in, else the domain.

@@ -73,13 +73,23 @@ impl Relay {
         cli(&self.dir, args)
     }
 
-    fn sigterm(mut self) -> std::process::ExitStatus {
+    fn sigterm(self) -> std::process::ExitStatus {
+        self.sigterm_with_log().0
+    }
+
+    /// Stops the relay with SIGTERM; its exit status and everything it wrote to stderr.
+    fn sigterm_with_log(mut self) -> (std::process::ExitStatus, String) {
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.child.id() as i32),
             nix::sys::signal::Signal::SIGTERM,
         )
         .unwrap();
-        wait_exit(&mut self.child)
+        let status = wait_exit(&mut self.child);
+        let mut log = String::new();
+        if let Some(mut err) = self.child.stderr.take() {
+            let _ = err.read_to_string(&mut log);
+        }
+        (status, log)
     }
 
     fn kill9(mut self) {
@@ -424,10 +434,16 @@ fn sigterm_tells_idle_clients_421_and_exits_cleanly() {
     let relay = Relay::start(dir.path());
     let mut idle = Smtp::connect(relay.addr);
     idle.cmd("EHLO t\r\n");
-    let status = relay.sigterm();
+    let (status, log) = relay.sigterm_with_log();
     assert!(status.success());
     let reply = idle.reply();
     assert!(reply.starts_with("421 4.3.2"), "{reply}");
+    // stderr is a pipe here, as under systemd: plain text, no colour codes.
+    assert!(log.contains("dnc-relay ready"), "{log}");
+    assert!(
+        !log.contains('\x1b'),
+        "colour codes in a piped log: {log:?}"
+    );
 }
 
 #[test]

@@ -412,3 +412,123 @@ async fn the_duplicates_report_finds_a_planted_overlap() {
     assert_eq!(report.accounts[0].target, "@northwind.example");
     relay.stop().await;
 }
+
+/// Runs the CLI binary against `relay`'s socket.
+fn cli(relay: &TestRelay, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(common::binary())
+        .arg("--socket")
+        .arg(relay.socket())
+        .args(args)
+        .env_remove("DNC_RELAY_SOCKET")
+        .env_remove("DNC_RELAY_CONFIG")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_and_scrub_with_a_sender_show_another_owners_lock_before_the_send() {
+    let relay = TestRelay::start("capture:outbox", |c| {
+        owners(c);
+        c.locks.account = LockMode::Warn;
+    })
+    .await;
+    let (r, _) = send(&relay, "sam@sales.example", "pat@northwind.example").await;
+    assert!(r.starts_with("250"), "{r}");
+
+    // check --from: Priya is refused on the contact and warned on the account; Sam passes.
+    let out = cli(
+        &relay,
+        &[
+            "check",
+            "pat@northwind.example",
+            "--from",
+            "priya@sales.example",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("blocked"), "{stdout}");
+    assert!(
+        stdout.contains("contact pat@northwind.example is owned by sam (emea) until"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("at RCPT   550 5.7.1"), "{stdout}");
+    let out = cli(
+        &relay,
+        &[
+            "check",
+            "ceo@northwind.example",
+            "--from",
+            "priya@sales.example",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("warning   account northwind.example is owned by sam"),
+        "{stdout}"
+    );
+    let out = cli(
+        &relay,
+        &[
+            "check",
+            "pat@northwind.example",
+            "--from",
+            "sam@sam-outreach.example",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    // Without a sender nobody owns anything; a transactional sender ignores locks.
+    let out = cli(&relay, &["check", "pat@northwind.example"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = cli(
+        &relay,
+        &[
+            "check",
+            "pat@northwind.example",
+            "--from",
+            "billing@sales.example",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["lock"].is_null(), "{json}");
+
+    // scrub --from marks the locked row, and the CLI's verdict matches what RCPT then says.
+    let list = relay.dir.path().join("priya-import.csv");
+    std::fs::write(
+        &list,
+        "email,company\npat@northwind.example,Northwind\nkim@contoso.example,Contoso\n",
+    )
+    .unwrap();
+    let out = cli(
+        &relay,
+        &[
+            "scrub",
+            list.to_str().unwrap(),
+            "--from",
+            "priya@sales.example",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("pat@northwind.example,Northwind,locked,contact pat@northwind.example is owned by sam (emea) until"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("kim@contoso.example,Contoso,ok,"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("2 rows, 1 ok, 0 suppressed, 1 locked by another owner, 0 invalid"),
+        "{stderr}"
+    );
+    let (r, _) = send(&relay, "priya@sales.example", "pat@northwind.example").await;
+    assert!(
+        r.starts_with("550 5.7.1") && r.contains("owned by sam"),
+        "{r}"
+    );
+}

@@ -76,6 +76,9 @@ pub enum Request {
     CheckMany {
         /// The addresses (at most [`MAX_CHUNK`]).
         addresses: Vec<String>,
+        /// The sender who means to mail them (sender groups, unit scopes, ownership locks).
+        #[serde(default)]
+        from: Option<String>,
     },
     /// Record that a lead list was scrubbed (an event; nothing else changes).
     RecordScrub {
@@ -420,14 +423,21 @@ pub struct CheckResult {
     pub exemption: Option<String>,
     /// The reply a mailer would get at RCPT, when blocked (`550 5.7.1 ...`).
     pub smtp_reply: Option<String>,
+    /// Another owner's lock the sender would meet (only with a sender, and only now).
+    #[serde(default)]
+    pub lock: Option<Lock>,
+    /// What that lock does at RCPT: `refuse` (block mode or under review) or `warn`.
+    #[serde(default)]
+    pub lock_effect: Option<String>,
 }
 
 /// A lead-list row's status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScrubStatus {
-    /// `ok`, `suppressed` or `invalid`.
+    /// `ok`, `suppressed`, `locked` (another owner's lock refuses the sender) or `invalid`.
     pub status: String,
-    /// The entry's reason for `suppressed`, the parse error for `invalid`.
+    /// The entry's reason for `suppressed`, the lock for `locked` (and for `ok` with a
+    /// warn-mode lock: `warning: ...`), the parse error for `invalid`.
     pub reason: Option<String>,
 }
 

@@ -388,32 +388,45 @@ async fn handle(
         Request::Check { address, from, at } => {
             Ok(Body::Checked(check(h, &policy, address, from, at)?))
         }
-        Request::CheckMany { addresses } => {
+        Request::CheckMany { addresses, from } => {
             if addresses.len() > MAX_CHUNK {
                 return Err(deny(
                     ErrorCode::BadRequest,
                     format!("at most {MAX_CHUNK} addresses at once"),
                 ));
             }
+            let from = parse_sender(from.as_deref())?;
+            let settings = lock_settings(h)?;
+            let now = Timestamp::now();
             let mut results = Vec::with_capacity(addresses.len());
             for address in addresses {
-                results.push(match Address::parse(&address) {
-                    Err(e) => ScrubStatus {
-                        status: "invalid".into(),
-                        reason: Some(e.to_string()),
+                let addr = match Address::parse(&address) {
+                    Ok(addr) => addr,
+                    Err(e) => {
+                        results.push(ScrubStatus {
+                            status: "invalid".into(),
+                            reason: Some(e.to_string()),
+                        });
+                        continue;
+                    }
+                };
+                let (verdict, lock) = decide(h, &policy, &settings, from.as_ref(), &addr, now)?;
+                results.push(match (verdict, lock) {
+                    (Verdict::Block(b), _) => ScrubStatus {
+                        status: "suppressed".into(),
+                        reason: Some(b.entry.reason.to_string()),
                     },
-                    Ok(addr) => match policy
-                        .check_rcpt(&Sender::default(), &addr)
-                        .map_err(|e| deny(ErrorCode::StoreUnavailable, e.to_string()))?
-                    {
-                        Verdict::Block(b) => ScrubStatus {
-                            status: "suppressed".into(),
-                            reason: Some(b.entry.reason.to_string()),
-                        },
-                        Verdict::Deliver | Verdict::Exempt(_) => ScrubStatus {
-                            status: "ok".into(),
-                            reason: None,
-                        },
+                    (_, Some((lock, true))) => ScrubStatus {
+                        status: "locked".into(),
+                        reason: Some(crate::locks::describe(&lock)),
+                    },
+                    (_, Some((lock, false))) => ScrubStatus {
+                        status: "ok".into(),
+                        reason: Some(format!("warning: {}", crate::locks::describe(&lock))),
+                    },
+                    (Verdict::Deliver | Verdict::Exempt(_), None) => ScrubStatus {
+                        status: "ok".into(),
+                        reason: None,
                     },
                 });
             }
@@ -727,33 +740,32 @@ fn check(
             format!("'{address}' is not an address: {e}"),
         )
     })?;
-    let from_addr = match from
-        .as_deref()
-        .map(str::trim)
-        .filter(|f| !f.is_empty() && *f != "<>")
-    {
-        Some(f) => Some(Address::parse(f).map_err(|e| {
-            deny(
-                ErrorCode::BadRequest,
-                format!("'{f}' is not an address: {e}"),
-            )
-        })?),
-        None => None,
+    let from_addr = parse_sender(from.as_deref())?;
+    let (verdict, lock) = match at {
+        // Locks have no point-in-time view: `--at` answers for the list alone.
+        Some(at) => {
+            let sender = Sender {
+                address: from_addr.as_ref(),
+                user: None,
+            };
+            let as_of = policy.with_lookup(Arc::new(AsOf {
+                store: h.store.clone(),
+                at,
+            }));
+            let verdict = as_of
+                .check_rcpt(&sender, &addr)
+                .map_err(|e| deny(ErrorCode::StoreUnavailable, e.to_string()))?;
+            (verdict, None)
+        }
+        None => decide(
+            h,
+            policy,
+            &lock_settings(h)?,
+            from_addr.as_ref(),
+            &addr,
+            Timestamp::now(),
+        )?,
     };
-    let sender = Sender {
-        address: from_addr.as_ref(),
-        user: None,
-    };
-    let policy = match at {
-        Some(at) => policy.with_lookup(Arc::new(AsOf {
-            store: h.store.clone(),
-            at,
-        })),
-        None => policy.clone(),
-    };
-    let verdict = policy
-        .check_rcpt(&sender, &addr)
-        .map_err(|e| deny(ErrorCode::StoreUnavailable, e.to_string()))?;
     let mut result = CheckResult {
         address,
         normalized: addr.to_string(),
@@ -763,6 +775,8 @@ fn check(
         entry: None,
         exemption: None,
         smtp_reply: None,
+        lock: None,
+        lock_effect: None,
     };
     match verdict {
         Verdict::Deliver => {}
@@ -778,7 +792,61 @@ fn check(
             result.entry = Some(block.entry);
         }
     }
+    if let Some((lock, refuses)) = lock {
+        if refuses {
+            result.deliverable = false;
+            result.smtp_reply =
+                Some(Reply::locked(&result.address, &crate::locks::describe(&lock)).to_string());
+        }
+        result.lock_effect = Some(if refuses { "refuse" } else { "warn" }.to_string());
+        result.lock = Some(lock);
+    }
     Ok(result)
+}
+
+/// A sender given to `check`/`scrub`: `None` for none, empty or `<>`.
+fn parse_sender(from: Option<&str>) -> Result<Option<Address>, Denied> {
+    match from.map(str::trim).filter(|f| !f.is_empty() && *f != "<>") {
+        Some(f) => Address::parse(f).map(Some).map_err(|e| {
+            deny(
+                ErrorCode::BadRequest,
+                format!("'{f}' is not an address: {e}"),
+            )
+        }),
+        None => Ok(None),
+    }
+}
+
+/// What RCPT would decide now for `rcpt` from `from`: the list's verdict and, when the list
+/// lets it through, another owner's lock the sender would meet (`true`: it refuses). Locks are
+/// judged as at RCPT: transactional senders and the null sender are exempt.
+fn decide(
+    h: &Handler,
+    policy: &Policy,
+    settings: &crate::locks::LockSettings,
+    from: Option<&Address>,
+    rcpt: &Address,
+    now: Timestamp,
+) -> Result<(Verdict, Option<(crate::model::Lock, bool)>), Denied> {
+    let sender = Sender {
+        address: from,
+        user: None,
+    };
+    let verdict = policy
+        .check_rcpt(&sender, rcpt)
+        .map_err(|e| deny(ErrorCode::StoreUnavailable, e.to_string()))?;
+    if matches!(verdict, Verdict::Block(_))
+        || from.is_none()
+        || !settings.enabled()
+        || policy.groups().is_transactional(&sender)
+    {
+        return Ok((verdict, None));
+    }
+    let Some(owner) = settings.owner_of(&sender) else {
+        return Ok((verdict, None));
+    };
+    let lock = crate::locks::standing(&h.store, settings, &owner, rcpt, now)?;
+    Ok((verdict, lock))
 }
 
 fn parse_target(target: &str) -> Result<Target, Denied> {

@@ -79,6 +79,25 @@ fn print_text(r: &CheckResult) {
                 println!("  at RCPT   {reply}");
             }
         }
-        _ => println!("{}: deliverable", r.normalized),
+        _ if r.deliverable => println!("{}: deliverable", r.normalized),
+        _ => println!("{}: blocked", r.normalized),
+    }
+    if let Some(lock) = &r.lock {
+        let effect = match r.lock_effect.as_deref() {
+            Some("warn") => "warning",
+            _ => "locked",
+        };
+        println!("  {effect:<9} {}", crate::locks::describe(lock));
+        if let Some(review) = &lock.review {
+            println!(
+                "  review    since {} by {}: {}",
+                review.at, review.by, review.note
+            );
+        }
+        if r.entry.is_none() {
+            if let Some(reply) = &r.smtp_reply {
+                println!("  at RCPT   {reply}");
+            }
+        }
     }
 }

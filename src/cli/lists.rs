@@ -66,6 +66,10 @@ pub struct ScrubArgs {
     /// Write only the rows that may be mailed.
     #[arg(long)]
     pub drop: bool,
+    /// The sender who will mail the list: rows another owner has locked are marked `locked`,
+    /// and sender groups and unit-scoped entries apply as at RCPT.
+    #[arg(long, value_name = "SENDER")]
+    pub from: Option<String>,
 }
 
 /// Opens a CSV file and reads its header row, printing why not.
@@ -312,25 +316,23 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
         if batch.is_empty() {
             break;
         }
-        if let Err(code) = scrub_batch(
-            &mut client,
-            &batch,
-            column,
-            args.drop,
-            &mut out,
-            &mut counts,
-        ) {
+        if let Err(code) = scrub_batch(&mut client, &batch, column, args, &mut out, &mut counts) {
             return code;
         }
     }
     let _ = out.flush();
     drop(out);
     eprintln!(
-        "scrubbed {}: {} rows, {} ok, {} suppressed, {} invalid{}",
+        "scrubbed {}: {} rows, {} ok, {} suppressed, {}{} invalid{}",
         args.file.display(),
         counts.rows,
         counts.ok,
         counts.suppressed,
+        if args.from.is_some() {
+            format!("{} locked by another owner, ", counts.locked)
+        } else {
+            String::new()
+        },
         counts.invalid,
         if args.drop {
             " (only ok rows written)"
@@ -341,7 +343,7 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
     match client.request(Request::RecordScrub {
         file: file_name(&args.file),
         rows: counts.rows,
-        blocked: counts.suppressed,
+        blocked: counts.suppressed + counts.locked,
         invalid: counts.invalid,
     }) {
         Ok(_) => EXIT_OK,
@@ -354,6 +356,7 @@ struct Counts {
     rows: u64,
     ok: u64,
     suppressed: u64,
+    locked: u64,
     invalid: u64,
 }
 
@@ -361,7 +364,7 @@ fn scrub_batch(
     client: &mut AdminClient,
     batch: &[csv::StringRecord],
     column: usize,
-    drop_blocked: bool,
+    args: &ScrubArgs,
     out: &mut csv::Writer<std::io::StdoutLock<'_>>,
     counts: &mut Counts,
 ) -> Result<(), u8> {
@@ -369,7 +372,10 @@ fn scrub_batch(
         .iter()
         .map(|r| r.get(column).unwrap_or("").to_string())
         .collect();
-    let results = match client.request(Request::CheckMany { addresses }) {
+    let results = match client.request(Request::CheckMany {
+        addresses,
+        from: args.from.clone(),
+    }) {
         Ok(Body::CheckedMany { results }) => results,
         Ok(other) => return Err(unexpected(&other)),
         Err(e) => return Err(report(&e)),
@@ -379,9 +385,10 @@ fn scrub_batch(
         match status.status.as_str() {
             "ok" => counts.ok += 1,
             "suppressed" => counts.suppressed += 1,
+            "locked" => counts.locked += 1,
             _ => counts.invalid += 1,
         }
-        if drop_blocked && status.status != "ok" {
+        if args.drop && status.status != "ok" {
             continue;
         }
         let mut row = record.clone();

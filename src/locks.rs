@@ -126,7 +126,8 @@ pub fn system_clock() -> Clock {
 pub struct LockManager {
     store: Store,
     clock: Clock,
-    pending: Mutex<HashMap<String, (String, usize)>>,
+    /// Lock key -> (owner, claims in flight, when the newest of them would expire).
+    pending: Mutex<HashMap<String, (String, usize, Timestamp)>>,
 }
 
 /// What a RCPT may do as far as locks go.
@@ -139,13 +140,13 @@ pub enum LockCheck {
     Block(Lock),
 }
 
-/// A reservation taken at RCPT. Committing it stores (or renews) the lock; dropping it
-/// uncommitted releases the reservation.
+/// A reservation taken at RCPT, released when dropped. When its message was relayed, the
+/// lock it stands for is stored (or renewed) with the send records, and the claim is dropped
+/// only after that commit, when the stored lock speaks for the owner.
 pub struct Claim {
     manager: Arc<LockManager>,
     key: String,
     lock: Lock,
-    released: bool,
 }
 
 impl LockManager {
@@ -196,11 +197,13 @@ impl LockManager {
             let held = self.store.get_lock(&key)?.filter(|l| l.expires > now);
             let holder = match (&held, pending.get(&key)) {
                 (Some(lock), _) => Some(lock.clone()),
-                (None, Some((other, _))) if *other != owner.name => Some(Lock {
-                    owner: other.clone(),
-                    team: None,
-                    ..mine.clone()
-                }),
+                (None, Some((other, _, until))) if *other != owner.name && *until > now => {
+                    Some(Lock {
+                        owner: other.clone(),
+                        team: None,
+                        ..mine.clone()
+                    })
+                }
                 _ => None,
             };
             match holder {
@@ -216,13 +219,17 @@ impl LockManager {
                 _ => {
                     let entry = pending
                         .entry(key.clone())
-                        .or_insert((owner.name.clone(), 0));
+                        .or_insert_with(|| (owner.name.clone(), 0, mine.expires));
+                    if entry.0 != owner.name {
+                        // The other owner's claims in flight are older than the ttl: void.
+                        entry.0.clone_from(&owner.name);
+                    }
                     entry.1 += 1;
+                    entry.2 = entry.2.max(mine.expires);
                     claims.push(Claim {
                         manager: self.clone(),
                         key,
                         lock: mine,
-                        released: false,
                     });
                 }
             }
@@ -249,26 +256,23 @@ impl LockManager {
 }
 
 impl Claim {
-    /// Stores (or renews) the lock after the message was relayed, then releases the
-    /// reservation: the stored lock now speaks for the owner.
-    pub async fn commit(mut self) -> Result<(), StoreError> {
+    /// The lock to store (or renew) for this claim now that its message was relayed: its store
+    /// key and the lock, running for the ttl from the manager's now. The claim itself must be
+    /// kept until the store has committed it (see [`Store::record_relayed`]), so that no other
+    /// owner slips in between.
+    pub fn to_store(&self) -> (String, Lock) {
         let now = self.manager.now();
         let ttl = Duration::from_micros((self.lock.expires.0 - self.lock.since.0).max(0) as u64);
         let mut lock = self.lock.clone();
         lock.since = now;
         lock.expires = now.plus(ttl);
-        let result = self.manager.store.take_lock(self.key.clone(), lock).await;
-        self.manager.release(&self.key);
-        self.released = true;
-        result.map(|_| ())
+        (self.key.clone(), lock)
     }
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        if !self.released {
-            self.manager.release(&self.key);
-        }
+        self.manager.release(&self.key);
     }
 }
 

@@ -55,7 +55,9 @@ fn admin(relay: &TestRelay) -> AdminClient {
     AdminClient::connect(&relay.socket()).unwrap()
 }
 
-fn lock_of(relay: &TestRelay, contact: &str) -> Option<dnc_relay::model::Lock> {
+/// The stored lock on a contact, once everything the relay queued has been committed.
+async fn lock_of(relay: &TestRelay, contact: &str) -> Option<dnc_relay::model::Lock> {
+    relay.server.store().settle().await.unwrap();
     let key = contact_lock_key(&Target::parse(contact).unwrap().match_key());
     relay.server.store().get_lock(&key).unwrap()
 }
@@ -65,7 +67,9 @@ async fn a_relayed_message_locks_the_contact_and_another_owner_is_refused() {
     let relay = TestRelay::start("capture:outbox", owners).await;
     let (r, done) = send(&relay, "sam@sales.example", "pat@northwind.example").await;
     assert!(r.starts_with("250") && done.unwrap().starts_with("250"));
-    let lock = lock_of(&relay, "pat@northwind.example").expect("a lock");
+    let lock = lock_of(&relay, "pat@northwind.example")
+        .await
+        .expect("a lock");
     assert_eq!(lock.owner, "sam");
     let first_expiry = lock.expires;
 
@@ -81,7 +85,11 @@ async fn a_relayed_message_locks_the_contact_and_another_owner_is_refused() {
     let (r, _) = send(&relay, "sam@sam-outreach.example", "pat@northwind.example").await;
     assert!(r.starts_with("250"), "{r}");
     assert!(
-        lock_of(&relay, "pat@northwind.example").unwrap().expires > first_expiry,
+        lock_of(&relay, "pat@northwind.example")
+            .await
+            .unwrap()
+            .expires
+            > first_expiry,
         "renewed"
     );
 
@@ -111,7 +119,10 @@ async fn warn_mode_accepts_with_the_warning_in_the_reply_and_the_log() {
     );
     assert!(done.unwrap().starts_with("250"));
     assert_eq!(
-        lock_of(&relay, "pat@northwind.example").unwrap().owner,
+        lock_of(&relay, "pat@northwind.example")
+            .await
+            .unwrap()
+            .owner,
         "sam",
         "a warning does not move the lock"
     );
@@ -162,7 +173,7 @@ async fn a_claim_whose_transaction_fails_upstream_is_released() {
         "the upstream failed the message"
     );
     assert!(
-        lock_of(&relay, "pat@northwind.example").is_none(),
+        lock_of(&relay, "pat@northwind.example").await.is_none(),
         "no lock from a failed send"
     );
     // Another owner may claim it now.
@@ -233,7 +244,7 @@ async fn transfer_and_release_take_effect_on_the_next_rcpt() {
         note: "account closed".into(),
     })
     .unwrap();
-    assert!(lock_of(&relay, "pat@northwind.example").is_none());
+    assert!(lock_of(&relay, "pat@northwind.example").await.is_none());
     assert!(send(&relay, "sam@sales.example", "pat@northwind.example")
         .await
         .0
@@ -275,7 +286,7 @@ async fn a_suppression_or_hard_bounce_releases_the_lock() {
         ("gone@northwind.example", Reason::HardBounce),
     ] {
         send(&relay, "sam@sales.example", contact).await;
-        assert!(lock_of(&relay, contact).is_some());
+        assert!(lock_of(&relay, contact).await.is_some());
         relay
             .server
             .store()
@@ -292,7 +303,7 @@ async fn a_suppression_or_hard_bounce_releases_the_lock() {
             .await
             .unwrap();
         assert!(
-            lock_of(&relay, contact).is_none(),
+            lock_of(&relay, contact).await.is_none(),
             "{reason} releases the lock"
         );
     }
@@ -330,7 +341,10 @@ async fn expiry_lets_another_owner_in() {
         "{r}"
     );
     assert_eq!(
-        lock_of(&relay, "pat@northwind.example").unwrap().owner,
+        lock_of(&relay, "pat@northwind.example")
+            .await
+            .unwrap()
+            .owner,
         "priya"
     );
     relay.stop().await;
@@ -375,7 +389,7 @@ async fn transactional_senders_neither_take_nor_respect_locks() {
     let relay = TestRelay::start("capture:outbox", owners).await;
     send(&relay, "billing@sales.example", "pat@northwind.example").await;
     assert!(
-        lock_of(&relay, "pat@northwind.example").is_none(),
+        lock_of(&relay, "pat@northwind.example").await.is_none(),
         "no lock taken"
     );
     send(&relay, "sam@sales.example", "pat@northwind.example").await;

@@ -149,6 +149,9 @@ async fn accept_loop(listener: UnixListener, handler: Arc<Handler>) {
 struct Conn {
     actor: Result<Actor, String>,
     import: Vec<ImportRow>,
+    /// Whether the send records and locks the relay queued before this connection's first
+    /// read are committed (see [`Store::settle`]).
+    settled: bool,
 }
 
 async fn serve_connection(stream: UnixStream, handler: &Handler) -> std::io::Result<()> {
@@ -156,6 +159,7 @@ async fn serve_connection(stream: UnixStream, handler: &Handler) -> std::io::Res
     let mut conn = Conn {
         actor: peer_actor(&stream, &roles),
         import: Vec::new(),
+        settled: false,
     };
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
@@ -329,6 +333,23 @@ async fn handle(
         .read()
         .map(|p| p.clone())
         .map_err(|_| deny(ErrorCode::StoreUnavailable, "policy unavailable"))?;
+    // Send records and locks reach the store in batches shortly after the message; a command
+    // that reads them must see everything relayed before it was typed.
+    let reads_records = matches!(
+        request,
+        Request::SuppressShow { .. }
+            | Request::Check { .. }
+            | Request::CheckMany { .. }
+            | Request::AuditSample { .. }
+            | Request::AuditContact { .. }
+            | Request::AuditDuplicates { .. }
+            | Request::LocksList { .. }
+            | Request::LocksShow { .. }
+    );
+    if reads_records && !conn.settled {
+        h.store.settle().await?;
+        conn.settled = true;
+    }
     match request {
         Request::Ping => Ok(Body::Pong {
             version: env!("CARGO_PKG_VERSION").into(),

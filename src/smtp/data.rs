@@ -88,14 +88,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             self.log_decision(line).await;
         }
         if decision == Decision::Relayed {
-            // The message went out: the owner's claims become locks (or renew them).
-            for accepted in txn.accepted.iter_mut() {
-                for claim in accepted.claims.drain(..) {
-                    if let Err(e) = claim.commit().await {
-                        tracing::error!(session = %self.id, rcpt = %accepted.rcpt, error = %e, "cannot store a lock");
-                    }
-                }
-            }
+            // The message went out: the owner's claims become locks (or renew them), stored
+            // with the send records; the claims hold until that commit.
+            let claims: Vec<crate::locks::Claim> = txn
+                .accepted
+                .iter_mut()
+                .flat_map(|a| a.claims.drain(..))
+                .collect();
+            let locks = claims.iter().map(|c| c.to_store()).collect();
             let owner = txn.owner.as_ref().map(|o| o.name.clone());
             let attempts = txn
                 .accepted
@@ -115,7 +115,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     attempt
                 })
                 .collect();
-            self.record_attempts(attempts).await;
+            let hold: Option<Box<dyn std::any::Any + Send>> =
+                (!claims.is_empty()).then(|| Box::new(claims) as _);
+            if let Err(e) = self.ctx.store.record_relayed(attempts, locks, hold).await {
+                tracing::error!(session = %self.id, error = %e, "cannot record the relayed message (send records, locks)");
+            }
         }
         tracing::debug!(
             session = %self.id,

@@ -439,14 +439,6 @@ impl Store {
         Ok(accounts.get(domain)?.map(|v| v.value().to_string()))
     }
 
-    /// Takes or renews a lock after a relayed message; returns the lock in force.
-    pub async fn take_lock(&self, key: String, lock: Lock) -> Result<Option<Lock>, StoreError> {
-        match self.write(Work::LockTake { key, lock }).await? {
-            Output::Lock(Ok(lock)) => Ok(lock),
-            _ => Err(unexpected()),
-        }
-    }
-
     /// Reviews, decides, transfers or releases a lock.
     pub async fn update_lock(
         &self,
@@ -577,9 +569,28 @@ impl Store {
     /// Queues send records; they are committed with the next batch (group commit). Waits only
     /// when the writer is far behind.
     pub async fn record_attempts(&self, attempts: Vec<Attempt>) -> Result<(), StoreError> {
+        self.record_relayed(attempts, Vec::new(), None).await
+    }
+
+    /// Queues what a relayed message leaves behind: its send records and the locks its owner
+    /// takes or renews (`(key, lock)` from [`crate::locks::Claim::to_store`]). They are
+    /// committed like send records (group commit without fsync, see the writer), so a lock
+    /// costs no fsync on the per-message path. `hold` (the claims) is dropped only once that
+    /// commit is done or has failed: until then the claims keep other owners out, and after
+    /// it the stored locks do.
+    pub async fn record_relayed(
+        &self,
+        attempts: Vec<Attempt>,
+        locks: Vec<(String, Lock)>,
+        hold: Option<Box<dyn std::any::Any + Send>>,
+    ) -> Result<(), StoreError> {
         self.jobs
             .send(Job::Write {
-                work: Work::Attempts(attempts),
+                work: Work::Records {
+                    attempts,
+                    locks,
+                    hold,
+                },
                 reply: None,
             })
             .await
@@ -588,7 +599,18 @@ impl Store {
 
     /// Commits send records and waits for the commit (tests and audits that must see them).
     pub async fn record_attempts_synced(&self, attempts: Vec<Attempt>) -> Result<(), StoreError> {
-        self.write(Work::Attempts(attempts)).await.map(|_| ())
+        self.write(Work::Records {
+            attempts,
+            locks: Vec::new(),
+            hold: None,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Waits until everything queued before it (send records, locks) is committed and synced.
+    pub async fn settle(&self) -> Result<(), StoreError> {
+        self.write(Work::Barrier).await.map(|_| ())
     }
 
     /// Deletes send records older than `before`, in bounded batches; returns how many.

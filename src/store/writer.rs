@@ -48,13 +48,17 @@ pub(super) enum Work {
         actor: Actor,
     },
     Event(EventKind, Actor),
-    Attempts(Vec<Attempt>),
+    /// Send records and the locks a relayed message takes or renews; committed without fsync.
+    Records {
+        attempts: Vec<Attempt>,
+        locks: Vec<(String, Lock)>,
+        /// Dropped after the commit (the lock claims, which keep other owners out till then).
+        hold: Option<Box<dyn std::any::Any + Send>>,
+    },
+    /// Nothing: answered once everything queued before it is committed (and synced).
+    Barrier,
     Prune {
         before: Timestamp,
-    },
-    LockTake {
-        key: String,
-        lock: Lock,
     },
     LockUpdate {
         key: String,
@@ -179,7 +183,7 @@ fn is_record(job: &Job) -> bool {
     matches!(
         job,
         Job::Write {
-            work: Work::Attempts(_),
+            work: Work::Records { .. },
             ..
         }
     )
@@ -391,13 +395,17 @@ impl Writer {
         let saved = self.ids;
         let now = Timestamp::now();
         // Only a batch of nothing but send records may skip the fsync (see RECORD_SYNC).
-        let records_only = writes.iter().all(|(w, _)| matches!(w, Work::Attempts(_)));
+        let records_only = writes
+            .iter()
+            .all(|(w, _)| matches!(w, Work::Records { .. }));
         let durable = !records_only
             || self
                 .unsynced
                 .is_some_and(|since| since.elapsed() >= RECORD_SYNC);
         let mut done: Vec<(Reply, Output)> = Vec::with_capacity(writes.len());
         let mut pending = writes.into_iter();
+        // Lock claims, released (dropped) when this function returns: after the commit.
+        let mut holds: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
         let fault = self.fault.clone();
         let result = (|| -> Result<(), StoreError> {
             super::injected(&fault)?;
@@ -408,7 +416,13 @@ impl Writer {
             }
             {
                 let mut t = open_tables(&txn)?;
-                for (work, reply) in pending.by_ref() {
+                for (mut work, reply) in pending.by_ref() {
+                    if let Work::Records {
+                        hold: Some(hold), ..
+                    } = &mut work
+                    {
+                        holds.push(std::mem::replace(hold, Box::new(())));
+                    }
                     match apply(&mut t, &mut self.ids, now, work) {
                         Ok(output) => done.push((reply, output)),
                         Err(e) => {
@@ -499,16 +513,19 @@ fn apply(
             actor,
         } => lift_decide(t, ids, now, id, approve, why, actor).map(Output::Lift),
         Work::Event(kind, actor) => event(t, ids, now, &actor, kind, None).map(Output::Event),
-        Work::Attempts(attempts) => {
+        Work::Records {
+            attempts, locks, ..
+        } => {
+            for (key, lock) in locks {
+                lock_take(t, ids, now, &key, lock)?;
+            }
             for attempt in attempts {
                 record_attempt(t, ids, &attempt)?;
             }
             Ok(Output::Recorded)
         }
+        Work::Barrier => Ok(Output::Recorded),
         Work::Prune { before } => prune(t, before).map(Output::Pruned),
-        Work::LockTake { key, lock } => {
-            lock_take(t, ids, now, &key, lock).map(|l| Output::Lock(Ok(l)))
-        }
         Work::LockUpdate { key, op, actor } => {
             lock_update(t, ids, now, &key, op, &actor).map(Output::Lock)
         }

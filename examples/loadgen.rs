@@ -60,6 +60,10 @@ struct Args {
     /// The relay's redb cache (`[store] cache_size`).
     #[arg(long, default_value = "64MiB")]
     cache: String,
+    /// Ownership locks in the relay: `default` (the shipped `[locks]`: contacts block,
+    /// accounts warn) or `off` (no lock is checked or taken).
+    #[arg(long, default_value = "default")]
+    locks: String,
     /// The dnc-relay binary (default: the release binary next to this example).
     #[arg(long)]
     relay_bin: Option<PathBuf>,
@@ -505,7 +509,11 @@ fn start_relay(args: &Args, dir: &Path, port: u16, sink: SocketAddr) -> Child {
         &config,
         format!(
             "data_dir = {dir:?}\n[server]\nlisten = [\"127.0.0.1:{port}\"]\nhostname = \"relay.load\"\nmax_connections = 20000\nworker_threads = {threads}\n\
-             [upstream]\nurl = \"smtp://{sink}\"\nmax_connections = 2048\n[store]\ncache_size = \"{cache}\"\n[log]\nlevel = \"warn\"\n",
+             [upstream]\nurl = \"smtp://{sink}\"\nmax_connections = 2048\n[store]\ncache_size = \"{cache}\"\n[log]\nlevel = \"warn\"\n{locks}",
+            locks = match args.locks.as_str() {
+                "off" => "[locks]\ncontact = \"off\"\naccount = \"off\"\n",
+                _ => "",
+            },
             cache = args.cache,
             threads = args.relay_threads,
         ),

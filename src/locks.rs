@@ -8,6 +8,7 @@
 //! (or whose session ends) is released when it is dropped.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -128,6 +129,11 @@ pub struct LockManager {
     clock: Clock,
     /// Lock key -> (owner, claims in flight, when the newest of them would expire).
     pending: Mutex<HashMap<String, (String, usize, Timestamp)>>,
+    /// Bumped (under the `pending` mutex) whenever a key's last claim is released, which is
+    /// after its lock became visible in the store. A check reads the store before it takes
+    /// the mutex, so the mutex is never held across store reads; if a release happened in
+    /// between, it reads the store again under the mutex.
+    releases: AtomicU64,
 }
 
 /// What a RCPT may do as far as locks go.
@@ -156,6 +162,7 @@ impl LockManager {
             store,
             clock,
             pending: Mutex::new(HashMap::new()),
+            releases: AtomicU64::new(0),
         })
     }
 
@@ -187,14 +194,27 @@ impl LockManager {
                 (key, lock, mode)
             })
             .collect();
+        let stored =
+            |wanted: &[(String, Lock, LockMode)]| -> Result<Vec<Option<Lock>>, StoreError> {
+                wanted
+                    .iter()
+                    .map(|(key, _, _)| Ok(self.store.get_lock(key)?.filter(|l| l.expires > now)))
+                    .collect()
+            };
+        // Read outside the mutex: a session preempted mid-read must not stall every other.
+        let epoch = self.releases.load(Ordering::Acquire);
+        let mut held_now = stored(&wanted)?;
         let mut pending = match self.pending.lock() {
             Ok(p) => p,
             Err(poisoned) => poisoned.into_inner(),
         };
+        if self.releases.load(Ordering::Acquire) != epoch {
+            // A claim was released since the read: its lock is in the store now; read again.
+            held_now = stored(&wanted)?;
+        }
         let mut claims = Vec::with_capacity(wanted.len());
         let mut warning = None;
-        for (key, mine, mode) in wanted {
-            let held = self.store.get_lock(&key)?.filter(|l| l.expires > now);
+        for ((key, mine, mode), held) in wanted.into_iter().zip(held_now) {
             let holder = match (&held, pending.get(&key)) {
                 (Some(lock), _) => Some(lock.clone()),
                 (None, Some((other, _, until))) if *other != owner.name && *until > now => {
@@ -250,6 +270,7 @@ impl LockManager {
             entry.1 = entry.1.saturating_sub(1);
             if entry.1 == 0 {
                 pending.remove(key);
+                self.releases.fetch_add(1, Ordering::Release);
             }
         }
     }

@@ -146,6 +146,7 @@ pub enum Refusal {
 pub struct Store {
     db: Arc<Database>,
     jobs: mpsc::Sender<Job>,
+    records: Arc<writer::RecordQueue>,
     writer: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
     path: PathBuf,
     fault: Option<Arc<std::sync::atomic::AtomicBool>>,
@@ -208,10 +209,12 @@ impl Store {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        let (jobs, handle) = writer::spawn(db.clone(), options.fault.clone())?;
+        let records = Arc::new(writer::RecordQueue::default());
+        let (jobs, handle) = writer::spawn(db.clone(), records.clone(), options.fault.clone())?;
         Ok(Store {
             db,
             jobs,
+            records,
             writer: Arc::new(std::sync::Mutex::new(Some(handle))),
             path: path.to_path_buf(),
             fault: options.fault.clone(),
@@ -584,17 +587,24 @@ impl Store {
         locks: Vec<(String, Lock)>,
         hold: Option<Box<dyn std::any::Any + Send>>,
     ) -> Result<(), StoreError> {
-        self.jobs
-            .send(Job::Write {
-                work: Work::Records {
-                    attempts,
-                    locks,
-                    hold,
-                },
-                reply: None,
-            })
-            .await
-            .map_err(|_| StoreError::Closed)
+        let work = Work::Records {
+            attempts,
+            locks,
+            hold,
+        };
+        match self.records.push(work) {
+            writer::Pushed::Behind => Ok(()),
+            writer::Pushed::First => match self.jobs.try_send(Job::RecordsQueued) {
+                // A full queue means the writer is busy and looks at the records next.
+                Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => Ok(()),
+                Err(mpsc::error::TrySendError::Closed(_)) => Err(StoreError::Closed),
+            },
+            writer::Pushed::Full(work) => self
+                .jobs
+                .send(Job::Write { work, reply: None })
+                .await
+                .map_err(|_| StoreError::Closed),
+        }
     }
 
     /// Commits send records and waits for the commit (tests and audits that must see them).

@@ -32,6 +32,60 @@ const QUEUE: usize = 4096;
 /// batch of records would cost more than the rest of the relay's work per message.
 const RECORD_SYNC: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// Send records (and the locks relayed messages take) on their way to the writer. Sessions
+/// push here without waking the writer: only the first record of a batch sends a wake-up
+/// ([`Job::RecordsQueued`]), so the writer wakes once per batch, not once per message (on two
+/// busy cores, a context switch per message cost more than the write itself).
+#[derive(Default)]
+pub(super) struct RecordQueue {
+    works: std::sync::Mutex<Vec<Work>>,
+}
+
+/// Records queued beyond this go through the job queue instead, where senders wait for room:
+/// the relay slows down rather than letting records pile up in memory.
+const RECORD_QUEUE: usize = 8192;
+
+/// What [`RecordQueue::push`] did.
+pub(super) enum Pushed {
+    /// Queued; the writer must be woken (the queue was empty).
+    First,
+    /// Queued behind others; the writer already knows.
+    Behind,
+    /// The queue is full: send the work through the job queue.
+    Full(Work),
+}
+
+impl RecordQueue {
+    fn works(&self) -> std::sync::MutexGuard<'_, Vec<Work>> {
+        match self.works.lock() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Queues send records.
+    pub(super) fn push(&self, work: Work) -> Pushed {
+        let mut works = self.works();
+        if works.len() >= RECORD_QUEUE {
+            return Pushed::Full(work);
+        }
+        works.push(work);
+        if works.len() == 1 {
+            Pushed::First
+        } else {
+            Pushed::Behind
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.works().is_empty()
+    }
+
+    fn take(&self) -> Vec<Work> {
+        std::mem::take(&mut *self.works())
+    }
+}
+
 /// What a job does.
 pub(super) enum Work {
     Add(NewEntry, Actor),
@@ -125,6 +179,8 @@ pub(super) enum Output {
 
 /// Work for the writer thread.
 pub(super) enum Job {
+    /// Records are waiting in the [`RecordQueue`].
+    RecordsQueued,
     Write {
         work: Work,
         reply: Option<oneshot::Sender<Result<Output, StoreError>>>,
@@ -182,10 +238,11 @@ impl Clock {
 fn is_record(job: &Job) -> bool {
     matches!(
         job,
-        Job::Write {
-            work: Work::Records { .. },
-            ..
-        }
+        Job::RecordsQueued
+            | Job::Write {
+                work: Work::Records { .. },
+                ..
+            }
     )
 }
 
@@ -226,6 +283,7 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
 /// Starts the writer thread.
 pub(super) fn spawn(
     db: Arc<Database>,
+    records: Arc<RecordQueue>,
     fault: Option<Arc<std::sync::atomic::AtomicBool>>,
 ) -> Result<(mpsc::Sender<Job>, std::thread::JoinHandle<()>), StoreError> {
     let (next_event, next_lift) = {
@@ -242,6 +300,7 @@ pub(super) fn spawn(
         .spawn(move || {
             Writer {
                 db,
+                records,
                 ids: Ids {
                     event: next_event,
                     lift: next_lift,
@@ -267,6 +326,7 @@ struct Ids {
 
 struct Writer {
     db: Arc<Database>,
+    records: Arc<RecordQueue>,
     ids: Ids,
     stats: WriterStats,
     /// Since when send records have been committed without fsync, if they have.
@@ -333,8 +393,14 @@ impl Writer {
             }
         };
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        while let Some(first) = self.next_job(&mut rx, &clock) {
-            batch.push(first);
+        loop {
+            // Records pushed while the last batch was being committed need no wake-up.
+            if self.records.is_empty() {
+                match self.next_job(&mut rx, &clock) {
+                    Some(job) => batch.push(job),
+                    None => break,
+                }
+            }
             drain(&mut rx, &mut batch);
             // A batch of send records alone waits a little for more: every commit has a fixed
             // cost, and records need not be visible at once. Any other job ends the wait at
@@ -354,9 +420,13 @@ impl Writer {
                 }
             }
             let mut shutdown = Vec::new();
-            let mut writes = Vec::with_capacity(batch.len());
+            // Queued records first: they were relayed before any admin change in this batch
+            // was applied, so that change (a release, a suppression) has the last word.
+            let mut writes: Vec<(Work, Reply)> =
+                self.records.take().into_iter().map(|w| (w, None)).collect();
             for job in batch.drain(..) {
                 match job {
+                    Job::RecordsQueued => {}
                     Job::Stats { reply } => {
                         let _ = reply.send(self.stats);
                     }

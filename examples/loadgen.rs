@@ -508,7 +508,7 @@ fn start_relay(args: &Args, dir: &Path, port: u16, sink: SocketAddr) -> Child {
     std::fs::write(
         &config,
         format!(
-            "data_dir = {dir:?}\n[server]\nlisten = [\"127.0.0.1:{port}\"]\nhostname = \"relay.load\"\nmax_connections = 20000\nworker_threads = {threads}\n\
+            "data_dir = {dir:?}\n[server]\nlisten = [\"127.0.0.1:{port}\"]\nhostname = \"relay.load\"\nmax_connections = 20000\nmax_connections_per_client = 20000\nworker_threads = {threads}\n\
              [upstream]\nurl = \"smtp://{sink}\"\nmax_connections = 2048\n[store]\ncache_size = \"{cache}\"\n[log]\nlevel = \"warn\"\n{locks}",
             locks = match args.locks.as_str() {
                 "off" => "[locks]\ncontact = \"off\"\naccount = \"off\"\n",

@@ -546,3 +546,62 @@ async fn check_and_scrub_with_a_sender_show_another_owners_lock_before_the_send(
         "{r}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_and_locks_of_many_messages_share_a_few_commits_and_settle_makes_them_visible() {
+    use dnc_relay::model::{Attempt, AttemptOutcome, Lock, LockKind};
+    use dnc_relay::store::{Store, StoreOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("dnc.redb"), &StoreOptions::default()).unwrap();
+    let before = store.writer_stats().await.unwrap();
+    let now = Timestamp::now();
+    for i in 0..500 {
+        let rcpt = format!("lead{i}@northwind.example");
+        let attempt = Attempt {
+            at: now,
+            session: "s".into(),
+            client: "127.0.0.1:1".into(),
+            from: "sam@sales.example".into(),
+            user: None,
+            rcpt: rcpt.clone(),
+            owner: Some("sam".into()),
+            outcome: AttemptOutcome::Relayed {
+                message_id: None,
+                upstream: "250 ok".into(),
+                exemption: None,
+            },
+        };
+        let lock = Lock {
+            kind: LockKind::Contact,
+            target: rcpt.clone(),
+            owner: "sam".into(),
+            team: None,
+            since: now,
+            expires: now.plus(Duration::from_secs(86_400)),
+            review: None,
+        };
+        let key = contact_lock_key(&Target::parse(&rcpt).unwrap().match_key());
+        store
+            .record_relayed(vec![attempt], vec![(key, lock)], None)
+            .await
+            .unwrap();
+    }
+    store.settle().await.unwrap();
+    let after = store.writer_stats().await.unwrap();
+    // 500 messages' records and the barrier: a handful of commits, not one per message.
+    assert_eq!(after.jobs - before.jobs, 501);
+    assert!(
+        after.commits - before.commits <= 10,
+        "{} commits for 500 messages",
+        after.commits - before.commits
+    );
+    for i in [0, 250, 499] {
+        let key = contact_lock_key(
+            &Target::parse(&format!("lead{i}@northwind.example"))
+                .unwrap()
+                .match_key(),
+        );
+        assert_eq!(store.get_lock(&key).unwrap().unwrap().owner, "sam");
+    }
+    store.close().await.unwrap();
+}

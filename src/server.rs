@@ -288,7 +288,14 @@ impl Server {
         }
         self.admin.shutdown().await;
         self.pruner.abort();
+        // Wait for the abort: the pruner holds the store, which must be the last user.
+        let _ = self.pruner.await;
         self.log.close().await;
+        // Everything else that holds the store goes first, so closing it really closes it.
+        drop(self.ctx);
+        drop(self.handler);
+        drop(self.hooks);
+        drop(self.relay);
         let result = self.store.close().await;
         tracing::info!("dnc-relay stopped");
         result

@@ -327,6 +327,29 @@ async fn history_survives_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_admin_connection_neither_delays_shutdown_nor_keeps_the_store_locked() {
+    let relay = relay().await;
+    let mut idle = admin(&relay);
+    idle.request(Request::Ping).unwrap();
+    let started = std::time::Instant::now();
+    let dir = relay.stop().await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "shutdown waited {:?} for an idle admin client",
+        started.elapsed()
+    );
+    // The store is closed for real: a relay on the same directory starts at once.
+    let server = dnc_relay::server::Server::start(
+        common::test_config(dir.path(), "capture:outbox"),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    server.shutdown().await.unwrap();
+    drop(idle);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_at_answers_as_the_list_stood_then() {
     let relay = relay().await;
     let before = Timestamp::now();

@@ -48,6 +48,12 @@ pub struct Handler {
 pub struct AdminServer {
     path: PathBuf,
     task: JoinHandle<()>,
+    /// Open connections (each holds the store).
+    connections: tokio_util::task::TaskTracker,
+    /// Ends connections waiting for their next request (at shutdown).
+    draining: tokio_util::sync::CancellationToken,
+    /// Cuts the connections still busy when the grace period ends.
+    cut: tokio_util::sync::CancellationToken,
 }
 
 /// Why the socket could not be bound.
@@ -96,10 +102,21 @@ impl AdminServer {
             nix::unistd::chown(path, None, Some(gid))
                 .map_err(|e| io(std::io::Error::from_raw_os_error(e as i32)))?;
         }
-        let task = tokio::spawn(accept_loop(listener, handler));
+        let connections = tokio_util::task::TaskTracker::new();
+        let draining = tokio_util::sync::CancellationToken::new();
+        let cut = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(accept_loop(
+            listener,
+            handler,
+            connections.clone(),
+            (draining.clone(), cut.clone()),
+        ));
         Ok(AdminServer {
             path: path.to_path_buf(),
             task,
+            connections,
+            draining,
+            cut,
         })
     }
 
@@ -108,11 +125,27 @@ impl AdminServer {
         &self.path
     }
 
-    /// Stops accepting and removes the socket file.
+    /// Stops accepting, ends idle connections, lets busy ones finish their request (bounded),
+    /// and removes the socket file. A connection still busy after that is cut: each holds
+    /// the store, which cannot close cleanly while in use.
     pub async fn shutdown(self) {
         self.task.abort();
         let _ = self.task.await;
         let _ = std::fs::remove_file(&self.path);
+        self.draining.cancel();
+        self.connections.close();
+        let grace = std::time::Duration::from_secs(2);
+        if tokio::time::timeout(grace, self.connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                connections = self.connections.len(),
+                "admin connections still open at shutdown; closing them"
+            );
+            self.cut.cancel();
+            self.connections.wait().await;
+        }
     }
 }
 
@@ -126,14 +159,28 @@ fn resolve_group(name: &str) -> Result<nix::unistd::Gid, BindError> {
     }
 }
 
-async fn accept_loop(listener: UnixListener, handler: Arc<Handler>) {
+async fn accept_loop(
+    listener: UnixListener,
+    handler: Arc<Handler>,
+    connections: tokio_util::task::TaskTracker,
+    (draining, cut): (
+        tokio_util::sync::CancellationToken,
+        tokio_util::sync::CancellationToken,
+    ),
+) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
                 let handler = handler.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = serve_connection(stream, &handler).await {
-                        tracing::debug!(error = %e, "admin connection ended");
+                let (draining, cut) = (draining.clone(), cut.clone());
+                connections.spawn(async move {
+                    tokio::select! {
+                        result = serve_connection(stream, &handler, &draining) => {
+                            if let Err(e) = result {
+                                tracing::debug!(error = %e, "admin connection ended");
+                            }
+                        }
+                        () = cut.cancelled() => {}
                     }
                 });
             }
@@ -154,7 +201,11 @@ struct Conn {
     settled: bool,
 }
 
-async fn serve_connection(stream: UnixStream, handler: &Handler) -> std::io::Result<()> {
+async fn serve_connection(
+    stream: UnixStream,
+    handler: &Handler,
+    draining: &tokio_util::sync::CancellationToken,
+) -> std::io::Result<()> {
     let roles = handler.roles.read().map(|r| r.clone()).unwrap_or_default();
     let mut conn = Conn {
         actor: peer_actor(&stream, &roles),
@@ -166,10 +217,12 @@ async fn serve_connection(stream: UnixStream, handler: &Handler) -> std::io::Res
     let mut line = Vec::with_capacity(1024);
     loop {
         line.clear();
-        let n = (&mut reader)
-            .take(MAX_REQUEST_LINE as u64 + 1)
-            .read_until(b'\n', &mut line)
-            .await?;
+        let mut limited = (&mut reader).take(MAX_REQUEST_LINE as u64 + 1);
+        let n = tokio::select! {
+            n = limited.read_until(b'\n', &mut line) => n?,
+            // Shutting down: a connection between requests just ends.
+            () = draining.cancelled() => return Ok(()),
+        };
         if n == 0 {
             return Ok(());
         }

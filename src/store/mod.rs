@@ -665,9 +665,24 @@ impl Store {
                 return Err(StoreError::Io("the store writer panicked".into()));
             }
         }
-        match Arc::try_unwrap(db) {
-            Ok(db) => db.close().map_err(|e| StoreError::Io(e.to_string())),
-            Err(_) => Ok(()),
+        // Another clone still alive (a task being cancelled) keeps the file open and locked;
+        // give it a moment to go, so a restart right after can open the store.
+        let mut db = db;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match Arc::try_unwrap(db) {
+                Ok(db) => return db.close().map_err(|e| StoreError::Io(e.to_string())),
+                Err(shared) if std::time::Instant::now() < deadline => {
+                    db = shared;
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        "the store is still in use at shutdown; it closes when its last user ends"
+                    );
+                    return Ok(());
+                }
+            }
         }
     }
 }

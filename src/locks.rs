@@ -146,6 +146,17 @@ pub enum LockCheck {
     Block(Lock),
 }
 
+/// What [`LockManager::check`] read before taking the mutex.
+struct ReadLocks {
+    now: Timestamp,
+    /// Lock key, the lock the owner would take, and its mode.
+    wanted: Vec<(String, Lock, LockMode)>,
+    /// The release counter when the store was read.
+    epoch: u64,
+    /// What the store held under each key (expired locks left out).
+    stored: Vec<Option<Lock>>,
+}
+
 /// A reservation taken at RCPT, released when dropped. When its message was relayed, the
 /// lock it stands for is stored (or renewed) with the send records, and the claim is dropped
 /// only after that commit, when the stored lock speaks for the owner.
@@ -178,6 +189,19 @@ impl LockManager {
         owner: &OwnerId,
         rcpt: &Address,
     ) -> Result<LockCheck, StoreError> {
+        // Read outside the mutex: a session preempted mid-read must not stall every other.
+        let read = self.read(settings, owner, rcpt)?;
+        self.decide(owner, read)
+    }
+
+    /// The first half of [`LockManager::check`]: the locks `rcpt` touches as `owner` would
+    /// take them, and what the store holds for them now (no mutex held).
+    fn read(
+        &self,
+        settings: &LockSettings,
+        owner: &OwnerId,
+        rcpt: &Address,
+    ) -> Result<ReadLocks, StoreError> {
         let now = self.now();
         let wanted: Vec<(String, Lock, LockMode)> = lockable(&self.store, settings, rcpt)?
             .into_iter()
@@ -194,27 +218,47 @@ impl LockManager {
                 (key, lock, mode)
             })
             .collect();
-        let stored =
-            |wanted: &[(String, Lock, LockMode)]| -> Result<Vec<Option<Lock>>, StoreError> {
-                wanted
-                    .iter()
-                    .map(|(key, _, _)| Ok(self.store.get_lock(key)?.filter(|l| l.expires > now)))
-                    .collect()
-            };
-        // Read outside the mutex: a session preempted mid-read must not stall every other.
         let epoch = self.releases.load(Ordering::Acquire);
-        let mut held_now = stored(&wanted)?;
+        let stored = self.stored(&wanted, now)?;
+        Ok(ReadLocks {
+            now,
+            wanted,
+            epoch,
+            stored,
+        })
+    }
+
+    fn stored(
+        &self,
+        wanted: &[(String, Lock, LockMode)],
+        now: Timestamp,
+    ) -> Result<Vec<Option<Lock>>, StoreError> {
+        wanted
+            .iter()
+            .map(|(key, _, _)| Ok(self.store.get_lock(key)?.filter(|l| l.expires > now)))
+            .collect()
+    }
+
+    /// The second half of [`LockManager::check`], under the mutex: decides against the stored
+    /// locks and the claims in flight, and reserves what is free.
+    fn decide(self: &Arc<Self>, owner: &OwnerId, read: ReadLocks) -> Result<LockCheck, StoreError> {
+        let ReadLocks {
+            now,
+            wanted,
+            epoch,
+            mut stored,
+        } = read;
         let mut pending = match self.pending.lock() {
             Ok(p) => p,
             Err(poisoned) => poisoned.into_inner(),
         };
         if self.releases.load(Ordering::Acquire) != epoch {
             // A claim was released since the read: its lock is in the store now; read again.
-            held_now = stored(&wanted)?;
+            stored = self.stored(&wanted, now)?;
         }
         let mut claims = Vec::with_capacity(wanted.len());
         let mut warning = None;
-        for ((key, mine, mode), held) in wanted.into_iter().zip(held_now) {
+        for ((key, mine, mode), held) in wanted.into_iter().zip(stored) {
             let holder = match (&held, pending.get(&key)) {
                 (Some(lock), _) => Some(lock.clone()),
                 (None, Some((other, _, until))) if *other != owner.name && *until > now => {
@@ -385,5 +429,59 @@ pub fn describe(lock: &Lock) -> String {
             "{what} is owned by {}{team} until {}",
             lock.owner, lock.expires
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreOptions;
+
+    fn owner(name: &str) -> OwnerId {
+        OwnerId {
+            name: name.into(),
+            team: None,
+        }
+    }
+
+    /// The window the release counter closes: Priya reads the store before Sam's lock is in
+    /// it, Sam's lock is stored and his claim released, then Priya decides. Without a second
+    /// read she would find neither a stored lock nor a claim and take the contact too.
+    #[tokio::test]
+    async fn a_release_between_read_and_decide_is_seen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store =
+            Store::open(&dir.path().join("dnc.redb"), &StoreOptions::default()).expect("store");
+        let manager = LockManager::new(store.clone(), system_clock());
+        let settings = LockSettings::from_config(&Config::default());
+        let pat = Address::parse("pat@northwind.example").expect("address");
+
+        let LockCheck::Free(sams) = manager
+            .check(&settings, &owner("sam"), &pat)
+            .expect("check")
+        else {
+            panic!("the contact is free")
+        };
+        let priyas_read = manager
+            .read(&settings, &owner("priya"), &pat)
+            .expect("read");
+        assert!(priyas_read.stored.iter().all(Option::is_none));
+
+        let locks = sams.iter().map(Claim::to_store).collect();
+        store
+            .record_relayed(Vec::new(), locks, Some(Box::new(sams)))
+            .await
+            .expect("record");
+        store.settle().await.expect("settle");
+
+        match manager
+            .decide(&owner("priya"), priyas_read)
+            .expect("decide")
+        {
+            LockCheck::Block(lock) => assert_eq!(lock.owner, "sam"),
+            LockCheck::Free(_) | LockCheck::Warn(..) => panic!("priya slipped in"),
+        }
+        drop(manager);
+        store.close().await.expect("close");
     }
 }

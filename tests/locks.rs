@@ -605,3 +605,39 @@ async fn records_and_locks_of_many_messages_share_a_few_commits_and_settle_makes
     }
     store.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_other_owner_slips_in_while_a_claim_turns_into_a_stored_lock() {
+    for round in 0..5 {
+        let relay = TestRelay::start("capture:outbox", owners).await;
+        let contact = format!("lead{round}@prospect.example");
+        let mut sam = Client::ready(relay.addr, "sam@sales.example").await;
+        sam.expect(&format!("RCPT TO:<{contact}>\r\n"), "250").await;
+        let mut priya = Client::ready(relay.addr, "priya@sales.example").await;
+        // Sam's message completes (claim -> stored lock -> claim released) while Priya keeps
+        // asking: every one of her RCPTs, before, during and after the hand-over, is refused.
+        let (_, refusals) = tokio::join!(
+            async {
+                sam.expect("DATA\r\n", "354").await;
+                sam.expect("Subject: hi\r\n\r\nhello\r\n.\r\n", "250").await;
+            },
+            async {
+                let mut replies = Vec::new();
+                for _ in 0..60 {
+                    replies.push(priya.expect(&format!("RCPT TO:<{contact}>\r\n"), "").await);
+                }
+                replies
+            }
+        );
+        for r in &refusals {
+            assert!(r.starts_with("550 5.7.1"), "round {round}: {r}");
+        }
+        let after = priya.expect(&format!("RCPT TO:<{contact}>\r\n"), "").await;
+        assert!(
+            after.starts_with("550 5.7.1") && after.contains("sam"),
+            "{after}"
+        );
+        drop((sam, priya));
+        relay.stop().await;
+    }
+}

@@ -312,15 +312,7 @@ async fn history_survives_a_restart() {
         .store()
         .history(&Target::parse("pat@example.com").unwrap())
         .unwrap();
-    let kinds: Vec<_> = history
-        .iter()
-        .map(|e| {
-            serde_json::to_value(e).unwrap()["kind"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let kinds = common::event_kinds(&history);
     assert_eq!(kinds, ["suppressed", "lift-requested"]);
     assert_eq!(server.store().lifts().unwrap().len(), 1);
     server.shutdown().await.unwrap();
@@ -373,21 +365,7 @@ async fn check_at_answers_as_the_list_stood_then() {
     );
     assert_eq!(out.status.code(), Some(1), "blocked after the add");
     // After a lift, the past stays as it was.
-    let store = relay.server.store();
-    let requester = Actor {
-        user: "maria".into(),
-        uid: Some(5001),
-        role: Some(Role::Manager),
-    };
-    store
-        .request_lift(
-            Target::parse("pat@example.com").unwrap(),
-            "asked back".into(),
-            requester,
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    maria_requests_a_lift(&relay, "pat@example.com").await;
     ok(&cli(&relay, None, &["lift", "approve", "1"]));
     assert_eq!(
         cli(&relay, None, &["check", "pat@example.com"])
@@ -410,6 +388,22 @@ async fn check_at_answers_as_the_list_stood_then() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["entry"]["reason"], "unsubscribe");
     relay.stop().await;
+}
+
+/// Maria (manager) asks for a lift of `target`, straight through the store.
+async fn maria_requests_a_lift(relay: &TestRelay, target: &str) {
+    let maria = Actor {
+        user: "maria".into(),
+        uid: Some(5001),
+        role: Some(Role::Manager),
+    };
+    relay
+        .server
+        .store()
+        .request_lift(Target::parse(target).unwrap(), "asked back".into(), maria)
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 fn relayed(rcpt: &str, at: Timestamp) -> Attempt {
@@ -440,21 +434,8 @@ async fn audit_sample_finds_a_planted_violation_and_none_in_a_clean_history() {
     c.expect("QUIT\r\n", "221").await;
     // Then pat opts out, is lifted, is mailed legitimately, opts out again.
     add(&relay, "pat@example.com", Reason::Unsubscribe, &[]).await;
+    maria_requests_a_lift(&relay, "pat@example.com").await;
     let store = relay.server.store();
-    let maria = Actor {
-        user: "maria".into(),
-        uid: Some(5001),
-        role: Some(Role::Manager),
-    };
-    store
-        .request_lift(
-            Target::parse("pat@example.com").unwrap(),
-            "asked back".into(),
-            maria,
-        )
-        .await
-        .unwrap()
-        .unwrap();
     ok(&cli(&relay, None, &["lift", "approve", "1"]));
     let mut c = Client::ready(relay.addr, "rep@sales.example").await;
     c.expect("RCPT TO:<pat@example.com>\r\n", "250").await;

@@ -257,15 +257,7 @@ async fn transfer_and_release_take_effect_on_the_next_rcpt() {
     else {
         panic!("expected lock history")
     };
-    let kinds: Vec<String> = history
-        .iter()
-        .map(|e| {
-            serde_json::to_value(e).unwrap()["kind"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let kinds = common::event_kinds(&history);
     assert_eq!(
         kinds,
         [

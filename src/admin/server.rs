@@ -659,66 +659,48 @@ async fn handle(
             )?))
         }
         Request::LocksReview { target, note } => {
-            require(actor, Role::Manager, "reviewing a lock")?;
-            let key = lock_key(h, &target)?;
-            let lock = h
-                .store
-                .update_lock(
-                    key,
-                    LockOp::Review {
-                        note: need_note(note)?,
-                    },
-                    actor.clone(),
-                )
-                .await??;
-            Ok(Body::LockChanged { lock })
+            change_lock(h, actor, "reviewing a lock", &target, |_| {
+                Ok(LockOp::Review {
+                    note: need_note(note)?,
+                })
+            })
+            .await
         }
         Request::LocksDecide {
             target,
             owner,
             note,
         } => {
-            require(actor, Role::Manager, "deciding a lock review")?;
-            let key = lock_key(h, &target)?;
-            let settings = lock_settings(h)?;
-            let owner = settings.owner_named(owner.trim());
-            let op = LockOp::Decide {
-                expires: Timestamp::now().plus(settings.ttl()),
-                owner: owner.name,
-                team: owner.team,
-                note: need_note(note)?,
-            };
-            let lock = h.store.update_lock(key, op, actor.clone()).await??;
-            Ok(Body::LockChanged { lock })
+            change_lock(h, actor, "deciding a lock review", &target, |settings| {
+                let owner = settings.owner_named(owner.trim());
+                Ok(LockOp::Decide {
+                    expires: Timestamp::now().plus(settings.ttl()),
+                    owner: owner.name,
+                    team: owner.team,
+                    note: need_note(note)?,
+                })
+            })
+            .await
         }
         Request::LocksTransfer { target, to, note } => {
-            require(actor, Role::Manager, "transferring a lock")?;
-            let key = lock_key(h, &target)?;
-            let settings = lock_settings(h)?;
-            let owner = settings.owner_named(to.trim());
-            let op = LockOp::Transfer {
-                expires: Timestamp::now().plus(settings.ttl()),
-                owner: owner.name,
-                team: owner.team,
-                note: need_note(note)?,
-            };
-            let lock = h.store.update_lock(key, op, actor.clone()).await??;
-            Ok(Body::LockChanged { lock })
+            change_lock(h, actor, "transferring a lock", &target, |settings| {
+                let owner = settings.owner_named(to.trim());
+                Ok(LockOp::Transfer {
+                    expires: Timestamp::now().plus(settings.ttl()),
+                    owner: owner.name,
+                    team: owner.team,
+                    note: need_note(note)?,
+                })
+            })
+            .await
         }
         Request::LocksRelease { target, note } => {
-            require(actor, Role::Manager, "releasing a lock")?;
-            let key = lock_key(h, &target)?;
-            let lock = h
-                .store
-                .update_lock(
-                    key,
-                    LockOp::Release {
-                        note: need_note(note)?,
-                    },
-                    actor.clone(),
-                )
-                .await??;
-            Ok(Body::LockChanged { lock })
+            change_lock(h, actor, "releasing a lock", &target, |_| {
+                Ok(LockOp::Release {
+                    note: need_note(note)?,
+                })
+            })
+            .await
         }
         Request::LocksList { owner } => {
             let now = Timestamp::now();
@@ -958,6 +940,21 @@ fn lock_settings(h: &Handler) -> Result<crate::locks::LockSettings, Denied> {
         .read()
         .map(|l| l.clone())
         .map_err(|_| deny(ErrorCode::StoreUnavailable, "lock settings unavailable"))
+}
+
+/// A lock change by a manager or above: review, decide, transfer or release `target`'s lock.
+async fn change_lock(
+    h: &Handler,
+    actor: &Actor,
+    doing: &str,
+    target: &str,
+    op: impl FnOnce(&crate::locks::LockSettings) -> Result<LockOp, Denied>,
+) -> Result<Body, Denied> {
+    require(actor, Role::Manager, doing)?;
+    let key = lock_key(h, target)?;
+    let op = op(&lock_settings(h)?)?;
+    let lock = h.store.update_lock(key, op, actor.clone()).await??;
+    Ok(Body::LockChanged { lock })
 }
 
 fn need_note(note: String) -> Result<String, Denied> {

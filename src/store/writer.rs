@@ -487,11 +487,8 @@ impl Writer {
             {
                 let mut t = open_tables(&txn)?;
                 for (mut work, reply) in pending.by_ref() {
-                    if let Work::Records {
-                        hold: Some(hold), ..
-                    } = &mut work
-                    {
-                        holds.push(std::mem::replace(hold, Box::new(())));
+                    if let Work::Records { hold, .. } = &mut work {
+                        holds.extend(hold.take());
                     }
                     match apply(&mut t, &mut self.ids, now, work) {
                         Ok(output) => done.push((reply, output)),

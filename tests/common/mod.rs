@@ -490,3 +490,17 @@ impl Client {
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_dnc-relay"))
 }
+
+/// The `kind` of each event, as the JSON history shows it (`suppressed`, `lock-taken`, ...).
+#[allow(dead_code)]
+pub fn event_kinds(history: &[dnc_relay::model::Event]) -> Vec<String> {
+    history
+        .iter()
+        .map(|e| {
+            serde_json::to_value(e).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}

@@ -16,7 +16,7 @@ use crate::address::{Address, Target};
 use crate::config::{Config, LockMode};
 use crate::model::{Lock, LockKind, Timestamp};
 use crate::policy::{Sender, SenderPattern};
-use crate::store::{account_lock_key, contact_lock_key, Store, StoreError};
+use crate::store::{account_lock_key, contact_lock_key, LockView, Store, StoreError};
 
 /// Who an owner is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,7 +203,8 @@ impl LockManager {
         rcpt: &Address,
     ) -> Result<ReadLocks, StoreError> {
         let now = self.now();
-        let wanted: Vec<(String, Lock, LockMode)> = lockable(&self.store, settings, rcpt)?
+        let view = self.store.lock_view()?;
+        let wanted: Vec<(String, Lock, LockMode)> = lockable(&view, settings, rcpt)?
             .into_iter()
             .map(|(key, kind, target, mode)| {
                 let lock = Lock {
@@ -219,24 +220,13 @@ impl LockManager {
             })
             .collect();
         let epoch = self.releases.load(Ordering::Acquire);
-        let stored = self.stored(&wanted, now)?;
+        let stored = stored_locks(&view, &wanted, now)?;
         Ok(ReadLocks {
             now,
             wanted,
             epoch,
             stored,
         })
-    }
-
-    fn stored(
-        &self,
-        wanted: &[(String, Lock, LockMode)],
-        now: Timestamp,
-    ) -> Result<Vec<Option<Lock>>, StoreError> {
-        wanted
-            .iter()
-            .map(|(key, _, _)| Ok(self.store.get_lock(key)?.filter(|l| l.expires > now)))
-            .collect()
     }
 
     /// The second half of [`LockManager::check`], under the mutex: decides against the stored
@@ -254,7 +244,7 @@ impl LockManager {
         };
         if self.releases.load(Ordering::Acquire) != epoch {
             // A claim was released since the read: its lock is in the store now; read again.
-            stored = self.stored(&wanted, now)?;
+            stored = stored_locks(&self.store.lock_view()?, &wanted, now)?;
         }
         let mut claims = Vec::with_capacity(wanted.len());
         let mut warning = None;
@@ -341,10 +331,22 @@ impl Drop for Claim {
     }
 }
 
+/// The unexpired locks stored under the wanted keys, in their order.
+fn stored_locks(
+    view: &LockView,
+    wanted: &[(String, Lock, LockMode)],
+    now: Timestamp,
+) -> Result<Vec<Option<Lock>>, StoreError> {
+    wanted
+        .iter()
+        .map(|(key, _, _)| Ok(view.lock(key)?.filter(|l| l.expires > now)))
+        .collect()
+}
+
 /// The locks a RCPT to `rcpt` touches, with their modes: the contact's (unless contact locks
 /// are off) and its account's (unless account locks are off or the domain is free mail).
 fn lockable(
-    store: &Store,
+    view: &LockView,
     settings: &LockSettings,
     rcpt: &Address,
 ) -> Result<Vec<(String, LockKind, String, LockMode)>, StoreError> {
@@ -358,7 +360,7 @@ fn lockable(
         ));
     }
     if settings.account != LockMode::Off && !settings.free_mail.contains(rcpt.domain()) {
-        let account = account_for(store, rcpt.domain())?;
+        let account = account_for(view, rcpt.domain())?;
         out.push((
             account_lock_key(&account),
             LockKind::Account,
@@ -380,8 +382,9 @@ pub fn standing(
     now: Timestamp,
 ) -> Result<Option<(Lock, bool)>, StoreError> {
     let mut warning = None;
-    for (key, _, _, mode) in lockable(store, settings, rcpt)? {
-        let Some(lock) = store.get_lock(&key)?.filter(|l| l.expires > now) else {
+    let view = store.lock_view()?;
+    for (key, _, _, mode) in lockable(&view, settings, rcpt)? {
+        let Some(lock) = view.lock(&key)?.filter(|l| l.expires > now) else {
             continue;
         };
         if lock.owner == owner.name {
@@ -396,10 +399,10 @@ pub fn standing(
 }
 
 /// The account of a domain: the group it (or a parent domain) was put in, else the domain.
-pub fn account_for(store: &Store, domain: &str) -> Result<String, StoreError> {
+pub fn account_for(view: &LockView, domain: &str) -> Result<String, StoreError> {
     let mut d = domain;
     loop {
-        if let Some(account) = store.account_of(d)? {
+        if let Some(account) = view.account_of(d)? {
             return Ok(account);
         }
         match d.split_once('.') {

@@ -145,6 +145,7 @@ pub fn duplicates(
             relayed.push(a);
         }
     })?;
+    let view = store.lock_view()?;
     for a in relayed {
         let Ok(rcpt) = Address::parse(&a.rcpt) else {
             continue;
@@ -164,7 +165,7 @@ pub fn duplicates(
             .entry((owner.clone(), a.from.to_ascii_lowercase()))
             .or_insert_with(|| first.clone());
         if !settings.is_free_mail(rcpt.domain()) {
-            let account = crate::locks::account_for(store, rcpt.domain())?;
+            let account = crate::locks::account_for(&view, rcpt.domain())?;
             accounts
                 .entry(account)
                 .or_default()

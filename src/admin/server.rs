@@ -720,7 +720,7 @@ async fn handle(
             let lock = h.store.get_lock(&key)?.filter(|l| l.expires > now);
             let (account, history_key) = match &parsed {
                 Target::Address(addr) => {
-                    let account = crate::locks::account_for(&h.store, addr.domain())?;
+                    let account = crate::locks::account_for(&h.store.lock_view()?, addr.domain())?;
                     let account = h
                         .store
                         .get_lock(&account_lock_key(&account))?
@@ -972,6 +972,8 @@ fn need_note(note: String) -> Result<String, Denied> {
 fn lock_key(h: &Handler, target: &str) -> Result<String, Denied> {
     Ok(match parse_target(target)? {
         t @ Target::Address(_) => contact_lock_key(&t.match_key()),
-        Target::Domain(domain) => account_lock_key(&crate::locks::account_for(&h.store, &domain)?),
+        Target::Domain(domain) => {
+            account_lock_key(&crate::locks::account_for(&h.store.lock_view()?, &domain)?)
+        }
     })
 }

@@ -140,6 +140,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
 
 /// The Message-ID header, without angle brackets, if the message has one.
 fn message_id(message: &[u8]) -> Option<String> {
-    let parsed = mail_parser::MessageParser::new().parse_headers(message)?;
+    // Only Message-ID is parsed; the other headers are skipped, not decoded (address lists
+    // and dates cost more than the rest of the per-message work).
+    let parsed = mail_parser::MessageParser::new()
+        .header_id(mail_parser::HeaderName::MessageId)
+        .default_header_ignore()
+        .parse_headers(message)?;
     parsed.message_id().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message_id;
+
+    #[test]
+    fn message_id_is_found_among_other_headers_and_unfolded() {
+        let message = b"From: A <a@example.com>\r\nTo: b@example.com,\r\n c@example.com\r\n\
+            Message-ID:\r\n <abc.123@mail.example>\r\nSubject: hi\r\n\r\nbody\r\n";
+        assert_eq!(message_id(message).as_deref(), Some("abc.123@mail.example"));
+        assert_eq!(message_id(b"Subject: none\r\n\r\nbody\r\n"), None);
+    }
 }

@@ -172,6 +172,27 @@ impl Default for StoreOptions {
     }
 }
 
+/// A read snapshot of the lock and account tables; see [`Store::lock_view`].
+pub struct LockView {
+    locks: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    accounts: redb::ReadOnlyTable<&'static str, &'static str>,
+}
+
+impl LockView {
+    /// The lock stored under a key, expired or not.
+    pub fn lock(&self, key: &str) -> Result<Option<Lock>, StoreError> {
+        match self.locks.get(key)? {
+            Some(v) => Ok(Some(tables::decode(v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The account a domain was grouped into, if any.
+    pub fn account_of(&self, domain: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.accounts.get(domain)?.map(|v| v.value().to_string()))
+    }
+}
+
 fn injected(fault: &Option<Arc<std::sync::atomic::AtomicBool>>) -> Result<(), StoreError> {
     match fault {
         Some(f) if f.load(std::sync::atomic::Ordering::Relaxed) => {
@@ -415,13 +436,18 @@ impl Store {
     /// The lock stored under a key (see [`contact_lock_key`], [`account_lock_key`]), expired
     /// or not.
     pub fn get_lock(&self, key: &str) -> Result<Option<Lock>, StoreError> {
+        self.lock_view()?.lock(key)
+    }
+
+    /// One consistent snapshot of the locks and account groups. A RCPT reads its account and
+    /// both of its locks through one view: one read transaction instead of one per key.
+    pub fn lock_view(&self) -> Result<LockView, StoreError> {
         injected(&self.fault)?;
         let txn = self.db.begin_read()?;
-        let locks = txn.open_table(tables::LOCKS)?;
-        match locks.get(key)? {
-            Some(v) => Ok(Some(tables::decode(v.value())?)),
-            None => Ok(None),
-        }
+        Ok(LockView {
+            locks: txn.open_table(tables::LOCKS)?,
+            accounts: txn.open_table(tables::ACCOUNTS)?,
+        })
     }
 
     /// Every stored lock (expired ones included until pruned), in key order.
@@ -437,9 +463,7 @@ impl Store {
 
     /// The account a domain was grouped into, if any.
     pub fn account_of(&self, domain: &str) -> Result<Option<String>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let accounts = txn.open_table(tables::ACCOUNTS)?;
-        Ok(accounts.get(domain)?.map(|v| v.value().to_string()))
+        self.lock_view()?.account_of(domain)
     }
 
     /// Reviews, decides, transfers or releases a lock.

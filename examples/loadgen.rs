@@ -17,6 +17,11 @@ use std::time::{Duration, Instant};
 #[path = "../benches/synthetic.rs"]
 mod synthetic;
 
+/// The relay's allocator, so that the store pre-fill (the bulk path `dnc-relay import` takes in
+/// the relay process) is timed as users get it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -151,13 +156,15 @@ async fn run(args: Args) {
             per(before.1, cpu_micros(sink_pid), &direct)
         );
         let before = (cpu_micros(me), cpu_micros(sink_pid), cpu_micros(relay.id()));
+        let relay_sys = sys_micros(relay.id());
         let through = drive(relay_addr, &args, &body).await;
         report(&format!("[{round}] through relay"), &through);
         println!(
-            "      CPU per message: client {:.0} us, sink {:.0} us, relay {:.0} us",
+            "      CPU per message: client {:.0} us, sink {:.0} us, relay {:.0} us (kernel {:.0} us)",
             per(before.0, cpu_micros(me), &through),
             per(before.1, cpu_micros(sink_pid), &through),
-            per(before.2, cpu_micros(relay.id()), &through)
+            per(before.2, cpu_micros(relay.id()), &through),
+            per(relay_sys, sys_micros(relay.id()), &through)
         );
         println!(
             "[{round}] ratio {:.2}",
@@ -556,11 +563,22 @@ fn free_port() -> u16 {
 
 /// User plus system CPU time of a process (all threads), in microseconds.
 fn cpu_micros(pid: u32) -> u64 {
+    stat_micros(pid, &[11, 12])
+}
+
+/// System (kernel) CPU time of a process (all threads), in microseconds.
+fn sys_micros(pid: u32) -> u64 {
+    stat_micros(pid, &[12])
+}
+
+/// The sum of the given tick fields of `/proc/PID/stat` (counted after the command name), in
+/// microseconds.
+fn stat_micros(pid: u32, wanted: &[usize]) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name, which is in parentheses and may hold spaces.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = [11, 12]
+    let ticks: u64 = wanted
         .iter()
         .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
         .sum();

@@ -23,6 +23,22 @@ pub struct Reply {
     text: Cow<'static, str>,
 }
 
+/// Appends the decimal digits of `n`.
+fn push_number(out: &mut Vec<u8>, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 const fn st(subject: u16, detail: u16) -> Option<Status> {
     Some(Status { subject, detail })
 }
@@ -73,16 +89,26 @@ impl Reply {
 
     /// Appends the wire form (CRLF-terminated, multi-line as needed) to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        use std::io::Write;
+        // Written digit by digit rather than with `write!`: this runs for every reply, and the
+        // formatting machinery cost more than the rest of it.
         let mut lines = self.text.split('\n').peekable();
         while let Some(line) = lines.next() {
-            let sep = if lines.peek().is_some() { '-' } else { ' ' };
-            let _ = write!(out, "{}{sep}", self.code);
+            push_number(out, self.code);
+            out.push(if lines.peek().is_some() { b'-' } else { b' ' });
             if let Some(s) = self.status {
-                let _ = write!(out, "{}.{}.{} ", self.code / 100, s.subject, s.detail);
+                push_number(out, self.code / 100);
+                out.push(b'.');
+                push_number(out, s.subject);
+                out.push(b'.');
+                push_number(out, s.detail);
+                out.push(b' ');
             }
             // Text from elsewhere (an upstream reply) must not smuggle line breaks or controls.
-            out.extend(line.bytes().filter(|b| !b.is_ascii_control()));
+            if line.bytes().any(|b| b.is_ascii_control()) {
+                out.extend(line.bytes().filter(|b| !b.is_ascii_control()));
+            } else {
+                out.extend_from_slice(line.as_bytes());
+            }
             out.extend_from_slice(b"\r\n");
         }
     }
@@ -485,6 +511,17 @@ mod tests {
         let mut out = Vec::new();
         r.write_to(&mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn wire_form_digits_lines_and_controls() {
+        assert_eq!(wire(&Reply::new(550, st(7, 26), "x")), "550 5.7.26 x\r\n");
+        assert_eq!(wire(&Reply::new(250, None, "a\nb")), "250-a\r\n250 b\r\n");
+        assert_eq!(
+            wire(&Reply::new(451, st(0, 0), "up\rstream\u{7}")),
+            "451 4.0.0 upstream\r\n"
+        );
+        assert_eq!(wire(&Reply::new(354, None, "")), "354 \r\n");
     }
 
     #[test]

@@ -69,7 +69,8 @@ struct Args {
     /// accounts warn) or `off` (no lock is checked or taken).
     #[arg(long, default_value = "default")]
     locks: String,
-    /// The dnc-relay binary (default: the release binary next to this example).
+    /// The dnc-relay binary (default: the release binary next to this example). Anything run as
+    /// `BIN serve --config FILE` will do: `examples/splice_proxy` measures the floor.
     #[arg(long)]
     relay_bin: Option<PathBuf>,
     /// Run the sink inside the load generator instead of as its own process.

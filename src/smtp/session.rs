@@ -90,6 +90,8 @@ pub(super) struct Session<S> {
     pub(super) idle_commands: usize,
     pub(super) phase: PhaseWatch,
     pub(super) peer: SocketAddr,
+    /// `peer` as text, formatted once for the log lines and send records of every message.
+    peer_text: String,
     pub(super) id: String,
     pub(super) helo: Option<Helo>,
     pub(super) txn: Option<Transaction>,
@@ -140,6 +142,7 @@ pub async fn run_session<S>(
         idle_commands: 0,
         phase,
         peer,
+        peer_text: peer.to_string(),
         id,
         helo: None,
         txn: None,
@@ -388,7 +391,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             .record(DecisionRecord {
                 ts: Timestamp::now(),
                 session: self.id.clone(),
-                client: self.peer.to_string(),
+                client: self.peer_text.clone(),
                 user: self.user.clone(),
                 from: line.from.to_string(),
                 rcpt: line.rcpt.to_string(),
@@ -424,7 +427,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         crate::model::Attempt {
             at,
             session: self.id.clone(),
-            client: self.peer.to_string(),
+            client: self.peer_text.clone(),
             from: from.to_string(),
             user: self.user.clone(),
             rcpt: rcpt.to_string(),

@@ -203,6 +203,10 @@ impl LockManager {
         rcpt: &Address,
     ) -> Result<ReadLocks, StoreError> {
         let now = self.now();
+        // The counter first, the snapshot second: a claim released after this load is caught
+        // by `decide`; one released before it had its lock committed before the snapshot. The
+        // other order leaves a window where neither the snapshot nor the counter shows it.
+        let epoch = self.releases.load(Ordering::Acquire);
         let view = self.store.lock_view()?;
         let wanted: Vec<(String, Lock, LockMode)> = lockable(&view, settings, rcpt)?
             .into_iter()
@@ -219,7 +223,6 @@ impl LockManager {
                 (key, lock, mode)
             })
             .collect();
-        let epoch = self.releases.load(Ordering::Acquire);
         let stored = stored_locks(&view, &wanted, now)?;
         Ok(ReadLocks {
             now,

@@ -76,6 +76,12 @@ struct Args {
     /// Run the sink inside the load generator instead of as its own process.
     #[arg(long)]
     sink_in_process: bool,
+    /// Give each side a core of its own: the load generator and its sink on CPU 0, the relay
+    /// on CPU 1. The direct phase then runs on one core. Not the protocol (that shares
+    /// both cores among all three); it shows what the relay does when it does not compete
+    /// with the client and the sink for CPU.
+    #[arg(long)]
+    pin: bool,
     /// Internal: run only the sink and print its address (used to start the sink process).
     #[arg(long, hide = true)]
     sink_only: bool,
@@ -83,6 +89,10 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
+    if args.pin {
+        // Before the runtime starts: its threads and the sink process inherit this mask.
+        pin_current_thread(0);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -126,6 +136,9 @@ async fn run(args: Args) {
             "connections reused"
         }
     );
+    if args.pin {
+        println!("pinned: load generator and sink on CPU 0, relay on CPU 1");
+    }
 
     let tmp = tempfile::tempdir().expect("tempdir");
     let data_dir = args
@@ -134,7 +147,18 @@ async fn run(args: Args) {
         .unwrap_or_else(|| tmp.path().to_path_buf());
     prefill(&data_dir, args.entries).await;
     let port = free_port();
-    let mut relay = start_relay(&args, &data_dir, port, sink);
+    let mut relay = if args.pin {
+        // The relay inherits the mask of the thread that starts it.
+        let (args, dir) = (args.clone(), data_dir.clone());
+        std::thread::spawn(move || {
+            pin_current_thread(1);
+            start_relay(&args, &dir, port, sink)
+        })
+        .join()
+        .expect("start the relay")
+    } else {
+        start_relay(&args, &data_dir, port, sink)
+    };
     let relay_addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     wait_for(relay_addr, &mut relay).await;
 
@@ -560,6 +584,14 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("port")
+}
+
+/// Restricts the calling thread (and what it starts later) to one CPU.
+fn pin_current_thread(cpu: usize) {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(cpu).expect("cpu number");
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
+        .unwrap_or_else(|e| panic!("cannot pin to CPU {cpu}: {e}"));
 }
 
 /// User plus system CPU time of a process (all threads), in microseconds.

@@ -134,6 +134,10 @@ pub struct LockManager {
     /// the mutex, so the mutex is never held across store reads; if a release happened in
     /// between, it reads the store again under the mutex.
     releases: AtomicU64,
+    /// Unit tests only: runs once between a read's two loads (the release counter and the
+    /// store snapshot), to put a release exactly there.
+    #[cfg(test)]
+    between_counter_and_snapshot: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 /// What a RCPT may do as far as locks go.
@@ -174,6 +178,8 @@ impl LockManager {
             clock,
             pending: Mutex::new(HashMap::new()),
             releases: AtomicU64::new(0),
+            #[cfg(test)]
+            between_counter_and_snapshot: Mutex::new(None),
         })
     }
 
@@ -207,6 +213,15 @@ impl LockManager {
         // by `decide`; one released before it had its lock committed before the snapshot. The
         // other order leaves a window where neither the snapshot nor the counter shows it.
         let epoch = self.releases.load(Ordering::Acquire);
+        #[cfg(test)]
+        if let Some(hook) = self
+            .between_counter_and_snapshot
+            .lock()
+            .ok()
+            .and_then(|mut h| h.take())
+        {
+            hook();
+        }
         let view = self.store.lock_view()?;
         let wanted: Vec<(String, Lock, LockMode)> = lockable(&view, settings, rcpt)?
             .into_iter()
@@ -480,6 +495,60 @@ mod tests {
             .expect("record");
         store.settle().await.expect("settle");
 
+        match manager
+            .decide(&owner("priya"), priyas_read)
+            .expect("decide")
+        {
+            LockCheck::Block(lock) => assert_eq!(lock.owner, "sam"),
+            LockCheck::Free(_) | LockCheck::Warn(..) => panic!("priya slipped in"),
+        }
+        drop(manager);
+        store.close().await.expect("close");
+    }
+
+    /// The other window: Sam's lock is stored and his claim released between the two loads
+    /// of Priya's read. The counter must be loaded before the snapshot is taken; taken the
+    /// other way round, neither shows the release and Priya takes the contact too.
+    #[tokio::test]
+    async fn a_release_between_the_counter_and_the_snapshot_is_seen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store =
+            Store::open(&dir.path().join("dnc.redb"), &StoreOptions::default()).expect("store");
+        let manager = LockManager::new(store.clone(), system_clock());
+        let settings = LockSettings::from_config(&Config::default());
+        let pat = Address::parse("pat@northwind.example").expect("address");
+
+        let LockCheck::Free(sams) = manager
+            .check(&settings, &owner("sam"), &pat)
+            .expect("check")
+        else {
+            panic!("the contact is free")
+        };
+        let writer = store.clone();
+        let hook: Box<dyn FnOnce() + Send> = Box::new(move || {
+            // `read` is synchronous: commit from a thread with its own runtime, and wait.
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async {
+                    let locks = sams.iter().map(Claim::to_store).collect();
+                    writer
+                        .record_relayed(Vec::new(), locks, Some(Box::new(sams)))
+                        .await
+                        .expect("record");
+                    writer.settle().await.expect("settle");
+                });
+            })
+            .join()
+            .expect("commit thread");
+        });
+        *manager.between_counter_and_snapshot.lock().expect("hook") = Some(hook);
+
+        let priyas_read = manager
+            .read(&settings, &owner("priya"), &pat)
+            .expect("read");
         match manager
             .decide(&owner("priya"), priyas_read)
             .expect("decide")

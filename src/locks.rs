@@ -465,45 +465,76 @@ mod tests {
         }
     }
 
-    /// The window the release counter closes: Priya reads the store before Sam's lock is in
-    /// it, Sam's lock is stored and his claim released, then Priya decides. Without a second
-    /// read she would find neither a stored lock nor a claim and take the contact too.
-    #[tokio::test]
-    async fn a_release_between_read_and_decide_is_seen() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store =
-            Store::open(&dir.path().join("dnc.redb"), &StoreOptions::default()).expect("store");
-        let manager = LockManager::new(store.clone(), system_clock());
-        let settings = LockSettings::from_config(&Config::default());
-        let pat = Address::parse("pat@northwind.example").expect("address");
+    /// Sam holds a fresh claim on pat@northwind.example (nothing stored yet); Priya is next.
+    struct Race {
+        _dir: tempfile::TempDir,
+        store: Store,
+        manager: Arc<LockManager>,
+        settings: LockSettings,
+        pat: Address,
+    }
 
-        let LockCheck::Free(sams) = manager
-            .check(&settings, &owner("sam"), &pat)
-            .expect("check")
-        else {
-            panic!("the contact is free")
-        };
-        let priyas_read = manager
-            .read(&settings, &owner("priya"), &pat)
-            .expect("read");
-        assert!(priyas_read.stored.iter().all(Option::is_none));
+    impl Race {
+        async fn start() -> (Race, Vec<Claim>) {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let store =
+                Store::open(&dir.path().join("dnc.redb"), &StoreOptions::default()).expect("store");
+            let manager = LockManager::new(store.clone(), system_clock());
+            let settings = LockSettings::from_config(&Config::default());
+            let pat = Address::parse("pat@northwind.example").expect("address");
+            let LockCheck::Free(sams) = manager
+                .check(&settings, &owner("sam"), &pat)
+                .expect("check")
+            else {
+                panic!("the contact is free")
+            };
+            let race = Race {
+                _dir: dir,
+                store,
+                manager,
+                settings,
+                pat,
+            };
+            (race, sams)
+        }
 
+        fn priyas_read(&self) -> ReadLocks {
+            self.manager
+                .read(&self.settings, &owner("priya"), &self.pat)
+                .expect("read")
+        }
+
+        /// Priya's decision on `read` must find Sam's lock, then the store closes.
+        async fn priya_is_blocked(self, read: ReadLocks) {
+            match self.manager.decide(&owner("priya"), read).expect("decide") {
+                LockCheck::Block(lock) => assert_eq!(lock.owner, "sam"),
+                LockCheck::Free(_) | LockCheck::Warn(..) => panic!("priya slipped in"),
+            }
+            drop(self.manager);
+            self.store.close().await.expect("close");
+        }
+    }
+
+    /// Sam's message commits: his lock is stored, then his claims are released.
+    async fn commit(store: &Store, sams: Vec<Claim>) {
         let locks = sams.iter().map(Claim::to_store).collect();
         store
             .record_relayed(Vec::new(), locks, Some(Box::new(sams)))
             .await
             .expect("record");
         store.settle().await.expect("settle");
+    }
 
-        match manager
-            .decide(&owner("priya"), priyas_read)
-            .expect("decide")
-        {
-            LockCheck::Block(lock) => assert_eq!(lock.owner, "sam"),
-            LockCheck::Free(_) | LockCheck::Warn(..) => panic!("priya slipped in"),
-        }
-        drop(manager);
-        store.close().await.expect("close");
+    /// The window the release counter closes: Priya reads the store before Sam's lock is in
+    /// it, Sam's lock is stored and his claim released, then Priya decides. Without a second
+    /// read she would find neither a stored lock nor a claim and take the contact too.
+    #[tokio::test]
+    async fn a_release_between_read_and_decide_is_seen() {
+        let (race, sams) = Race::start().await;
+        let priyas_read = race.priyas_read();
+        assert!(priyas_read.stored.iter().all(Option::is_none));
+        commit(&race.store, sams).await;
+        race.priya_is_blocked(priyas_read).await;
     }
 
     /// The other window: Sam's lock is stored and his claim released between the two loads
@@ -511,52 +542,26 @@ mod tests {
     /// other way round, neither shows the release and Priya takes the contact too.
     #[tokio::test]
     async fn a_release_between_the_counter_and_the_snapshot_is_seen() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store =
-            Store::open(&dir.path().join("dnc.redb"), &StoreOptions::default()).expect("store");
-        let manager = LockManager::new(store.clone(), system_clock());
-        let settings = LockSettings::from_config(&Config::default());
-        let pat = Address::parse("pat@northwind.example").expect("address");
-
-        let LockCheck::Free(sams) = manager
-            .check(&settings, &owner("sam"), &pat)
-            .expect("check")
-        else {
-            panic!("the contact is free")
-        };
-        let writer = store.clone();
+        let (race, sams) = Race::start().await;
+        let store = race.store.clone();
         let hook: Box<dyn FnOnce() + Send> = Box::new(move || {
             // `read` is synchronous: commit from a thread with its own runtime, and wait.
             std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
+                tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .expect("runtime");
-                runtime.block_on(async {
-                    let locks = sams.iter().map(Claim::to_store).collect();
-                    writer
-                        .record_relayed(Vec::new(), locks, Some(Box::new(sams)))
-                        .await
-                        .expect("record");
-                    writer.settle().await.expect("settle");
-                });
+                    .expect("runtime")
+                    .block_on(commit(&store, sams));
             })
             .join()
             .expect("commit thread");
         });
-        *manager.between_counter_and_snapshot.lock().expect("hook") = Some(hook);
-
-        let priyas_read = manager
-            .read(&settings, &owner("priya"), &pat)
-            .expect("read");
-        match manager
-            .decide(&owner("priya"), priyas_read)
-            .expect("decide")
-        {
-            LockCheck::Block(lock) => assert_eq!(lock.owner, "sam"),
-            LockCheck::Free(_) | LockCheck::Warn(..) => panic!("priya slipped in"),
-        }
-        drop(manager);
-        store.close().await.expect("close");
+        *race
+            .manager
+            .between_counter_and_snapshot
+            .lock()
+            .expect("hook") = Some(hook);
+        let priyas_read = race.priyas_read();
+        race.priya_is_blocked(priyas_read).await;
     }
 }

@@ -37,7 +37,7 @@ pub async fn filled_store(path: &Path, entries: u64, cache_size: usize) -> (Stor
         path,
         &StoreOptions {
             cache_size,
-            fault: None,
+            ..StoreOptions::default()
         },
     )
     .expect("open store");

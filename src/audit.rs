@@ -90,12 +90,21 @@ impl std::fmt::Debug for Msg {
 }
 
 impl DecisionLog {
-    /// Opens (appending) the log file, creating its directory, and starts the writer thread.
+    /// Opens (appending) the log file, creating it (0600) and its directory (0700), and starts
+    /// the writer thread.
     pub fn open(path: &Path) -> std::io::Result<DecisionLog> {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(crate::datadir::DIR_MODE)
+                .create(parent)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(crate::datadir::FILE_MODE)
+            .open(path)?;
         let (tx, rx) = mpsc::channel(8192);
         let shown = path.to_path_buf();
         std::thread::Builder::new()

@@ -20,7 +20,9 @@ pub const SHIPPED: &str = include_str!("../config/dnc-relay.toml");
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Directory for the store (`dnc.redb`), the admin socket (`admin.sock`), the decision log
-    /// (`decisions.jsonl`) and a relative `capture:` outbox. Relative to the working directory.
+    /// (`decisions.jsonl`) and a relative `capture:` outbox. Created with mode 0700. A relative
+    /// path is resolved against the config file's directory (the working directory for the
+    /// shipped config and for `--data-dir`).
     pub data_dir: PathBuf,
     /// The SMTP side: listeners, limits, timeouts.
     pub server: ServerConfig,
@@ -114,6 +116,11 @@ pub struct ServerConfig {
     /// Slowest acceptable DATA transfer, in bytes per second, measured after its first 10
     /// seconds; slower clients get `421 4.4.2` (slowloris). 0 turns the floor off.
     pub data_min_rate: u64,
+    /// Most bytes of message data held in memory by all sessions together. A message larger
+    /// than 1 MiB, or one arriving while this budget is used up, continues in an unnamed
+    /// private file in `data_dir` (mode 0600, gone when the message is done).
+    #[serde(with = "byte_size")]
+    pub message_memory: u64,
 }
 
 impl Default for ServerConfig {
@@ -138,6 +145,7 @@ impl Default for ServerConfig {
             max_commands_without_mail: 100,
             max_errors: 20,
             data_min_rate: 1024,
+            message_memory: 64 * 1024 * 1024,
         }
     }
 }
@@ -168,6 +176,10 @@ pub struct UpstreamConfig {
     pub idle_timeout: Duration,
     /// A PEM file of extra CA certificates to trust for the upstream's TLS certificate.
     pub ca_file: Option<PathBuf>,
+    /// Most upstream connections one client address may hold at once, so that one client
+    /// (or one attacker holding transactions open) cannot take the whole pool. A client over
+    /// its share waits up to `connect_timeout`, then gets `451 4.4.1`.
+    pub max_connections_per_client: usize,
 }
 
 impl Default for UpstreamConfig {
@@ -181,6 +193,7 @@ impl Default for UpstreamConfig {
             data_timeout: Duration::from_secs(600),
             idle_timeout: Duration::from_secs(30),
             ca_file: None,
+            max_connections_per_client: 32,
         }
     }
 }
@@ -247,7 +260,7 @@ pub struct TlsConfig {
 }
 
 /// `[auth]`: who may authenticate.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// Offer AUTH without TLS on listeners bound to a loopback address (local tools that cannot
@@ -255,6 +268,24 @@ pub struct AuthConfig {
     pub allow_plaintext_on_loopback: bool,
     /// The accounts (`[[auth.users]]`).
     pub users: Vec<AuthUser>,
+    /// Failed AUTH attempts allowed from one client address, or for one user name, within
+    /// `lockout`; each failure is answered after a growing delay, and past this number AUTH
+    /// gets `454 4.7.0` until `lockout` has passed since the last failure.
+    pub max_failures: u32,
+    /// How long a client address or user name stays throttled after too many failures.
+    #[serde(with = "duration")]
+    pub lockout: Duration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            allow_plaintext_on_loopback: false,
+            users: Vec::new(),
+            max_failures: 10,
+            lockout: Duration::from_secs(15 * 60),
+        }
+    }
 }
 
 /// `[[auth.users]]`: one account for AUTH PLAIN and LOGIN.
@@ -607,10 +638,14 @@ pub struct Overrides {
 }
 
 impl Config {
-    /// Loads a config file, or the shipped default when `path` is `None`.
+    /// Loads a config file, or the shipped default when `path` is `None`, and makes every
+    /// relative path in it absolute: against the file's directory, or the working directory
+    /// for the shipped config. Where the relay keeps its data must not depend on where it was
+    /// started from (a relay started elsewhere would find no store and start empty).
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigErrors> {
-        match path {
-            None => Config::parse(SHIPPED, "<shipped config>"),
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        let mut config = match path {
+            None => Config::parse(SHIPPED, "<shipped config>")?,
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors {
                     origin: path.display().to_string(),
@@ -619,8 +654,37 @@ impl Config {
                         message: format!("cannot read the file: {e}"),
                     }],
                 })?;
-                Config::parse(&text, &path.display().to_string())
+                Config::parse(&text, &path.display().to_string())?
             }
+        };
+        let base = match path.and_then(Path::parent) {
+            Some(dir) => cwd.join(dir),
+            None => cwd,
+        };
+        config.resolve_paths(&base);
+        Ok(config)
+    }
+
+    /// Makes every relative path absolute against `base`.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut self.data_dir);
+        for p in [
+            &mut self.store.path,
+            &mut self.admin.socket,
+            &mut self.log.decisions,
+            &mut self.tls.cert_file,
+            &mut self.tls.key_file,
+            &mut self.upstream.ca_file,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            resolve(p);
         }
     }
 
@@ -718,7 +782,11 @@ impl Config {
             self.upstream.url = url.parse().map_err(|e| fail("--upstream", e))?;
         }
         if let Some(dir) = &overrides.data_dir {
-            self.data_dir = dir.clone();
+            // A command-line path is relative to where the command runs.
+            self.data_dir = match std::env::current_dir() {
+                Ok(cwd) if dir.is_relative() => cwd.join(dir),
+                _ => dir.clone(),
+            };
             self.store.path = None;
             self.admin.socket = None;
             self.log.decisions = None;
@@ -776,6 +844,18 @@ impl Config {
         }
         if self.upstream.max_connections == 0 {
             err("upstream.max_connections", "must be at least 1");
+        }
+        if self.upstream.max_connections_per_client == 0 {
+            err("upstream.max_connections_per_client", "must be at least 1");
+        }
+        if s.message_memory < 1024 * 1024 {
+            err("server.message_memory", "must be at least 1 MiB");
+        }
+        if self.auth.max_failures == 0 {
+            err("auth.max_failures", "must be at least 1");
+        }
+        if self.auth.lockout.is_zero() {
+            err("auth.lockout", "must be longer than zero");
         }
         if let Some(name) = &self.upstream.hello_name {
             if name.trim().is_empty() || name.contains(char::is_whitespace) {
@@ -1030,22 +1110,24 @@ pub mod duration {
 pub mod byte_size {
     use serde::{Deserialize, Deserializer};
 
+    /// Any TOML value, so that every wrong one gets our message rather than serde's.
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {
-        Bytes(u64),
+        Bytes(i64),
         Text(String),
+        Other(toml::Value),
     }
+
+    const EXPECTED: &str = "must be a positive size such as \"10MiB\", \"512KiB\" or 1048576";
 
     /// Parses a size.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let wrong = |shown: String| serde::de::Error::custom(format!("{shown} {EXPECTED}"));
         match Raw::deserialize(d)? {
-            Raw::Bytes(n) => Ok(n),
-            Raw::Text(s) => parse(&s).ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "'{s}' is not a size such as \"10MiB\", \"512KiB\" or 1048576"
-                ))
-            }),
+            Raw::Bytes(n) => u64::try_from(n).map_err(|_| wrong(n.to_string())),
+            Raw::Text(s) => parse(&s).ok_or_else(|| wrong(format!("'{s}'"))),
+            Raw::Other(v) => Err(wrong(v.to_string())),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod admin;
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod datadir;
 pub mod lists;
 pub mod locks;
 pub mod model;

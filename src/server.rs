@@ -1,9 +1,12 @@
 //! Wiring: builds the store, policy, relay, decision log, SMTP listeners and admin socket from
 //! the config, and takes them down in order on shutdown.
 //!
-//! Start order makes failures clean: the store is opened before anything listens, so a locked
-//! or unreadable store exits with nothing bound. Shutdown order keeps the promise of no loss:
-//! stop accepting, let transactions finish, then close the log and the store.
+//! Start order makes failures clean: everything that can be checked without creating a file
+//! (certificates, the upstream's CA file, whether the data directory may get a new store, the
+//! listen addresses) is checked first, so a failed start leaves nothing behind; then the data
+//! directory, store, decision log, outbox and admin socket are created. Shutdown order keeps
+//! the promise of no loss: stop accepting, let transactions finish, then close the log and the
+//! store.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -53,9 +56,12 @@ pub enum StartError {
     /// The upstream could not be set up (exit 3).
     #[error(transparent)]
     Upstream(#[from] SetupError),
-    /// An SMTP address could not be bound (exit 1).
+    /// An SMTP address could not be bound (exit 3).
     #[error("{0}")]
     Listen(std::io::Error),
+    /// The data directory holds no usable store where it must (exit 3).
+    #[error(transparent)]
+    DataDir(#[from] crate::datadir::DataDirError),
     /// The admin socket could not be bound (exit 3).
     #[error(transparent)]
     Admin(#[from] BindError),
@@ -68,7 +74,6 @@ impl StartError {
     /// The process exit code for this failure.
     pub fn exit_code(&self) -> i32 {
         match self {
-            StartError::Listen(_) => 1,
             StartError::Tls(_) => 2,
             _ => 3,
         }
@@ -95,11 +100,42 @@ pub struct Server {
 impl Server {
     /// Opens everything and starts serving. Must run inside a Tokio runtime.
     pub async fn start(config: Config, hooks: Hooks) -> Result<Server, StartError> {
+        // Checks that create nothing.
+        warn_if_open_to_the_world(&config);
+        tls_acceptor(&config).map_err(StartError::Tls)?;
+        let relay = Relay::from_config(&config)?;
+        let store_start = crate::datadir::inspect(&config)?;
+        let listeners = ListenerSet::bind(&config.server.listen, &config.server.tls_listen)
+            .await
+            .map_err(StartError::Listen)?;
+        // From here on, files are created.
+        crate::datadir::prepare(&config)?;
+        if config.admin.socket_group.is_some() && config.socket_path().starts_with(&config.data_dir)
+        {
+            tracing::warn!(
+                socket = %config.socket_path().display(),
+                "admin.socket_group is set but the socket is inside the private data directory, which the group cannot enter; set admin.socket to a directory of its own (e.g. /run/dnc-relay/admin.sock)"
+            );
+        }
+        for (path, mode) in crate::datadir::too_open(&config) {
+            tracing::warn!(
+                path = %path.display(),
+                mode = format!("{mode:04o}"),
+                "other local users can reach this file of the relay's; make it private (chmod go-rwx)"
+            );
+        }
+        let store_path = config.store_path();
+        if store_start == crate::datadir::StoreStart::Create {
+            tracing::warn!(
+                store = %store_path.display(),
+                "NEW DATA DIRECTORY: creating a new, EMPTY store; no suppression is in force until entries are added or imported"
+            );
+        }
         let store_options = StoreOptions {
             cache_size: usize::try_from(config.store.cache_size).unwrap_or(usize::MAX),
             fault: hooks.store_fault.clone(),
+            create: store_start == crate::datadir::StoreStart::Create,
         };
-        let store_path = config.store_path();
         let store = tokio::task::spawn_blocking(move || Store::open(&store_path, &store_options))
             .await
             .map_err(|e| StoreError::Io(e.to_string()))??;
@@ -108,7 +144,7 @@ impl Server {
             path: log_path,
             source,
         })?;
-        let relay = Relay::from_config(&config)?;
+        relay.prepare()?;
         let (reloadable, admin_policy) = build_reloadable(&config, &store, &hooks)?;
         let ctx = Arc::new(SessionContext {
             hostname: config.server.hostname.clone(),
@@ -125,9 +161,6 @@ impl Server {
             ),
             reloadable: std::sync::RwLock::new(Arc::new(reloadable)),
         });
-        let listeners = ListenerSet::bind(&config.server.listen, &config.server.tls_listen)
-            .await
-            .map_err(StartError::Listen)?;
         let smtp_addrs = listeners.local_addrs();
         let tls_addrs = listeners.tls_addrs();
         let handler = Arc::new(Handler {
@@ -299,6 +332,22 @@ impl Server {
         let result = self.store.close().await;
         tracing::info!("dnc-relay stopped");
         result
+    }
+}
+
+/// A trusted network that covers every address makes the relay open to the world: anyone who
+/// can reach it relays without AUTH. Allowed (a private network may need it), never silently.
+fn warn_if_open_to_the_world(config: &Config) {
+    for net in config
+        .server
+        .trusted_networks
+        .iter()
+        .filter(|n| n.prefix_len() == 0)
+    {
+        tracing::warn!(
+            network = %net,
+            "server.trusted_networks contains {net}: every address may relay without AUTH; the relay is open to the world if anyone outside can reach it"
+        );
     }
 }
 

@@ -82,7 +82,11 @@ impl Mem {
         let ctx = Arc::new(SessionContext {
             hostname: "relay.test".into(),
             limits,
-            relay: Relay::from_config(&config).unwrap(),
+            relay: {
+                let relay = Relay::from_config(&config).unwrap();
+                relay.prepare().unwrap();
+                relay
+            },
             log: DecisionLog::open(&config.decisions_path()).unwrap(),
             locks: dnc_relay::locks::LockManager::new(
                 store.clone(),

@@ -36,7 +36,11 @@ fn world() -> &'static World {
             Arc::new(SessionContext {
                 hostname: "fuzz.test".into(),
                 limits: Limits::from_config(&config),
-                relay: Relay::from_config(&config).unwrap(),
+                relay: {
+                    let relay = Relay::from_config(&config).unwrap();
+                    relay.prepare().unwrap();
+                    relay
+                },
                 log: DecisionLog::open(&config.decisions_path()).unwrap(),
                 locks: dnc_relay::locks::LockManager::new(store.clone(), dnc_relay::locks::system_clock()),
                 store: store.clone(),

@@ -23,6 +23,10 @@ pub struct ServeArgs {
 
 /// Runs the relay until SIGTERM or SIGINT.
 pub fn run(cli: &Cli, args: &ServeArgs) -> u8 {
+    // Everything the relay creates is its own: the list, the log and the mail are nobody
+    // else's to read, and a store another user can write is a store they can roll back.
+    // Files are also created with explicit modes; this covers anything else.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let config = match cli.load_config(Overrides {
         listen: args.listen.clone(),
         upstream: args.upstream.clone(),

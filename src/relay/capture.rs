@@ -19,18 +19,27 @@ pub(super) struct Capture {
 }
 
 impl Capture {
-    /// Creates the directory if needed.
-    pub(super) fn open(dir: &Path) -> Result<Capture, SetupError> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            SetupError(format!(
-                "cannot create the capture directory {}: {e}",
-                dir.display()
-            ))
-        })?;
-        Ok(Capture {
+    /// The capture upstream for `dir`; nothing is created until [`Capture::prepare`].
+    pub(super) fn new(dir: &Path) -> Capture {
+        Capture {
             dir: Arc::new(dir.to_path_buf()),
             seq: Arc::new(AtomicU64::new(0)),
-        })
+        }
+    }
+
+    /// Creates the directory (mode 0700) if needed.
+    pub(super) fn prepare(&self) -> Result<(), SetupError> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(crate::datadir::DIR_MODE)
+            .create(&*self.dir)
+            .map_err(|e| {
+                SetupError(format!(
+                    "cannot create the capture directory {}: {e}",
+                    self.dir.display()
+                ))
+            })
     }
 
     pub(super) fn recipient(&self) -> Outcome {
@@ -72,7 +81,12 @@ impl Capture {
 fn write_synced(dir: &Path, name: &str, message: &[u8]) -> std::io::Result<()> {
     let tmp = dir.join(format!(".{name}.tmp"));
     let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(crate::datadir::FILE_MODE)
+            .open(&tmp)?;
         file.write_all(message)?;
         file.sync_all()?;
         std::fs::rename(&tmp, dir.join(name))?;

@@ -155,12 +155,12 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Builds the upstream from the config: a connection pool, or a capture directory
-    /// (created if missing). Must run inside the Tokio runtime.
+    /// Builds the upstream from the config: a connection pool, or a capture directory.
+    /// Creates nothing (see [`Relay::prepare`]). Must run inside the Tokio runtime.
     pub fn from_config(config: &Config) -> Result<Relay, SetupError> {
         let url = config.upstream_url();
         let kind = match &url {
-            UpstreamUrl::Capture(dir) => Kind::Capture(capture::Capture::open(dir)?),
+            UpstreamUrl::Capture(dir) => Kind::Capture(capture::Capture::new(dir)),
             UpstreamUrl::Smtp { host, port, tls } => {
                 let settings = UpstreamSettings::from_config(config, host, *port, *tls)?;
                 Kind::Smtp(pool::Pool::start(settings))
@@ -170,6 +170,14 @@ impl Relay {
             kind: Arc::new(kind),
             url: url.to_string().into(),
         })
+    }
+
+    /// Creates what the upstream needs on disk (the capture directory, mode 0700).
+    pub fn prepare(&self) -> Result<(), SetupError> {
+        match &*self.kind {
+            Kind::Capture(c) => c.prepare(),
+            Kind::Smtp(_) => Ok(()),
+        }
     }
 
     /// The upstream URL, for logs.

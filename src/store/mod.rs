@@ -161,6 +161,9 @@ pub struct StoreOptions {
     /// error would (a full or failing disk), so the relay's behaviour under store failure can
     /// be proven. Never set in production.
     pub fault: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// Create the file when it does not exist. The relay sets this only for a new data
+    /// directory (see [`crate::datadir`]); otherwise a missing file is an error.
+    pub create: bool,
 }
 
 impl Default for StoreOptions {
@@ -168,6 +171,7 @@ impl Default for StoreOptions {
         StoreOptions {
             cache_size: 64 * 1024 * 1024,
             fault: None,
+            create: true,
         }
     }
 }
@@ -203,28 +207,16 @@ fn injected(fault: &Option<Arc<std::sync::atomic::AtomicBool>>) -> Result<(), St
 }
 
 impl Store {
-    /// Opens (or creates) the database file and starts the writer thread.
+    /// Opens the database file (creating it only when `options.create` says so), checks the
+    /// integrity of every page, and starts the writer thread.
     ///
-    /// Fails with [`StoreError::Locked`] when another process has the file open. A file left by
-    /// a killed process is repaired by redb on open; every commit acknowledged before the kill
-    /// is kept.
+    /// Fails with [`StoreError::Locked`] when another process has the file open, and with
+    /// [`StoreError::Open`] when the file is missing (and may not be created), empty, not a
+    /// store, or damaged: a damaged file must stop the start, not panic a lookup later. A
+    /// file left by a killed process is repaired by redb on open; every commit acknowledged
+    /// before the kill is kept.
     pub fn open(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
-                path: path.to_path_buf(),
-                message: format!("cannot create {}: {e}", parent.display()),
-            })?;
-        }
-        let db = Database::builder()
-            .set_cache_size(options.cache_size)
-            .create(path)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.to_path_buf()),
-                other => StoreError::Open {
-                    path: path.to_path_buf(),
-                    message: other.to_string(),
-                },
-            })?;
+        let db = open_database(path, options)?;
         let db = Arc::new(db);
         writer::init_schema(&db).map_err(|e| StoreError::Open {
             path: path.to_path_buf(),
@@ -709,6 +701,45 @@ impl Store {
             }
         }
     }
+}
+
+/// Opens (or creates) the redb file with every page checked.
+fn open_database(path: &Path, options: &StoreOptions) -> Result<Database, StoreError> {
+    let fail = |message: String| StoreError::Open {
+        path: path.to_path_buf(),
+        message,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if options.create {
+            crate::datadir::create_private_dir(parent).map_err(|e| fail(e.to_string()))?;
+        }
+    }
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.len() == 0 && !options.create => {
+            return Err(fail("the file is empty (0 bytes)".into()))
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && options.create => {
+            crate::datadir::create_private_file(path).map_err(|e| fail(e.to_string()))?;
+        }
+        Err(e) => return Err(fail(e.to_string())),
+    }
+    let mut builder = Database::builder();
+    builder
+        .set_cache_size(options.cache_size)
+        .set_check_integrity_on_open(true);
+    let opened = if options.create {
+        builder.create(path)
+    } else {
+        builder.open(path)
+    };
+    opened.map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.to_path_buf()),
+        redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail)) => fail(format!(
+            "the file is damaged ({detail}); restore it from a backup"
+        )),
+        other => fail(other.to_string()),
+    })
 }
 
 fn unexpected() -> StoreError {

@@ -1,0 +1,299 @@
+//! Never failing open, tried from outside on the built binary as a careless operator or an
+//! attacker would: emptied, moved and damaged stores, relative paths, file modes, and what a
+//! failed start leaves behind.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use common::binary;
+use common::process::{free_port, text, Relay, Smtp};
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// `serve --data-dir DIR` on a free port; returns its output once it has exited (for starts
+/// that must fail).
+fn serve_fails(dir: &Path) -> std::process::Output {
+    Command::new(binary())
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("DNC_RELAY_CONFIG")
+        .output()
+        .unwrap()
+}
+
+/// A relay in `dir` that has suppressed `gone@example.com`, then stopped.
+fn relay_that_suppressed(dir: &Path) {
+    let relay = Relay::start(dir);
+    let add = relay.cli(&[
+        "suppress",
+        "add",
+        "gone@example.com",
+        "--reason",
+        "unsubscribe",
+    ]);
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    assert!(Smtp::rcpt_reply(relay.addr, "gone@example.com").starts_with("550 5.7.1"));
+    assert!(relay.sigterm().success());
+}
+
+#[test]
+fn an_emptied_store_refuses_to_start_instead_of_starting_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    relay_that_suppressed(dir.path());
+    std::fs::write(dir.path().join("dnc.redb"), b"").unwrap();
+    let out = serve_fails(dir.path());
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("dnc.redb") && err.contains("empty"), "{err}");
+    assert!(err.contains("backup"), "says how to restore: {err}");
+}
+
+#[test]
+fn a_store_moved_away_refuses_to_start_and_comes_back_when_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    relay_that_suppressed(dir.path());
+    let store = dir.path().join("dnc.redb");
+    let aside = dir.path().join("aside.redb");
+    std::fs::rename(&store, &aside).unwrap();
+    let out = serve_fails(dir.path());
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("missing") && err.contains("decisions.jsonl"),
+        "{err}"
+    );
+    assert!(!store.exists(), "no new store was created");
+    // Put back, the list is as it was.
+    std::fs::rename(&aside, &store).unwrap();
+    let relay = Relay::start(dir.path());
+    assert!(Smtp::rcpt_reply(relay.addr, "gone@example.com").starts_with("550 5.7.1"));
+}
+
+#[test]
+fn a_damaged_store_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let rows: String = (0..20_000)
+        .map(|i| format!("person{i}@example.com\n"))
+        .collect();
+    let csv = dir.path().join("list.csv");
+    std::fs::write(&csv, format!("email\n{rows}")).unwrap();
+    let import = relay.cli(&["import", csv.to_str().unwrap(), "--reason", "unsubscribe"]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    assert!(relay.sigterm().success());
+    // Overwrite everything but the header page with garbage.
+    let store = dir.path().join("dnc.redb");
+    let len = std::fs::metadata(&store).unwrap().len() as usize;
+    let mut bytes = std::fs::read(&store).unwrap();
+    for (i, b) in bytes.iter_mut().enumerate().take(len).skip(8192) {
+        *b = (i * 7 + 13) as u8;
+    }
+    std::fs::write(&store, bytes).unwrap();
+    let out = serve_fails(dir.path());
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("dnc.redb"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_new_data_directory_gets_a_store_announced_with_its_absolute_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fresh");
+    let relay = Relay::start(&data);
+    let (status, log) = relay.sigterm_with_log();
+    assert!(status.success());
+    let store = data.join("dnc.redb");
+    assert!(
+        log.contains("EMPTY store") && log.contains(store.to_str().unwrap()),
+        "{log}"
+    );
+    // The second start opens it quietly.
+    let relay = Relay::start(&data);
+    let (_, log) = relay.sigterm_with_log();
+    assert!(!log.contains("EMPTY store"), "{log}");
+}
+
+#[test]
+fn a_relative_data_dir_is_found_from_the_config_files_directory() {
+    let etc = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = etc.path().join("relay.toml");
+    std::fs::write(
+        &config,
+        format!("data_dir = \"state\"\n[server]\nlisten = [\"127.0.0.1:{port}\"]\n"),
+    )
+    .unwrap();
+    let check = Command::new(binary())
+        .args(["check-config", "--config"])
+        .arg(&config)
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    let shown = text(&check.stdout);
+    assert!(
+        shown.contains(etc.path().join("state/dnc.redb").to_str().unwrap()),
+        "{shown}"
+    );
+    let mut child = Command::new(binary())
+        .args(["serve", "--config"])
+        .arg(&config)
+        .current_dir(elsewhere.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let socket = etc.path().join("state/admin.sock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        assert!(std::time::Instant::now() < deadline, "relay never ready");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(etc.path().join("state/dnc.redb").exists());
+    assert!(!elsewhere.path().join("state").exists());
+    // An admin command run from a third place finds the same socket through the config.
+    let whoami = Command::new(binary())
+        .args(["whoami", "--config"])
+        .arg(&config)
+        .current_dir("/")
+        .env_remove("DNC_RELAY_SOCKET")
+        .output()
+        .unwrap();
+    assert!(whoami.status.success(), "{}", text(&whoami.stderr));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn the_data_directory_and_every_file_in_it_are_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let relay = Relay::start(&data);
+    let mut s = Smtp::connect(relay.addr);
+    s.cmd("EHLO t\r\n");
+    s.cmd("MAIL FROM:<rep@sales.example>\r\n");
+    assert!(s.cmd("RCPT TO:<x@example.com>\r\n").starts_with("250"));
+    assert!(s.cmd("DATA\r\n").starts_with("354"));
+    assert!(s
+        .cmd("Subject: hi\r\n\r\nhello\r\n.\r\n")
+        .starts_with("250"));
+    s.cmd("QUIT\r\n");
+    assert_eq!(mode(&data), 0o700, "data directory");
+    assert_eq!(mode(&data.join("dnc.redb")), 0o600, "store");
+    assert_eq!(mode(&data.join("decisions.jsonl")), 0o600, "decision log");
+    let outbox = data.join("outbox");
+    assert_eq!(mode(&outbox), 0o700, "outbox");
+    let mail: Vec<_> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mode(&mail[0]), 0o600, "captured mail");
+    assert_eq!(mode(&data.join("admin.sock")) & 0o777, 0o660, "socket");
+    let (_, log) = relay.sigterm_with_log();
+    assert!(!log.contains("other local users"), "{log}");
+    // Widened by hand, the start says so.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        data.join("dnc.redb"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let relay = Relay::start(&data);
+    let (_, log) = relay.sigterm_with_log();
+    assert!(
+        log.contains("other local users") && log.contains("0644") && log.contains("0755"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_listen_address_in_use_exits_3_and_creates_nothing() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = Command::new(binary())
+        .args(["serve", "--listen", &busy.local_addr().unwrap().to_string()])
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("cannot listen"));
+    assert!(!data.exists(), "a failed start leaves nothing behind");
+}
+
+#[test]
+fn a_missing_certificate_exits_2_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("relay.toml");
+    std::fs::write(
+        &config,
+        "data_dir = \"data\"\n[tls]\ncert_file = \"missing.pem\"\nkey_file = \"missing.key\"\n",
+    )
+    .unwrap();
+    let out = Command::new(binary())
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("missing.pem"));
+    assert!(!dir.path().join("data").exists(), "nothing created");
+}
+
+#[test]
+fn a_trusted_network_open_to_the_world_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("relay.toml");
+    std::fs::write(
+        &config,
+        "[server]\ntrusted_networks = [\"127.0.0.0/8\", \"0.0.0.0/0\", \"::/0\"]\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let child = Command::new(binary())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--config")
+        .arg(&config)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut relay = Relay {
+        child,
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        dir: dir.path().join("data"),
+    };
+    relay.wait_ready();
+    let (_, log) = relay.sigterm_with_log();
+    assert!(
+        log.contains("0.0.0.0/0") && log.contains("::/0") && log.contains("open to the world"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_negative_size_is_refused_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("relay.toml");
+    std::fs::write(&config, "[server]\nmax_message_size = -1\n").unwrap();
+    let out = Command::new(binary())
+        .args(["check-config", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("server.max_message_size") && err.contains("must be a positive size"),
+        "{err}"
+    );
+    assert!(!err.contains("untagged"), "{err}");
+}

@@ -17,6 +17,7 @@ pub mod datadir;
 pub mod lists;
 pub mod locks;
 pub mod model;
+pub mod panics;
 pub mod policy;
 pub mod relay;
 pub mod server;

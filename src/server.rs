@@ -33,7 +33,8 @@ use crate::store::{Store, StoreError, StoreOptions};
 pub struct Hooks {
     /// Where the SMTP policy reads entries instead of the store (to prove failing closed).
     pub lookup: Option<Arc<dyn SuppressionLookup>>,
-    /// Store fault injection (see `StoreOptions::fault`).
+    /// Store fault injection: while set, writes to the store file fail as on a full disk
+    /// (see `StoreOptions::fault`).
     pub store_fault: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// The clock ownership locks use (to drive expiry in tests without sleeping).
     pub clock: Option<crate::locks::Clock>,

@@ -297,3 +297,206 @@ fn a_negative_size_is_refused_in_words() {
     );
     assert!(!err.contains("untagged"), "{err}");
 }
+
+/// A small tmpfs mounted for one test (root only), unmounted when dropped.
+struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    /// Mounts one, or says why it cannot (then the test is skipped, or fails under CI).
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let why = if !nix::unistd::geteuid().is_root() {
+            Some("needs root to mount a tmpfs".to_string())
+        } else {
+            let dir = tempfile::tempdir().unwrap();
+            let status = Command::new("mount")
+                .args([
+                    "-t",
+                    "tmpfs",
+                    "-o",
+                    &format!("size={size},mode=0700"),
+                    "tmpfs",
+                ])
+                .arg(dir.path())
+                .status();
+            match status {
+                Ok(s) if s.success() => return Some(Tmpfs(dir)),
+                other => Some(format!("mount -t tmpfs failed: {other:?}")),
+            }
+        };
+        let why = why.unwrap_or_default();
+        assert!(
+            std::env::var_os("DNC_RELAY_CI").is_none(),
+            "DNC_RELAY_CI is set, so this test must run: {why}"
+        );
+        eprintln!("skipped: {why}");
+        None
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+/// Writes zeros into `path` until the file system is full.
+fn fill_up(path: &Path) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    while f.write_all(&chunk).is_ok() {}
+    let _ = f.sync_all();
+}
+
+#[test]
+fn a_full_disk_defers_new_recipients_and_the_relay_recovers_when_space_returns() {
+    let Some(disk) = Tmpfs::mount("16m") else {
+        return;
+    };
+    let data = disk.path().join("data");
+    let relay = Relay::start(&data);
+    let add = relay.cli(&["suppress", "add", "kept@example.com", "--reason", "legal"]);
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    let filler = disk.path().join("filler");
+    fill_up(&filler);
+
+    // A big import needs room the disk does not have: refused, nothing half-applied.
+    let outside = tempfile::tempdir().unwrap();
+    let csv = outside.path().join("list.csv");
+    let rows: String = (0..60_000).map(|i| format!("p{i}@example.org\n")).collect();
+    std::fs::write(&csv, format!("email\n{rows}")).unwrap();
+    let import = relay.cli(&["import", csv.to_str().unwrap(), "--reason", "unsubscribe"]);
+    assert_eq!(import.status.code(), Some(3), "{}", text(&import.stderr));
+    // While it cannot write, no recipient passes: a send could not be recorded.
+    assert!(
+        Smtp::rcpt_reply(relay.addr, "anyone@example.com").starts_with("451 4.3.0"),
+        "a store that cannot write must not let mail through"
+    );
+    let add = relay.cli(&[
+        "suppress",
+        "add",
+        "late@example.com",
+        "--reason",
+        "unsubscribe",
+    ]);
+    assert_eq!(add.status.code(), Some(3), "{}", text(&add.stderr));
+
+    // Space comes back: the relay recovers without a restart.
+    std::fs::remove_file(&filler).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let reply = Smtp::rcpt_reply(relay.addr, "anyone@example.com");
+        if reply.starts_with("250") {
+            break;
+        }
+        assert!(reply.starts_with("451 4.3.0"), "{reply}");
+        assert!(std::time::Instant::now() < deadline, "never recovered");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(Smtp::rcpt_reply(relay.addr, "kept@example.com").starts_with("550 5.7.1"));
+    assert!(Smtp::rcpt_reply(relay.addr, "p1@example.org").starts_with("250"));
+    let add = relay.cli(&[
+        "suppress",
+        "add",
+        "late@example.com",
+        "--reason",
+        "unsubscribe",
+    ]);
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    assert!(Smtp::rcpt_reply(relay.addr, "late@example.com").starts_with("550 5.7.1"));
+    let (status, log) = relay.sigterm_with_log();
+    assert!(status.success(), "{log}");
+    assert!(
+        log.contains("store write failed") && log.contains("can write again"),
+        "{log}"
+    );
+}
+
+#[test]
+fn pages_damaged_while_running_defer_recipients_without_dropping_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("relay.toml");
+    // A small cache, so lookups read pages from the file.
+    std::fs::write(&config, "[store]\ncache_size = \"1MiB\"\n").unwrap();
+    let port = free_port();
+    let child = Command::new(binary())
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&config)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut relay = Relay {
+        child,
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        dir: dir.path().join("data"),
+    };
+    relay.wait_ready();
+    let csv = dir.path().join("list.csv");
+    let rows: String = (0..50_000).map(|i| format!("p{i}@example.com\n")).collect();
+    std::fs::write(&csv, format!("email\n{rows}")).unwrap();
+    let import = relay.cli(&["import", csv.to_str().unwrap(), "--reason", "unsubscribe"]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+
+    // Garbage over the middle half of the file, under the running relay.
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let store = relay.dir.join("dnc.redb");
+        let len = std::fs::metadata(&store).unwrap().len();
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&store)
+            .unwrap();
+        f.seek(SeekFrom::Start(len / 4)).unwrap();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let garbage: Vec<u8> = (0..len / 2)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        f.write_all(&garbage).unwrap();
+        f.sync_all().unwrap();
+    }
+
+    let mut s = Smtp::connect(relay.addr);
+    s.cmd("EHLO t\r\n");
+    let mut deferred = 0;
+    for round in 0..20 {
+        assert!(s
+            .cmd("MAIL FROM:<rep@sales.example>\r\n")
+            .starts_with("250"));
+        for i in 0..50 {
+            let n = (round * 50 + i) * 37 % 50_000;
+            let reply = s.cmd(&format!("RCPT TO:<p{n}@example.com>\r\n"));
+            assert!(
+                reply.starts_with("250")
+                    || reply.starts_with("550")
+                    || reply.starts_with("451 4.3.0"),
+                "round {round}, p{n}: {reply:?}"
+            );
+            deferred += usize::from(reply.starts_with("451"));
+        }
+        assert!(s.cmd("RSET\r\n").starts_with("250"), "the session goes on");
+    }
+    assert!(s.cmd("QUIT\r\n").starts_with("221"));
+    let (_, log) = relay.sigterm_with_log();
+    assert!(!log.contains("panicked at"), "no backtrace: {log}");
+    assert!(
+        deferred > 0,
+        "the damage was never met: the test proves nothing"
+    );
+    assert!(log.contains("cannot decide"), "{log}");
+    // Logged in words, not once per recipient.
+    assert!(log.matches("cannot decide").count() < 10, "{log}");
+}

@@ -389,8 +389,43 @@ async fn commands_without_mail_and_errors_are_limited_but_refusals_are_not_error
     relay.stop().await;
 }
 
+/// Sends one message to `rcpt` through `addr`; the reply after the data.
+async fn send_one(addr: SocketAddr, rcpt: &str) -> String {
+    let mut c = Client::ready(addr, "rep@sales.example").await;
+    let reply = c.expect(&format!("RCPT TO:<{rcpt}>\r\n"), "").await;
+    if !reply.starts_with("250") {
+        c.expect("QUIT\r\n", "221").await;
+        return reply;
+    }
+    c.expect("DATA\r\n", "354").await;
+    let reply = c.expect("Subject: t\r\n\r\nhi\r\n.\r\n", "").await;
+    c.expect("QUIT\r\n", "221").await;
+    reply
+}
+
+async fn admin_add(
+    relay: &TestRelay,
+    target: &str,
+) -> Result<dnc_relay::admin::Body, dnc_relay::admin::ClientError> {
+    let socket = relay.socket();
+    let target = target.to_string();
+    tokio::task::spawn_blocking(move || {
+        dnc_relay::admin::AdminClient::connect(&socket)?.request(
+            dnc_relay::admin::Request::SuppressAdd {
+                target,
+                reason: Reason::Unsubscribe,
+                source: None,
+                evidence: None,
+                units: vec![],
+            },
+        )
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_store_failing_at_runtime_fails_closed_everywhere() {
+async fn a_full_disk_defers_every_recipient_until_the_store_writes_again() {
     let upstream = TestUpstream::start(Script::default()).await;
     let fault = Arc::new(AtomicBool::new(false));
     let relay = TestRelay::start_with(
@@ -402,25 +437,15 @@ async fn a_store_failing_at_runtime_fails_closed_everywhere() {
         },
     )
     .await;
+    admin_add(&relay, "kept@example.com").await.unwrap();
+    // Relayed just before the disk fills up: its send record is not yet durable.
+    assert!(send_one(relay.addr, "before@example.com")
+        .await
+        .starts_with("250"));
     fault.store(true, Ordering::Relaxed);
-    let mut c = Client::ready(relay.addr, "rep@sales.example").await;
-    c.expect("RCPT TO:<anyone@example.com>\r\n", "451 4.3.0")
-        .await;
-    c.expect("DATA\r\n", "554 5.5.1").await;
-    c.expect("QUIT\r\n", "221").await;
-    assert_eq!(
-        *upstream.connections.lock().unwrap(),
-        0,
-        "nothing relayed unchecked"
-    );
-    let mut admin = dnc_relay::admin::AdminClient::connect(&relay.socket()).unwrap();
-    let add = admin.request(dnc_relay::admin::Request::SuppressAdd {
-        target: "x@example.com".into(),
-        reason: Reason::Unsubscribe,
-        source: None,
-        evidence: None,
-        units: vec![],
-    });
+
+    // The disk is full: an add cannot be recorded, and neither can a send.
+    let add = admin_add(&relay, "new@example.com").await;
     assert!(
         matches!(
             add,
@@ -431,10 +456,101 @@ async fn a_store_failing_at_runtime_fails_closed_everywhere() {
         ),
         "{add:?}"
     );
-    // When the store recovers, so does the relay.
-    fault.store(false, Ordering::Relaxed);
     let mut c = Client::ready(relay.addr, "rep@sales.example").await;
-    c.expect("RCPT TO:<anyone@example.com>\r\n", "250").await;
+    c.expect("RCPT TO:<anyone@example.com>\r\n", "451 4.3.0")
+        .await;
+    c.expect("RCPT TO:<kept@example.com>\r\n", "451 4.3.0")
+        .await;
+    c.expect("DATA\r\n", "554 5.5.1").await;
     c.expect("QUIT\r\n", "221").await;
+    assert_eq!(
+        upstream.received().len(),
+        1,
+        "nothing relayed while unwritable"
+    );
+    // It stays that way while the disk stays full.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+    c.expect("RCPT TO:<anyone@example.com>\r\n", "451 4.3.0")
+        .await;
+    c.expect("QUIT\r\n", "221").await;
+
+    // Space comes back: the relay recovers by itself, with nothing acknowledged lost.
+    fault.store(false, Ordering::Relaxed);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+        let reply = c.expect("RCPT TO:<anyone@example.com>\r\n", "").await;
+        c.expect("QUIT\r\n", "221").await;
+        if reply.starts_with("250") {
+            break;
+        }
+        assert!(reply.starts_with("451 4.3.0"), "{reply}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the store never recovered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+    c.expect("RCPT TO:<kept@example.com>\r\n", "550 5.7.1")
+        .await;
+    c.expect("QUIT\r\n", "221").await;
+    admin_add(&relay, "new@example.com").await.unwrap();
+    assert!(send_one(relay.addr, "new@example.com")
+        .await
+        .starts_with("550 5.7.1"));
+    let store = relay.server.store();
+    store.settle().await.unwrap();
+    let records = store
+        .attempts_to("before@example.com", dnc_relay::model::Timestamp(0))
+        .unwrap();
+    assert_eq!(
+        records.len(),
+        1,
+        "the send record from before the fault is kept"
+    );
+    relay.stop().await;
+}
+
+/// A lookup that panics, as redb does on some damaged pages.
+struct Panicking;
+
+impl dnc_relay::policy::SuppressionLookup for Panicking {
+    fn find_all(
+        &self,
+        _: &[&str],
+    ) -> Result<Vec<(usize, dnc_relay::model::Entry)>, dnc_relay::store::StoreError> {
+        panic!("simulated damaged page")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_lookup_defers_that_recipient_and_the_session_goes_on() {
+    let upstream = TestUpstream::start(Script::default()).await;
+    let relay = TestRelay::start_with(
+        &upstream.url(),
+        |_| {},
+        Hooks {
+            lookup: Some(Arc::new(Panicking)),
+            ..Hooks::default()
+        },
+    )
+    .await;
+    let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+    c.expect("RCPT TO:<a@example.com>\r\n", "451 4.3.0").await;
+    c.expect("RCPT TO:<b@example.com>\r\n", "451 4.3.0").await;
+    c.expect("RSET\r\n", "250").await;
+    c.expect("NOOP\r\n", "250").await;
+    c.expect("QUIT\r\n", "221").await;
+    let lines = relay.decisions(2).await;
+    assert!(lines
+        .iter()
+        .all(|l| l.code == 451 && l.reason.as_deref() == Some("policy-unavailable")));
+    assert_eq!(
+        *upstream.connections.lock().unwrap(),
+        0,
+        "nothing relayed unchecked"
+    );
     relay.stop().await;
 }

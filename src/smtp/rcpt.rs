@@ -1,7 +1,9 @@
 //! RCPT TO (RFC 5321 section 4.1.1.3): the policy decides, then the upstream.
 //!
 //! Fail closed: a recipient reaches the upstream only after `check_rcpt` returned
-//! `Deliver` or `Exempt`; a policy error answers 451 4.3.0 and sends nothing.
+//! `Deliver` or `Exempt`; a policy error answers 451 4.3.0 and sends nothing. So does a store
+//! that cannot write (its send record would be lost) and a panic inside the decision (a
+//! damaged store page): that recipient gets 451 and the session goes on.
 
 use std::borrow::Cow;
 
@@ -14,7 +16,11 @@ use crate::address::Address;
 use crate::audit::Decision;
 use crate::locks::{describe, LockCheck};
 use crate::model::{AttemptOutcome, LockKind, Timestamp};
-use crate::policy::{Exemption, Sender, Verdict};
+use crate::policy::{Exemption, PolicyError, Sender, Verdict};
+use crate::store::StoreError;
+
+/// Policy failures of every session, logged in words at most every 10 seconds.
+static POLICY_FAILURES: crate::panics::Throttle = crate::panics::Throttle::new(10);
 use crate::relay::Outcome;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
@@ -46,15 +52,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             user: self.user.as_deref(),
         };
         let now = Timestamp::now();
-        match self.settings.policy.check_rcpt(&sender, &addr) {
-            Err(e) => {
-                tracing::error!(session = %self.id, rcpt, error = %e, "policy failed; deferring the recipient");
-                let reply = Reply::policy_unavailable();
-                let mut line = LogLine::new(&from, rcpt, Decision::Defer, &reply);
-                line.reason = Some("policy-unavailable".into());
-                self.log_decision(line).await;
-                self.reply(reply);
-            }
+        let verdict = self
+            .ctx
+            .store
+            .writable()
+            .map_err(PolicyError::from)
+            .and_then(|()| {
+                crate::panics::catch(|| self.settings.policy.check_rcpt(&sender, &addr))
+                    .unwrap_or_else(|panic| {
+                        Err(PolicyError::Store(StoreError::Corrupt(format!(
+                            "the recipient check panicked: {panic}"
+                        ))))
+                    })
+            });
+        match verdict {
+            Err(e) => self.defer_for_policy(&from, rcpt, &e.to_string()).await,
             Ok(Verdict::Block(block)) => {
                 let reply = Reply::for_block(rcpt, &block);
                 let mut line = LogLine::new(&from, rcpt, Decision::Reject, &reply);
@@ -100,14 +112,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             _ => Ok(LockCheck::Free(Vec::new())),
         };
         match check {
-            Err(e) => {
-                tracing::error!(session = %self.id, rcpt, error = %e, "lock check failed; deferring the recipient");
-                let reply = Reply::policy_unavailable();
-                let mut line = LogLine::new(from, rcpt, Decision::Defer, &reply);
-                line.reason = Some("policy-unavailable".into());
-                self.log_decision(line).await;
-                self.reply(reply);
-            }
+            Err(e) => self.defer_for_policy(from, rcpt, &e.to_string()).await,
             Ok(LockCheck::Block(lock)) => {
                 let text = describe(&lock);
                 let reply = Reply::locked(rcpt, &text);
@@ -142,6 +147,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     .await
             }
         }
+    }
+
+    /// `451 4.3.0`: the policy could not decide. Logged (at most every few seconds, with a
+    /// count: a broken store fails every RCPT at once) and written to the decision log.
+    async fn defer_for_policy(&mut self, from: &str, rcpt: &str, error: &str) {
+        if let Some(suppressed) = POLICY_FAILURES.should_log() {
+            tracing::error!(
+                session = %self.id,
+                rcpt,
+                error,
+                similar_since_last = suppressed,
+                "the policy cannot decide; recipients are deferred with 451 4.3.0 until it can"
+            );
+        }
+        let reply = Reply::policy_unavailable();
+        let mut line = LogLine::new(from, rcpt, Decision::Defer, &reply);
+        line.reason = Some("policy-unavailable".into());
+        self.log_decision(line).await;
+        self.reply(reply);
     }
 
     /// Mirrors an allowed recipient upstream and answers with the upstream's verdict.

@@ -4,6 +4,8 @@
 //! through one writer thread ([`writer`]) that commits batches with an fsync each, so an
 //! acknowledged change is durable and visible to the very next read. Nothing here knows SMTP.
 
+mod fault;
+mod guard;
 mod tables;
 mod writer;
 
@@ -43,6 +45,22 @@ pub enum StoreError {
     /// The writer has stopped (shutdown or a fatal error).
     #[error("the store is closed")]
     Closed,
+    /// A write failed (a full or failing disk); until a reopened store takes a write again,
+    /// nothing can be recorded, so nothing may be decided.
+    #[error("the store cannot write ({0}); retrying every second")]
+    Unwritable(String),
+}
+
+impl StoreError {
+    /// Whether the error comes from the disk or the file (a write that failed, a damaged page)
+    /// rather than from one request's data: after such an error the store is reopened.
+    pub fn is_storage_failure(&self) -> bool {
+        match self {
+            StoreError::Io(_) | StoreError::Unwritable(_) => true,
+            StoreError::Corrupt(detail) => detail.contains("damaged"),
+            _ => false,
+        }
+    }
 }
 
 macro_rules! io_error_from {
@@ -144,12 +162,11 @@ pub enum Refusal {
 /// one writer.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    shared: Arc<Shared>,
     jobs: mpsc::Sender<Job>,
     records: Arc<writer::RecordQueue>,
     writer: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
     path: PathBuf,
-    fault: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// Settings for opening the store.
@@ -157,9 +174,9 @@ pub struct Store {
 pub struct StoreOptions {
     /// redb page cache, in bytes.
     pub cache_size: usize,
-    /// Fault injection for tests: while set, every lookup and every commit fails as an I/O
-    /// error would (a full or failing disk), so the relay's behaviour under store failure can
-    /// be proven. Never set in production.
+    /// Fault injection for tests: while set, every write to the file fails with `ENOSPC`, as
+    /// on a full disk (redb then refuses everything until the store is reopened), so the
+    /// relay's behaviour under store failure can be proven. Never set in production.
     pub fault: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// Create the file when it does not exist. The relay sets this only for a new data
     /// directory (see [`crate::datadir`]); otherwise a missing file is an error.
@@ -176,6 +193,58 @@ impl Default for StoreOptions {
     }
 }
 
+/// The open database, shared by the readers and the writer. After a write error redb refuses
+/// everything until it is reopened, so the writer takes the database out, reopens it and puts
+/// it back (see `writer`); meanwhile readers get an error and the relay fails closed.
+pub(super) struct Shared {
+    db: std::sync::RwLock<Option<Arc<Database>>>,
+    /// Whether writes succeed; read on every RCPT, so an atomic.
+    writable: std::sync::atomic::AtomicBool,
+    /// Why writes fail, while they do.
+    why: std::sync::Mutex<String>,
+    path: PathBuf,
+    options: StoreOptions,
+}
+
+impl Shared {
+    fn db(&self) -> Result<Arc<Database>, StoreError> {
+        let guard = match self.db.read() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard
+            .clone()
+            .ok_or_else(|| StoreError::Unwritable(self.why()))
+    }
+
+    fn replace(&self, db: Option<Arc<Database>>) -> Option<Arc<Database>> {
+        let mut guard = match self.db.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        std::mem::replace(&mut *guard, db)
+    }
+
+    fn why(&self) -> String {
+        match self.why.lock() {
+            Ok(w) => w.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_writable(&self, writable: bool, why: &str) {
+        if let Ok(mut w) = self.why.lock() {
+            why.clone_into(&mut w);
+        }
+        self.writable
+            .store(writable, std::sync::atomic::Ordering::Release);
+    }
+
+    fn is_writable(&self) -> bool {
+        self.writable.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
 /// A read snapshot of the lock and account tables; see [`Store::lock_view`].
 pub struct LockView {
     locks: redb::ReadOnlyTable<&'static str, &'static [u8]>,
@@ -185,24 +254,15 @@ pub struct LockView {
 impl LockView {
     /// The lock stored under a key, expired or not.
     pub fn lock(&self, key: &str) -> Result<Option<Lock>, StoreError> {
-        match self.locks.get(key)? {
+        guard::guarded(|| match self.locks.get(key)? {
             Some(v) => Ok(Some(tables::decode(v.value())?)),
             None => Ok(None),
-        }
+        })
     }
 
     /// The account a domain was grouped into, if any.
     pub fn account_of(&self, domain: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.accounts.get(domain)?.map(|v| v.value().to_string()))
-    }
-}
-
-fn injected(fault: &Option<Arc<std::sync::atomic::AtomicBool>>) -> Result<(), StoreError> {
-    match fault {
-        Some(f) if f.load(std::sync::atomic::Ordering::Relaxed) => {
-            Err(StoreError::Io("injected store fault".into()))
-        }
-        _ => Ok(()),
+        guard::guarded(|| Ok(self.accounts.get(domain)?.map(|v| v.value().to_string())))
     }
 }
 
@@ -222,15 +282,24 @@ impl Store {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
+        let shared = Arc::new(Shared {
+            db: std::sync::RwLock::new(Some(db)),
+            writable: std::sync::atomic::AtomicBool::new(true),
+            why: std::sync::Mutex::new(String::new()),
+            path: path.to_path_buf(),
+            options: StoreOptions {
+                create: false,
+                ..options.clone()
+            },
+        });
         let records = Arc::new(writer::RecordQueue::default());
-        let (jobs, handle) = writer::spawn(db.clone(), records.clone(), options.fault.clone())?;
+        let (jobs, handle) = writer::spawn(shared.clone(), records.clone())?;
         Ok(Store {
-            db,
+            shared,
             jobs,
             records,
             writer: Arc::new(std::sync::Mutex::new(Some(handle))),
             path: path.to_path_buf(),
-            fault: options.fault.clone(),
         })
     }
 
@@ -239,19 +308,41 @@ impl Store {
         &self.path
     }
 
+    /// Whether the store can record what is decided now. A store that cannot write must not
+    /// let mail through: the send record (or the add that would have blocked it) is lost.
+    pub fn writable(&self) -> Result<(), StoreError> {
+        if self.shared.is_writable() {
+            Ok(())
+        } else {
+            Err(StoreError::Unwritable(self.shared.why()))
+        }
+    }
+
+    /// Runs `f` in one read transaction; a panic inside redb becomes an error.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&redb::ReadTransaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        guard::guarded(|| {
+            let db = self.shared.db()?;
+            let txn = db.begin_read()?;
+            f(&txn)
+        })
+    }
+
     /// Looks up match keys and returns every entry found, with the index of its key. One
     /// short read transaction; no allocation unless an entry is found.
     pub fn find_all(&self, keys: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
-        injected(&self.fault)?;
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(tables::SUPPRESSIONS)?;
-        let mut found = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
-            if let Some(value) = table.get(*key)? {
-                found.push((i, tables::decode(value.value())?));
+        self.read(|txn| {
+            let table = txn.open_table(tables::SUPPRESSIONS)?;
+            let mut found = Vec::new();
+            for (i, key) in keys.iter().enumerate() {
+                if let Some(value) = table.get(*key)? {
+                    found.push((i, tables::decode(value.value())?));
+                }
             }
-        }
-        Ok(found)
+            Ok(found)
+        })
     }
 
     /// The entry stored under a target, if any.
@@ -307,26 +398,28 @@ impl Store {
 
     /// A page of entries in key order, starting after `after` (exclusive).
     pub fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<Entry>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(tables::SUPPRESSIONS)?;
-        let mut out = Vec::with_capacity(limit.min(4096));
-        let range = match after {
-            Some(after) => table
-                .range::<&str>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))?,
-            None => table.iter()?,
-        };
-        for row in range.take(limit) {
-            let (_, value) = row?;
-            out.push(tables::decode(value.value())?);
-        }
-        Ok(out)
+        self.read(|txn| {
+            let table = txn.open_table(tables::SUPPRESSIONS)?;
+            let mut out = Vec::with_capacity(limit.min(4096));
+            let range = match after {
+                Some(after) => table.range::<&str>((
+                    std::ops::Bound::Excluded(after),
+                    std::ops::Bound::Unbounded,
+                ))?,
+                None => table.iter()?,
+            };
+            for row in range.take(limit) {
+                let (_, value) = row?;
+                out.push(tables::decode(value.value())?);
+            }
+            Ok(out)
+        })
     }
 
     /// The number of suppression entries.
     pub fn count(&self) -> Result<u64, StoreError> {
         use redb::ReadableTableMetadata;
-        let txn = self.db.begin_read()?;
-        Ok(txn.open_table(tables::SUPPRESSIONS)?.len()?)
+        self.read(|txn| Ok(txn.open_table(tables::SUPPRESSIONS)?.len()?))
     }
 
     /// Every event about a target, oldest first.
@@ -336,42 +429,45 @@ impl Store {
 
     /// Every event indexed under a match key, oldest first.
     pub fn events_by_key(&self, key: &str) -> Result<Vec<Event>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let index = txn.open_multimap_table(tables::EVENTS_BY_KEY)?;
-        let events = txn.open_table(tables::EVENTS)?;
-        let mut out = Vec::new();
-        for id in index.get(key)? {
-            let id = id?.value();
-            if let Some(value) = events.get(id)? {
-                out.push(tables::decode(value.value())?);
+        self.read(|txn| {
+            let index = txn.open_multimap_table(tables::EVENTS_BY_KEY)?;
+            let events = txn.open_table(tables::EVENTS)?;
+            let mut out = Vec::new();
+            for id in index.get(key)? {
+                let id = id?.value();
+                if let Some(value) = events.get(id)? {
+                    out.push(tables::decode(value.value())?);
+                }
             }
-        }
-        out.sort_by_key(|e: &Event| e.id);
-        Ok(out)
+            out.sort_by_key(|e: &Event| e.id);
+            Ok(out)
+        })
     }
 
     /// Events with ids in `from..`, oldest first, at most `limit`.
     pub fn events(&self, from: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let events = txn.open_table(tables::EVENTS)?;
-        let mut out = Vec::new();
-        for row in events.range(from..)?.take(limit) {
-            let (_, value) = row?;
-            out.push(tables::decode(value.value())?);
-        }
-        Ok(out)
+        self.read(|txn| {
+            let events = txn.open_table(tables::EVENTS)?;
+            let mut out = Vec::new();
+            for row in events.range(from..)?.take(limit) {
+                let (_, value) = row?;
+                out.push(tables::decode(value.value())?);
+            }
+            Ok(out)
+        })
     }
 
     /// Every lift request, oldest first.
     pub fn lifts(&self) -> Result<Vec<Lift>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let lifts = txn.open_table(tables::LIFTS)?;
-        let mut out = Vec::new();
-        for row in lifts.iter()? {
-            let (_, value) = row?;
-            out.push(tables::decode(value.value())?);
-        }
-        Ok(out)
+        self.read(|txn| {
+            let lifts = txn.open_table(tables::LIFTS)?;
+            let mut out = Vec::new();
+            for row in lifts.iter()? {
+                let (_, value) = row?;
+                out.push(tables::decode(value.value())?);
+            }
+            Ok(out)
+        })
     }
 
     /// Every send record to the address with match key `key` (any `+tag` of it), relayed or
@@ -398,16 +494,17 @@ impl Store {
     /// Refused send records indexed under a match key (the recipient's, or the entry's that
     /// refused it), oldest first.
     pub fn attempts_by_key(&self, key: &str) -> Result<Vec<Attempt>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let index = txn.open_multimap_table(tables::ATTEMPTS_BY_KEY)?;
-        let attempts = txn.open_table(tables::ATTEMPTS)?;
-        let mut out = Vec::new();
-        for id in index.get(key)? {
-            if let Some(value) = attempts.get(id?.value())? {
-                out.push(tables::decode(value.value())?);
+        self.read(|txn| {
+            let index = txn.open_multimap_table(tables::ATTEMPTS_BY_KEY)?;
+            let attempts = txn.open_table(tables::ATTEMPTS)?;
+            let mut out = Vec::new();
+            for id in index.get(key)? {
+                if let Some(value) = attempts.get(id?.value())? {
+                    out.push(tables::decode(value.value())?);
+                }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// Calls `f` for every send record from `since` on, oldest first (one read transaction).
@@ -416,13 +513,14 @@ impl Store {
         since: Timestamp,
         mut f: impl FnMut(Attempt),
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin_read()?;
-        let attempts = txn.open_table(tables::ATTEMPTS)?;
-        for row in attempts.range(writer::attempt_id(since, 0)..)? {
-            let (_, value) = row?;
-            f(tables::decode(value.value())?);
-        }
-        Ok(())
+        self.read(|txn| {
+            let attempts = txn.open_table(tables::ATTEMPTS)?;
+            for row in attempts.range(writer::attempt_id(since, 0)..)? {
+                let (_, value) = row?;
+                f(tables::decode(value.value())?);
+            }
+            Ok(())
+        })
     }
 
     /// The lock stored under a key (see [`contact_lock_key`], [`account_lock_key`]), expired
@@ -434,23 +532,24 @@ impl Store {
     /// One consistent snapshot of the locks and account groups. A RCPT reads its account and
     /// both of its locks through one view: one read transaction instead of one per key.
     pub fn lock_view(&self) -> Result<LockView, StoreError> {
-        injected(&self.fault)?;
-        let txn = self.db.begin_read()?;
-        Ok(LockView {
-            locks: txn.open_table(tables::LOCKS)?,
-            accounts: txn.open_table(tables::ACCOUNTS)?,
+        self.read(|txn| {
+            Ok(LockView {
+                locks: txn.open_table(tables::LOCKS)?,
+                accounts: txn.open_table(tables::ACCOUNTS)?,
+            })
         })
     }
 
     /// Every stored lock (expired ones included until pruned), in key order.
     pub fn locks(&self) -> Result<Vec<Lock>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let locks = txn.open_table(tables::LOCKS)?;
-        let mut out = Vec::new();
-        for row in locks.iter()? {
-            out.push(tables::decode(row?.1.value())?);
-        }
-        Ok(out)
+        self.read(|txn| {
+            let locks = txn.open_table(tables::LOCKS)?;
+            let mut out = Vec::new();
+            for row in locks.iter()? {
+                out.push(tables::decode(row?.1.value())?);
+            }
+            Ok(out)
+        })
     }
 
     /// The account a domain was grouped into, if any.
@@ -667,7 +766,10 @@ impl Store {
     /// clones fail with [`StoreError::Closed`], and the file is closed when the last clone drops.
     pub async fn close(self) -> Result<(), StoreError> {
         let Store {
-            db, jobs, writer, ..
+            shared,
+            jobs,
+            writer,
+            ..
         } = self;
         let (reply, rx) = oneshot::channel();
         if jobs.send(Job::Shutdown { reply }).await.is_ok() {
@@ -681,9 +783,11 @@ impl Store {
                 return Err(StoreError::Io("the store writer panicked".into()));
             }
         }
+        let Some(mut db) = shared.replace(None) else {
+            return Ok(());
+        };
         // Another clone still alive (a task being cancelled) keeps the file open and locked;
         // give it a moment to go, so a restart right after can open the store.
-        let mut db = db;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         loop {
             match Arc::try_unwrap(db) {
@@ -704,7 +808,7 @@ impl Store {
 }
 
 /// Opens (or creates) the redb file with every page checked.
-fn open_database(path: &Path, options: &StoreOptions) -> Result<Database, StoreError> {
+pub(super) fn open_database(path: &Path, options: &StoreOptions) -> Result<Database, StoreError> {
     let fail = |message: String| StoreError::Open {
         path: path.to_path_buf(),
         message,
@@ -728,10 +832,18 @@ fn open_database(path: &Path, options: &StoreOptions) -> Result<Database, StoreE
     builder
         .set_cache_size(options.cache_size)
         .set_check_integrity_on_open(true);
-    let opened = if options.create {
-        builder.create(path)
-    } else {
-        builder.open(path)
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| fail(e.to_string()))?;
+    let backend = redb::backends::FileBackend::new(file).map_err(|e| fail(e.to_string()))?;
+    let opened = match &options.fault {
+        None => builder.create_with_backend(backend),
+        Some(fault) => builder.create_with_backend(fault::FaultyFile {
+            inner: backend,
+            fault: fault.clone(),
+        }),
     };
     opened.map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.to_path_buf()),

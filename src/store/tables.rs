@@ -41,6 +41,10 @@ pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// The `META` key holding the schema version.
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 
+/// The `META` key written when the store is reopened after a write error: a write of the
+/// writer's own that proves the store can write again (microseconds since the epoch).
+pub const REOPENED_KEY: &str = "reopened_at";
+
 /// The schema this build writes and reads.
 pub const SCHEMA_VERSION: u64 = 1;
 

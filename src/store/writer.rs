@@ -13,7 +13,7 @@ use redb::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::tables::{self, decode, encode};
-use super::{AddOutcome, Lift, LiftDecision, NewEntry, Refusal, StoreError};
+use super::{AddOutcome, Lift, LiftDecision, NewEntry, Refusal, Shared, StoreError};
 use crate::address::Target;
 use crate::model::{
     Actor, Attempt, AttemptOutcome, Entry, Event, EventKind, Lock, LockKind, Reason, Review,
@@ -282,33 +282,22 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
 
 /// Starts the writer thread.
 pub(super) fn spawn(
-    db: Arc<Database>,
+    shared: Arc<Shared>,
     records: Arc<RecordQueue>,
-    fault: Option<Arc<std::sync::atomic::AtomicBool>>,
 ) -> Result<(mpsc::Sender<Job>, std::thread::JoinHandle<()>), StoreError> {
-    let (next_event, next_lift) = {
-        let txn = redb::ReadableDatabase::begin_read(&*db)?;
-        let events = txn.open_table(tables::EVENTS)?;
-        let lifts = txn.open_table(tables::LIFTS)?;
-        let last_event = events.last()?.map(|(k, _)| k.value()).unwrap_or(0);
-        let last_lift = lifts.last()?.map(|(k, _)| k.value()).unwrap_or(0);
-        (last_event + 1, last_lift + 1)
-    };
+    let ids = Ids::load(&*shared.db()?)?;
     let (tx, rx) = mpsc::channel(QUEUE);
     let handle = std::thread::Builder::new()
         .name("store-writer".into())
         .spawn(move || {
             Writer {
-                db,
+                shared,
                 records,
-                ids: Ids {
-                    event: next_event,
-                    lift: next_lift,
-                    attempt_seq: 0,
-                },
+                ids,
                 stats: WriterStats::default(),
                 unsynced: None,
-                fault,
+                pending: Vec::new(),
+                last_reopen: None,
             }
             .run(rx)
         })
@@ -324,15 +313,50 @@ struct Ids {
     attempt_seq: u32,
 }
 
+impl Ids {
+    /// The ids that follow what the database holds.
+    fn load(db: &Database) -> Result<Ids, StoreError> {
+        let txn = redb::ReadableDatabase::begin_read(db)?;
+        let events = txn.open_table(tables::EVENTS)?;
+        let lifts = txn.open_table(tables::LIFTS)?;
+        let last_event = events.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+        let last_lift = lifts.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+        Ok(Ids {
+            event: last_event + 1,
+            lift: last_lift + 1,
+            attempt_seq: 0,
+        })
+    }
+}
+
+/// Send records and locks committed without fsync (or not committed at all, while the store
+/// cannot write), kept until a durable commit holds them: a write error makes redb drop what
+/// was not yet durable, and they are written again after the store is reopened. Applying them
+/// twice changes nothing (the send records keep their ids; a lock is renewed, not retaken).
+struct RecordBatch {
+    attempts: Vec<(u128, Attempt)>,
+    locks: Vec<(String, Lock)>,
+}
+
+/// Most send records kept for rewriting while the store cannot write; beyond it the oldest
+/// are dropped (and the loss logged). New recipients are refused meanwhile, so only what was
+/// in flight when the disk filled up arrives here.
+const MAX_PENDING_RECORDS: usize = 200_000;
+
+/// How often a store that cannot write is reopened.
+const REOPEN_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 struct Writer {
-    db: Arc<Database>,
+    shared: Arc<Shared>,
     records: Arc<RecordQueue>,
     ids: Ids,
     stats: WriterStats,
     /// Since when send records have been committed without fsync, if they have.
     unsynced: Option<std::time::Instant>,
-    /// Fault injection (see `StoreOptions::fault`).
-    fault: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// Records not yet durable (see [`RecordBatch`]).
+    pending: Vec<RecordBatch>,
+    /// When the store was last reopened after a write error.
+    last_reopen: Option<std::time::Instant>,
 }
 
 /// The tables a batch writes, opened once per transaction.
@@ -350,37 +374,129 @@ struct Tables<'t> {
 type Reply = Option<oneshot::Sender<Result<Output, StoreError>>>;
 
 impl Writer {
-    /// The next job; while send records are committed but not yet synced, waits at most until
-    /// they must be, and then syncs them.
+    /// The next job. While send records are committed but not yet synced, waits at most until
+    /// they must be, and then syncs them; while the store cannot write, wakes up to reopen it.
     fn next_job(&mut self, rx: &mut mpsc::Receiver<Job>, clock: &Clock) -> Option<Job> {
         loop {
-            let Some(since) = self.unsynced else {
-                return rx.blocking_recv();
+            let sync_in = self
+                .unsynced
+                .map(|since| RECORD_SYNC.saturating_sub(since.elapsed()));
+            let reopen_in = (!self.shared.is_writable()).then_some(REOPEN_EVERY);
+            let wait = match (sync_in, reopen_in) {
+                (None, None) => return rx.blocking_recv(),
+                (a, b) => a.into_iter().chain(b).min().unwrap_or(REOPEN_EVERY),
             };
-            let left = RECORD_SYNC.saturating_sub(since.elapsed());
-            match clock.recv_within(rx, left) {
+            match clock.recv_within(rx, wait) {
                 Received::Job(job) => return Some(*job),
                 Received::Closed => {
-                    self.sync();
+                    if self.unsynced.is_some() {
+                        self.sync();
+                    }
                     return None;
                 }
-                Received::Timeout => self.sync(),
+                Received::Timeout => {
+                    if !self.shared.is_writable() {
+                        self.reopen();
+                    } else if self.unsynced.is_some() {
+                        self.sync();
+                    }
+                }
             }
         }
     }
 
     /// Makes every earlier commit durable (an empty commit with fsync).
     fn sync(&mut self) {
-        let result = (|| -> Result<(), StoreError> {
-            let mut txn = self.db.begin_write()?;
+        let result = super::guard::guarded(|| {
+            let db = self.shared.db()?;
+            let mut txn = db.begin_write()?;
             txn.set_durability(redb::Durability::Immediate)
                 .map_err(|e| StoreError::Io(e.to_string()))?;
             txn.commit()?;
             Ok(())
-        })();
+        });
         match result {
-            Ok(()) => self.unsynced = None,
-            Err(e) => tracing::error!(error = %e, "syncing send records failed"),
+            Ok(()) => {
+                self.unsynced = None;
+                self.pending.clear();
+            }
+            Err(e) => self.failed(&e),
+        }
+    }
+
+    /// A write failed: from now on nothing is decided until the store is reopened and takes a
+    /// write again (see [`Writer::reopen`]).
+    fn failed(&mut self, e: &StoreError) {
+        if self.shared.is_writable() {
+            tracing::error!(
+                error = %e,
+                store = %self.shared.path.display(),
+                "store write failed: new recipients get 451 4.3.0 and admin changes are refused until the store can write again; reopening it every second"
+            );
+        }
+        self.shared.set_writable(false, &e.to_string());
+        self.unsynced = None;
+        self.reopen();
+    }
+
+    /// Closes the failed database, opens it again (redb repairs and checks it) and writes the
+    /// records that were not yet durable; the store is writable again only once that write
+    /// went through. Nothing acknowledged is lost: adds, lifts and imports were fsynced before
+    /// they were acknowledged, and records are rewritten from [`Writer::pending`].
+    fn reopen(&mut self) {
+        if self
+            .last_reopen
+            .is_some_and(|at| at.elapsed() < REOPEN_EVERY)
+        {
+            return;
+        }
+        self.last_reopen = Some(std::time::Instant::now());
+        if let Some(old) = self.shared.replace(None) {
+            // Readers hold the old handle only for one lookup; the file lock goes with the
+            // last of them.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            while Arc::strong_count(&old) > 1 && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            drop(old);
+        }
+        let reopened = super::guard::guarded(|| {
+            let db = Arc::new(super::open_database(
+                &self.shared.path,
+                &self.shared.options,
+            )?);
+            let mut ids = Ids::load(&db)?;
+            let txn = db.begin_write()?;
+            {
+                let mut t = open_tables(&txn)?;
+                let now = Timestamp::now();
+                for batch in &self.pending {
+                    apply_records(&mut t, &mut ids, now, batch)?;
+                }
+                // A write of our own, so that "writable" means a commit went through.
+                let mut meta = txn.open_table(tables::META)?;
+                meta.insert(tables::REOPENED_KEY, now.0.max(0) as u64)?;
+            }
+            txn.commit()?;
+            Ok((db, ids))
+        });
+        match reopened {
+            Ok((db, ids)) => {
+                let rewritten: usize = self.pending.iter().map(|b| b.attempts.len()).sum();
+                self.pending.clear();
+                self.ids = ids;
+                self.shared.replace(Some(db));
+                self.shared.set_writable(true, "");
+                tracing::warn!(
+                    store = %self.shared.path.display(),
+                    rewritten_records = rewritten,
+                    "the store can write again; recipients are decided again"
+                );
+            }
+            Err(e) => {
+                self.shared.set_writable(false, &e.to_string());
+                tracing::debug!(error = %e, "the store still cannot write");
+            }
         }
     }
 
@@ -435,11 +551,25 @@ impl Writer {
                 }
             }
             if !writes.is_empty() {
-                self.commit(writes);
+                if !self.shared.is_writable() {
+                    self.reopen();
+                }
+                if self.shared.is_writable() {
+                    self.commit(writes);
+                } else {
+                    self.refuse(writes);
+                }
             }
             if !shutdown.is_empty() {
                 if self.unsynced.is_some() {
                     self.sync();
+                }
+                if !self.pending.is_empty() {
+                    let lost: usize = self.pending.iter().map(|b| b.attempts.len()).sum();
+                    tracing::error!(
+                        records = lost,
+                        "shutting down while the store cannot write: these send records are lost"
+                    );
                 }
                 // Jobs queued after the shutdown request are refused, not half-applied.
                 rx.close();
@@ -459,8 +589,52 @@ impl Writer {
         }
     }
 
+    /// Answers every job with the reason the store cannot write; send records are kept to be
+    /// written once it can.
+    fn refuse(&mut self, writes: Vec<(Work, Reply)>) {
+        let why = StoreError::Unwritable(self.shared.why());
+        for (work, reply) in writes {
+            if let Work::Records {
+                attempts, locks, ..
+            } = work
+            {
+                let batch = self.batch(attempts, locks);
+                self.keep(batch);
+            }
+            if let Some(reply) = reply {
+                let _ = reply.send(Err(why.clone()));
+            }
+        }
+    }
+
+    /// Gives send records their ids.
+    fn batch(&mut self, attempts: Vec<Attempt>, locks: Vec<(String, Lock)>) -> RecordBatch {
+        let attempts = attempts
+            .into_iter()
+            .map(|a| {
+                self.ids.attempt_seq = self.ids.attempt_seq.wrapping_add(1);
+                (attempt_id(a.at, self.ids.attempt_seq), a)
+            })
+            .collect();
+        RecordBatch { attempts, locks }
+    }
+
+    /// Keeps records until a durable commit holds them, within [`MAX_PENDING_RECORDS`].
+    fn keep(&mut self, batch: RecordBatch) {
+        self.pending.push(batch);
+        let mut total: usize = self.pending.iter().map(|b| b.attempts.len()).sum();
+        while total > MAX_PENDING_RECORDS && self.pending.len() > 1 {
+            let dropped = self.pending.remove(0);
+            total -= dropped.attempts.len();
+            tracing::error!(
+                records = dropped.attempts.len(),
+                "the store cannot write and too many send records wait: dropping the oldest"
+            );
+        }
+    }
+
     /// Applies the jobs in one transaction and answers each after the commit. On any storage
-    /// error nothing of the batch is kept and every job gets the error.
+    /// error nothing of the batch is kept, every job gets the error, and the store is reopened.
     fn commit(&mut self, writes: Vec<(Work, Reply)>) {
         let saved = self.ids;
         let now = Timestamp::now();
@@ -473,24 +647,36 @@ impl Writer {
                 .unsynced
                 .is_some_and(|since| since.elapsed() >= RECORD_SYNC);
         let mut done: Vec<(Reply, Output)> = Vec::with_capacity(writes.len());
+        let mut batches: Vec<RecordBatch> = Vec::new();
         let mut pending = writes.into_iter();
         // Lock claims, released (dropped) when this function returns: after the commit.
         let mut holds: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
-        let fault = self.fault.clone();
-        let result = (|| -> Result<(), StoreError> {
-            super::injected(&fault)?;
-            let mut txn = self.db.begin_write()?;
+        let shared = self.shared.clone();
+        let result = super::guard::guarded(|| {
+            let db = shared.db()?;
+            let mut txn = db.begin_write()?;
             if !durable {
                 txn.set_durability(redb::Durability::None)
                     .map_err(|e| StoreError::Io(e.to_string()))?;
             }
             {
                 let mut t = open_tables(&txn)?;
-                for (mut work, reply) in pending.by_ref() {
-                    if let Work::Records { hold, .. } = &mut work {
-                        holds.extend(hold.take());
-                    }
-                    match apply(&mut t, &mut self.ids, now, work) {
+                for (work, reply) in pending.by_ref() {
+                    let applied = match work {
+                        Work::Records {
+                            attempts,
+                            locks,
+                            hold,
+                        } => {
+                            holds.extend(hold);
+                            let batch = self.batch(attempts, locks);
+                            let applied = apply_records(&mut t, &mut self.ids, now, &batch);
+                            batches.push(batch);
+                            applied.map(|()| Output::Recorded)
+                        }
+                        other => apply(&mut t, &mut self.ids, now, other),
+                    };
+                    match applied {
                         Ok(output) => done.push((reply, output)),
                         Err(e) => {
                             done.push((reply, Output::Recorded));
@@ -501,14 +687,18 @@ impl Writer {
             }
             txn.commit()?;
             Ok(())
-        })();
+        });
         match result {
             Ok(()) => {
                 self.stats.commits += 1;
                 if durable {
                     self.unsynced = None;
-                } else if self.unsynced.is_none() {
-                    self.unsynced = Some(std::time::Instant::now());
+                    self.pending.clear();
+                } else {
+                    self.unsynced.get_or_insert_with(std::time::Instant::now);
+                    for batch in batches {
+                        self.keep(batch);
+                    }
                 }
                 for (reply, output) in done {
                     self.stats.jobs += 1;
@@ -518,15 +708,27 @@ impl Writer {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "store write failed; the batch was rolled back");
-                self.ids = saved;
-                let replies = done
-                    .into_iter()
-                    .map(|(r, _)| r)
-                    .chain(pending.map(|(_, r)| r));
-                for reply in replies.flatten() {
+                // Attempt ids handed out stay used: the kept records carry them.
+                self.ids = Ids {
+                    attempt_seq: self.ids.attempt_seq,
+                    ..saved
+                };
+                let replies: Vec<Reply> = done.into_iter().map(|(r, _)| r).collect();
+                let rest: Vec<(Work, Reply)> = pending.collect();
+                if e.is_storage_failure() {
+                    // Records of this batch and those queued behind it are written once the
+                    // store can write again.
+                    for batch in batches {
+                        self.keep(batch);
+                    }
+                    self.failed(&e);
+                } else {
+                    tracing::error!(error = %e, "store write failed; the batch was rolled back");
+                }
+                for reply in replies.into_iter().flatten() {
                     let _ = reply.send(Err(e.clone()));
                 }
+                self.refuse(rest);
             }
         }
     }
@@ -580,17 +782,10 @@ fn apply(
             actor,
         } => lift_decide(t, ids, now, id, approve, why, actor).map(Output::Lift),
         Work::Event(kind, actor) => event(t, ids, now, &actor, kind, None).map(Output::Event),
-        Work::Records {
-            attempts, locks, ..
-        } => {
-            for (key, lock) in locks {
-                lock_take(t, ids, now, &key, lock)?;
-            }
-            for attempt in attempts {
-                record_attempt(t, ids, &attempt)?;
-            }
-            Ok(Output::Recorded)
-        }
+        // Records carry ids given by the writer; see `Writer::commit` and `apply_records`.
+        Work::Records { .. } => Err(StoreError::Io(
+            "send records must be applied as a batch".into(),
+        )),
         Work::Barrier => Ok(Output::Recorded),
         Work::Prune { before } => prune(t, before).map(Output::Pruned),
         Work::LockUpdate { key, op, actor } => {
@@ -634,7 +829,7 @@ fn lock_take(
     ids: &mut Ids,
     now: Timestamp,
     key: &str,
-    new: Lock,
+    new: &Lock,
 ) -> Result<Option<Lock>, StoreError> {
     let existing: Option<Lock> = match t.locks.get(key)? {
         Some(v) => Some(decode(v.value())?),
@@ -658,9 +853,9 @@ fn lock_take(
                     target: new.target.clone(),
                     owner: new.owner.clone(),
                 },
-                Some(&event_key_of(key, &new)),
+                Some(&event_key_of(key, new)),
             )?;
-            new
+            new.clone()
         }
     };
     t.locks.insert(key, encode(&lock)?.as_slice())?;
@@ -1059,9 +1254,24 @@ pub(super) fn attempt_id(at: Timestamp, seq: u32) -> u128 {
     ((at.0.max(0) as u128) << 32) | seq as u128
 }
 
-fn record_attempt(t: &mut Tables<'_>, ids: &mut Ids, attempt: &Attempt) -> Result<(), StoreError> {
-    ids.attempt_seq = ids.attempt_seq.wrapping_add(1);
-    let id = attempt_id(attempt.at, ids.attempt_seq);
+/// Writes a batch of send records and the locks their messages took. Idempotent: written
+/// again after a reopen, it leaves the same rows.
+fn apply_records(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    batch: &RecordBatch,
+) -> Result<(), StoreError> {
+    for (key, lock) in &batch.locks {
+        lock_take(t, ids, now, key, lock)?;
+    }
+    for (id, attempt) in &batch.attempts {
+        record_attempt(t, *id, attempt)?;
+    }
+    Ok(())
+}
+
+fn record_attempt(t: &mut Tables<'_>, id: u128, attempt: &Attempt) -> Result<(), StoreError> {
     t.attempts.insert(id, encode(attempt)?.as_slice())?;
     for key in attempt_keys(attempt) {
         t.attempts_by_key.insert(key.as_str(), id)?;

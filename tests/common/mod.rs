@@ -488,9 +488,12 @@ impl Client {
     }
 }
 
-/// The relay binary built by cargo for integration tests.
+/// The relay binary built by cargo for integration tests, or `$DNC_RELAY_BIN` (to run the
+/// black-box tests against another build, such as the one before a fix).
 pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_dnc-relay"))
+    std::env::var_os("DNC_RELAY_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_dnc-relay")))
 }
 
 /// The `kind` of each event, as the JSON history shows it (`suppressed`, `lock-taken`, ...).

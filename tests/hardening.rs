@@ -15,16 +15,43 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-/// `serve --data-dir DIR` on a free port; returns its output once it has exited (for starts
-/// that must fail).
+/// `serve --data-dir DIR` on a free port, for starts that must fail: its output once it has
+/// exited. A relay that starts instead is stopped and the test fails.
 fn serve_fails(dir: &Path) -> std::process::Output {
-    Command::new(binary())
+    let mut child = Command::new(binary())
         .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
         .arg("--data-dir")
         .arg(dir)
         .env_remove("DNC_RELAY_CONFIG")
-        .output()
-        .unwrap()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("the relay started: {}", text(&out.stderr));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A config file in `dir` that keeps the data in `dir/data` (an absolute path, so that the
+/// test does not depend on how relative paths are resolved), followed by `rest`.
+fn config_in(dir: &Path, rest: &str) -> std::path::PathBuf {
+    let config = dir.join("relay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n{rest}",
+            dir.join("data").display().to_string()
+        ),
+    )
+    .unwrap();
+    config
 }
 
 /// A relay in `dir` that has suppressed `gone@example.com`, then stopped.
@@ -232,12 +259,14 @@ fn a_listen_address_in_use_exits_3_and_creates_nothing() {
 #[test]
 fn a_missing_certificate_exits_2_and_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("relay.toml");
-    std::fs::write(
-        &config,
-        "data_dir = \"data\"\n[tls]\ncert_file = \"missing.pem\"\nkey_file = \"missing.key\"\n",
-    )
-    .unwrap();
+    let config = config_in(
+        dir.path(),
+        &format!(
+            "[tls]\ncert_file = {:?}\nkey_file = {:?}\n",
+            dir.path().join("missing.pem").display().to_string(),
+            dir.path().join("missing.key").display().to_string()
+        ),
+    );
     let out = Command::new(binary())
         .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
         .arg("--config")
@@ -252,12 +281,10 @@ fn a_missing_certificate_exits_2_and_creates_nothing() {
 #[test]
 fn a_trusted_network_open_to_the_world_is_warned_about() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("relay.toml");
-    std::fs::write(
-        &config,
+    let config = config_in(
+        dir.path(),
         "[server]\ntrusted_networks = [\"127.0.0.0/8\", \"0.0.0.0/0\", \"::/0\"]\n",
-    )
-    .unwrap();
+    );
     let port = free_port();
     let child = Command::new(binary())
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -419,9 +446,8 @@ fn a_full_disk_defers_new_recipients_and_the_relay_recovers_when_space_returns()
 #[test]
 fn pages_damaged_while_running_defer_recipients_without_dropping_the_session() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("relay.toml");
     // A small cache, so lookups read pages from the file.
-    std::fs::write(&config, "[store]\ncache_size = \"1MiB\"\n").unwrap();
+    let config = config_in(dir.path(), "[store]\ncache_size = \"1MiB\"\n");
     let port = free_port();
     let child = Command::new(binary())
         .args([

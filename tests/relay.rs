@@ -617,3 +617,42 @@ async fn an_upstream_refusing_the_sender_refuses_every_recipient_with_its_reply(
     assert!(upstream.received().is_empty());
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn bare_cr_sequences_reach_the_upstream_as_crlf_lines_inside_one_message() {
+    let upstream = TestUpstream::start(Script::default()).await;
+    let relay = TestRelay::start(&upstream.url(), |_| {}).await;
+    let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+    c.expect("RCPT TO:<bob@example.com>\r\n", "250").await;
+    c.expect("DATA\r\n", "354").await;
+    // An upstream that takes a lone CR for a line ending would see `.` alone on a line here,
+    // end the message, and run the rest as commands (SMTP smuggling).
+    c.send(
+        "Subject: x\r\n\r\nbefore\r.\r\nMAIL FROM:<evil@example.org>\r\n\
+         middle\r.\rRCPT TO:<stop@example.com>\r\nend\r\n.\r\n",
+    )
+    .await;
+    let reply = c.reply().await;
+    assert!(reply.starts_with("250"), "{reply}");
+    c.expect("QUIT\r\n", "221").await;
+    let received = upstream.received();
+    assert_eq!(
+        received.len(),
+        1,
+        "exactly one message reached the upstream"
+    );
+    assert_eq!(received[0].rcpts, ["bob@example.com"]);
+    let data = &received[0].data;
+    assert_eq!(
+        String::from_utf8_lossy(data),
+        "Subject: x\r\n\r\nbefore\r\n.\r\nMAIL FROM:<evil@example.org>\r\n\
+         middle\r\n.\r\nRCPT TO:<stop@example.com>\r\nend\r\n"
+    );
+    assert!(
+        data.windows(2)
+            .enumerate()
+            .all(|(i, w)| w[0] != b'\r' || w[1] == b'\n' || i + 1 == data.len()),
+        "no bare CR reaches the upstream"
+    );
+    relay.stop().await;
+}

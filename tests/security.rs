@@ -554,3 +554,124 @@ async fn a_panicking_lookup_defers_that_recipient_and_the_session_goes_on() {
     );
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_trickled_byte_by_byte_is_cut_after_command_timeout() {
+    let relay = TestRelay::start("capture:outbox", |c| {
+        c.server.command_timeout = Duration::from_secs(2)
+    })
+    .await;
+    let (mut c, greeting) = Client::connect(relay.addr).await;
+    assert!(greeting.starts_with("220"), "{greeting}");
+    let started = std::time::Instant::now();
+    let mut closed = false;
+    for b in b"NOOP NOOP NOOP NOOP NOOP NOOP NOOP NOOP" {
+        if c.try_send_bytes(&[*b]).await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if started.elapsed() > Duration::from_secs(8) {
+            break;
+        }
+    }
+    let rest = c.read_to_end().await;
+    assert!(rest.contains("421 4.4.2"), "{rest:?} (closed: {closed})");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "a line may take command_timeout in all, not per byte: {:?}",
+        started.elapsed()
+    );
+    relay.stop().await;
+}
+
+/// A client connected from `source` (any 127.x address works on loopback).
+async fn client_from(source: &str, relay: SocketAddr) -> Client {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let stream = socket.connect(relay).await.unwrap();
+    let mut c = Client::from_stream(stream);
+    assert!(c.reply().await.starts_with("220"));
+    c.expect("EHLO client.test\r\n", "250").await;
+    c.expect("MAIL FROM:<rep@sales.example>\r\n", "250").await;
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_hold_every_upstream_connection() {
+    let upstream = TestUpstream::start(Script::default()).await;
+    let relay = TestRelay::start(&upstream.url(), |c| {
+        c.upstream.max_connections = 4;
+        c.upstream.max_connections_per_client = 2;
+        c.upstream.connect_timeout = Duration::from_secs(1);
+        c.server.trusted_networks = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    // The greedy client holds two transactions open past an accepted RCPT...
+    let mut held = Vec::new();
+    for i in 0..2 {
+        let mut c = client_from("127.0.0.1", relay.addr).await;
+        c.expect(&format!("RCPT TO:<h{i}@example.com>\r\n"), "250")
+            .await;
+        held.push(c);
+    }
+    // ...and its third waits for its own share, then is told to come back later.
+    let mut third = client_from("127.0.0.1", relay.addr).await;
+    third
+        .expect("RCPT TO:<h3@example.com>\r\n", "451 4.4.1")
+        .await;
+    // Everyone else still gets through.
+    let mut other = client_from("127.0.0.2", relay.addr).await;
+    other.expect("RCPT TO:<o@example.com>\r\n", "250").await;
+    other.expect("DATA\r\n", "354").await;
+    other.expect("Subject: x\r\n\r\nhi\r\n.\r\n", "250").await;
+    drop(held);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn any_size_over_the_limit_is_552_and_a_malformed_one_501() {
+    let relay = TestRelay::start("capture:outbox", |_| {}).await;
+    let (mut c, _) = Client::connect(relay.addr).await;
+    c.expect("EHLO client.test\r\n", "250").await;
+    for size in [
+        "99999999999999999999999",
+        "99999999999999999999",
+        "10485761",
+    ] {
+        c.expect(
+            &format!("MAIL FROM:<a@example.org> SIZE={size}\r\n"),
+            "552 5.3.4",
+        )
+        .await;
+    }
+    c.expect("MAIL FROM:<a@example.org> SIZE=12ab\r\n", "501 5.5.4")
+        .await;
+    c.expect("MAIL FROM:<a@example.org> SIZE=1000\r\n", "250")
+        .await;
+    c.expect("QUIT\r\n", "221").await;
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn recipients_past_the_limit_count_as_errors_and_end_the_session() {
+    let relay = TestRelay::start("capture:outbox", |c| {
+        c.server.max_recipients = 2;
+        c.server.max_errors = 5;
+    })
+    .await;
+    let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+    c.expect("RCPT TO:<a@example.com>\r\n", "250").await;
+    c.expect("RCPT TO:<b@example.com>\r\n", "250").await;
+    let mut batch = String::new();
+    for i in 0..10_000 {
+        batch.push_str(&format!("RCPT TO:<x{i}@example.com>\r\n"));
+    }
+    let _ = c.try_send_bytes(batch.as_bytes()).await;
+    let rest = c.read_to_end().await;
+    assert_eq!(rest.matches("452 4.5.3").count(), 5, "{rest}");
+    assert!(rest.contains("421 4.7.0"), "{rest}");
+    let lines = relay.decisions(6).await;
+    assert!(lines.len() < 10, "{} decision lines", lines.len());
+    relay.stop().await;
+}

@@ -185,11 +185,13 @@ impl Relay {
         &self.url
     }
 
-    /// Starts a transaction. Nothing is sent until the first recipient.
-    pub fn transaction(&self, mail: MailParams) -> Transaction {
+    /// Starts a transaction for a client at `client`. Nothing is sent until the first
+    /// recipient.
+    pub fn transaction(&self, mail: MailParams, client: std::net::IpAddr) -> Transaction {
         Transaction {
             relay: self.clone(),
             mail,
+            client,
             state: State::NotOpened,
             recipients: 0,
         }
@@ -219,6 +221,8 @@ enum State {
 pub struct Transaction {
     relay: Relay,
     mail: MailParams,
+    /// Whose share of the upstream connections this transaction takes.
+    client: std::net::IpAddr,
     state: State,
     recipients: usize,
 }
@@ -231,7 +235,7 @@ impl Transaction {
             Kind::Smtp(pool) => {
                 if let State::NotOpened = self.state {
                     // MAIL and this first RCPT go out together.
-                    match pool.begin(&self.mail, rcpt).await {
+                    match pool.begin(&self.mail, rcpt, self.client).await {
                         Ok((conn, outcome)) => {
                             self.state = State::Open(Box::new(conn));
                             if outcome.is_accepted() {

@@ -5,7 +5,9 @@
 //! pooled connection found dead at MAIL is replaced once, which is safe because nothing has
 //! been committed before MAIL.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -25,6 +27,7 @@ pub struct UpstreamSettings {
     tls: UpstreamTls,
     hello: String,
     max_connections: usize,
+    max_per_client: usize,
     connect_timeout: Duration,
     command_timeout: Duration,
     data_timeout: Duration,
@@ -57,6 +60,7 @@ impl UpstreamSettings {
             tls,
             hello: config.upstream_hello_name().to_string(),
             max_connections: u.max_connections,
+            max_per_client: u.max_connections_per_client,
             connect_timeout: u.connect_timeout,
             command_timeout: u.command_timeout,
             data_timeout: u.data_timeout,
@@ -117,11 +121,14 @@ struct Idle {
 }
 
 /// The pool: busy connections hold a semaphore permit; idle ones wait in a list. Busy plus
-/// idle never exceeds `max_connections`.
+/// idle never exceeds `max_connections`. A busy connection also holds a permit of its
+/// client's share (`max_per_client`), so that one client holding transactions open cannot
+/// take every connection from everyone else.
 pub(super) struct Pool {
     settings: UpstreamSettings,
     busy: Arc<Semaphore>,
     idle: Mutex<Vec<Idle>>,
+    shares: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
 }
 
 impl fmt::Debug for Pool {
@@ -141,6 +148,8 @@ pub(super) struct Conn {
     out: Vec<u8>,
     /// Counts this connection as busy until it is dropped or released.
     permit: OwnedSemaphorePermit,
+    /// Counts it in its client's share, likewise.
+    share: OwnedSemaphorePermit,
 }
 
 impl Pool {
@@ -149,6 +158,7 @@ impl Pool {
         let pool = Arc::new(Pool {
             busy: Arc::new(Semaphore::new(settings.max_connections)),
             idle: Mutex::new(Vec::new()),
+            shares: Mutex::new(HashMap::new()),
             settings,
         });
         let period = (pool.settings.idle_timeout / 2).max(Duration::from_millis(500));
@@ -167,7 +177,9 @@ impl Pool {
         &self,
         mail: &MailParams,
         rcpt: &str,
+        client: IpAddr,
     ) -> Result<(Conn, Outcome), Outcome> {
+        let share = self.share_of(client).await?;
         let permit = tokio::time::timeout(
             self.settings.connect_timeout,
             self.busy.clone().acquire_owned(),
@@ -180,14 +192,14 @@ impl Pool {
             )
         })?
         .map_err(|_| unavailable(Stage::Connect, "upstream pool closed".into()))?;
-        let mut permit = permit;
+        let mut permits = (permit, share);
         if let Some(client) = self.take_idle() {
-            let mut conn = self.conn(client, permit);
+            let mut conn = self.conn(client, permits);
             match conn.mail_rcpt(mail, rcpt).await {
                 Ok(outcome) => return Ok((conn, outcome)),
                 // Dead or closing: forget it and dial a fresh one.
-                Err(Outcome::Unavailable(_)) => permit = conn.into_permit(),
-                Err(Outcome::Refused(r)) if r.code == 421 => permit = conn.into_permit(),
+                Err(Outcome::Unavailable(_)) => permits = conn.into_permits(),
+                Err(Outcome::Refused(r)) if r.code == 421 => permits = conn.into_permits(),
                 Err(other) => {
                     self.reset(conn).await;
                     return Err(other);
@@ -197,7 +209,7 @@ impl Pool {
         let client = SmtpClient::connect(&self.settings.dial())
             .await
             .map_err(Outcome::Unavailable)?;
-        let mut conn = self.conn(client, permit);
+        let mut conn = self.conn(client, permits);
         match conn.mail_rcpt(mail, rcpt).await {
             Ok(outcome) => Ok((conn, outcome)),
             Err(other) => {
@@ -207,12 +219,42 @@ impl Pool {
         }
     }
 
-    fn conn(&self, client: SmtpClient, permit: OwnedSemaphorePermit) -> Conn {
+    /// A permit of `client`'s share of the connections, waiting up to the connect timeout.
+    async fn share_of(&self, client: IpAddr) -> Result<OwnedSemaphorePermit, Outcome> {
+        let share = {
+            let Ok(mut shares) = self.shares.lock() else {
+                return Err(unavailable(Stage::Connect, "upstream pool broken".into()));
+            };
+            shares
+                .entry(client)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.settings.max_per_client)))
+                .clone()
+        };
+        tokio::time::timeout(self.settings.connect_timeout, share.acquire_owned())
+            .await
+            .map_err(|_| {
+                unavailable(
+                    Stage::Connect,
+                    format!(
+                        "{client} holds its whole share of upstream connections ({}) for the whole connect timeout",
+                        self.settings.max_per_client
+                    ),
+                )
+            })?
+            .map_err(|_| unavailable(Stage::Connect, "upstream pool closed".into()))
+    }
+
+    fn conn(
+        &self,
+        client: SmtpClient,
+        (permit, share): (OwnedSemaphorePermit, OwnedSemaphorePermit),
+    ) -> Conn {
         Conn {
             client,
             command_timeout: self.settings.command_timeout,
             out: Vec::new(),
             permit,
+            share,
         }
     }
 
@@ -278,6 +320,10 @@ async fn reap_idle(pool: Weak<Pool>, period: Duration) {
     loop {
         tick.tick().await;
         let Some(pool) = pool.upgrade() else { return };
+        if let Ok(mut shares) = pool.shares.lock() {
+            // Only the map holds it: no connection of that client is busy or waited for.
+            shares.retain(|_, share| Arc::strong_count(share) > 1);
+        }
         let expired: Vec<Idle> = match pool.idle.lock() {
             Ok(mut idle) => {
                 let limit = pool.settings.idle_timeout;
@@ -295,8 +341,8 @@ async fn reap_idle(pool: Weak<Pool>, period: Duration) {
 }
 
 impl Conn {
-    fn into_permit(self) -> OwnedSemaphorePermit {
-        self.permit
+    fn into_permits(self) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
+        (self.permit, self.share)
     }
 
     /// MAIL FROM and the first RCPT. `Err` when MAIL itself failed or was refused.

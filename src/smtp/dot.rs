@@ -1,17 +1,19 @@
 //! Decoding of the DATA section (RFC 5321 section 4.5.2): finds the end marker, removes dot
 //! stuffing, and bounds memory. Pure: bytes in, bytes out, no I/O.
 //!
-//! Only `CRLF . CRLF` ends the data; a bare LF never does (the SMTP smuggling attacks of 2023
-//! relied on servers that disagree about this). Bare LFs in the content are normalised to CRLF,
-//! so the upstream, whatever its own rules, sees exactly one message with the same lines.
+//! Only `CRLF . CRLF` ends the data; a bare LF or a bare CR never does (the SMTP smuggling
+//! attacks of 2023 relied on servers that disagree about this). A bare LF and a bare CR in the
+//! content both end a line and are normalised to CRLF, and a dot after either is content,
+//! never stuffing: the upstream, whatever it takes for a line ending, sees exactly one message
+//! with the same lines, and `CR . CR LF` or `CR . CR` reach it as a stuffed dot line.
 
 /// Where the decoder stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// At the start of a line that began after CRLF.
     LineStart,
-    /// At the start of a line that began after a bare LF: a dot here is plain content, never
-    /// stuffing and never the end marker.
+    /// At the start of a line that began after a bare LF or bare CR: a dot here is plain
+    /// content, never stuffing and never the end marker.
     BareLineStart,
     /// Inside a line.
     Middle,
@@ -94,12 +96,13 @@ impl DotDecoder {
                 State::LineStart
             }
             (State::Cr, b'\r') => {
-                // A bare CR stays as it is; the new CR may still start a CRLF.
-                self.emit(b"\r", out);
+                // The first CR was bare: it ends its line. The new one may still start a CRLF.
+                self.emit(b"\r\n", out);
                 State::Cr
             }
             (State::Cr, other) => {
-                self.emit(&[b'\r', other], out);
+                // A bare CR ends its line; what follows starts the next one as plain content.
+                self.emit(&[b'\r', b'\n', other], out);
                 State::Middle
             }
             (State::Dot, b'\r') => State::DotCr,
@@ -115,11 +118,12 @@ impl DotDecoder {
             }
             (State::DotCr, b'\n') => State::Done,
             (State::DotCr, b'\r') => {
-                self.emit(b"\r", out);
+                // ". CR" ended by a bare CR is a line holding a dot, not the end marker.
+                self.emit(b".\r\n", out);
                 State::Cr
             }
             (State::DotCr, other) => {
-                self.emit(&[b'\r', other], out);
+                self.emit(&[b'.', b'\r', b'\n', other], out);
                 State::Middle
             }
             (State::Done, _) => State::Done,
@@ -174,7 +178,13 @@ mod tests {
             (b"a\r\n.\nb\r\n.\r\n", b"a\r\n.\r\nb\r\n", Some(11)),
             (b"a\n.\r\nb\r\n.\r\n", b"a\r\n.\r\nb\r\n", Some(11)),
             (b"a\n..x\r\n.\r\n", b"a\r\n..x\r\n", Some(10)),
-            (b"a\rb\r\n.\r\n", b"a\rb\r\n", Some(8)),
+            (b"a\rb\r\n.\r\n", b"a\r\nb\r\n", Some(8)),
+            // Bare CR ends a line like bare LF: `\r.\r\n` and `\r.\r` are dot lines.
+            (b"a\r.\r\nb\r\n.\r\n", b"a\r\n.\r\nb\r\n", Some(11)),
+            (b"a\r.\rb\r\n.\r\n", b"a\r\n.\r\nb\r\n", Some(10)),
+            (b"a\r\r\n.\r\n", b"a\r\n\r\n", Some(7)),
+            (b"a\r\n.\r\r\n.\r\n", b"a\r\n.\r\n\r\n", Some(10)),
+            (b"a\r\n.\rx\r\n.\r\n", b"a\r\n.\r\nx\r\n", Some(11)),
             (
                 b"caf\xc3\xa9 8bit\r\n.\r\n",
                 b"caf\xc3\xa9 8bit\r\n",

@@ -13,7 +13,11 @@ use crate::policy::Sender;
 use crate::relay::MailParams;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
-    pub(super) async fn mail(&mut self, from: MailFrom<Cow<'_, str>>) {
+    pub(super) async fn mail(
+        &mut self,
+        from: MailFrom<Cow<'_, str>>,
+        declared: Option<DeclaredSize>,
+    ) {
         if self.helo.is_none() {
             return self.reply(Reply::bad_sequence("send EHLO or HELO first"));
         }
@@ -28,7 +32,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         if let Some(param) = unsupported_mail_parameter(&from) {
             return self.reply(Reply::unsupported_parameter(param));
         }
-        if from.size > self.ctx.limits.max_message_size {
+        // Our own reading of SIZE: smtp-proto's saturates and then wraps for very long values.
+        let size = match declared {
+            Some(DeclaredSize::Bytes(n)) => n,
+            _ => from.size as u64,
+        };
+        if size > self.ctx.limits.max_message_size as u64 {
             return self.reply(Reply::message_too_large());
         }
         let smtputf8 = from.flags & MAIL_SMTPUTF8 != 0;
@@ -66,7 +75,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         self.txn = Some(Transaction {
             from: params.from.clone(),
             sender,
-            upstream: self.ctx.relay.transaction(params),
+            upstream: self.ctx.relay.transaction(params, self.peer.ip()),
             accepted: Vec::new(),
             smtputf8,
             owner,
@@ -74,6 +83,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         self.idle_commands = 0;
         self.reply(Reply::sender_ok());
     }
+}
+
+/// The `SIZE=` parameter of a MAIL command line, read by us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DeclaredSize {
+    /// Digits only; saturates at `u64::MAX` (anything that long is over any limit).
+    Bytes(u64),
+    /// Not a number.
+    Invalid,
+}
+
+/// Finds `SIZE=` among the parameters of a MAIL line (after the path's closing `>`).
+pub(super) fn declared_size(line: &[u8]) -> Option<DeclaredSize> {
+    if line.len() < 4 || !line[..4].eq_ignore_ascii_case(b"MAIL") {
+        return None;
+    }
+    let params = &line[line.iter().rposition(|&b| b == b'>')? + 1..];
+    let at = params
+        .windows(6)
+        .position(|w| w.eq_ignore_ascii_case(b" SIZE="))?;
+    let value: &[u8] = params[at + 6..]
+        .split(|b| b.is_ascii_whitespace())
+        .next()
+        .unwrap_or_default();
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return Some(DeclaredSize::Invalid);
+    }
+    let n = value.iter().fold(0u64, |n, d| {
+        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    });
+    Some(DeclaredSize::Bytes(n))
 }
 
 /// The first MAIL parameter we parse but do not advertise (DSN, DELIVERBY, FUTURERELEASE...).
@@ -101,4 +141,40 @@ fn unsupported_mail_parameter(from: &MailFrom<Cow<'_, str>>) -> Option<&'static 
         return Some("extension");
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_is_read_whatever_its_length() {
+        let cases: &[(&[u8], Option<DeclaredSize>)] = &[
+            (
+                b"MAIL FROM:<a@b> SIZE=1000\r\n",
+                Some(DeclaredSize::Bytes(1000)),
+            ),
+            (
+                b"mail from:<a@b> BODY=8BITMIME size=7\r\n",
+                Some(DeclaredSize::Bytes(7)),
+            ),
+            (
+                b"MAIL FROM:<a@b> SIZE=99999999999999999999999\r\n",
+                Some(DeclaredSize::Bytes(u64::MAX)),
+            ),
+            (b"MAIL FROM:<a@b> SIZE=12x\r\n", Some(DeclaredSize::Invalid)),
+            (b"MAIL FROM:<a@b> SIZE=\r\n", Some(DeclaredSize::Invalid)),
+            (b"MAIL FROM:<a@b>\r\n", None),
+            (b"MAIL FROM:<x SIZE=9@b>\r\n", None),
+            (b"RCPT TO:<a@b> SIZE=9\r\n", None),
+        ];
+        for (line, want) in cases {
+            assert_eq!(
+                declared_size(line),
+                *want,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
 }

@@ -34,6 +34,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let from = txn.from.clone();
         let rcpt = to.address.as_ref();
         if txn.accepted.len() >= self.ctx.limits.max_recipients {
+            // A client that keeps going past the limit is counted like any protocol error,
+            // so that it is closed after `max_errors` instead of logging without end.
+            self.count_error();
             let reply = Reply::too_many_recipients();
             let mut line = LogLine::new(&from, rcpt, Decision::Defer, &reply);
             line.reason = Some("too-many-recipients".into());

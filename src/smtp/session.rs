@@ -78,6 +78,9 @@ pub(super) struct Session<S> {
     line: Vec<u8>,
     /// Inside an over-long line: discard until its end, then answer 500.
     discarding: bool,
+    /// When the client started on the command line not yet complete: `command_timeout` runs
+    /// from here, however the bytes trickle in.
+    line_started: Option<std::time::Instant>,
     pub(super) ctx: Context,
     /// The reloadable settings this session started with.
     pub(super) settings: std::sync::Arc<Reloadable>,
@@ -134,6 +137,7 @@ pub async fn run_session<S>(
         wbuf: Vec::with_capacity(1024),
         line: Vec::with_capacity(256),
         discarding: false,
+        line_started: None,
         ctx,
         settings,
         listener,
@@ -187,8 +191,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 }
             }
             self.flush().await?;
-            self.fill(self.ctx.limits.command_timeout, true).await?;
+            self.fill_command().await?;
         }
+    }
+
+    /// Reads more of the next command line. `command_timeout` bounds the whole line, not the
+    /// wait for each byte: a client sending one byte every few seconds is closed as one that
+    /// sends nothing.
+    async fn fill_command(&mut self) -> Flow {
+        let started = *self
+            .line_started
+            .get_or_insert_with(std::time::Instant::now);
+        let left = self
+            .ctx
+            .limits
+            .command_timeout
+            .saturating_sub(started.elapsed());
+        self.fill(left, true).await
+    }
+
+    /// Counts an error that [`Session::reply`] cannot see from the code alone (a `452` for a
+    /// recipient over the limit: repeated, it is a client ignoring the limit).
+    pub(super) fn count_error(&mut self) {
+        self.errors += 1;
     }
 
     /// Dispatches one command line, `rbuf[range]`, CRLF included.
@@ -208,8 +233,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         if self.txn.is_none() {
             self.idle_commands += 1;
         }
+        let declared = super::mail::declared_size(line);
         let request = match Request::parse(&mut line.iter()) {
             Ok(request) => request,
+            // smtp-proto refuses a SIZE too big for its integer as malformed; it is too large.
+            Err(ParseError::InvalidParameter { param: "SIZE" })
+                if matches!(declared, Some(super::mail::DeclaredSize::Bytes(_))) =>
+            {
+                self.reply(Reply::message_too_large());
+                return Ok(());
+            }
             Err(e) => {
                 self.reply(parse_error_reply(e));
                 return Ok(());
@@ -223,7 +256,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             } => return self.auth(mechanism, initial_response.into_owned()).await,
             Request::Ehlo { host } => self.ehlo(host, true).await,
             Request::Helo { host } => self.ehlo(host, false).await,
-            Request::Mail { from } => self.mail(from).await,
+            Request::Mail { from } => self.mail(from, declared).await,
             Request::Rcpt { to } => self.rcpt(to).await,
             Request::Data => self.data().await?,
             Request::Rset => self.rset().await,
@@ -263,7 +296,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 };
             }
             self.flush().await?;
-            self.fill(self.ctx.limits.command_timeout, true).await?;
+            self.fill_command().await?;
         }
     }
 
@@ -304,6 +337,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 Some(i) => {
                     let start = self.rpos;
                     self.rpos += i + 1;
+                    self.line_started = None;
                     if self.discarding {
                         self.discarding = false;
                         return Some(Line::TooLong);

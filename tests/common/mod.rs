@@ -438,6 +438,20 @@ impl Client {
         c
     }
 
+    /// A client over a stream already connected; the greeting is not read.
+    pub fn from_stream(stream: TcpStream) -> Client {
+        let (r, w) = stream.into_split();
+        Client {
+            reader: BufReader::new(r),
+            writer: w,
+        }
+    }
+
+    /// Writes bytes; an error (the relay closed the connection) is returned, not a panic.
+    pub async fn try_send_bytes(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.writer.write_all(bytes).await
+    }
+
     pub async fn send(&mut self, bytes: &str) {
         self.send_bytes(bytes.as_bytes()).await;
     }

@@ -22,4 +22,5 @@ pub mod policy;
 pub mod relay;
 pub mod server;
 pub mod smtp;
+pub mod spool;
 pub mod store;

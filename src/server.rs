@@ -161,6 +161,10 @@ impl Server {
                     .unwrap_or_else(crate::locks::system_clock),
             ),
             reloadable: std::sync::RwLock::new(Arc::new(reloadable)),
+            spool: crate::spool::SpoolBudget::new(
+                usize::try_from(config.server.message_memory).unwrap_or(usize::MAX),
+                config.data_dir.clone(),
+            ),
         });
         let smtp_addrs = listeners.local_addrs();
         let tls_addrs = listeners.tls_addrs();
@@ -275,6 +279,11 @@ impl Server {
     /// The store, for tests and benchmarks that inspect it.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The memory budget of message bodies, for tests that check it held.
+    pub fn spool(&self) -> &crate::spool::SpoolBudget {
+        &self.ctx.spool
     }
 
     /// The upstream, for tests that inspect its pool.

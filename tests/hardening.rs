@@ -526,3 +526,90 @@ fn pages_damaged_while_running_defer_recipients_without_dropping_the_session() {
     // Logged in words, not once per recipient.
     assert!(log.matches("cannot decide").count() < 10, "{log}");
 }
+
+/// The relay's peak resident memory (VmHWM), in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn many_large_messages_at_once_stay_within_the_message_memory_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(
+        dir.path(),
+        "[server]\nmessage_memory = \"8MiB\"\nmax_message_size = \"12MiB\"\n",
+    );
+    let port = free_port();
+    let child = Command::new(binary())
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&config)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut relay = Relay {
+        child,
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        dir: dir.path().join("data"),
+    };
+    relay.wait_ready();
+    let before = peak_rss_kib(relay.child.id());
+    const CLIENTS: usize = 30;
+    const SIZE: usize = 10 * 1024 * 1024;
+    let line = format!("{}\r\n", "y".repeat(998));
+    let body: String = line.repeat(SIZE / line.len());
+    // Every client sends its whole message before any of them ends it, so all 30 are held
+    // by the relay at the same moment.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(CLIENTS));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let (addr, body, barrier) = (relay.addr, body.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let mut s = Smtp::connect(addr);
+                s.cmd("EHLO t\r\n");
+                s.cmd("MAIL FROM:<rep@sales.example>\r\n");
+                assert!(s
+                    .cmd(&format!("RCPT TO:<r{i}@example.com>\r\n"))
+                    .starts_with("250"));
+                assert!(s.cmd("DATA\r\n").starts_with("354"));
+                s.writer
+                    .write_all(format!("Subject: {i}\r\n\r\n").as_bytes())
+                    .unwrap();
+                s.writer.write_all(body.as_bytes()).unwrap();
+                barrier.wait();
+                let reply = s.cmd(".\r\n");
+                assert!(reply.starts_with("250"), "{reply}");
+                s.cmd("QUIT\r\n");
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    let peak = peak_rss_kib(relay.child.id());
+    let outbox: Vec<_> = std::fs::read_dir(relay.dir.join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .collect();
+    assert_eq!(outbox.len(), CLIENTS);
+    assert!(
+        outbox.iter().all(|&n| n as usize > SIZE - 2048),
+        "{outbox:?}"
+    );
+    eprintln!("resident memory: {before} KiB before, {peak} KiB at the peak");
+    // 30 messages of 10 MiB held at once; the budget keeps 8 MiB of them in memory.
+    assert!(
+        peak < before + 100 * 1024,
+        "resident memory grew from {before} KiB to {peak} KiB"
+    );
+}

@@ -656,3 +656,68 @@ async fn bare_cr_sequences_reach_the_upstream_as_crlf_lines_inside_one_message()
     );
     relay.stop().await;
 }
+
+/// A message of about `size` bytes whose lines often start with a dot (stuffing must survive
+/// being cut into pieces), ending with CRLF.
+fn big_message(size: usize, seed: u8) -> String {
+    let mut m = format!("Subject: big {seed}\r\nMessage-ID: <big-{seed}@sales.example>\r\n\r\n");
+    let mut i = 0usize;
+    while m.len() < size {
+        let dots = ".".repeat(i % 3);
+        m.push_str(&format!(
+            "{dots}line {i} of message {seed} {}\r\n",
+            "x".repeat(i % 70)
+        ));
+        i += 1;
+    }
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_messages_reach_the_upstream_byte_for_byte_through_the_spool() {
+    for chunking in [false, true] {
+        let upstream = TestUpstream::start(Script {
+            chunking,
+            ..Script::default()
+        })
+        .await;
+        let relay = TestRelay::start(&upstream.url(), |c| {
+            c.server.message_memory = 1024 * 1024;
+            c.server.max_message_size = 8 * 1024 * 1024;
+        })
+        .await;
+        let mut sent = Vec::new();
+        for (seed, size) in [(1u8, 3 * 1024 * 1024 + 5), (2, 700 * 1024), (3, 5 * 1024)] {
+            let message = big_message(size, seed);
+            let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+            c.expect("RCPT TO:<bob@example.com>\r\n", "250").await;
+            c.expect("DATA\r\n", "354").await;
+            // Stuffed on the wire as a client must.
+            let stuffed = message.replace("\r\n.", "\r\n..");
+            c.send(&stuffed).await;
+            c.expect(".\r\n", "250").await;
+            c.expect("QUIT\r\n", "221").await;
+            sent.push(message);
+        }
+        let received = upstream.received();
+        assert_eq!(received.len(), 3, "chunking {chunking}");
+        for (got, want) in received.iter().zip(&sent) {
+            assert_eq!(got.data.len(), want.len(), "chunking {chunking}");
+            assert!(
+                got.data == want.as_bytes(),
+                "chunking {chunking}: bytes differ"
+            );
+        }
+        assert!(
+            relay.server.spool().peak() <= 1024 * 1024,
+            "message memory over its budget: {}",
+            relay.server.spool().peak()
+        );
+        let records = relay.decisions(6).await;
+        assert_eq!(
+            records[1].message_id.as_deref(),
+            Some("big-1@sales.example")
+        );
+        relay.stop().await;
+    }
+}

@@ -99,6 +99,7 @@ impl Mem {
                 tls: dnc_relay::access::tls_acceptor(&config).unwrap(),
                 locks: dnc_relay::locks::LockSettings::from_config(&config),
             })),
+            spool: dnc_relay::spool::SpoolBudget::new(64 << 20, config.data_dir.clone()),
         });
         let (client, server) = tokio::io::duplex(64 * 1024);
         let (phase, phase_rx) = tokio::sync::watch::channel(Phase::Running);

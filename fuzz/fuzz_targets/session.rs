@@ -50,6 +50,7 @@ fn world() -> &'static World {
                     tls: None,
                     locks: dnc_relay::locks::LockSettings::from_config(&config),
                 })),
+                spool: dnc_relay::spool::SpoolBudget::new(64 << 20, config.data_dir.clone()),
             })
         });
         let (phase, _) = tokio::sync::watch::channel(Phase::Running);

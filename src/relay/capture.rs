@@ -4,13 +4,14 @@
 //! A file appears under its final name only once complete (write to a hidden temporary name,
 //! fsync, rename, fsync the directory), so a reader never sees half a message.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::{Failure, Outcome, SetupError, Stage, UpstreamReply};
 use crate::model::Timestamp;
+use crate::spool::{Body, Content};
 
 #[derive(Debug)]
 pub(super) struct Capture {
@@ -49,15 +50,26 @@ impl Capture {
         ))
     }
 
-    /// Writes the message; the outcome names the file.
-    pub(super) async fn write(&self, message: &[u8]) -> Outcome {
+    /// Writes the message; the outcome names the file. The bytes move to the blocking task
+    /// and back, never copied.
+    pub(super) async fn write(&self, message: &mut Body) -> Outcome {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let name = format!("{}-{}-{seq:06}.eml", Timestamp::now().0, std::process::id());
         let dir = self.dir.clone();
-        let message = message.to_vec();
-        let written =
-            tokio::task::spawn_blocking(move || write_synced(&dir, &name, &message).map(|()| name))
-                .await;
+        let spooled = match message.content() {
+            Content::Memory(_) => None,
+            Content::File { file, len } => Some((file, len)),
+        };
+        let memory = message.take_memory();
+        let written = tokio::task::spawn_blocking(move || {
+            let result = write_synced(&dir, &name, &memory, spooled).map(|()| name);
+            (memory, result)
+        })
+        .await
+        .map(|(memory, result)| {
+            message.restore(memory);
+            result
+        });
         match written {
             Ok(Ok(name)) => Outcome::Accepted(UpstreamReply::new(
                 250,
@@ -78,7 +90,14 @@ impl Capture {
     }
 }
 
-fn write_synced(dir: &Path, name: &str, message: &[u8]) -> std::io::Result<()> {
+/// Writes the message (in memory, or in its spool file) under a temporary name, fsyncs it,
+/// and renames it into place.
+fn write_synced(
+    dir: &Path,
+    name: &str,
+    memory: &[u8],
+    spooled: Option<(Arc<std::fs::File>, u64)>,
+) -> std::io::Result<()> {
     let tmp = dir.join(format!(".{name}.tmp"));
     let result = (|| {
         use std::os::unix::fs::OpenOptionsExt;
@@ -87,7 +106,17 @@ fn write_synced(dir: &Path, name: &str, message: &[u8]) -> std::io::Result<()> {
             .create_new(true)
             .mode(crate::datadir::FILE_MODE)
             .open(&tmp)?;
-        file.write_all(message)?;
+        match spooled {
+            None => file.write_all(memory)?,
+            Some((spool, len)) => {
+                let copied = std::io::copy(&mut (&*spool).take(len), &mut file)?;
+                if copied != len {
+                    return Err(std::io::Error::other(
+                        "the spooled message is shorter than written",
+                    ));
+                }
+            }
+        }
         file.sync_all()?;
         std::fs::rename(&tmp, dir.join(name))?;
         std::fs::File::open(dir)?.sync_all()

@@ -295,33 +295,53 @@ async fn handshake(
         .map_err(|e| fail(format!("TLS handshake with {}: {e}", d.host)))
 }
 
-/// Appends `message` to `out` with dot stuffing (RFC 5321 section 4.5.2), then the end marker.
-/// The message always ends with CRLF (the DATA decoder guarantees it), so the marker is `.` CRLF.
-pub(super) fn push_stuffed(message: &[u8], out: &mut Vec<u8>) {
-    out.reserve(message.len() + message.len() / 64 + 5);
-    let mut at_line_start = true;
-    let mut rest = message;
-    while !rest.is_empty() {
-        if at_line_start && rest[0] == b'.' {
-            out.push(b'.');
+/// Dot stuffing (RFC 5321 section 4.5.2) across pieces of one message: a line starting with
+/// a dot gets another, wherever the pieces are cut.
+#[derive(Debug)]
+pub(super) struct Stuffer {
+    at_line_start: bool,
+}
+
+impl Default for Stuffer {
+    fn default() -> Self {
+        Stuffer {
+            at_line_start: true,
         }
-        match memchr::memchr(b'\n', rest) {
-            Some(i) => {
-                out.extend_from_slice(&rest[..=i]);
-                rest = &rest[i + 1..];
-                at_line_start = true;
+    }
+}
+
+impl Stuffer {
+    /// Appends the next piece of the message, stuffed.
+    pub(super) fn push(&mut self, piece: &[u8], out: &mut Vec<u8>) {
+        out.reserve(piece.len() + piece.len() / 64 + 5);
+        let mut rest = piece;
+        while !rest.is_empty() {
+            if self.at_line_start && rest[0] == b'.' {
+                out.push(b'.');
             }
-            None => {
-                out.extend_from_slice(rest);
-                rest = &[];
-                at_line_start = false;
+            match memchr::memchr(b'\n', rest) {
+                Some(i) => {
+                    out.extend_from_slice(&rest[..=i]);
+                    rest = &rest[i + 1..];
+                    self.at_line_start = true;
+                }
+                None => {
+                    out.extend_from_slice(rest);
+                    rest = &[];
+                    self.at_line_start = false;
+                }
             }
         }
     }
-    if !at_line_start {
-        out.extend_from_slice(b"\r\n");
+
+    /// Appends the end marker. The DATA decoder makes every message end with CRLF, so the
+    /// marker is `.` CRLF; a message that does not gets its line ended first.
+    pub(super) fn end(self, out: &mut Vec<u8>) {
+        if !self.at_line_start {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b".\r\n");
     }
-    out.extend_from_slice(b".\r\n");
 }
 
 #[cfg(test)]
@@ -338,8 +358,19 @@ mod tests {
         ];
         for (input, want) in cases {
             let mut out = Vec::new();
-            push_stuffed(input, &mut out);
+            let mut s = Stuffer::default();
+            s.push(input, &mut out);
+            s.end(&mut out);
             assert_eq!(&out, want, "{:?}", String::from_utf8_lossy(input));
+            // Cut into pieces anywhere, the result is the same.
+            for cut in 0..input.len() {
+                let mut out = Vec::new();
+                let mut s = Stuffer::default();
+                s.push(&input[..cut], &mut out);
+                s.push(&input[cut..], &mut out);
+                s.end(&mut out);
+                assert_eq!(&out, want, "cut at {cut}");
+            }
         }
     }
 

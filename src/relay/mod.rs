@@ -274,7 +274,7 @@ impl Transaction {
 
     /// Sends the message to every recipient the upstream accepted and ends the transaction.
     /// The upstream's final reply (or failure) is the outcome for all of them.
-    pub async fn send(&mut self, message: &[u8]) -> Outcome {
+    pub async fn send(&mut self, message: &mut crate::spool::Body) -> Outcome {
         if self.recipients == 0 {
             return Outcome::Unavailable(Failure {
                 stage: Stage::Data,
@@ -284,7 +284,7 @@ impl Transaction {
         let outcome = match &*self.relay.kind {
             Kind::Capture(c) => c.write(message).await,
             Kind::Smtp(pool) => match std::mem::replace(&mut self.state, State::Finished) {
-                State::Open(conn) => pool.finish(*conn, message).await,
+                State::Open(conn) => pool.finish(*conn, message.content()).await,
                 State::Failed(outcome) => outcome,
                 State::NotOpened | State::Finished => Outcome::Unavailable(Failure {
                     stage: Stage::Data,

@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::client::{push_stuffed, Dial, SmtpClient};
+use super::client::{Dial, SmtpClient, Stuffer};
 use super::{Failure, MailParams, Outcome, SetupError, Stage, UpstreamReply};
 use crate::address::smtp_path;
 use crate::config::{Config, UpstreamTls};
+use crate::spool::{Content, FileReader, FILE_CHUNK};
 
 /// Everything needed to open upstream connections.
 #[derive(Clone)]
@@ -259,8 +260,9 @@ impl Pool {
     }
 
     /// Sends the message and ends the transaction: one BDAT LAST chunk when the upstream
-    /// offers CHUNKING, else DATA, then the stuffed message and its end in one write.
-    pub(super) async fn finish(&self, mut conn: Conn, message: &[u8]) -> Outcome {
+    /// offers CHUNKING, else DATA, then the stuffed message and its end (a small message in
+    /// one write; a large one in pieces, never copied whole).
+    pub(super) async fn finish(&self, mut conn: Conn, message: Content<'_>) -> Outcome {
         let s = &self.settings;
         let outcome = conn
             .send_message(message, s.command_timeout, s.data_timeout)
@@ -402,13 +404,18 @@ impl Conn {
         }
     }
 
-    async fn send_message(&mut self, message: &[u8], command: Duration, data: Duration) -> Outcome {
+    async fn send_message(
+        &mut self,
+        message: Content<'_>,
+        command: Duration,
+        data: Duration,
+    ) -> Outcome {
         self.out.clear();
-        if self.client.ext.chunking {
+        let chunking = self.client.ext.chunking;
+        if chunking {
             // RFC 3030: the message as it is, no stuffing, no end marker.
             self.out
                 .extend_from_slice(format!("BDAT {} LAST\r\n", message.len()).as_bytes());
-            self.out.extend_from_slice(message);
         } else {
             match self.client.command(b"DATA\r\n", command, Stage::Data).await {
                 Ok(r) if r.code == 354 => {}
@@ -421,11 +428,28 @@ impl Conn {
                     }
                 }
             }
-            push_stuffed(message, &mut self.out);
         }
-        let out = std::mem::take(&mut self.out);
-        let written = self.client.write(&out, data, Stage::Data).await;
-        self.out = out;
+        let written = match message {
+            // The common case: a small message, its framing and its end in one write.
+            Content::Memory(m) if m.len() <= FILE_CHUNK => {
+                if chunking {
+                    self.out.extend_from_slice(m);
+                } else {
+                    let mut stuffer = Stuffer::default();
+                    stuffer.push(m, &mut self.out);
+                    stuffer.end(&mut self.out);
+                }
+                self.write_out(data).await
+            }
+            Content::Memory(m) => {
+                let mut pieces = Pieces::Memory(m.chunks(FILE_CHUNK));
+                self.send_pieces(chunking, data, &mut pieces).await
+            }
+            Content::File { file, len } => {
+                let mut pieces = Pieces::File(FileReader::new(file, len));
+                self.send_pieces(chunking, data, &mut pieces).await
+            }
+        };
         if self.out.capacity() > 256 * 1024 {
             self.out = Vec::new();
         }
@@ -434,6 +458,58 @@ impl Conn {
         }
         match sort(self.client.read_reply(data, Stage::Data).await) {
             Ok(outcome) | Err(outcome) => outcome,
+        }
+    }
+
+    /// Writes `out` (and empties it).
+    async fn write_out(&mut self, limit: Duration) -> Result<(), Failure> {
+        let out = std::mem::take(&mut self.out);
+        let written = self.client.write(&out, limit, Stage::Data).await;
+        self.out = out;
+        self.out.clear();
+        written
+    }
+
+    /// Sends a large message piece by piece after the framing already in `out`: at most one
+    /// piece (stuffed) is in the write buffer at a time.
+    async fn send_pieces(
+        &mut self,
+        chunking: bool,
+        limit: Duration,
+        pieces: &mut Pieces<'_>,
+    ) -> Result<(), Failure> {
+        let mut stuffer = Stuffer::default();
+        loop {
+            let piece = pieces.next().await.map_err(|e| Failure {
+                stage: Stage::Data,
+                detail: format!("reading the spooled message: {e}"),
+            })?;
+            let Some(piece) = piece else { break };
+            if chunking {
+                self.out.extend_from_slice(piece);
+            } else {
+                stuffer.push(piece, &mut self.out);
+            }
+            self.write_out(limit).await?;
+        }
+        if !chunking {
+            stuffer.end(&mut self.out);
+        }
+        self.write_out(limit).await
+    }
+}
+
+/// A large message, piece by piece.
+enum Pieces<'a> {
+    Memory(std::slice::Chunks<'a, u8>),
+    File(FileReader),
+}
+
+impl Pieces<'_> {
+    async fn next(&mut self) -> std::io::Result<Option<&[u8]>> {
+        match self {
+            Pieces::Memory(chunks) => Ok(chunks.next()),
+            Pieces::File(reader) => reader.next().await,
         }
     }
 }

@@ -12,9 +12,6 @@ use crate::audit::Decision;
 use crate::model::AttemptOutcome;
 use crate::relay::Outcome;
 
-/// A data buffer larger than this is released after the message instead of kept for the next.
-const KEEP_BUFFER: usize = 256 * 1024;
-
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     pub(super) async fn data(&mut self) -> Flow {
         let Some(txn) = &self.txn else {
@@ -29,10 +26,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         self.flush().await?;
 
         let mut decoder = DotDecoder::new(self.ctx.limits.max_message_size);
-        self.data.clear();
+        self.body.reset();
+        // Once the message cannot be held (over the size limit, or its spool file failed), the
+        // rest is read and dropped: the client gets its answer after its final dot.
+        let mut spool_error: Option<std::io::Error> = None;
         let started = std::time::Instant::now();
         loop {
-            if self.decode_pending(&mut decoder) {
+            let done = self.decode_pending(&mut decoder);
+            if decoder.overflowed() || spool_error.is_some() {
+                self.body.discard();
+            } else if let Err(e) = self.body.settle().await {
+                spool_error = Some(e);
+                self.body.discard();
+            }
+            if done {
                 break;
             }
             // A client trickling bytes to hold the connection (slowloris) is cut off once the
@@ -53,7 +60,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let Some(mut txn) = self.txn.take() else {
             return Ok(());
         };
-        let message_id = message_id(&self.data);
+        if spool_error.is_none() && !decoder.overflowed() {
+            if let Err(e) = self.body.finish().await {
+                spool_error = Some(e);
+            }
+        }
+        let message_id = message_id(self.body.head());
         let (reply, decision, reason, upstream) = if decoder.overflowed() {
             txn.upstream.abort().await;
             (
@@ -62,8 +74,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 Some("message-too-large"),
                 None,
             )
+        } else if let Some(e) = spool_error {
+            tracing::error!(session = %self.id, error = %e, "cannot spool the message to disk");
+            txn.upstream.abort().await;
+            (
+                Reply::local_error(),
+                Decision::Failed,
+                Some("spool-unavailable"),
+                Some(format!("spooling failed: {e}")),
+            )
         } else {
-            let outcome = txn.upstream.send(&self.data).await;
+            let outcome = txn.upstream.send(&mut self.body).await;
             let reply = Reply::for_outcome(&outcome, |r| Reply::relayed(&r.text()));
             let (decision, reason) = match &outcome {
                 Outcome::Accepted(_) => (Decision::Relayed, None),
@@ -131,9 +152,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             reply = %reply,
             "transaction finished"
         );
-        if self.data.capacity() > KEEP_BUFFER {
-            self.data = Vec::new();
-        }
+        self.body.reset();
         Ok(())
     }
 }

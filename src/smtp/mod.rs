@@ -85,6 +85,8 @@ pub struct SessionContext {
     pub locks: Arc<crate::locks::LockManager>,
     /// What SIGHUP reloads; each session keeps the snapshot it started with.
     pub reloadable: std::sync::RwLock<Arc<Reloadable>>,
+    /// The memory budget for message bodies, shared by every session.
+    pub spool: Arc<crate::spool::SpoolBudget>,
 }
 
 impl SessionContext {

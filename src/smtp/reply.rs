@@ -220,6 +220,15 @@ impl Reply {
         )
     }
 
+    /// `451 4.3.0`: the relay could not hold the message (its spool file failed).
+    pub fn local_error() -> Reply {
+        Reply::new(
+            451,
+            st(3, 0),
+            "local error: cannot hold the message now, try again later",
+        )
+    }
+
     /// `451 4.4.1`: the upstream could not be reached or did not answer in time.
     pub fn upstream_unavailable() -> Reply {
         Reply::new(

@@ -98,8 +98,8 @@ pub(super) struct Session<S> {
     pub(super) id: String,
     pub(super) helo: Option<Helo>,
     pub(super) txn: Option<Transaction>,
-    /// Reused for each message's data.
-    pub(super) data: Vec<u8>,
+    /// Each message's data, in memory or spooled (reused from message to message).
+    pub(super) body: crate::spool::Body,
 }
 
 /// Serves one SMTP connection until QUIT, 421, timeout or disconnect.
@@ -115,6 +115,7 @@ pub async fn run_session<S>(
     let n = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
     let id = format!("{:x}{n:06x}", Timestamp::now().0 / 1_000_000);
     let settings = ctx.snapshot();
+    let ctx_spool = ctx.spool.clone();
     let io = if listener.implicit_tls {
         let Some(acceptor) = settings.tls.clone() else {
             return;
@@ -150,7 +151,7 @@ pub async fn run_session<S>(
         id,
         helo: None,
         txn: None,
-        data: Vec::new(),
+        body: crate::spool::Body::new(ctx_spool),
     };
     tracing::debug!(session = %session.id, client = %peer, "connected");
     let end = session.serve().await;
@@ -406,7 +407,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     /// Feeds the received bytes to the DATA decoder; true once the end marker was seen.
     /// Bytes after the marker stay in the buffer as the next commands.
     pub(super) fn decode_pending(&mut self, decoder: &mut super::dot::DotDecoder) -> bool {
-        let (n, done) = decoder.feed(&self.rbuf[self.rpos..], &mut self.data);
+        let (n, done) = decoder.feed(&self.rbuf[self.rpos..], self.body.buffer());
         self.rpos += n;
         done
     }

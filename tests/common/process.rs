@@ -131,8 +131,8 @@ pub fn text(out: &[u8]) -> String {
 
 /// A minimal blocking SMTP client: one command, one reply.
 pub struct Smtp {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    pub reader: BufReader<TcpStream>,
+    pub writer: TcpStream,
 }
 
 impl Smtp {

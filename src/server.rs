@@ -165,6 +165,10 @@ impl Server {
                 usize::try_from(config.server.message_memory).unwrap_or(usize::MAX),
                 config.data_dir.clone(),
             ),
+            auth_failures: crate::smtp::throttle::AuthThrottle::new(
+                config.auth.max_failures,
+                config.auth.lockout,
+            ),
         });
         let smtp_addrs = listeners.local_addrs();
         let tls_addrs = listeners.tls_addrs();

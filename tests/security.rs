@@ -675,3 +675,60 @@ async fn recipients_past_the_limit_count_as_errors_and_end_the_session() {
     assert!(lines.len() < 10, "{} decision lines", lines.len());
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_guessing_slows_down_then_gets_454_per_address_and_per_user() {
+    let pki = TestPki::new();
+    let relay = exposed("capture:outbox", &pki, |c| {
+        c.auth.allow_plaintext_on_loopback = true;
+        c.auth.max_failures = 3;
+        c.auth.lockout = Duration::from_secs(60);
+        c.server.max_errors = 20;
+    })
+    .await;
+    let guess = |n: usize| {
+        format!(
+            "AUTH PLAIN {}\r\n",
+            plain_auth("sales-tool", &format!("guess{n}"))
+        )
+    };
+    let started = std::time::Instant::now();
+    // Three guesses, each on a connection of its own, as a parallel guesser would.
+    for n in 0..3 {
+        let mut c = plain(relay.addr).await;
+        c.expect("EHLO client.test\r\n", "250").await;
+        c.expect(&guess(n), "535 5.7.8").await;
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(1750),
+        "failures are answered ever more slowly: {:?}",
+        started.elapsed()
+    );
+    // Locked out: even the right password is not checked from here...
+    let mut c = plain(relay.addr).await;
+    c.expect("EHLO client.test\r\n", "250").await;
+    let right = format!(
+        "AUTH PLAIN {}\r\n",
+        plain_auth("sales-tool", "correct horse")
+    );
+    c.expect(&right, "454 4.7.0").await;
+    // ...nor for that user from another address; other users from there are fine.
+    let stream = {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        socket.connect(relay.addr).await.unwrap()
+    };
+    let mut other = Lines {
+        io: BufReader::new(stream),
+    };
+    other.reply().await;
+    other.expect("EHLO client.test\r\n", "250").await;
+    other.expect(&right, "454 4.7.0").await;
+    other
+        .expect(
+            &format!("AUTH PLAIN {}\r\n", plain_auth("billing", "invoices")),
+            "235",
+        )
+        .await;
+    relay.stop().await;
+}

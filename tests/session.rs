@@ -100,6 +100,10 @@ impl Mem {
                 locks: dnc_relay::locks::LockSettings::from_config(&config),
             })),
             spool: dnc_relay::spool::SpoolBudget::new(64 << 20, config.data_dir.clone()),
+            auth_failures: dnc_relay::smtp::throttle::AuthThrottle::new(
+                10,
+                std::time::Duration::from_secs(900),
+            ),
         });
         let (client, server) = tokio::io::duplex(64 * 1024);
         let (phase, phase_rx) = tokio::sync::watch::channel(Phase::Running);

@@ -51,6 +51,7 @@ fn world() -> &'static World {
                     locks: dnc_relay::locks::LockSettings::from_config(&config),
                 })),
                 spool: dnc_relay::spool::SpoolBudget::new(64 << 20, config.data_dir.clone()),
+                auth_failures: dnc_relay::smtp::throttle::AuthThrottle::new(10, std::time::Duration::from_secs(900)),
             })
         });
         let (phase, _) = tokio::sync::watch::channel(Phase::Running);

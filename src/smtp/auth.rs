@@ -1,7 +1,8 @@
 //! AUTH PLAIN and LOGIN (RFC 4954, RFC 4616). Offered only on encrypted connections, or on
 //! loopback listeners when `[auth] allow_plaintext_on_loopback` is set. Passwords are checked
 //! against argon2 hashes on a blocking thread; a wrong user name costs as long as a wrong
-//! password.
+//! password. Failures are throttled per client address and per user name (see
+//! [`super::throttle`]).
 
 use base64::Engine;
 use smtp_proto::{AUTH_LOGIN, AUTH_PLAIN};
@@ -37,6 +38,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             self.reply(Reply::encryption_required());
             return Ok(());
         }
+        let client = self.peer.ip();
+        if self.ctx.auth_failures.locked(client, None).is_some() {
+            self.auth_throttled(None);
+            return Ok(());
+        }
         let credentials = match mechanism {
             AUTH_PLAIN => self.plain(initial).await?,
             AUTH_LOGIN => self.login(initial).await?,
@@ -49,6 +55,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             self.reply(Reply::auth_cancelled());
             return Ok(());
         };
+        if self.ctx.auth_failures.locked(client, Some(&user)).is_some() {
+            self.auth_throttled(Some(&user));
+            return Ok(());
+        }
         if self
             .settings
             .access
@@ -56,13 +66,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             .await
         {
             tracing::info!(session = %self.id, client = %self.peer, user, "authenticated");
+            self.ctx.auth_failures.succeeded(client);
             self.user = Some(user);
             self.reply(Reply::auth_ok());
         } else {
+            let (delay, locked) = self.ctx.auth_failures.failed(client, &user);
             tracing::warn!(session = %self.id, client = %self.peer, user, "authentication failed");
+            if let Some(which) = locked {
+                tracing::warn!(
+                    client = %self.peer.ip(),
+                    user,
+                    by = ?which,
+                    lockout = %humantime::format_duration(self.ctx.limits.auth_lockout),
+                    "too many failed AUTH attempts: AUTH refused with 454 4.7.0 for a while"
+                );
+            }
+            // Guessing gets slower with every failure, whatever the number of connections.
+            tokio::time::sleep(delay).await;
             self.reply(Reply::auth_failed());
         }
         Ok(())
+    }
+
+    /// `454 4.7.0` without checking the password; counted as an error.
+    fn auth_throttled(&mut self, user: Option<&str>) {
+        tracing::info!(session = %self.id, client = %self.peer, user, "AUTH refused: too many failures");
+        self.count_error();
+        self.reply(Reply::auth_throttled());
     }
 
     /// PLAIN: `authzid NUL authcid NUL password`, base64, in the command or after `334 `.

@@ -14,6 +14,7 @@ mod misc;
 mod rcpt;
 pub mod reply;
 mod session;
+pub mod throttle;
 mod tls;
 
 use std::sync::Arc;
@@ -49,6 +50,8 @@ pub struct Limits {
     pub data_min_rate: u64,
     /// How long a DATA transfer runs before the rate floor applies.
     pub data_rate_grace: Duration,
+    /// How long AUTH stays refused after too many failures (for the log).
+    pub auth_lockout: Duration,
 }
 
 impl Limits {
@@ -65,6 +68,7 @@ impl Limits {
             max_errors: s.max_errors,
             data_min_rate: s.data_min_rate,
             data_rate_grace: Duration::from_secs(10),
+            auth_lockout: config.auth.lockout,
         }
     }
 }
@@ -87,6 +91,8 @@ pub struct SessionContext {
     pub reloadable: std::sync::RwLock<Arc<Reloadable>>,
     /// The memory budget for message bodies, shared by every session.
     pub spool: Arc<crate::spool::SpoolBudget>,
+    /// Failed AUTH per client address and user name (kept across reloads).
+    pub auth_failures: throttle::AuthThrottle,
 }
 
 impl SessionContext {

@@ -220,6 +220,15 @@ impl Reply {
         )
     }
 
+    /// `454 4.7.0`: too many failed AUTH attempts from this address or for this user.
+    pub fn auth_throttled() -> Reply {
+        Reply::new(
+            454,
+            st(7, 0),
+            "too many failed authentications, try again later",
+        )
+    }
+
     /// `451 4.3.0`: the relay could not hold the message (its spool file failed).
     pub fn local_error() -> Reply {
         Reply::new(

@@ -120,6 +120,10 @@ async fn rcpt_reply(relay: &TestRelay, from: &str, rcpt: &str) -> String {
 macro_rules! require_root {
     () => {
         if !is_root() {
+            assert!(
+                std::env::var_os("DNC_RELAY_CI").is_none(),
+                "DNC_RELAY_CI is set: the uid tests must run (as root)"
+            );
             println!(
                 "skipped: running the CLI as other uids needs root (set*id); run the suite as root"
             );
@@ -840,5 +844,51 @@ async fn send_records_past_retention_are_pruned() {
         .attempts_to("old@example.com", Timestamp(0))
         .unwrap()
         .is_empty());
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_without_a_role_is_refused_before_a_byte_is_read() {
+    require_root!();
+    let relay = relay().await;
+    // A raw client as an unmapped uid: it is told at once, without sending anything, and then
+    // cannot send (the relay closed the connection instead of reading megabytes from it).
+    let script = r#"
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+answer = s.makefile("rb").readline().decode()
+print("answer:", answer.strip())
+try:
+    for _ in range(64):
+        s.sendall(b"x" * (1 << 20))
+    print("sent: all")
+except OSError as e:
+    print("sent: refused", e.errno)
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(relay.socket())
+        .uid(UNMAPPED)
+        .gid(0)
+        .output()
+        .unwrap();
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("has no role"),
+        "{shown}{}",
+        text(&out.stderr)
+    );
+    assert!(shown.contains("sent: refused"), "{shown}");
+    // The CLI still says why.
+    let whoami = cli(&relay, Some(UNMAPPED), &["whoami"]);
+    assert_eq!(whoami.status.code(), Some(1));
+    assert!(
+        text(&whoami.stderr).contains("has no role"),
+        "{}",
+        text(&whoami.stderr)
+    );
     relay.stop().await;
 }

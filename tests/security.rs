@@ -732,3 +732,38 @@ async fn password_guessing_slows_down_then_gets_454_per_address_and_per_user() {
         .await;
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_connections_are_capped_and_request_lines_bounded() {
+    use std::io::{BufRead, Write};
+    let relay = TestRelay::start("capture:outbox", |_| {}).await;
+    let socket = relay.socket();
+    let answer = |s: &std::os::unix::net::UnixStream| {
+        let mut line = String::new();
+        std::io::BufReader::new(s).read_line(&mut line).unwrap();
+        line
+    };
+    let held: Vec<_> = (0..dnc_relay::admin::server::MAX_CONNECTIONS)
+        .map(|_| std::os::unix::net::UnixStream::connect(&socket).unwrap())
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let extra = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let refused = answer(&extra);
+    assert!(refused.contains("too many admin connections"), "{refused}");
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A line longer than any request needs is refused and the connection closed.
+    let mut big = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    big.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let line = format!("{{\"v\":1,\"x\":\"{}\"}}\n", "y".repeat(3 << 20));
+    let _ = big.write_all(line.as_bytes());
+    let refused = answer(&big);
+    assert!(refused.contains("too long"), "{refused}");
+    // A normal request still works.
+    let mut admin = dnc_relay::admin::AdminClient::connect(&socket).unwrap();
+    assert!(admin.request(dnc_relay::admin::Request::Ping).is_ok());
+    relay.stop().await;
+}

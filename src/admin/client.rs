@@ -64,18 +64,22 @@ impl AdminClient {
         })
         .map_err(|e| ClientError::Protocol(e.to_string()))?;
         line.push(b'\n');
-        self.writer
-            .write_all(&line)
-            .map_err(|e| ClientError::Protocol(format!("send failed: {e}")))?;
+        // The relay may have refused the connection before reading anything (no role, too
+        // many connections): then the write fails, and its answer is waiting to be read.
+        let sent = self.writer.write_all(&line);
         let mut answer = String::new();
         let n = self
             .reader
             .read_line(&mut answer)
-            .map_err(|e| ClientError::Protocol(format!("no answer: {e}")))?;
+            .map_err(|e| match &sent {
+                Err(sent) => ClientError::Protocol(format!("send failed: {sent}")),
+                Ok(()) => ClientError::Protocol(format!("no answer: {e}")),
+            })?;
         if n == 0 {
-            return Err(ClientError::Protocol(
-                "the relay closed the connection".into(),
-            ));
+            return Err(ClientError::Protocol(match sent {
+                Err(e) => format!("send failed: {e}"),
+                Ok(()) => "the relay closed the connection".into(),
+            }));
         }
         let response: ResponseLine = serde_json::from_str(&answer)
             .map_err(|e| ClientError::Protocol(format!("unreadable answer: {e}")))?;

@@ -10,8 +10,53 @@ use crate::store::Lift;
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// Longest request line the server reads (an import chunk of 10,000 rows fits).
-pub const MAX_REQUEST_LINE: usize = 16 * 1024 * 1024;
+/// Longest request line the server reads; a longer one is refused and its connection closed.
+/// Bulk requests are cut to fit by the CLI ([`MAX_CHUNK`] items, [`MAX_CHUNK_BYTES`] bytes).
+pub const MAX_REQUEST_LINE: usize = 2 * 1024 * 1024;
+
+/// Most bytes of items in one import chunk or one `check-many` (well under
+/// [`MAX_REQUEST_LINE`], which also holds the request around them).
+pub const MAX_CHUNK_BYTES: usize = 1024 * 1024;
+
+/// The size of a value as JSON, without building it.
+pub fn json_size<T: Serialize>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
+}
+
+/// Cuts `items` into chunks of at most [`MAX_CHUNK`] items and [`MAX_CHUNK_BYTES`] bytes of
+/// JSON (an item larger than that alone makes a chunk of one).
+pub fn chunked<T: Serialize>(items: impl IntoIterator<Item = T>) -> Vec<Vec<T>> {
+    let mut chunks = Vec::new();
+    let mut chunk = Vec::new();
+    let mut bytes = 0;
+    for item in items {
+        let size = json_size(&item).saturating_add(1);
+        if !chunk.is_empty() && (chunk.len() >= MAX_CHUNK || bytes + size > MAX_CHUNK_BYTES) {
+            chunks.push(std::mem::take(&mut chunk));
+            bytes = 0;
+        }
+        bytes += size;
+        chunk.push(item);
+    }
+    if !chunk.is_empty() {
+        chunks.push(chunk);
+    }
+    chunks
+}
 
 /// Most entries in one `suppress list` page.
 pub const MAX_PAGE: usize = 10_000;
@@ -503,4 +548,31 @@ pub fn role_names() -> String {
         .map(|r| r.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_items_are_cut_by_count_and_by_bytes() {
+        let small: Vec<String> = (0..25_000).map(|i| format!("a{i}@example.com")).collect();
+        let chunks = chunked(small.clone());
+        assert_eq!(
+            chunks.iter().map(Vec::len).collect::<Vec<_>>(),
+            [10_000, 10_000, 5_000]
+        );
+        assert_eq!(chunks.concat(), small);
+        let big: Vec<String> = (0..10).map(|_| "x".repeat(300_000)).collect();
+        let chunks = chunked(big);
+        assert!(
+            chunks.iter().all(|c| json_size(c) <= MAX_CHUNK_BYTES + 10),
+            "{}",
+            chunks.len()
+        );
+        assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), 10);
+        // One item too big for a chunk still goes, alone.
+        let huge = chunked(vec!["z".repeat(2 * MAX_CHUNK_BYTES)]);
+        assert_eq!(huge.len(), 1);
+    }
 }

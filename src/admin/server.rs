@@ -32,6 +32,9 @@ const MAX_TEXT: usize = 64 * 1024;
 /// Most rows one connection may stage for an import.
 const MAX_IMPORT_ROWS: usize = 20_000_000;
 
+/// Most admin connections open at once; more are told so and closed.
+pub const MAX_CONNECTIONS: usize = 64;
+
 /// What the admin server works with.
 pub struct Handler {
     /// The store (writes go through its writer).
@@ -171,18 +174,38 @@ async fn accept_loop(
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
-                let handler = handler.clone();
-                let (draining, cut) = (draining.clone(), cut.clone());
-                connections.spawn(async move {
-                    tokio::select! {
-                        result = serve_connection(stream, &handler, &draining) => {
-                            if let Err(e) = result {
-                                tracing::debug!(error = %e, "admin connection ended");
-                            }
-                        }
-                        () = cut.cancelled() => {}
+                // Who is calling is known now (SO_PEERCRED): someone without a role, or one
+                // connection too many, is answered and closed before a byte is read.
+                let roles = handler.roles.read().map(|r| r.clone()).unwrap_or_default();
+                let accepted = match peer_actor(&stream, &roles) {
+                    Err(message) => Err((ErrorCode::Forbidden, message)),
+                    Ok(_) if connections.len() >= MAX_CONNECTIONS => Err((
+                        ErrorCode::StoreUnavailable,
+                        format!(
+                            "too many admin connections (at most {MAX_CONNECTIONS}); try again"
+                        ),
+                    )),
+                    Ok(actor) => Ok(actor),
+                };
+                match accepted {
+                    Err((code, message)) => {
+                        tokio::spawn(refuse_connection(stream, code, message));
                     }
-                });
+                    Ok(actor) => {
+                        let handler = handler.clone();
+                        let (draining, cut) = (draining.clone(), cut.clone());
+                        connections.spawn(async move {
+                            tokio::select! {
+                                result = serve_connection(stream, actor, &handler, &draining) => {
+                                    if let Err(e) = result {
+                                        tracing::debug!(error = %e, "admin connection ended");
+                                    }
+                                }
+                                () = cut.cancelled() => {}
+                            }
+                        });
+                    }
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "admin accept failed");
@@ -192,9 +215,26 @@ async fn accept_loop(
     }
 }
 
+/// Writes one error response and closes, reading nothing.
+async fn refuse_connection(mut stream: UnixStream, code: ErrorCode, message: String) {
+    let line = serde_json::to_vec(&ResponseLine {
+        v: PROTOCOL_VERSION,
+        response: error(code, message),
+    });
+    if let Ok(mut line) = line {
+        line.push(b'\n');
+        let write = async {
+            stream.write_all(&line).await?;
+            stream.shutdown().await
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), write).await;
+    }
+}
+
 /// What one admin connection carries between requests.
 struct Conn {
-    actor: Result<Actor, String>,
+    /// Who is calling, with a role (checked on accept).
+    actor: Actor,
     import: Vec<ImportRow>,
     /// Whether the send records and locks the relay queued before this connection's first
     /// read are committed (see [`Store::settle`]).
@@ -203,12 +243,12 @@ struct Conn {
 
 async fn serve_connection(
     stream: UnixStream,
+    actor: Actor,
     handler: &Handler,
     draining: &tokio_util::sync::CancellationToken,
 ) -> std::io::Result<()> {
-    let roles = handler.roles.read().map(|r| r.clone()).unwrap_or_default();
     let mut conn = Conn {
-        actor: peer_actor(&stream, &roles),
+        actor,
         import: Vec::new(),
         settled: false,
     };
@@ -241,6 +281,10 @@ async fn serve_connection(
         write.write_all(&out).await?;
         if too_long {
             return Ok(());
+        }
+        if line.capacity() > 256 * 1024 {
+            // A bulk request is over; its buffer is not kept for the rest of the connection.
+            line = Vec::with_capacity(1024);
         }
     }
 }
@@ -338,10 +382,7 @@ async fn answer(line: &[u8], conn: &mut Conn, handler: &Handler) -> Response {
         Ok(r) => r,
         Err(e) => return error(ErrorCode::BadRequest, format!("bad request: {e}")),
     };
-    let actor = match &conn.actor {
-        Ok(actor) => actor.clone(),
-        Err(message) => return error(ErrorCode::Forbidden, message.clone()),
-    };
+    let actor = conn.actor.clone();
     match handle(request.request, &actor, conn, handler).await {
         Ok(body) => Response::Ok {
             body: Box::new(body),

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::{print_json, report, unexpected, Cli, EXIT_OK, EXIT_USAGE};
-use crate::admin::proto::{ImportRow, MAX_CHUNK};
+use crate::admin::proto::{chunked, ImportRow};
 use crate::admin::{AdminClient, Body, Request};
 use crate::lists::{
     export_row, hashed_row, import_row, Columns, ImportFormat, EXPORT_HEADER, HASHED_HEADER,
@@ -149,9 +149,7 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
         Err(code) => return code,
     };
     let total = rows.len();
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<ImportRow> = rows.by_ref().take(MAX_CHUNK).collect();
+    for chunk in chunked(rows) {
         if let Err(e) = client.request(Request::ImportChunk { rows: chunk }) {
             return report(&e);
         }
@@ -368,9 +366,18 @@ fn scrub_batch(
     out: &mut csv::Writer<std::io::StdoutLock<'_>>,
     counts: &mut Counts,
 ) -> Result<(), u8> {
+    // No address is longer than 254 bytes (RFC 5321): a longer cell is invalid whatever
+    // follows, and is sent cut short so that a batch always fits in one request.
     let addresses: Vec<String> = batch
         .iter()
-        .map(|r| r.get(column).unwrap_or("").to_string())
+        .map(|r| {
+            let cell = r.get(column).unwrap_or("");
+            let mut end = cell.len().min(320);
+            while !cell.is_char_boundary(end) {
+                end -= 1;
+            }
+            cell[..end].to_string()
+        })
         .collect();
     let results = match client.request(Request::CheckMany {
         addresses,

@@ -20,6 +20,63 @@ const ADDRESS_COLUMNS: [&str; 6] = [
     "recipient",
 ];
 
+/// The first characters that make a spreadsheet run a cell as a formula (OWASP, "CSV
+/// injection").
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Whether a spreadsheet would take `cell`, once its leading quotes are removed, for a formula.
+fn formula_like(cell: &str) -> bool {
+    cell.trim_start_matches('\'')
+        .starts_with(|c| FORMULA_START.contains(&c))
+}
+
+/// A cell as we write it to any CSV: one that a spreadsheet would run as a formula gets a
+/// leading single quote (OWASP's advice). So does one that is already a quote and such a
+/// formula, so that [`restore`] gives back exactly what was written.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    if formula_like(cell) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// A cell as we read it from a CSV: undoes [`neutralise`] (and changes nothing else).
+pub fn restore(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if formula_like(rest) => rest,
+        _ => cell,
+    }
+}
+
+/// A CSV writer that neutralises every cell (see [`neutralise`]). Every CSV we write goes
+/// through it.
+pub struct SafeCsv<W: std::io::Write>(csv::Writer<W>);
+
+impl<W: std::io::Write> SafeCsv<W> {
+    /// A writer to `out`.
+    pub fn new(out: W) -> SafeCsv<W> {
+        SafeCsv(csv::Writer::from_writer(out))
+    }
+
+    /// Writes one record.
+    pub fn write_record<I, T>(&mut self, record: I) -> csv::Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        for cell in record {
+            self.0.write_field(neutralise(cell.as_ref()).as_bytes())?;
+        }
+        self.0.write_record(None::<&[u8]>)
+    }
+
+    /// Flushes the output.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// Lowercases and drops spaces, dashes, underscores and dots: `E-mail Address` -> `emailaddress`.
 fn norm(name: &str) -> String {
     name.chars()
@@ -146,12 +203,14 @@ pub fn import_row(
     reason: Option<Reason>,
     source: Option<Source>,
 ) -> Result<ImportRow, String> {
-    let field = |name: &str| {
+    // Cells as written (our own export neutralised formulas; see `restore`).
+    let raw = |name: &str| {
         cols.get(name)
             .and_then(|i| record.get(i))
-            .map(str::trim)
+            .map(restore)
             .unwrap_or("")
     };
+    let field = |name: &str| raw(name).trim();
     let (target, row_reason, row_source, evidence, units) = match format {
         ImportFormat::DncRelay => {
             let reason: Reason = field("reason").parse()?;
@@ -171,7 +230,8 @@ pub fn import_row(
                 field("target").to_string(),
                 Some(reason),
                 source,
-                field("evidence").to_string(),
+                // Evidence is free text: our export round-trips it exactly, spaces and all.
+                raw("evidence").to_string(),
                 units,
             )
         }
@@ -221,7 +281,7 @@ pub fn import_row(
         ImportFormat::Plain => {
             let i = cols.address(None)?;
             (
-                record.get(i).unwrap_or("").trim().to_string(),
+                restore(record.get(i).unwrap_or("")).trim().to_string(),
                 None,
                 None,
                 String::new(),
@@ -294,6 +354,46 @@ pub fn hash_key(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_restored_exactly() {
+        let cells = [
+            "=cmd|' /C calc'!A0",
+            "+33 1 23 45 67 89",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "'=already quoted",
+            "''@two quotes",
+            "plain evidence",
+            "'just a quote",
+            "'",
+            "",
+            "@example.com",
+        ];
+        for cell in cells {
+            let written = neutralise(cell);
+            assert!(
+                !formula_like(&written) || written.starts_with('\''),
+                "{written:?}"
+            );
+            if cell
+                .trim_start_matches('\'')
+                .starts_with(|c| FORMULA_START.contains(&c))
+            {
+                assert!(written.starts_with('\''), "{cell:?} -> {written:?}");
+            }
+            assert_eq!(restore(&written), cell, "round trip of {cell:?}");
+            assert_eq!(
+                neutralise(restore(&written)),
+                written,
+                "idempotent for {cell:?}"
+            );
+        }
+        assert_eq!(neutralise("=1+1"), "'=1+1");
+        assert_eq!(neutralise("plain"), "plain");
+    }
 
     fn cols(header: &str) -> (Columns, csv::StringRecord) {
         let rec = csv::StringRecord::from(header.split(',').collect::<Vec<_>>());

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::binary;
-use common::process::{free_port, text, Relay, Smtp};
+use common::process::{free_port, text, text as text_of, Relay, Smtp};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -612,4 +612,119 @@ fn many_large_messages_at_once_stay_within_the_message_memory_budget() {
         peak < before + 100 * 1024,
         "resident memory grew from {before} KiB to {peak} KiB"
     );
+}
+
+#[test]
+fn exported_formulas_are_neutralised_and_import_restores_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&dir.path().join("a"));
+    let evidence = [
+        ("calc@example.com", "=cmd|' /C calc'!A0"),
+        ("plus@example.com", "+33 1 23 45 67 89"),
+        ("at@example.com", "@SUM(1+1)*cmd|' /C calc'!A0"),
+        ("tab@example.com", "\tquoted"),
+        ("quote@example.com", "'=it was quoted already"),
+        ("plain@example.com", "she wrote: stop"),
+    ];
+    for (target, text) in evidence {
+        let add = relay.cli(&[
+            "suppress",
+            "add",
+            target,
+            "--reason",
+            "unsubscribe",
+            "--evidence",
+            text,
+        ]);
+        assert!(add.status.success(), "{}", text_of(&add.stderr));
+    }
+    let add = relay.cli(&[
+        "suppress",
+        "add",
+        "--reason",
+        "legal",
+        "--",
+        "-dash@example.com",
+    ]);
+    assert!(add.status.success(), "{}", text_of(&add.stderr));
+    let export = relay.cli(&["export"]);
+    assert!(export.status.success());
+    let csv = text_of(&export.stdout);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    for record in reader.records() {
+        let record = record.unwrap();
+        for cell in record.iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a spreadsheet would run {cell:?}"
+            );
+        }
+    }
+    let file = dir.path().join("export.csv");
+    std::fs::write(&file, &csv).unwrap();
+    // Into a new relay: every text comes back as it was written.
+    let other = Relay::start(&dir.path().join("b"));
+    let import = other.cli(&["import", file.to_str().unwrap()]);
+    assert!(import.status.success(), "{}", text_of(&import.stderr));
+    for (target, text) in evidence {
+        let show = other.cli(&["suppress", "show", target, "--json"]);
+        let json: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+        assert_eq!(json["entry"]["evidence"], text, "{target}");
+    }
+    let show = other.cli(&["suppress", "show", "--json", "--", "-dash@example.com"]);
+    assert!(show.status.success(), "{}", text_of(&show.stderr));
+    // Scrubbing writes the same neutralised cells, and a scrubbed file scrubs the same again.
+    let leads = dir.path().join("leads.csv");
+    std::fs::write(
+        &leads,
+        "email,note\ncalc@example.com,=HYPERLINK(\"x\")\nnew@example.com,+1\n",
+    )
+    .unwrap();
+    let once = other.cli(&["scrub", leads.to_str().unwrap()]);
+    let once_text = text_of(&once.stdout);
+    assert!(
+        once_text.contains("'=HYPERLINK") && once_text.contains("'+1"),
+        "{once_text}"
+    );
+    std::fs::write(&leads, &once_text).unwrap();
+    let twice = other.cli(&["scrub", leads.to_str().unwrap()]);
+    let twice_text = text_of(&twice.stdout);
+    assert!(
+        twice_text.contains("'=HYPERLINK") && !twice_text.contains("''="),
+        "{twice_text}"
+    );
+}
+
+#[test]
+fn evidence_cannot_drive_the_terminal_of_whoever_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&dir.path().join("data"));
+    let evil = "stop\x1b[2J\x1b[H\rentry lifted by ops\nlift #1 approved\u{202e}";
+    let add = relay.cli(&[
+        "suppress",
+        "add",
+        "pat@example.com",
+        "--reason",
+        "unsubscribe",
+        "--evidence",
+        evil,
+    ]);
+    assert!(add.status.success(), "{}", text_of(&add.stderr));
+    let show = relay.cli(&["suppress", "show", "pat@example.com"]);
+    let shown = text_of(&show.stdout);
+    assert!(
+        !shown.contains('\x1b') && !shown.contains('\r'),
+        "{shown:?}"
+    );
+    assert!(!shown.contains('\u{202e}'), "{shown:?}");
+    assert!(shown.contains("\\u{1b}[2J"), "{shown:?}");
+    assert!(
+        !shown.lines().any(|l| l.starts_with("lift #1 approved")),
+        "a fake line: {shown}"
+    );
+    // JSON keeps the text exact (and escaped by JSON itself).
+    let json = relay.cli(&["suppress", "show", "pat@example.com", "--json"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["entry"]["evidence"], evil);
+    assert!(!text_of(&json.stdout).contains('\x1b'));
 }

@@ -92,7 +92,7 @@ pub fn run(cli: &Cli, cmd: &AuditCommand) -> u8 {
             if json {
                 print_json(&r);
             } else {
-                println!(
+                say!(
                     "since {}: {} recipients relayed, {} checked, {} violation{}",
                     r.since,
                     r.relayed,
@@ -101,7 +101,7 @@ pub fn run(cli: &Cli, cmd: &AuditCommand) -> u8 {
                     if r.violations.len() == 1 { "" } else { "s" }
                 );
                 for v in &r.violations {
-                    println!(
+                    say!(
                         "VIOLATION {} relayed to {} from {} while {} was listed ({}, rule {}, added {} by {})",
                         v.attempt.at,
                         v.attempt.rcpt,
@@ -113,7 +113,7 @@ pub fn run(cli: &Cli, cmd: &AuditCommand) -> u8 {
                         v.entry.actor
                     );
                     for e in &v.history {
-                        println!("    {}", super::suppress::history_line(e));
+                        say!("    {}", super::suppress::history_line(e));
                     }
                 }
             }
@@ -127,10 +127,10 @@ pub fn run(cli: &Cli, cmd: &AuditCommand) -> u8 {
             if json {
                 print_json(&lifts);
             } else if lifts.is_empty() {
-                println!("no lifts in the window");
+                say!("no lifts in the window");
             } else {
                 for l in &lifts {
-                    println!("{}", super::lift::lift_line(l));
+                    say!("{}", super::lift::lift_line(l));
                 }
             }
             EXIT_OK
@@ -139,7 +139,7 @@ pub fn run(cli: &Cli, cmd: &AuditCommand) -> u8 {
             if json {
                 print_json(&r);
             } else {
-                println!(
+                say!(
                     "{}: {} item(s), {} flagged",
                     r.address,
                     r.timeline.len(),
@@ -148,9 +148,9 @@ pub fn run(cli: &Cli, cmd: &AuditCommand) -> u8 {
                 for item in &r.timeline {
                     match item {
                         TimelineItem::Event { event } => {
-                            println!("  {}", super::suppress::history_line(event))
+                            say!("  {}", super::suppress::history_line(event))
                         }
-                        TimelineItem::Attempt { attempt, flagged } => println!(
+                        TimelineItem::Attempt { attempt, flagged } => say!(
                             "{}{}",
                             if *flagged { "! " } else { "  " },
                             super::suppress::attempt_line(attempt)
@@ -168,18 +168,21 @@ pub fn run(cli: &Cli, cmd: &AuditCommand) -> u8 {
             if json {
                 print_json(&r);
             } else {
-                println!(
+                say!(
                     "since {}: {} contact(s) and {} account(s) mailed by more than one owner or mailbox",
                     r.since,
                     r.contacts.len(),
                     r.accounts.len()
                 );
                 for d in r.contacts.iter().chain(r.accounts.iter()) {
-                    println!("{}", d.target);
+                    say!("{}", d.target);
                     for f in &d.first {
-                        println!(
+                        say!(
                             "  {} first by {} from {} to {}",
-                            f.at, f.owner, f.from, f.rcpt
+                            f.at,
+                            f.owner,
+                            f.from,
+                            f.rcpt
                         );
                     }
                 }

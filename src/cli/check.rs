@@ -35,7 +35,7 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> u8 {
     }) {
         Ok(Body::Checked(result)) => result,
         Ok(other) => {
-            eprintln!("dnc-relay: unexpected answer: {other:?}");
+            tell!("dnc-relay: unexpected answer: {other:?}");
             return EXIT_UNREACHABLE;
         }
         Err(e) => return report(&e),
@@ -54,12 +54,12 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> u8 {
 
 fn print_text(r: &CheckResult) {
     if let Some(at) = r.at {
-        println!("as of {at}:");
+        say!("as of {at}:");
     }
     match (&r.entry, r.rule) {
         (Some(entry), Some(rule)) if r.deliverable => {
-            println!("{}: deliverable (exempt)", r.normalized);
-            println!(
+            say!("{}: deliverable (exempt)", r.normalized);
+            say!(
                 "  exemption {} sets aside {} ({}, rule {rule})",
                 r.exemption.as_deref().unwrap_or("?"),
                 entry.target,
@@ -67,36 +67,38 @@ fn print_text(r: &CheckResult) {
             );
         }
         (Some(entry), Some(rule)) => {
-            println!("{}: blocked", r.normalized);
-            println!("  matched   {} (rule {rule})", entry.target);
-            println!("  reason    {} (source {})", entry.reason, entry.source);
-            println!("  scope     {}", entry.scope());
-            println!("  added     {} by {}", entry.added_at, entry.actor);
+            say!("{}: blocked", r.normalized);
+            say!("  matched   {} (rule {rule})", entry.target);
+            say!("  reason    {} (source {})", entry.reason, entry.source);
+            say!("  scope     {}", entry.scope());
+            say!("  added     {} by {}", entry.added_at, entry.actor);
             if !entry.evidence.is_empty() {
-                println!("  evidence  {}", entry.evidence);
+                say!("  evidence  {}", entry.evidence);
             }
             if let Some(reply) = &r.smtp_reply {
-                println!("  at RCPT   {reply}");
+                say!("  at RCPT   {reply}");
             }
         }
-        _ if r.deliverable => println!("{}: deliverable", r.normalized),
-        _ => println!("{}: blocked", r.normalized),
+        _ if r.deliverable => say!("{}: deliverable", r.normalized),
+        _ => say!("{}: blocked", r.normalized),
     }
     if let Some(lock) = &r.lock {
         let effect = match r.lock_effect.as_deref() {
             Some("warn") => "warning",
             _ => "locked",
         };
-        println!("  {effect:<9} {}", crate::locks::describe(lock));
+        say!("  {effect:<9} {}", crate::locks::describe(lock));
         if let Some(review) = &lock.review {
-            println!(
+            say!(
                 "  review    since {} by {}: {}",
-                review.at, review.by, review.note
+                review.at,
+                review.by,
+                review.note
             );
         }
         if r.entry.is_none() {
             if let Some(reply) = &r.smtp_reply {
-                println!("  at RCPT   {reply}");
+                say!("  at RCPT   {reply}");
             }
         }
     }

@@ -101,17 +101,17 @@ pub fn run(cli: &Cli, cmd: &LiftCommand) -> u8 {
                     LiftCommand::Approve { .. } => "approved; the entry is removed",
                     _ => "denied; the entry stays",
                 };
-                println!("lift #{} for {} {verb}", lift.id, lift.target);
+                say!("lift #{} for {} {verb}", lift.id, lift.target);
             }
         }
         Body::Lifts { lifts } => {
             if json {
                 print_json(lifts);
             } else if lifts.is_empty() {
-                println!("no lift requests");
+                say!("no lift requests");
             } else {
                 for lift in lifts {
-                    println!("{}", lift_line(lift));
+                    say!("{}", lift_line(lift));
                 }
             }
         }

@@ -10,7 +10,8 @@ use super::{print_json, report, unexpected, Cli, EXIT_OK, EXIT_USAGE};
 use crate::admin::proto::{chunked, ImportRow};
 use crate::admin::{AdminClient, Body, Request};
 use crate::lists::{
-    export_row, hashed_row, import_row, Columns, ImportFormat, EXPORT_HEADER, HASHED_HEADER,
+    export_row, hashed_row, import_row, restore, Columns, ImportFormat, SafeCsv, EXPORT_HEADER,
+    HASHED_HEADER,
 };
 use crate::model::{Reason, Source};
 
@@ -79,11 +80,11 @@ fn open_csv(path: &PathBuf) -> Result<(csv::Reader<std::fs::File>, csv::StringRe
         .trim(csv::Trim::All)
         .from_path(path)
         .map_err(|e| {
-            eprintln!("dnc-relay: cannot read {}: {e}", path.display());
+            tell!("dnc-relay: cannot read {}: {e}", path.display());
             EXIT_USAGE
         })?;
     let headers = reader.headers().cloned().map_err(|e| {
-        eprintln!("dnc-relay: {}: no header row: {e}", path.display());
+        tell!("dnc-relay: {}: no header row: {e}", path.display());
         EXIT_USAGE
     })?;
     Ok((reader, headers))
@@ -106,7 +107,7 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
     let format = ImportFormat::detect(&cols);
     if format == ImportFormat::Plain {
         if let Err(e) = cols.address(None) {
-            eprintln!("dnc-relay: {}: {e}", args.file.display());
+            tell!("dnc-relay: {}: {e}", args.file.display());
             return EXIT_USAGE;
         }
     }
@@ -133,7 +134,7 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
             Ok(row) => rows.push(row),
             Err(message) if args.skip_invalid => skipped.push((line, message)),
             Err(message) => {
-                eprintln!(
+                tell!(
                     "dnc-relay: {} line {line}: {message}; nothing was imported (use --skip-invalid to skip bad rows)",
                     args.file.display()
                 );
@@ -142,7 +143,7 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
         }
     }
     for (line, message) in &skipped {
-        eprintln!("skipped line {line}: {message}");
+        tell!("skipped line {line}: {message}");
     }
     let mut client = match cli.connect() {
         Ok(c) => c,
@@ -172,7 +173,7 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
             if args.json {
                 print_json(&body);
             } else {
-                println!(
+                say!(
                     "imported {} ({}): {rows} rows, {added} new, {already} already listed, {} skipped; event #{event_id}",
                     args.file.display(),
                     format.name(),
@@ -225,14 +226,14 @@ pub fn export(cli: &Cli, args: &ExportArgs) -> u8 {
 
 /// Where export rows go, in the chosen format.
 enum ExportSink<W: Write> {
-    Csv(Box<csv::Writer<W>>, bool),
+    Csv(Box<SafeCsv<W>>, bool),
     Jsonl(std::io::BufWriter<W>, bool),
 }
 
 impl<W: Write> ExportSink<W> {
     fn new(format: ExportFormat, hashed: bool, out: W) -> Self {
         match format {
-            ExportFormat::Csv => ExportSink::Csv(Box::new(csv::Writer::from_writer(out)), hashed),
+            ExportFormat::Csv => ExportSink::Csv(Box::new(SafeCsv::new(out)), hashed),
             ExportFormat::Jsonl => ExportSink::Jsonl(std::io::BufWriter::new(out), hashed),
         }
     }
@@ -281,7 +282,7 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
     let column = match Columns::new(&headers).address(args.column.as_deref()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("dnc-relay: {}: {e}", args.file.display());
+            tell!("dnc-relay: {}: {e}", args.file.display());
             return EXIT_USAGE;
         }
     };
@@ -290,7 +291,7 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
         Err(code) => return code,
     };
     let stdout = std::io::stdout();
-    let mut out = csv::Writer::from_writer(stdout.lock());
+    let mut out = SafeCsv::new(stdout.lock());
     let mut header = headers.clone();
     header.push_field("dnc_status");
     header.push_field("dnc_reason");
@@ -306,7 +307,7 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
             match rec {
                 Ok(rec) => batch.push(rec),
                 Err(e) => {
-                    eprintln!("dnc-relay: {}: malformed CSV: {e}", args.file.display());
+                    tell!("dnc-relay: {}: malformed CSV: {e}", args.file.display());
                     return EXIT_USAGE;
                 }
             }
@@ -320,7 +321,7 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
     }
     let _ = out.flush();
     drop(out);
-    eprintln!(
+    tell!(
         "scrubbed {}: {} rows, {} ok, {} suppressed, {}{} invalid{}",
         args.file.display(),
         counts.rows,
@@ -363,7 +364,7 @@ fn scrub_batch(
     batch: &[csv::StringRecord],
     column: usize,
     args: &ScrubArgs,
-    out: &mut csv::Writer<std::io::StdoutLock<'_>>,
+    out: &mut SafeCsv<std::io::StdoutLock<'_>>,
     counts: &mut Counts,
 ) -> Result<(), u8> {
     // No address is longer than 254 bytes (RFC 5321): a longer cell is invalid whatever
@@ -371,7 +372,7 @@ fn scrub_batch(
     let addresses: Vec<String> = batch
         .iter()
         .map(|r| {
-            let cell = r.get(column).unwrap_or("");
+            let cell = restore(r.get(column).unwrap_or(""));
             let mut end = cell.len().min(320);
             while !cell.is_char_boundary(end) {
                 end -= 1;
@@ -398,7 +399,9 @@ fn scrub_batch(
         if args.drop && status.status != "ok" {
             continue;
         }
-        let mut row = record.clone();
+        // Cells read as they were meant (a cell we neutralised before is restored), then
+        // neutralised once on the way out: scrubbing a scrubbed file changes nothing.
+        let mut row: csv::StringRecord = record.iter().map(restore).collect();
         row.push_field(&status.status);
         row.push_field(status.reason.as_deref().unwrap_or(""));
         if out.write_record(&row).is_err() {

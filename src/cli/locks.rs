@@ -144,8 +144,8 @@ pub fn run(cli: &Cli, cmd: &LocksCommand) -> u8 {
     match &body {
         Body::LockChanged { lock } => {
             match lock {
-                Some(lock) => println!("{}", line(lock)),
-                None => println!("released"),
+                Some(lock) => say!("{}", line(lock)),
+                None => say!("released"),
             }
             EXIT_OK
         }
@@ -153,10 +153,10 @@ pub fn run(cli: &Cli, cmd: &LocksCommand) -> u8 {
             if json {
                 print_json(locks);
             } else if locks.is_empty() {
-                println!("no locks in force");
+                say!("no locks in force");
             } else {
                 for lock in locks {
-                    println!("{}", line(lock));
+                    say!("{}", line(lock));
                 }
             }
             EXIT_OK
@@ -170,14 +170,14 @@ pub fn run(cli: &Cli, cmd: &LocksCommand) -> u8 {
                 print_json(&body);
             } else {
                 match lock {
-                    Some(l) => println!("{}", line(l)),
-                    None => println!("no lock in force on it"),
+                    Some(l) => say!("{}", line(l)),
+                    None => say!("no lock in force on it"),
                 }
                 if let Some(a) = account {
-                    println!("{}", line(a));
+                    say!("{}", line(a));
                 }
                 for e in history {
-                    println!("  {}", super::suppress::history_line(e));
+                    say!("  {}", super::suppress::history_line(e));
                 }
             }
             if lock.is_some() || account.is_some() {
@@ -187,7 +187,7 @@ pub fn run(cli: &Cli, cmd: &LocksCommand) -> u8 {
             }
         }
         Body::Recorded { event_id } => {
-            println!("grouped; event #{event_id}");
+            say!("grouped; event #{event_id}");
             EXIT_OK
         }
         other => unexpected(other),

@@ -4,6 +4,22 @@
 //! Exit codes: 0 ok, 1 a negative answer (blocked, refused), 2 usage or config error,
 //! 3 cannot reach the socket or the store.
 
+/// Human output on stdout: one line, with every control character in it escaped (see
+/// [`escape_controls`]), so that text from the list (evidence, notes, addresses, an upstream's
+/// reply) can neither drive the terminal nor fake a line of its own.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", $crate::cli::escape_controls(&format!($($arg)*)))
+    };
+}
+
+/// [`say!`] for stderr.
+macro_rules! tell {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::cli::escape_controls(&format!($($arg)*)))
+    };
+}
+
 mod audit;
 mod check;
 mod lift;
@@ -110,23 +126,23 @@ fn hash_password() -> u8 {
     use std::io::BufRead;
     let mut line = String::new();
     if std::io::stdin().lock().read_line(&mut line).is_err() {
-        eprintln!("dnc-relay: cannot read the password from stdin");
+        tell!("dnc-relay: cannot read the password from stdin");
         return EXIT_USAGE;
     }
     let password = line.trim_end_matches(['\r', '\n']);
     if password.is_empty() {
-        eprintln!(
+        tell!(
             "dnc-relay: empty password (give it on stdin: echo 'secret' | dnc-relay hash-password)"
         );
         return EXIT_USAGE;
     }
     match crate::access::hash_password(password.as_bytes()) {
         Ok(hash) => {
-            println!("{hash}");
+            say!("{hash}");
             EXIT_OK
         }
         Err(e) => {
-            eprintln!("dnc-relay: cannot hash: {e}");
+            tell!("dnc-relay: cannot hash: {e}");
             EXIT_UNREACHABLE
         }
     }
@@ -143,7 +159,7 @@ fn whoami(cli: &Cli) -> u8 {
             entries,
             version,
         }) => {
-            println!("{actor} on dnc-relay {version} ({entries} entries)");
+            say!("{actor} on dnc-relay {version} ({entries} entries)");
             EXIT_OK
         }
         Ok(other) => unexpected(&other),
@@ -153,7 +169,7 @@ fn whoami(cli: &Cli) -> u8 {
 
 /// Reports an answer of the wrong kind.
 pub fn unexpected(body: &crate::admin::Body) -> u8 {
-    eprintln!("dnc-relay: unexpected answer from the relay: {body:?}");
+    tell!("dnc-relay: unexpected answer from the relay: {body:?}");
     EXIT_UNREACHABLE
 }
 
@@ -161,7 +177,7 @@ impl Cli {
     /// Loads the config and applies `--data-dir` (and the serve flags when given).
     pub fn load_config(&self, overrides: Overrides) -> Result<Config, u8> {
         let mut config = Config::load(self.config.as_deref()).map_err(|e| {
-            eprintln!("dnc-relay: {e}");
+            report_config_errors(&e);
             EXIT_USAGE
         })?;
         let overrides = Overrides {
@@ -169,7 +185,7 @@ impl Cli {
             ..overrides
         };
         config.apply(&overrides).map_err(|e| {
-            eprintln!("dnc-relay: {e}");
+            report_config_errors(&e);
             EXIT_USAGE
         })?;
         Ok(config)
@@ -190,13 +206,25 @@ impl Cli {
     }
 }
 
+/// Prints config errors, one line each.
+fn report_config_errors(e: &crate::config::ConfigErrors) {
+    let text = e.to_string();
+    let mut lines = text.lines();
+    if let Some(first) = lines.next() {
+        tell!("dnc-relay: {first}");
+    }
+    for line in lines {
+        tell!("{line}");
+    }
+}
+
 /// Prints an admin error and returns its exit code.
 pub fn report(e: &ClientError) -> u8 {
-    eprintln!("dnc-relay: {e}");
+    tell!("dnc-relay: {e}");
     match e {
         ClientError::Unreachable { .. } | ClientError::Protocol(_) => {
             if matches!(e, ClientError::Unreachable { .. }) {
-                eprintln!("  is the relay running? (dnc-relay serve), or pass --socket PATH");
+                tell!("  is the relay running? (dnc-relay serve), or pass --socket PATH");
             }
             EXIT_UNREACHABLE
         }
@@ -208,10 +236,47 @@ pub fn report(e: &ClientError) -> u8 {
     }
 }
 
+/// `text` with control characters (C0, DEL, C1) and the Unicode controls that reorder text
+/// on screen (bidi embeddings, overrides and isolates) written as escapes: `\n`, `\t`, `\r`,
+/// `\u{1b}`. Everything else, accents and non-Latin scripts included, is shown as it is.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
+        // JSON escapes every control character itself; it spans lines on purpose.
         Ok(text) => println!("{text}"),
-        Err(e) => eprintln!("dnc-relay: cannot print JSON: {e}"),
+        Err(e) => tell!("dnc-relay: cannot print JSON: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_controls;
+
+    #[test]
+    fn control_characters_are_shown_as_escapes() {
+        assert_eq!(escape_controls("Grüße, 東京"), "Grüße, 東京");
+        assert_eq!(
+            escape_controls("a\x1b[2J\rentry lifted\nb\tc\u{7f}\u{9b}\u{202e}x"),
+            "a\\u{1b}[2J\\rentry lifted\\nb\\tc\\u{7f}\\u{9b}\\u{202e}x"
+        );
     }
 }

@@ -43,7 +43,7 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> u8 {
     let runtime = match builder.enable_all().thread_name("dnc-relay").build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("dnc-relay: cannot start the runtime: {e}");
+            tell!("dnc-relay: cannot start the runtime: {e}");
             return EXIT_UNREACHABLE;
         }
     };
@@ -66,7 +66,7 @@ async fn serve(config: Config, reload: impl Fn() -> Result<Config, u8>) -> u8 {
     ) {
         (Ok(t), Ok(i), Ok(h)) => (t, i, h),
         _ => {
-            eprintln!("dnc-relay: cannot install signal handlers");
+            tell!("dnc-relay: cannot install signal handlers");
             return EXIT_NEGATIVE;
         }
     };
@@ -74,7 +74,7 @@ async fn serve(config: Config, reload: impl Fn() -> Result<Config, u8>) -> u8 {
         Ok(server) => server,
         Err(e) => {
             tracing::error!(error = %e, "cannot start");
-            eprintln!("dnc-relay: {e}");
+            tell!("dnc-relay: {e}");
             return u8::try_from(e.exit_code()).unwrap_or(EXIT_NEGATIVE);
         }
     };
@@ -121,13 +121,13 @@ pub fn check_config(cli: &Cli) -> u8 {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "shipped config".into());
-    println!("{origin}: OK");
+    say!("{origin}: OK");
     let listen: Vec<String> = config.server.listen.iter().map(|a| a.to_string()).collect();
-    println!("  listen      {}", listen.join(", "));
-    println!("  upstream    {}", config.upstream_url());
-    println!("  store       {}", config.store_path().display());
-    println!("  socket      {}", config.socket_path().display());
-    println!("  decisions   {}", config.decisions_path().display());
+    say!("  listen      {}", listen.join(", "));
+    say!("  upstream    {}", config.upstream_url());
+    say!("  store       {}", config.store_path().display());
+    say!("  socket      {}", config.socket_path().display());
+    say!("  decisions   {}", config.decisions_path().display());
     EXIT_OK
 }
 

@@ -72,7 +72,7 @@ pub fn run(cli: &Cli, cmd: &SuppressCommand) -> u8 {
 fn add(cli: &Cli, args: &AddArgs) -> u8 {
     // Refuse a malformed target here too, with the same rules as the relay.
     if let Err(e) = Target::parse(&args.target) {
-        eprintln!(
+        tell!(
             "dnc-relay: '{}' is not a valid target (an address or @domain): {e}",
             args.target
         );
@@ -103,7 +103,7 @@ fn add(cli: &Cli, args: &AddArgs) -> u8 {
     if args.json {
         super::print_json(&body);
     } else if *created {
-        println!(
+        say!(
             "suppressed {} ({}, source {}, scope {}), event #{event_id}",
             entry.target,
             entry.reason,
@@ -111,7 +111,7 @@ fn add(cli: &Cli, args: &AddArgs) -> u8 {
             entry.scope()
         );
     } else {
-        println!(
+        say!(
             "{} was already suppressed since {}; now {} (scope {}); recorded as event #{event_id}",
             entry.target,
             entry.added_at,
@@ -209,19 +209,19 @@ fn show(cli: &Cli, target: &str, json: bool) -> u8 {
     } else {
         match entry {
             Some(e) => {
-                println!("{target}: suppressed");
-                println!("  reason    {}", e.reason);
-                println!("  source    {}", e.source);
-                println!("  scope     {}", e.scope());
-                println!("  added     {} by {}", e.added_at, e.actor);
+                say!("{target}: suppressed");
+                say!("  reason    {}", e.reason);
+                say!("  source    {}", e.source);
+                say!("  scope     {}", e.scope());
+                say!("  added     {} by {}", e.added_at, e.actor);
                 if !e.evidence.is_empty() {
-                    println!("  evidence  {}", e.evidence);
+                    say!("  evidence  {}", e.evidence);
                 }
             }
-            None => println!("{target}: not suppressed"),
+            None => say!("{target}: not suppressed"),
         }
         if !history.is_empty() || !attempts.is_empty() {
-            println!("timeline:");
+            say!("timeline:");
             let mut lines: Vec<(crate::model::Timestamp, String)> = history
                 .iter()
                 .map(|e| (e.at, history_line(e)))
@@ -229,7 +229,7 @@ fn show(cli: &Cli, target: &str, json: bool) -> u8 {
                 .collect();
             lines.sort_by_key(|(at, _)| *at);
             for (_, line) in lines {
-                println!("  {line}");
+                say!("  {line}");
             }
         }
     }

@@ -541,13 +541,20 @@ fn start_relay(args: &Args, dir: &Path, port: u16, sink: SocketAddr) -> Child {
         &config,
         format!(
             "data_dir = {dir:?}\n[server]\nlisten = [\"127.0.0.1:{port}\"]\nhostname = \"relay.load\"\nmax_connections = 20000\nmax_connections_per_client = 20000\nworker_threads = {threads}\n\
-             [upstream]\nurl = \"smtp://{sink}\"\nmax_connections = 2048\n[store]\ncache_size = \"{cache}\"\n[log]\nlevel = \"warn\"\n{locks}",
+             [upstream]\nurl = \"smtp://{sink}\"\nmax_connections = 2048\n{share}[store]\ncache_size = \"{cache}\"\n[log]\nlevel = \"warn\"\n{locks}",
             locks = match args.locks.as_str() {
                 "off" => "[locks]\ncontact = \"off\"\naccount = \"off\"\n",
                 _ => "",
             },
             cache = args.cache,
             threads = args.relay_threads,
+            // Every load comes from one address; its share is the whole pool. A relay built
+            // before the per-client share (run with --relay-bin) does not know the key.
+            share = if args.relay_bin.is_some() {
+                ""
+            } else {
+                "max_connections_per_client = 2048\n"
+            },
         ),
     )
     .expect("config");

@@ -148,20 +148,18 @@ pub fn create_private_file(path: &Path) -> Result<(), DataDirError> {
 /// operator may have reasons, and the relay must not fight the system's configuration.
 pub fn too_open(config: &Config) -> Vec<(PathBuf, u32)> {
     let mut paths = vec![
-        (config.data_dir.clone(), true),
-        (config.store_path(), false),
-        (config.decisions_path(), false),
+        config.data_dir.clone(),
+        config.store_path(),
+        config.decisions_path(),
     ];
     if let UpstreamUrl::Capture(outbox) = config.upstream_url() {
-        paths.push((outbox, true));
+        paths.push(outbox);
     }
     paths
         .into_iter()
-        .filter_map(|(path, is_dir)| {
+        .filter_map(|path| {
             let mode = std::fs::metadata(&path).ok()?.mode() & 0o7777;
-            // Directories may be traversed by the group (a socket inside); files never.
-            let allowed = if is_dir { 0o750 } else { 0o600 };
-            (mode & !allowed != 0).then_some((path, mode))
+            (mode & 0o077 != 0).then_some((path, mode))
         })
         .collect()
 }

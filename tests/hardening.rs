@@ -285,20 +285,7 @@ fn a_trusted_network_open_to_the_world_is_warned_about() {
         dir.path(),
         "[server]\ntrusted_networks = [\"127.0.0.0/8\", \"0.0.0.0/0\", \"::/0\"]\n",
     );
-    let port = free_port();
-    let child = Command::new(binary())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--config")
-        .arg(&config)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut relay = Relay {
-        child,
-        addr: format!("127.0.0.1:{port}").parse().unwrap(),
-        dir: dir.path().join("data"),
-    };
-    relay.wait_ready();
+    let relay = Relay::start_with_config(&config, &dir.path().join("data"));
     let (_, log) = relay.sigterm_with_log();
     assert!(
         log.contains("0.0.0.0/0") && log.contains("::/0") && log.contains("open to the world"),
@@ -444,24 +431,7 @@ fn pages_damaged_while_running_defer_recipients_without_dropping_the_session() {
     let dir = tempfile::tempdir().unwrap();
     // A small cache, so lookups read pages from the file.
     let config = config_in(dir.path(), "[store]\ncache_size = \"1MiB\"\n");
-    let port = free_port();
-    let child = Command::new(binary())
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--config",
-        ])
-        .arg(&config)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut relay = Relay {
-        child,
-        addr: format!("127.0.0.1:{port}").parse().unwrap(),
-        dir: dir.path().join("data"),
-    };
-    relay.wait_ready();
+    let relay = Relay::start_with_config(&config, &dir.path().join("data"));
     let csv = dir.path().join("list.csv");
     let rows: String = (0..50_000).map(|i| format!("p{i}@example.com\n")).collect();
     std::fs::write(&csv, format!("email\n{rows}")).unwrap();
@@ -540,24 +510,7 @@ fn many_large_messages_at_once_stay_within_the_message_memory_budget() {
         dir.path(),
         "[server]\nmessage_memory = \"8MiB\"\nmax_message_size = \"12MiB\"\n",
     );
-    let port = free_port();
-    let child = Command::new(binary())
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--config",
-        ])
-        .arg(&config)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut relay = Relay {
-        child,
-        addr: format!("127.0.0.1:{port}").parse().unwrap(),
-        dir: dir.path().join("data"),
-    };
-    relay.wait_ready();
+    let relay = Relay::start_with_config(&config, &dir.path().join("data"));
     let before = peak_rss_kib(relay.child.id());
     const CLIENTS: usize = 30;
     const SIZE: usize = 10 * 1024 * 1024;

@@ -166,7 +166,6 @@ pub struct Store {
     jobs: mpsc::Sender<Job>,
     records: Arc<writer::RecordQueue>,
     writer: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
-    path: PathBuf,
 }
 
 /// Settings for opening the store.
@@ -299,13 +298,12 @@ impl Store {
             jobs,
             records,
             writer: Arc::new(std::sync::Mutex::new(Some(handle))),
-            path: path.to_path_buf(),
         })
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.shared.path
     }
 
     /// Whether the store can record what is decided now. A store that cannot write must not

@@ -343,6 +343,9 @@ struct RecordBatch {
 /// in flight when the disk filled up arrives here.
 const MAX_PENDING_RECORDS: usize = 200_000;
 
+/// Failed reopens, logged once a minute.
+static REOPEN_FAILURES: crate::panics::Throttle = crate::panics::Throttle::new(60);
+
 /// How often a store that cannot write is reopened.
 const REOPEN_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -495,7 +498,14 @@ impl Writer {
             }
             Err(e) => {
                 self.shared.set_writable(false, &e.to_string());
-                tracing::debug!(error = %e, "the store still cannot write");
+                if let Some(held_back) = REOPEN_FAILURES.should_log() {
+                    tracing::warn!(
+                        error = %e,
+                        store = %self.shared.path.display(),
+                        failed_reopens_since_last = held_back,
+                        "the store still cannot write; recipients stay deferred"
+                    );
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The built binary as a child process: `serve` with its own data directory and port, the
 //! admin CLI, and a minimal blocking SMTP client.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -30,10 +31,24 @@ impl Relay {
     }
 
     pub fn start_on(dir: &Path, port: u16) -> Relay {
+        Relay::spawn(&[OsStr::new("--data-dir"), dir.as_os_str()], dir, port)
+    }
+
+    /// `serve --config FILE` on a free port; its data directory (for the socket) is `dir`.
+    pub fn start_with_config(config: &Path, dir: &Path) -> Relay {
+        Relay::spawn(
+            &[OsStr::new("--config"), config.as_os_str()],
+            dir,
+            free_port(),
+        )
+    }
+
+    fn spawn(args: &[&OsStr], dir: &Path, port: u16) -> Relay {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let child = Command::new(binary())
-            .args(["serve", "--listen", &addr.to_string(), "--data-dir"])
-            .arg(dir)
+            .args(["serve", "--listen", &addr.to_string()])
+            .args(args)
+            .env_remove("DNC_RELAY_CONFIG")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

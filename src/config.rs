@@ -810,27 +810,7 @@ impl Config {
             err("data_dir", "must not be empty");
         }
         let s = &self.server;
-        if s.listen.is_empty() {
-            err("server.listen", "at least one address is needed");
-        }
-        if s.hostname.trim().is_empty() || s.hostname.contains(char::is_whitespace) {
-            err("server.hostname", "must be a host name without spaces");
-        }
-        if s.max_connections == 0 {
-            err("server.max_connections", "must be at least 1");
-        }
-        if s.max_recipients == 0 {
-            err("server.max_recipients", "must be at least 1");
-        }
-        if s.max_message_size < 1024 {
-            err("server.max_message_size", "must be at least 1 KiB");
-        }
-        if s.max_line_length < 512 {
-            err(
-                "server.max_line_length",
-                "must be at least 512 (RFC 5321 command line)",
-            );
-        }
+        self.validate_server(&mut err);
         for (key, d) in [
             ("server.command_timeout", s.command_timeout),
             ("server.data_timeout", s.data_timeout),
@@ -888,6 +868,54 @@ impl Config {
             }
             _ => {}
         }
+        self.validate_users(&mut err);
+        if self.locks.ttl < Duration::from_secs(60) {
+            err("locks.ttl", "must be at least a minute");
+        }
+        if self.audit.send_retention < Duration::from_secs(86_400) {
+            err("audit.send_retention", "must be at least one day");
+        }
+        if let Some(group) = &self.admin.socket_group {
+            if group.trim().is_empty() {
+                err("admin.socket_group", "must name a group");
+            }
+        }
+        self.validate_senders(&mut err);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The `[server]` numbers that must be positive or within bounds.
+    fn validate_server(&self, err: &mut dyn FnMut(&str, &str)) {
+        let s = &self.server;
+        if s.listen.is_empty() {
+            err("server.listen", "at least one address is needed");
+        }
+        if s.hostname.trim().is_empty() || s.hostname.contains(char::is_whitespace) {
+            err("server.hostname", "must be a host name without spaces");
+        }
+        if s.max_connections == 0 {
+            err("server.max_connections", "must be at least 1");
+        }
+        if s.max_recipients == 0 {
+            err("server.max_recipients", "must be at least 1");
+        }
+        if s.max_message_size < 1024 {
+            err("server.max_message_size", "must be at least 1 KiB");
+        }
+        if s.max_line_length < 512 {
+            err(
+                "server.max_line_length",
+                "must be at least 512 (RFC 5321 command line)",
+            );
+        }
+    }
+
+    /// The AUTH accounts: names unique, argon2 hashes, senders that parse.
+    fn validate_users(&self, err: &mut dyn FnMut(&str, &str)) {
         let mut user_names = std::collections::HashSet::new();
         for (i, u) in self.auth.users.iter().enumerate() {
             let key = |field: &str| format!("auth.users[{i}].{field}");
@@ -914,9 +942,10 @@ impl Config {
                 }
             }
         }
-        if self.locks.ttl < Duration::from_secs(60) {
-            err("locks.ttl", "must be at least a minute");
-        }
+    }
+
+    /// The owners and sender groups: names unique, senders that parse.
+    fn validate_senders(&self, err: &mut dyn FnMut(&str, &str)) {
         let mut owner_names = std::collections::HashSet::new();
         for (i, o) in self.owners.iter().enumerate() {
             let key = |field: &str| format!("owners[{i}].{field}");
@@ -935,14 +964,6 @@ impl Config {
                 if let Err(e) = crate::policy::SenderPattern::parse(sender) {
                     err(&key("senders"), &format!("'{sender}': {e}"));
                 }
-            }
-        }
-        if self.audit.send_retention < Duration::from_secs(86_400) {
-            err("audit.send_retention", "must be at least one day");
-        }
-        if let Some(group) = &self.admin.socket_group {
-            if group.trim().is_empty() {
-                err("admin.socket_group", "must name a group");
             }
         }
         let mut names = std::collections::HashSet::new();
@@ -978,11 +999,6 @@ impl Config {
                     );
                 }
             }
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
         }
     }
 

@@ -110,36 +110,7 @@ impl Server {
             .await
             .map_err(StartError::Listen)?;
         // From here on, files are created.
-        crate::datadir::prepare(&config)?;
-        if config.admin.socket_group.is_some() && config.socket_path().starts_with(&config.data_dir)
-        {
-            tracing::warn!(
-                socket = %config.socket_path().display(),
-                "admin.socket_group is set but the socket is inside the private data directory, which the group cannot enter; set admin.socket to a directory of its own (e.g. /run/dnc-relay/admin.sock)"
-            );
-        }
-        for (path, mode) in crate::datadir::too_open(&config) {
-            tracing::warn!(
-                path = %path.display(),
-                mode = format!("{mode:04o}"),
-                "other local users can reach this file of the relay's; make it private (chmod go-rwx)"
-            );
-        }
-        let store_path = config.store_path();
-        if store_start == crate::datadir::StoreStart::Create {
-            tracing::warn!(
-                store = %store_path.display(),
-                "NEW DATA DIRECTORY: creating a new, EMPTY store; no suppression is in force until entries are added or imported"
-            );
-        }
-        let store_options = StoreOptions {
-            cache_size: usize::try_from(config.store.cache_size).unwrap_or(usize::MAX),
-            fault: hooks.store_fault.clone(),
-            create: store_start == crate::datadir::StoreStart::Create,
-        };
-        let store = tokio::task::spawn_blocking(move || Store::open(&store_path, &store_options))
-            .await
-            .map_err(|e| StoreError::Io(e.to_string()))??;
+        let store = open_store(&config, store_start, &hooks).await?;
         let log_path = config.decisions_path();
         let log = DecisionLog::open(&log_path).map_err(|source| StartError::Log {
             path: log_path,
@@ -347,6 +318,46 @@ impl Server {
         tracing::info!("dnc-relay stopped");
         result
     }
+}
+
+/// Creates the data directory (private), warns about what others can reach, and opens the
+/// store, creating it only when the data directory is new.
+async fn open_store(
+    config: &Config,
+    start: crate::datadir::StoreStart,
+    hooks: &Hooks,
+) -> Result<Store, StartError> {
+    crate::datadir::prepare(config)?;
+    if config.admin.socket_group.is_some() && config.socket_path().starts_with(&config.data_dir) {
+        tracing::warn!(
+            socket = %config.socket_path().display(),
+            "admin.socket_group is set but the socket is inside the private data directory, which the group cannot enter; set admin.socket to a directory of its own (e.g. /run/dnc-relay/admin.sock)"
+        );
+    }
+    for (path, mode) in crate::datadir::too_open(config) {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{mode:04o}"),
+            "other local users can reach this file of the relay's; make it private (chmod go-rwx)"
+        );
+    }
+    let store_path = config.store_path();
+    let create = start == crate::datadir::StoreStart::Create;
+    if create {
+        tracing::warn!(
+            store = %store_path.display(),
+            "NEW DATA DIRECTORY: creating a new, EMPTY store; no suppression is in force until entries are added or imported"
+        );
+    }
+    let store_options = StoreOptions {
+        cache_size: usize::try_from(config.store.cache_size).unwrap_or(usize::MAX),
+        fault: hooks.store_fault.clone(),
+        create,
+    };
+    let store = tokio::task::spawn_blocking(move || Store::open(&store_path, &store_options))
+        .await
+        .map_err(|e| StoreError::Io(e.to_string()))??;
+    Ok(store)
 }
 
 /// A trusted network that covers every address makes the relay open to the world: anyone who

@@ -298,7 +298,7 @@ impl Transaction {
 
     /// Ends the transaction without sending (client RSET, QUIT or error): RSET upstream and
     /// keep the connection for reuse when it is still healthy.
-    pub async fn abort(mut self) {
+    pub async fn abort(&mut self) {
         if let (Kind::Smtp(pool), State::Open(conn)) = (
             &*self.relay.kind,
             std::mem::replace(&mut self.state, State::Finished),

@@ -7,10 +7,29 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::dot::DotDecoder;
 use super::reply::Reply;
-use super::session::{Flow, LogLine, Session};
+use super::session::{Flow, LogLine, Session, Transaction};
 use crate::audit::Decision;
 use crate::model::AttemptOutcome;
 use crate::relay::Outcome;
+
+/// How the message data ended.
+enum Received {
+    /// Whole, in the session's body.
+    Complete,
+    /// Over `max_message_size`: read to its end and dropped.
+    TooLarge,
+    /// Its spool file failed: read to its end and dropped.
+    Unspooled(std::io::Error),
+}
+
+/// What became of a message: the reply, the decision for each recipient, the reason for the
+/// log, and the upstream's answer.
+struct Delivery {
+    reply: Reply,
+    decision: Decision,
+    reason: Option<&'static str>,
+    upstream: Option<String>,
+}
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     pub(super) async fn data(&mut self) -> Flow {
@@ -24,15 +43,60 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         }
         self.reply(Reply::start_data());
         self.flush().await?;
-
         let mut decoder = DotDecoder::new(self.ctx.limits.max_message_size);
+        let received = self.receive(&mut decoder).await?;
+        let Some(mut txn) = self.txn.take() else {
+            return Ok(());
+        };
+        let message_id = message_id(self.body.head());
+        let delivery = self.deliver(&mut txn, received).await;
+        // Answer first: the client must hear the upstream's verdict as early as possible
+        // (the RFC 1047 duplicate window); the log lines follow.
+        self.reply(delivery.reply.clone());
+        let _ = self.flush().await;
+        for accepted in &txn.accepted {
+            let mut line = LogLine::new(
+                &txn.from,
+                &accepted.rcpt,
+                delivery.decision,
+                &delivery.reply,
+            );
+            line.reason = delivery.reason.map(Cow::Borrowed);
+            line.message_id = message_id.as_deref();
+            line.upstream = delivery.upstream.clone();
+            line.exemption = accepted.exemption.clone();
+            self.log_decision(line).await;
+        }
+        if delivery.decision == Decision::Relayed {
+            self.record_relayed(&mut txn, &message_id, &delivery).await;
+        }
+        tracing::debug!(
+            session = %self.id,
+            helo = self.helo.as_ref().map(|h| h.name.as_str()).unwrap_or(""),
+            from = %txn.from,
+            recipients = txn.accepted.len(),
+            size = decoder.size(),
+            message_id = message_id.as_deref().unwrap_or(""),
+            reply = %delivery.reply,
+            "transaction finished"
+        );
+        self.body.reset();
+        Ok(())
+    }
+
+    /// Reads the message data to its end marker into the session's body (in memory or
+    /// spooled). A timeout, a disconnect or a client below the rate floor ends the session.
+    async fn receive(
+        &mut self,
+        decoder: &mut DotDecoder,
+    ) -> Result<Received, super::session::Closed> {
         self.body.reset();
         // Once the message cannot be held (over the size limit, or its spool file failed), the
         // rest is read and dropped: the client gets its answer after its final dot.
         let mut spool_error: Option<std::io::Error> = None;
         let started = std::time::Instant::now();
         loop {
-            let done = self.decode_pending(&mut decoder);
+            let done = self.decode_pending(decoder);
             if decoder.overflowed() || spool_error.is_some() {
                 self.body.discard();
             } else if let Err(e) = self.body.settle().await {
@@ -51,109 +115,104 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 && (decoder.size() as f64) < floor as f64 * elapsed.as_secs_f64()
             {
                 tracing::info!(session = %self.id, client = %self.peer, bytes = decoder.size(), "DATA below the rate floor");
-                return self.close_with(Reply::too_slow(&self.ctx.hostname)).await;
+                self.close_with(Reply::too_slow(&self.ctx.hostname)).await?;
             }
             // A timeout or disconnect here drops the transaction: nothing is relayed.
             self.fill(self.ctx.limits.data_timeout, false).await?;
         }
+        if decoder.overflowed() {
+            return Ok(Received::TooLarge);
+        }
+        if let Some(e) = spool_error {
+            return Ok(Received::Unspooled(e));
+        }
+        Ok(match self.body.finish().await {
+            Ok(()) => Received::Complete,
+            Err(e) => Received::Unspooled(e),
+        })
+    }
 
-        let Some(mut txn) = self.txn.take() else {
-            return Ok(());
+    /// Hands a complete message to the upstream; anything else ends the upstream transaction.
+    async fn deliver(&mut self, txn: &mut Transaction, received: Received) -> Delivery {
+        let failed = |reply, reason, upstream| Delivery {
+            reply,
+            decision: Decision::Failed,
+            reason: Some(reason),
+            upstream,
         };
-        if spool_error.is_none() && !decoder.overflowed() {
-            if let Err(e) = self.body.finish().await {
-                spool_error = Some(e);
+        match received {
+            Received::TooLarge => {
+                txn.upstream.abort().await;
+                failed(Reply::message_too_large(), "message-too-large", None)
             }
-        }
-        let message_id = message_id(self.body.head());
-        let (reply, decision, reason, upstream) = if decoder.overflowed() {
-            txn.upstream.abort().await;
-            (
-                Reply::message_too_large(),
-                Decision::Failed,
-                Some("message-too-large"),
-                None,
-            )
-        } else if let Some(e) = spool_error {
-            tracing::error!(session = %self.id, error = %e, "cannot spool the message to disk");
-            txn.upstream.abort().await;
-            (
-                Reply::local_error(),
-                Decision::Failed,
-                Some("spool-unavailable"),
-                Some(format!("spooling failed: {e}")),
-            )
-        } else {
-            let outcome = txn.upstream.send(&mut self.body).await;
-            let reply = Reply::for_outcome(&outcome, |r| Reply::relayed(&r.text()));
-            let (decision, reason) = match &outcome {
-                Outcome::Accepted(_) => (Decision::Relayed, None),
-                Outcome::Unavailable(failure) => {
-                    tracing::warn!(session = %self.id, %failure, "upstream failed during DATA");
-                    (Decision::Failed, Some("upstream-unavailable"))
+            Received::Unspooled(e) => {
+                tracing::error!(session = %self.id, error = %e, "cannot spool the message to disk");
+                txn.upstream.abort().await;
+                failed(
+                    Reply::local_error(),
+                    "spool-unavailable",
+                    Some(format!("spooling failed: {e}")),
+                )
+            }
+            Received::Complete => {
+                let outcome = txn.upstream.send(&mut self.body).await;
+                let reply = Reply::for_outcome(&outcome, |r| Reply::relayed(&r.text()));
+                let (decision, reason) = match &outcome {
+                    Outcome::Accepted(_) => (Decision::Relayed, None),
+                    Outcome::Unavailable(failure) => {
+                        tracing::warn!(session = %self.id, %failure, "upstream failed during DATA");
+                        (Decision::Failed, Some("upstream-unavailable"))
+                    }
+                    _ => (Decision::Failed, Some("upstream")),
+                };
+                Delivery {
+                    reply,
+                    decision,
+                    reason,
+                    upstream: Some(outcome.describe()),
                 }
-                _ => (Decision::Failed, Some("upstream")),
-            };
-            (reply, decision, reason, Some(outcome.describe()))
-        };
-        // Answer first: the client must hear the upstream's verdict as early as possible
-        // (the RFC 1047 duplicate window); the log lines follow.
-        self.reply(reply.clone());
-        let _ = self.flush().await;
-        for accepted in &txn.accepted {
-            let mut line = LogLine::new(&txn.from, &accepted.rcpt, decision, &reply);
-            line.reason = reason.map(Cow::Borrowed);
-            line.message_id = message_id.as_deref();
-            line.upstream = upstream.clone();
-            line.exemption = accepted.exemption.clone();
-            self.log_decision(line).await;
-        }
-        if decision == Decision::Relayed {
-            // The message went out: the owner's claims become locks (or renew them), stored
-            // with the send records; the claims hold until that commit.
-            let claims: Vec<crate::locks::Claim> = txn
-                .accepted
-                .iter_mut()
-                .flat_map(|a| a.claims.drain(..))
-                .collect();
-            let locks = claims.iter().map(|c| c.to_store()).collect();
-            let owner = txn.owner.as_ref().map(|o| o.name.clone());
-            let attempts = txn
-                .accepted
-                .iter()
-                .map(|a| {
-                    let mut attempt = self.attempt(
-                        &txn.from,
-                        &a.rcpt,
-                        a.at,
-                        AttemptOutcome::Relayed {
-                            message_id: message_id.clone(),
-                            upstream: upstream.clone().unwrap_or_default(),
-                            exemption: a.exemption.clone(),
-                        },
-                    );
-                    attempt.owner = owner.clone();
-                    attempt
-                })
-                .collect();
-            let hold: Option<Box<dyn std::any::Any + Send>> =
-                (!claims.is_empty()).then(|| Box::new(claims) as _);
-            if let Err(e) = self.ctx.store.record_relayed(attempts, locks, hold).await {
-                tracing::error!(session = %self.id, error = %e, "cannot record the relayed message (send records, locks)");
             }
         }
-        tracing::debug!(
-            session = %self.id,
-            helo = self.helo.as_ref().map(|h| h.name.as_str()).unwrap_or(""),
-            from = %txn.from,
-            recipients = txn.accepted.len(),
-            size = decoder.size(),
-            message_id = message_id.as_deref().unwrap_or(""),
-            reply = %reply,
-            "transaction finished"
-        );
-        self.body.reset();
-        Ok(())
+    }
+
+    /// The message went out: its send records, and the owner's claims that become locks (or
+    /// renew them), stored together; the claims hold until that commit.
+    async fn record_relayed(
+        &mut self,
+        txn: &mut Transaction,
+        message_id: &Option<String>,
+        delivery: &Delivery,
+    ) {
+        let claims: Vec<crate::locks::Claim> = txn
+            .accepted
+            .iter_mut()
+            .flat_map(|a| a.claims.drain(..))
+            .collect();
+        let locks = claims.iter().map(|c| c.to_store()).collect();
+        let owner = txn.owner.as_ref().map(|o| o.name.clone());
+        let attempts = txn
+            .accepted
+            .iter()
+            .map(|a| {
+                let mut attempt = self.attempt(
+                    &txn.from,
+                    &a.rcpt,
+                    a.at,
+                    AttemptOutcome::Relayed {
+                        message_id: message_id.clone(),
+                        upstream: delivery.upstream.clone().unwrap_or_default(),
+                        exemption: a.exemption.clone(),
+                    },
+                );
+                attempt.owner = owner.clone();
+                attempt
+            })
+            .collect();
+        let hold: Option<Box<dyn std::any::Any + Send>> =
+            (!claims.is_empty()).then(|| Box::new(claims) as _);
+        if let Err(e) = self.ctx.store.record_relayed(attempts, locks, hold).await {
+            tracing::error!(session = %self.id, error = %e, "cannot record the relayed message (send records, locks)");
+        }
     }
 }
 

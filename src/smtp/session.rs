@@ -414,7 +414,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
 
     /// Ends the transaction, if any, and lets the upstream forget it.
     pub(super) async fn reset_transaction(&mut self) {
-        if let Some(txn) = self.txn.take() {
+        if let Some(mut txn) = self.txn.take() {
             txn.upstream.abort().await;
         }
     }

@@ -441,6 +441,12 @@ pub enum AttemptOutcome {
         /// The entry's reason.
         reason: Reason,
     },
+    /// The relay refused the recipient at RCPT before the policy could look at it (its
+    /// syntax, a parameter, a non-ASCII address without SMTPUTF8).
+    Rejected {
+        /// The reply the client got, e.g. `553 5.6.7 non-ASCII address needs ...`.
+        reply: String,
+    },
 }
 
 /// What happened, in the append-only history.

@@ -721,3 +721,43 @@ async fn large_messages_reach_the_upstream_byte_for_byte_through_the_spool() {
         relay.stop().await;
     }
 }
+
+#[tokio::test]
+async fn every_rcpt_refusal_is_on_the_record_whatever_its_cause() {
+    let relay = TestRelay::start("capture:outbox", |_| {}).await;
+    let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+    // A non-ASCII address without SMTPUTF8 in MAIL FROM.
+    c.expect("RCPT TO:<jösé@example.com>\r\n", "553 5.6.7")
+        .await;
+    c.expect("RCPT TO:<not an address>\r\n", "501").await;
+    c.expect("RCPT TO:<ann@example.com> NOTIFY=NEVER\r\n", "555")
+        .await;
+    c.expect("QUIT\r\n", "221").await;
+    let lines = relay.decisions(3).await;
+    let shown: Vec<(u16, &str, Option<&str>)> = lines
+        .iter()
+        .map(|l| (l.code, l.rcpt.as_str(), l.reason.as_deref()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (553, "jösé@example.com", Some("needs-smtputf8")),
+            (501, "not an address", Some("bad-address")),
+            (555, "ann@example.com", Some("bad-parameter")),
+        ]
+    );
+    assert!(lines.iter().all(|l| l.decision == Decision::Reject));
+    // And in the contact's timeline.
+    let store = relay.server.store();
+    store.settle().await.unwrap();
+    let key = dnc_relay::address::Target::parse("jösé@example.com")
+        .unwrap()
+        .match_key();
+    let records = store.attempts_by_key(&key).unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert!(matches!(
+        &records[0].outcome,
+        dnc_relay::model::AttemptOutcome::Rejected { reply } if reply.starts_with("553 5.6.7")
+    ));
+    relay.stop().await;
+}

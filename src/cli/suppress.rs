@@ -315,6 +315,10 @@ pub fn attempt_line(a: &crate::model::Attempt) -> String {
             "{} {:<24} refused send to {} from {} (matched {target}, rule {rule})",
             a.at, "", a.rcpt, a.from
         ),
+        AttemptOutcome::Rejected { reply } => format!(
+            "{} {:<24} refused send to {} from {} ({reply})",
+            a.at, "", a.rcpt, a.from
+        ),
         AttemptOutcome::Relayed {
             message_id,
             exemption,

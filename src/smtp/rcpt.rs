@@ -28,11 +28,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let Some(txn) = &self.txn else {
             return self.reply(Reply::bad_sequence("need MAIL before RCPT"));
         };
-        if to.flags != 0 || to.orcpt.is_some() || to.rrvs != 0 {
-            return self.reply(Reply::unsupported_parameter("NOTIFY/ORCPT"));
-        }
         let from = txn.from.clone();
         let rcpt = to.address.as_ref();
+        if to.flags != 0 || to.orcpt.is_some() || to.rrvs != 0 {
+            let reply = Reply::unsupported_parameter("NOTIFY/ORCPT");
+            return self.reject_early(&from, rcpt, reply, "bad-parameter").await;
+        }
         if txn.accepted.len() >= self.ctx.limits.max_recipients {
             // A client that keeps going past the limit is counted like any protocol error,
             // so that it is closed after `max_errors` instead of logging without end.
@@ -44,11 +45,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             return self.reply(reply);
         }
         if !rcpt.is_ascii() && !txn.smtputf8 {
-            return self.reply(Reply::needs_smtputf8());
+            let reply = Reply::needs_smtputf8();
+            return self
+                .reject_early(&from, rcpt, reply, "needs-smtputf8")
+                .await;
         }
         let addr = match Address::parse(rcpt) {
             Ok(addr) => addr,
-            Err(e) => return self.reply(Reply::bad_recipient_syntax(&e.to_string())),
+            Err(e) => {
+                let reply = Reply::bad_recipient_syntax(&e.to_string());
+                return self.reject_early(&from, rcpt, reply, "bad-address").await;
+            }
         };
         let sender = Sender {
             address: txn.sender.as_ref(),
@@ -150,6 +157,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     .await
             }
         }
+    }
+
+    /// A recipient refused before the policy looked at it: on the record (decision log and
+    /// send record) like every other refusal.
+    pub(super) async fn reject_early(
+        &mut self,
+        from: &str,
+        rcpt: &str,
+        reply: Reply,
+        reason: &'static str,
+    ) {
+        let mut line = LogLine::new(from, rcpt, Decision::Reject, &reply);
+        line.reason = Some(reason.into());
+        self.log_decision(line).await;
+        let attempt = self.attempt(
+            from,
+            rcpt,
+            Timestamp::now(),
+            AttemptOutcome::Rejected {
+                reply: reply.to_string(),
+            },
+        );
+        self.record_attempts(vec![attempt]).await;
+        self.reply(reply);
     }
 
     /// `451 4.3.0`: the policy could not decide. Logged (at most every few seconds, with a

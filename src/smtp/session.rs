@@ -245,7 +245,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 return Ok(());
             }
             Err(e) => {
-                self.reply(parse_error_reply(e));
+                let reply = parse_error_reply(e);
+                match rcpt_argument(line) {
+                    // A RCPT the parser cannot read is a refused recipient, on the record.
+                    Some(rcpt) if self.txn.is_some() => {
+                        let from = self
+                            .txn
+                            .as_ref()
+                            .map(|t| t.from.clone())
+                            .unwrap_or_default();
+                        self.reject_early(&from, &rcpt, reply, "bad-address").await;
+                    }
+                    _ => self.reply(reply),
+                }
                 return Ok(());
             }
         };
@@ -513,6 +525,19 @@ impl<'a> LogLine<'a> {
             lock: None,
         }
     }
+}
+
+/// What follows `RCPT TO:` on a RCPT line the parser refused, as text (bounded), for the record.
+fn rcpt_argument(line: &[u8]) -> Option<String> {
+    let head = line.get(..8)?;
+    if !head.eq_ignore_ascii_case(b"RCPT TO:") {
+        return None;
+    }
+    let rest = String::from_utf8_lossy(&line[8..]);
+    let rest = rest.trim_end_matches(['\r', '\n']).trim();
+    let rest = rest.strip_prefix('<').unwrap_or(rest);
+    let rest = rest.split('>').next().unwrap_or(rest);
+    Some(rest.chars().take(320).collect())
 }
 
 /// The one mapping from parser errors to replies.

@@ -1289,19 +1289,21 @@ fn record_attempt(t: &mut Tables<'_>, id: u128, attempt: &Attempt) -> Result<(),
     Ok(())
 }
 
-/// The keys a refused attempt is indexed under: the recipient's match key, the key without
-/// its `+tag`, and the entry that refused it. Relayed attempts are not indexed: a random-key
+/// The keys a refused attempt (by the list, a lock, or before the policy) is indexed under:
+/// the recipient's match key, the key without its `+tag`, and the entry that refused it. Relayed attempts are not indexed: a random-key
 /// insert per relayed recipient would cost a page write each on the hot path; audits find
 /// them by scanning the time-ordered table instead (see `Store::attempts_to`).
 pub(super) fn attempt_keys(attempt: &Attempt) -> Vec<String> {
-    let AttemptOutcome::Refused { target, .. } = &attempt.outcome else {
-        return Vec::new();
+    let mut keys = match &attempt.outcome {
+        AttemptOutcome::Relayed { .. } => return Vec::new(),
+        _ => recipient_keys(&attempt.rcpt),
     };
-    let mut keys = recipient_keys(&attempt.rcpt);
-    if let Ok(t) = Target::parse(target) {
-        let key = t.match_key();
-        if !keys.contains(&key) {
-            keys.push(key);
+    if let AttemptOutcome::Refused { target, .. } = &attempt.outcome {
+        if let Ok(t) = Target::parse(target) {
+            let key = t.match_key();
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
         }
     }
     keys

@@ -355,8 +355,11 @@ pub enum LockMode {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LocksConfig {
-    /// Contact locks: `block`, `warn` or `off`.
-    pub contact: LockMode,
+    /// Contact locks: `block`, `warn` or `off`. Unset: `block` once `[[owners]]` are
+    /// defined, `warn` before (without owners every mailbox is its own owner, and refusing a
+    /// colleague's first message for 30 days is not what someone who came for the
+    /// do-not-contact list expects).
+    pub contact: Option<LockMode>,
     /// Account (recipient domain) locks: `block`, `warn` or `off`.
     pub account: LockMode,
     /// How long a lock lasts after its owner's last relayed message.
@@ -364,6 +367,17 @@ pub struct LocksConfig {
     pub ttl: Duration,
     /// Domains never account-locked (many unrelated people share them).
     pub free_mail_domains: Vec<String>,
+}
+
+impl Config {
+    /// The contact-lock mode in force: the one set, else `block` with owners, `warn` without.
+    pub fn contact_lock_mode(&self) -> LockMode {
+        self.locks.contact.unwrap_or(if self.owners.is_empty() {
+            LockMode::Warn
+        } else {
+            LockMode::Block
+        })
+    }
 }
 
 /// The free-mail domains never account-locked by default.
@@ -406,7 +420,7 @@ pub const FREE_MAIL_DOMAINS: &[&str] = &[
 impl Default for LocksConfig {
     fn default() -> Self {
         LocksConfig {
-            contact: LockMode::Block,
+            contact: None,
             account: LockMode::Warn,
             ttl: Duration::from_secs(30 * 86_400),
             free_mail_domains: FREE_MAIL_DOMAINS.iter().map(|d| d.to_string()).collect(),

@@ -41,7 +41,7 @@ impl LockSettings {
     /// From `[locks]` and `[[owners]]`.
     pub fn from_config(config: &Config) -> LockSettings {
         LockSettings {
-            contact: config.locks.contact,
+            contact: config.contact_lock_mode(),
             account: config.locks.account,
             ttl: config.locks.ttl,
             free_mail: config

@@ -108,7 +108,7 @@ async fn a_relayed_message_locks_the_contact_and_another_owner_is_refused() {
 async fn warn_mode_accepts_with_the_warning_in_the_reply_and_the_log() {
     let relay = TestRelay::start("capture:outbox", |c| {
         owners(c);
-        c.locks.contact = LockMode::Warn;
+        c.locks.contact = Some(LockMode::Warn);
     })
     .await;
     send(&relay, "sam@sales.example", "pat@northwind.example").await;
@@ -190,7 +190,7 @@ async fn a_claim_whose_transaction_fails_upstream_is_released() {
 async fn a_review_blocks_everyone_but_the_owner_even_in_warn_mode() {
     let relay = TestRelay::start("capture:outbox", |c| {
         owners(c);
-        c.locks.contact = LockMode::Warn;
+        c.locks.contact = Some(LockMode::Warn);
     })
     .await;
     send(&relay, "sam@sales.example", "pat@northwind.example").await;
@@ -394,7 +394,7 @@ async fn transactional_senders_neither_take_nor_respect_locks() {
 async fn the_duplicates_report_finds_a_planted_overlap() {
     let relay = TestRelay::start("capture:outbox", |c| {
         owners(c);
-        c.locks.contact = LockMode::Warn;
+        c.locks.contact = Some(LockMode::Warn);
     })
     .await;
     send(&relay, "sam@sales.example", "pat@northwind.example").await;
@@ -632,4 +632,33 @@ async fn no_other_owner_slips_in_while_a_claim_turns_into_a_stored_lock() {
         drop((sam, priya));
         relay.stop().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_owners_a_colleagues_first_message_is_warned_not_refused() {
+    // The shipped config: no [[owners]], contact locks left unset.
+    let relay = TestRelay::start("capture:outbox", |c| c.locks.account = LockMode::Off).await;
+    send(&relay, "sam@sales.example", "pat@northwind.example").await;
+    let (r, done) = send(&relay, "priya@sales.example", "pat@northwind.example").await;
+    assert!(
+        r.starts_with("250 2.1.5") && r.contains("owned by sam@sales.example"),
+        "{r}"
+    );
+    assert!(done.unwrap().starts_with("250"));
+    relay.stop().await;
+    // Set explicitly, or once owners are defined, it refuses.
+    let explicit = TestRelay::start("capture:outbox", |c| {
+        c.locks.account = LockMode::Off;
+        c.locks.contact = Some(LockMode::Block);
+    })
+    .await;
+    send(&explicit, "sam@sales.example", "pat@northwind.example").await;
+    let (r, _) = send(&explicit, "priya@sales.example", "pat@northwind.example").await;
+    assert!(r.starts_with("550 5.7.1"), "{r}");
+    explicit.stop().await;
+    let with_owners = TestRelay::start("capture:outbox", owners).await;
+    send(&with_owners, "sam@sales.example", "pat@northwind.example").await;
+    let (r, _) = send(&with_owners, "priya@sales.example", "pat@northwind.example").await;
+    assert!(r.starts_with("550 5.7.1"), "{r}");
+    with_owners.stop().await;
 }

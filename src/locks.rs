@@ -480,7 +480,9 @@ mod tests {
             let store =
                 Store::open(&dir.path().join("dnc.redb"), &StoreOptions::default()).expect("store");
             let manager = LockManager::new(store.clone(), system_clock());
-            let settings = LockSettings::from_config(&Config::default());
+            let mut config = Config::default();
+            config.locks.contact = Some(crate::config::LockMode::Block);
+            let settings = LockSettings::from_config(&config);
             let pat = Address::parse("pat@northwind.example").expect("address");
             let LockCheck::Free(sams) = manager
                 .check(&settings, &owner("sam"), &pat)

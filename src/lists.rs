@@ -211,30 +211,24 @@ pub fn import_row(
             .unwrap_or("")
     };
     let field = |name: &str| raw(name).trim();
+    // The optional columns our export has, and a plain list may have too.
+    let row_reason = || match field("reason") {
+        "" => Ok(None),
+        r => r.parse::<Reason>().map(Some),
+    };
+    let row_source = || match field("source") {
+        "" => Ok(None),
+        s => s.parse::<Source>().map(Some),
+    };
     let (target, row_reason, row_source, evidence, units) = match format {
-        ImportFormat::DncRelay => {
-            let reason: Reason = field("reason").parse()?;
-            let source = match field("source") {
-                "" => None,
-                s => Some(s.parse::<Source>()?),
-            };
-            let units = match field("scope") {
-                "" | "all" => Vec::new(),
-                s => s
-                    .split(',')
-                    .map(|u| u.trim().to_string())
-                    .filter(|u| !u.is_empty())
-                    .collect(),
-            };
-            (
-                field("target").to_string(),
-                Some(reason),
-                source,
-                // Evidence is free text: our export round-trips it exactly, spaces and all.
-                raw("evidence").to_string(),
-                units,
-            )
-        }
+        ImportFormat::DncRelay => (
+            field("target").to_string(),
+            Some(field("reason").parse::<Reason>()?),
+            row_source()?,
+            // Evidence is free text: our export round-trips it exactly, spaces and all.
+            raw("evidence").to_string(),
+            parse_scope(field("scope")),
+        ),
         ImportFormat::Ses => {
             let reason = match field("reason").to_ascii_uppercase().as_str() {
                 "BOUNCE" => Reason::HardBounce,
@@ -278,14 +272,16 @@ pub fn import_row(
                 Vec::new(),
             )
         }
+        // A list with an address column, and per row, when the columns are there, a reason,
+        // a source, evidence and a scope; `--reason` and `--source` fill in what a row lacks.
         ImportFormat::Plain => {
             let i = cols.address(None)?;
             (
                 restore(record.get(i).unwrap_or("")).trim().to_string(),
-                None,
-                None,
-                String::new(),
-                Vec::new(),
+                row_reason()?,
+                row_source()?,
+                raw("evidence").to_string(),
+                parse_scope(field("scope")),
             )
         }
     };
@@ -293,17 +289,29 @@ pub fn import_row(
         return Err("no address".into());
     }
     Target::parse(&target).map_err(|e| format!("'{target}' is not a valid target: {e}"))?;
-    let reason = row_reason
-        .or(reason)
-        .ok_or_else(|| "this file has no reason column; give one with --reason".to_string())?;
+    let reason = row_reason.or(reason).ok_or_else(|| {
+        "no reason: give a reason column or --reason for the rows without one".to_string()
+    })?;
     Ok(ImportRow {
         line,
         target,
         reason,
-        source: source.or(row_source).unwrap_or(Source::Import),
+        source: row_source.or(source).unwrap_or(Source::Import),
         evidence,
         units,
     })
+}
+
+/// A scope cell: units separated by commas; empty or `all` for every sender.
+pub fn parse_scope(cell: &str) -> Vec<String> {
+    match cell.trim() {
+        "" | "all" => Vec::new(),
+        s => s
+            .split(',')
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .collect(),
+    }
 }
 
 /// The columns of our CSV export.

@@ -677,3 +677,57 @@ fn evidence_cannot_drive_the_terminal_of_whoever_reads_it() {
     assert_eq!(value["entry"]["evidence"], evil);
     assert!(!text_of(&json.stdout).contains('\x1b'));
 }
+
+#[test]
+fn a_plain_list_with_reason_and_source_columns_imports_row_by_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&dir.path().join("data"));
+    let file = dir.path().join("optouts.csv");
+    std::fs::write(
+        &file,
+        "email,reason,source,evidence\n\
+         ann@example.com,unsubscribe,form,web form 2026-11-02\n\
+         bob@example.com,complaint,,\n",
+    )
+    .unwrap();
+    let import = relay.cli(&["import", file.to_str().unwrap()]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    let show = |target: &str| -> serde_json::Value {
+        let out = relay.cli(&["suppress", "show", target, "--json"]);
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let ann = show("ann@example.com");
+    assert_eq!(ann["entry"]["reason"], "unsubscribe");
+    assert_eq!(ann["entry"]["source"], "form");
+    assert_eq!(ann["entry"]["evidence"], "web form 2026-11-02");
+    let bob = show("bob@example.com");
+    assert_eq!(bob["entry"]["reason"], "complaint");
+    assert_eq!(bob["entry"]["source"], "import");
+    // --reason and --source fill in rows without one; a row's own values win.
+    std::fs::write(
+        &file,
+        "email,reason\ncat@example.com,\ndan@example.com,legal\n",
+    )
+    .unwrap();
+    let import = relay.cli(&[
+        "import",
+        file.to_str().unwrap(),
+        "--reason",
+        "not-interested",
+        "--source",
+        "call",
+    ]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    assert_eq!(show("cat@example.com")["entry"]["reason"], "not-interested");
+    assert_eq!(show("cat@example.com")["entry"]["source"], "call");
+    assert_eq!(show("dan@example.com")["entry"]["reason"], "legal");
+    // Without a reason anywhere, the whole file is refused, naming the line.
+    std::fs::write(&file, "email,reason\neve@example.com,\n").unwrap();
+    let import = relay.cli(&["import", file.to_str().unwrap()]);
+    assert_eq!(import.status.code(), Some(2));
+    assert!(
+        text(&import.stderr).contains("line 2"),
+        "{}",
+        text(&import.stderr)
+    );
+}

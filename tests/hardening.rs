@@ -731,3 +731,137 @@ fn a_plain_list_with_reason_and_source_columns_imports_row_by_row() {
         text(&import.stderr)
     );
 }
+
+/// A plain list of `n` addresses `{prefix}{i}@example.com`.
+fn address_list(dir: &Path, name: &str, prefix: &str, n: usize) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = dir.join(name);
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    writeln!(f, "email").unwrap();
+    for i in 0..n {
+        writeln!(f, "{prefix}{i}@example.com").unwrap();
+    }
+    f.flush().unwrap();
+    path
+}
+
+/// How many entries the relay has (from `whoami`).
+fn entries(relay: &Relay) -> u64 {
+    let out = relay.cli(&["whoami"]);
+    let shown = text(&out.stdout);
+    shown
+        .rsplit('(')
+        .next()
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("whoami: {shown}"))
+}
+
+#[test]
+fn a_large_import_streams_in_bounded_memory_on_both_sides() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(dir.path(), "[store]\ncache_size = \"16MiB\"\n");
+    let relay = Relay::start_with_config(&config, &dir.path().join("data"));
+    let list = address_list(dir.path(), "big.csv", "p", 150_000);
+    let before = peak_rss_kib(relay.child.id());
+    // The CLI's own peak, measured by a parent of its own.
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import resource, subprocess, sys\n\
+             r = subprocess.run(sys.argv[1:], capture_output=True)\n\
+             sys.stderr.write(r.stderr.decode())\n\
+             print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)",
+        )
+        .arg(binary())
+        .arg("--socket")
+        .arg(relay.dir.join("admin.sock"))
+        .args(["import", list.to_str().unwrap(), "--reason", "unsubscribe"])
+        .output()
+        .unwrap();
+    let shown = text(&out.stdout);
+    let mut fields = shown.split_whitespace();
+    assert_eq!(fields.next(), Some("0"), "{shown}{}", text(&out.stderr));
+    let cli_kib: u64 = fields.next().unwrap().parse().unwrap();
+    let grown = peak_rss_kib(relay.child.id()) - before;
+    eprintln!("relay grew by {grown} KiB, the CLI peaked at {cli_kib} KiB");
+    assert_eq!(entries(&relay), 150_000);
+    assert!(grown < (64 + 16) * 1024, "the relay grew by {grown} KiB");
+    assert!(cli_kib < 64 * 1024, "the CLI peaked at {cli_kib} KiB");
+}
+
+#[test]
+fn an_import_is_all_or_nothing_whenever_it_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let relay = Relay::start(&data);
+    // A bad row after two chunks have been sent: nothing of the file is applied.
+    let list = address_list(dir.path(), "bad.csv", "a", 25_000);
+    let mut text_of_file = std::fs::read_to_string(&list).unwrap();
+    text_of_file.push_str("not an address\n");
+    std::fs::write(&list, text_of_file).unwrap();
+    let import = relay.cli(&["import", list.to_str().unwrap(), "--reason", "unsubscribe"]);
+    assert_eq!(import.status.code(), Some(2), "{}", text(&import.stderr));
+    assert!(
+        text(&import.stderr).contains("line 25002"),
+        "{}",
+        text(&import.stderr)
+    );
+    assert_eq!(entries(&relay), 0, "nothing of a refused file is applied");
+    // Killed half way: after the restart, all of it or none of it.
+    let list = address_list(dir.path(), "good.csv", "b", 100_000);
+    let mut import = Command::new(binary())
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["import", list.to_str().unwrap(), "--reason", "unsubscribe"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    relay.kill9();
+    let _ = import.wait();
+    let relay = Relay::start(&data);
+    let n = entries(&relay);
+    assert!(n == 0 || n == 100_000, "a partial import: {n} entries");
+    let import = relay.cli(&["import", list.to_str().unwrap(), "--reason", "unsubscribe"]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    assert_eq!(entries(&relay), 100_000);
+}
+
+#[test]
+fn long_work_shows_progress_on_a_terminal_and_nothing_when_piped() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&dir.path().join("data"));
+    let list = address_list(dir.path(), "list.csv", "c", 30_000);
+    let piped = relay.cli(&["import", list.to_str().unwrap(), "--reason", "unsubscribe"]);
+    assert!(piped.status.success());
+    let err = text(&piped.stderr);
+    assert!(err.is_empty(), "nothing extra on a pipe: {err:?}");
+    // The same under a terminal (a pseudo-terminal from Python's pty module).
+    let list = address_list(dir.path(), "list2.csv", "d", 30_000);
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import os, pty, sys\n\
+             out = bytearray()\n\
+             def read(fd):\n\
+             \x20   data = os.read(fd, 65536)\n\
+             \x20   out.extend(data)\n\
+             \x20   return data\n\
+             pty.spawn(sys.argv[1:], read)\n\
+             sys.stdout.write(out.decode(errors='replace'))",
+        )
+        .arg(binary())
+        .arg("--socket")
+        .arg(relay.dir.join("admin.sock"))
+        .args(["import", list.to_str().unwrap(), "--reason", "unsubscribe"])
+        .output()
+        .unwrap();
+    let shown = text(&out.stdout);
+    assert!(shown.contains("imported"), "{shown}");
+    assert!(
+        shown.contains("importing") || shown.contains("committing"),
+        "progress on a terminal: {shown:?}"
+    );
+}

@@ -37,32 +37,53 @@ pub fn json_size<T: Serialize>(value: &T) -> usize {
     }
 }
 
-/// Cuts `items` into chunks of at most [`MAX_CHUNK`] items and [`MAX_CHUNK_BYTES`] bytes of
-/// JSON (an item larger than that alone makes a chunk of one).
-pub fn chunked<T: Serialize>(items: impl IntoIterator<Item = T>) -> Vec<Vec<T>> {
-    let mut chunks = Vec::new();
-    let mut chunk = Vec::new();
-    let mut bytes = 0;
-    for item in items {
-        let size = json_size(&item).saturating_add(1);
-        if !chunk.is_empty() && (chunk.len() >= MAX_CHUNK || bytes + size > MAX_CHUNK_BYTES) {
-            chunks.push(std::mem::take(&mut chunk));
-            bytes = 0;
-        }
-        bytes += size;
-        chunk.push(item);
-    }
-    if !chunk.is_empty() {
-        chunks.push(chunk);
-    }
-    chunks
-}
-
 /// Most entries in one `suppress list` page.
 pub const MAX_PAGE: usize = 10_000;
 
 /// Most rows in one import chunk or one `check-many`.
 pub const MAX_CHUNK: usize = 10_000;
+
+/// Gathers items into chunks of at most [`MAX_CHUNK`] items and [`MAX_CHUNK_BYTES`] bytes of
+/// JSON, as they come (an item larger than that alone makes a chunk of one).
+pub struct Chunker<T> {
+    items: Vec<T>,
+    bytes: usize,
+}
+
+impl<T: Serialize> Default for Chunker<T> {
+    fn default() -> Self {
+        Chunker::new()
+    }
+}
+
+impl<T: Serialize> Chunker<T> {
+    /// An empty chunker.
+    pub fn new() -> Chunker<T> {
+        Chunker {
+            items: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Adds an item; returns the chunk it completed, if it did.
+    pub fn push(&mut self, item: T) -> Option<Vec<T>> {
+        let size = json_size(&item).saturating_add(1);
+        let full = !self.items.is_empty()
+            && (self.items.len() >= MAX_CHUNK || self.bytes + size > MAX_CHUNK_BYTES);
+        let done = full.then(|| {
+            self.bytes = 0;
+            std::mem::take(&mut self.items)
+        });
+        self.bytes += size;
+        self.items.push(item);
+        done
+    }
+
+    /// The last chunk, if anything is left.
+    pub fn finish(self) -> Option<Vec<T>> {
+        (!self.items.is_empty()).then_some(self.items)
+    }
+}
 
 /// A request on the wire.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -553,6 +574,13 @@ pub fn role_names() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn chunked<T: Serialize>(items: Vec<T>) -> Vec<Vec<T>> {
+        let mut chunker = Chunker::new();
+        let mut out: Vec<Vec<T>> = items.into_iter().filter_map(|i| chunker.push(i)).collect();
+        out.extend(chunker.finish());
+        out
+    }
 
     #[test]
     fn bulk_items_are_cut_by_count_and_by_bytes() {

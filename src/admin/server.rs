@@ -231,11 +231,37 @@ async fn refuse_connection(mut stream: UnixStream, code: ErrorCode, message: Str
     }
 }
 
+/// An import staged on a connection and not yet committed. Dropped uncommitted (the CLI hit
+/// a bad row, or went away), its staged rows are thrown away: nothing of it ever applied.
+struct PendingImport {
+    store: Store,
+    id: u64,
+    rows: usize,
+    committed: bool,
+}
+
+impl Drop for PendingImport {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        let (store, id) = (self.store.clone(), self.id);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = store.abort_import(id).await {
+                    tracing::warn!(error = %e, "cannot drop an abandoned import's staged rows");
+                }
+            });
+        }
+    }
+}
+
 /// What one admin connection carries between requests.
 struct Conn {
     /// Who is calling, with a role (checked on accept).
     actor: Actor,
-    import: Vec<ImportRow>,
+    /// The import being staged on this connection, if any.
+    import: Option<PendingImport>,
     /// Whether the send records and locks the relay queued before this connection's first
     /// read are committed (see [`Store::settle`]).
     settled: bool,
@@ -249,7 +275,7 @@ async fn serve_connection(
 ) -> std::io::Result<()> {
     let mut conn = Conn {
         actor,
-        import: Vec::new(),
+        import: None,
         settled: false,
     };
     let (read, mut write) = stream.into_split();
@@ -570,10 +596,19 @@ async fn handle(
         }
         Request::ImportChunk { rows } => {
             require(actor, Role::Manager, "importing")?;
-            if rows.len() > MAX_CHUNK || conn.import.len() + rows.len() > MAX_IMPORT_ROWS {
+            let staged = conn.import.as_ref().map_or(0, |i| i.rows);
+            if rows.len() > MAX_CHUNK || staged + rows.len() > MAX_IMPORT_ROWS {
                 return Err(deny(ErrorCode::BadRequest, "import chunk too large"));
             }
-            conn.import.extend(rows);
+            let entries = import_entries(rows)?;
+            let pending = conn.import.get_or_insert_with(|| PendingImport {
+                store: h.store.clone(),
+                id: h.store.new_import(),
+                rows: 0,
+                committed: false,
+            });
+            pending.rows += entries.len();
+            h.store.stage_import(pending.id, entries).await?;
             Ok(Body::Recorded { event_id: 0 })
         }
         Request::ImportCommit {
@@ -582,53 +617,31 @@ async fn handle(
             skipped,
         } => {
             require(actor, Role::Manager, "importing")?;
-            let rows = std::mem::take(&mut conn.import);
-            let mut entries = Vec::with_capacity(rows.len());
-            for row in rows {
-                let target = Target::parse(&row.target).map_err(|e| {
-                    deny(
-                        ErrorCode::BadRequest,
-                        format!(
-                            "line {}: '{}' is not a valid target: {e}",
-                            row.line, row.target
-                        ),
-                    )
-                })?;
-                text_limit("evidence", &row.evidence)?;
-                entries.push(NewEntry {
-                    target,
-                    reason: row.reason,
-                    source: row.source,
-                    evidence: row.evidence,
-                    units: clean_units(row.units)?,
-                });
-            }
-            let total = entries.len() as u64;
-            let outcomes = h.store.add_many(entries, actor.clone()).await?;
-            let added = outcomes
-                .iter()
-                .filter(|o| matches!(o, AddOutcome::Added(_)))
-                .count() as u64;
-            let event_id = h
+            let mut pending = match conn.import.take() {
+                Some(pending) => pending,
+                None => PendingImport {
+                    store: h.store.clone(),
+                    id: h.store.new_import(),
+                    rows: 0,
+                    committed: false,
+                },
+            };
+            let summary = crate::store::ImportSummary {
+                file,
+                format,
+                skipped,
+            };
+            let counts = h
                 .store
-                .record_event(
-                    EventKind::Imported {
-                        file,
-                        format,
-                        rows: total,
-                        added,
-                        already: total - added,
-                        skipped,
-                    },
-                    actor.clone(),
-                )
+                .finish_import(pending.id, summary, actor.clone())
                 .await?;
-            tracing::info!(actor = %actor, rows = total, added, "import committed");
+            pending.committed = true;
+            tracing::info!(actor = %actor, rows = counts.rows, added = counts.added, "import committed");
             Ok(Body::Imported {
-                rows: total,
-                added,
-                already: total - added,
-                event_id,
+                rows: counts.rows,
+                added: counts.added,
+                already: counts.already,
+                event_id: counts.event_id,
             })
         }
         Request::LiftRequest { target, proof } => {
@@ -956,6 +969,31 @@ fn parse_target(target: &str) -> Result<Target, Denied> {
 }
 
 /// Trims unit names; `all` (or nothing) means every sender.
+/// Import rows checked and made entries; a bad row refuses the chunk, naming its line.
+fn import_entries(rows: Vec<ImportRow>) -> Result<Vec<NewEntry>, Denied> {
+    rows.into_iter()
+        .map(|row| {
+            let target = Target::parse(&row.target).map_err(|e| {
+                deny(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "line {}: '{}' is not a valid target: {e}",
+                        row.line, row.target
+                    ),
+                )
+            })?;
+            text_limit("evidence", &row.evidence)?;
+            Ok(NewEntry {
+                target,
+                reason: row.reason,
+                source: row.source,
+                evidence: row.evidence,
+                units: clean_units(row.units)?,
+            })
+        })
+        .collect()
+}
+
 fn clean_units(units: Vec<String>) -> Result<Vec<String>, Denied> {
     let mut out: Vec<String> = Vec::new();
     for u in units {

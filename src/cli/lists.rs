@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::{print_json, report, unexpected, Cli, EXIT_OK, EXIT_USAGE};
-use crate::admin::proto::{chunked, ImportRow};
+use crate::admin::proto::Chunker;
 use crate::admin::{AdminClient, Body, Request};
 use crate::lists::{
     export_row, hashed_row, import_row, restore, Columns, ImportFormat, SafeCsv, EXPORT_HEADER,
@@ -96,8 +96,13 @@ fn file_name(path: &std::path::Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
+/// Most skipped lines listed one by one (the rest are counted).
+const MAX_SKIPPED_SHOWN: usize = 100;
+
 /// Imports a file in one transaction; a malformed row refuses the whole file (exit 2) unless
-/// `--skip-invalid`.
+/// `--skip-invalid`. Rows are read, checked and sent in bounded chunks as the file is read,
+/// so memory stays small whatever its size; the relay stages them and applies them all at
+/// once at the end, or none if the import stops half way (a bad row, an interruption).
 pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
     let (mut reader, headers) = match open_csv(&args.file) {
         Ok(opened) => opened,
@@ -111,12 +116,19 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
             return EXIT_USAGE;
         }
     }
-    let mut rows: Vec<ImportRow> = Vec::new();
-    let mut skipped: Vec<(u64, String)> = Vec::new();
+    let mut client = match cli.connect() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let progress = super::progress::Progress::bytes(file_size(&args.file), "importing");
+    let mut chunker = Chunker::new();
+    let (mut total, mut skipped, mut skipped_lines) = (0u64, 0u64, Vec::new());
     for record in reader.records() {
         let (line, parsed) = match record {
             Ok(rec) => {
-                let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                let position = rec.position();
+                let line = position.map(|p| p.line()).unwrap_or(0);
+                progress.set(position.map(|p| p.byte()).unwrap_or(0));
                 if rec.iter().all(str::is_empty) {
                     continue;
                 }
@@ -131,9 +143,23 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
             ),
         };
         match parsed {
-            Ok(row) => rows.push(row),
-            Err(message) if args.skip_invalid => skipped.push((line, message)),
+            Ok(row) => {
+                total += 1;
+                if let Some(chunk) = chunker.push(row) {
+                    if let Err(e) = client.request(Request::ImportChunk { rows: chunk }) {
+                        progress.finish();
+                        return report(&e);
+                    }
+                }
+            }
+            Err(message) if args.skip_invalid => {
+                skipped += 1;
+                if skipped_lines.len() < MAX_SKIPPED_SHOWN {
+                    skipped_lines.push((line, message));
+                }
+            }
             Err(message) => {
+                progress.finish();
                 tell!(
                     "dnc-relay: {} line {line}: {message}; nothing was imported (use --skip-invalid to skip bad rows)",
                     args.file.display()
@@ -142,24 +168,29 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
             }
         }
     }
-    for (line, message) in &skipped {
-        tell!("skipped line {line}: {message}");
-    }
-    let mut client = match cli.connect() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let total = rows.len();
-    for chunk in chunked(rows) {
+    if let Some(chunk) = chunker.finish() {
         if let Err(e) = client.request(Request::ImportChunk { rows: chunk }) {
+            progress.finish();
             return report(&e);
         }
     }
-    let body = match client.request(Request::ImportCommit {
+    progress.committing();
+    let body = client.request(Request::ImportCommit {
         file: file_name(&args.file),
         format: format.name().into(),
-        skipped: skipped.len() as u64,
-    }) {
+        skipped,
+    });
+    progress.finish();
+    for (line, message) in &skipped_lines {
+        tell!("skipped line {line}: {message}");
+    }
+    if skipped > skipped_lines.len() as u64 {
+        tell!(
+            "skipped {} more lines",
+            skipped - skipped_lines.len() as u64
+        );
+    }
+    let body = match body {
         Ok(body) => body,
         Err(e) => return report(&e),
     };
@@ -174,17 +205,20 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
                 print_json(&body);
             } else {
                 say!(
-                    "imported {} ({}): {rows} rows, {added} new, {already} already listed, {} skipped; event #{event_id}",
+                    "imported {} ({}): {rows} rows, {added} new, {already} already listed, {skipped} skipped; event #{event_id}",
                     args.file.display(),
                     format.name(),
-                    skipped.len()
                 );
             }
-            debug_assert_eq!(*rows as usize, total);
+            debug_assert_eq!(*rows, total);
             EXIT_OK
         }
         other => unexpected(other),
     }
+}
+
+fn file_size(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
 /// Writes the whole list to stdout.
@@ -193,6 +227,12 @@ pub fn export(cli: &Cli, args: &ExportArgs) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
+    // The count, for the progress bar only: the list may change while it is read.
+    let total = match client.request(Request::Ping) {
+        Ok(Body::Pong { entries, .. }) => Some(entries),
+        _ => None,
+    };
+    let progress = super::progress::Progress::rows(total, "exporting");
     let stdout = std::io::stdout();
     let mut sink = ExportSink::new(args.format, args.hashed, stdout.lock());
     if sink.header().is_err() {
@@ -215,6 +255,7 @@ pub fn export(cli: &Cli, args: &ExportArgs) -> u8 {
                 return EXIT_OK; // stdout closed (a pager quit)
             }
         }
+        progress.add(entries.len() as u64);
         match next {
             Some(n) => after = Some(n),
             None => break,
@@ -300,12 +341,16 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
     }
     let mut counts = Counts::default();
     let mut batch: Vec<csv::StringRecord> = Vec::with_capacity(1000);
+    let progress = super::progress::Progress::bytes(file_size(&args.file), "scrubbing");
     let mut records = reader.records();
     loop {
         batch.clear();
         for rec in records.by_ref().take(1000) {
             match rec {
-                Ok(rec) => batch.push(rec),
+                Ok(rec) => {
+                    progress.set(rec.position().map(|p| p.byte()).unwrap_or(0));
+                    batch.push(rec)
+                }
                 Err(e) => {
                     tell!("dnc-relay: {}: malformed CSV: {e}", args.file.display());
                     return EXIT_USAGE;
@@ -319,6 +364,7 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
             return code;
         }
     }
+    progress.finish();
     let _ = out.flush();
     drop(out);
     tell!(

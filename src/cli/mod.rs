@@ -25,6 +25,7 @@ mod check;
 mod lift;
 mod lists;
 mod locks;
+mod progress;
 mod serve;
 mod suppress;
 

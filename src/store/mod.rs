@@ -110,6 +110,41 @@ pub enum AddOutcome {
     },
 }
 
+/// What an import says about itself, for its event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// The file name.
+    pub file: String,
+    /// The format detected.
+    pub format: String,
+    /// Rows skipped as invalid.
+    pub skipped: u64,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportCounts {
+    /// Rows imported.
+    pub rows: u64,
+    /// New entries.
+    pub added: u64,
+    /// Rows whose target was already listed.
+    pub already: u64,
+    /// The `imported` event.
+    pub event_id: u64,
+}
+
+/// One row of an import waiting in its staging table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct StagedRow {
+    seq: u64,
+    target: String,
+    reason: Reason,
+    source: Source,
+    evidence: String,
+    units: Vec<String>,
+}
+
 /// A request to lift an entry, and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Lift {
@@ -203,6 +238,8 @@ pub(super) struct Shared {
     why: std::sync::Mutex<String>,
     path: PathBuf,
     options: StoreOptions,
+    /// The next import id.
+    imports: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -290,6 +327,7 @@ impl Store {
                 create: false,
                 ..options.clone()
             },
+            imports: std::sync::atomic::AtomicU64::new(1),
         });
         let records = Arc::new(writer::RecordQueue::default());
         let (jobs, handle) = writer::spawn(shared.clone(), records.clone())?;
@@ -672,6 +710,51 @@ impl Store {
             Output::Lift(result) => Ok(result),
             _ => Err(unexpected()),
         }
+    }
+
+    /// A new import id (unique while the relay runs; staging tables do not outlive it).
+    pub fn new_import(&self) -> u64 {
+        self.shared
+            .imports
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets rows of import `import` aside; nothing is in force until [`Store::finish_import`].
+    pub async fn stage_import(
+        &self,
+        import: u64,
+        entries: Vec<NewEntry>,
+    ) -> Result<(), StoreError> {
+        self.write(Work::StageImport { import, entries })
+            .await
+            .map(|_| ())
+    }
+
+    /// Adds every staged row of `import` and its `imported` event in one transaction (all or
+    /// nothing), and returns once it is on disk. Memory stays bounded whatever the size: the
+    /// rows are read back from the store in key order.
+    pub async fn finish_import(
+        &self,
+        import: u64,
+        summary: ImportSummary,
+        actor: Actor,
+    ) -> Result<ImportCounts, StoreError> {
+        match self
+            .write(Work::FinishImport {
+                import,
+                summary,
+                actor,
+            })
+            .await?
+        {
+            Output::Imported(counts) => Ok(counts),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Forgets the staged rows of an import that will not be committed.
+    pub async fn abort_import(&self, import: u64) -> Result<(), StoreError> {
+        self.write(Work::AbortImport { import }).await.map(|_| ())
     }
 
     /// Appends an event not about one target (a scrub, an import summary).

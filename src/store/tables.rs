@@ -35,6 +35,19 @@ pub const LOCKS: TableDefinition<&str, &[u8]> = TableDefinition::new("locks");
 /// Account grouping for account locks: domain -> account.
 pub const ACCOUNTS: TableDefinition<&str, &str> = TableDefinition::new("accounts");
 
+/// The name prefix of import staging tables (one per import in progress).
+pub const STAGING_PREFIX: &str = "import-staging-";
+
+/// The name of import `id`'s staging table.
+pub fn staging_name(id: u64) -> String {
+    format!("{STAGING_PREFIX}{id}")
+}
+
+/// An import's staging table: (match key, file order) -> staged row.
+pub fn staging(name: &str) -> TableDefinition<'_, (&'static str, u64), &'static [u8]> {
+    TableDefinition::new(name)
+}
+
 /// Store-wide facts such as the schema version.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 

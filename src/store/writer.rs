@@ -13,7 +13,10 @@ use redb::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::tables::{self, decode, encode};
-use super::{AddOutcome, Lift, LiftDecision, NewEntry, Refusal, Shared, StoreError};
+use super::{
+    AddOutcome, ImportCounts, ImportSummary, Lift, LiftDecision, NewEntry, Refusal, Shared,
+    StagedRow, StoreError,
+};
 use crate::address::Target;
 use crate::model::{
     Actor, Attempt, AttemptOutcome, Entry, Event, EventKind, Lock, LockKind, Reason, Review,
@@ -127,6 +130,23 @@ pub(super) enum Work {
         domains: Vec<String>,
         actor: Actor,
     },
+    /// Rows of an import set aside in its staging table (no fsync: an import cut short is
+    /// void anyway).
+    StageImport {
+        import: u64,
+        entries: Vec<NewEntry>,
+    },
+    /// Adds every staged row of an import, and its event, in one transaction; drops the
+    /// staging table.
+    FinishImport {
+        import: u64,
+        summary: ImportSummary,
+        actor: Actor,
+    },
+    /// Drops an import's staging table.
+    AbortImport {
+        import: u64,
+    },
 }
 
 /// An administrative change to a lock.
@@ -175,6 +195,7 @@ pub(super) enum Output {
     Recorded,
     Pruned(u64),
     Lock(Result<Option<Lock>, Refusal>),
+    Imported(ImportCounts),
 }
 
 /// Work for the writer thread.
@@ -276,6 +297,15 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
         }
         open_tables(&txn)?;
     }
+    // Staging tables of imports cut short by a crash: void.
+    let leftovers: Vec<String> = txn
+        .list_tables()?
+        .map(|h| redb::TableHandle::name(&h).to_string())
+        .filter(|n| n.starts_with(tables::STAGING_PREFIX))
+        .collect();
+    for name in &leftovers {
+        txn.delete_table(tables::staging(name))?;
+    }
     txn.commit()?;
     Ok(())
 }
@@ -364,6 +394,8 @@ struct Writer {
 
 /// The tables a batch writes, opened once per transaction.
 struct Tables<'t> {
+    /// The transaction, for tables opened on demand (an import's staging table).
+    txn: &'t WriteTransaction,
     suppressions: Table<'t, &'static str, &'static [u8]>,
     events: Table<'t, u64, &'static [u8]>,
     by_key: MultimapTable<'t, &'static str, u64>,
@@ -649,9 +681,12 @@ impl Writer {
         let saved = self.ids;
         let now = Timestamp::now();
         // Only a batch of nothing but send records may skip the fsync (see RECORD_SYNC).
-        let records_only = writes
-            .iter()
-            .all(|(w, _)| matches!(w, Work::Records { .. }));
+        let records_only = writes.iter().all(|(w, _)| {
+            matches!(
+                w,
+                Work::Records { .. } | Work::StageImport { .. } | Work::AbortImport { .. }
+            )
+        });
         let durable = !records_only
             || self
                 .unsynced
@@ -746,6 +781,7 @@ impl Writer {
 
 fn open_tables(txn: &WriteTransaction) -> Result<Tables<'_>, StoreError> {
     Ok(Tables {
+        txn,
         suppressions: txn.open_table(tables::SUPPRESSIONS)?,
         events: txn.open_table(tables::EVENTS)?,
         by_key: txn.open_multimap_table(tables::EVENTS_BY_KEY)?,
@@ -802,6 +838,19 @@ fn apply(
             lock_update(t, ids, now, &key, op, &actor).map(Output::Lock)
         }
         Work::LockPrune { now } => lock_prune(t, now).map(Output::Pruned),
+        Work::StageImport { import, entries } => {
+            stage_import(t, import, &entries).map(|()| Output::Recorded)
+        }
+        Work::FinishImport {
+            import,
+            summary,
+            actor,
+        } => finish_import(t, ids, now, import, summary, &actor).map(Output::Imported),
+        Work::AbortImport { import } => {
+            t.txn
+                .delete_table(tables::staging(&tables::staging_name(import)))?;
+            Ok(Output::Recorded)
+        }
         Work::GroupAccount {
             account,
             domains,
@@ -1257,6 +1306,84 @@ fn lift_decide(
     });
     t.lifts.insert(id, encode(&lift)?.as_slice())?;
     Ok(Ok(lift))
+}
+
+/// Writes rows into an import's staging table, keyed by match key and then file order, so
+/// that the final pass reads them in key order (inserts that touch each page once) without
+/// sorting in memory.
+fn stage_import(t: &mut Tables<'_>, import: u64, entries: &[NewEntry]) -> Result<(), StoreError> {
+    let name = tables::staging_name(import);
+    let mut staging = t.txn.open_table(tables::staging(&name))?;
+    // Rows staged so far are numbered 0.. in file order: the next is their count.
+    let first = redb::ReadableTableMetadata::len(&staging)?;
+    for (seq, entry) in (first..).zip(entries) {
+        let key = entry.target.match_key();
+        let row = StagedRow {
+            seq,
+            target: entry.target.to_string(),
+            reason: entry.reason,
+            source: entry.source,
+            evidence: entry.evidence.clone(),
+            units: entry.units.clone(),
+        };
+        staging.insert((key.as_str(), seq), encode(&row)?.as_slice())?;
+    }
+    Ok(())
+}
+
+/// Adds an import's staged rows in key order and records its event, all in this transaction.
+fn finish_import(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    import: u64,
+    summary: ImportSummary,
+    actor: &Actor,
+) -> Result<ImportCounts, StoreError> {
+    let name = tables::staging_name(import);
+    let definition = tables::staging(&name);
+    let (mut rows, mut added) = (0u64, 0u64);
+    {
+        let staging = t.txn.open_table(definition)?;
+        for row in staging.iter()? {
+            let (key, value) = row?;
+            let staged: StagedRow = decode(value.value())?;
+            let entry = NewEntry {
+                target: Target::parse(&staged.target)
+                    .map_err(|e| StoreError::Corrupt(format!("staged target: {e}")))?,
+                reason: staged.reason,
+                source: staged.source,
+                evidence: staged.evidence,
+                units: staged.units,
+            };
+            if let AddOutcome::Added(_) = add(t, ids, now, actor, &entry, key.value().0)? {
+                added += 1;
+            }
+            rows += 1;
+        }
+    }
+    t.txn.delete_table(definition)?;
+    let event_id = event(
+        t,
+        ids,
+        now,
+        actor,
+        EventKind::Imported {
+            file: summary.file,
+            format: summary.format,
+            rows,
+            added,
+            already: rows - added,
+            skipped: summary.skipped,
+        },
+        None,
+    )?;
+    Ok(ImportCounts {
+        rows,
+        added,
+        already: rows - added,
+        event_id,
+    })
 }
 
 /// Attempt ids sort by time: microseconds in the high bits, a sequence number below.

@@ -767,3 +767,38 @@ async fn admin_connections_are_capped_and_request_lines_bounded() {
     assert!(admin.request(dnc_relay::admin::Request::Ping).is_ok());
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guesses_sent_all_at_once_are_counted_before_they_are_checked() {
+    let pki = TestPki::new();
+    let relay = exposed("capture:outbox", &pki, |c| {
+        c.auth.allow_plaintext_on_loopback = true;
+        c.auth.max_failures = 3;
+    })
+    .await;
+    let addr = relay.addr;
+    let guesses: Vec<_> = (0..20)
+        .map(|n| {
+            tokio::spawn(async move {
+                let mut c = plain(addr).await;
+                c.expect("EHLO client.test\r\n", "250").await;
+                let auth = format!(
+                    "AUTH PLAIN {}\r\n",
+                    plain_auth("sales-tool", &format!("g{n}"))
+                );
+                c.expect(&auth, "").await
+            })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for g in guesses {
+        replies.push(g.await.unwrap());
+    }
+    let checked = replies.iter().filter(|r| r.starts_with("535")).count();
+    let refused = replies
+        .iter()
+        .filter(|r| r.starts_with("454 4.7.0"))
+        .count();
+    assert_eq!((checked, refused), (3, 17), "{replies:?}");
+    relay.stop().await;
+}

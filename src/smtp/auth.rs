@@ -55,6 +55,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             self.reply(Reply::auth_cancelled());
             return Ok(());
         };
+        // One check at a time for this address and this user name: a guesser's parallel
+        // connections queue here and are counted one by one.
+        let ctx = self.ctx.clone();
+        let _turn = ctx.auth_failures.turn(client, &user).await;
         if self.ctx.auth_failures.locked(client, Some(&user)).is_some() {
             self.auth_throttled(Some(&user));
             return Ok(());

@@ -5,7 +5,10 @@
 //! `[auth] max_failures` within `lockout`, AUTH from that address or for that user name gets
 //! `454 4.7.0` without its password being checked, until `lockout` has passed since the last
 //! failure. A success clears its address (not its user name: guesses from elsewhere go on
-//! counting).
+//! counting). Checks for one address, and for one user name, take turns ([`AuthThrottle::turn`]):
+//! a hundred guesses sent at once are counted one after another, not all checked before the
+//! first failure is counted; and at most [`MAX_CHECKS`] passwords are checked at once in all
+//! (each argon2 check takes about 19 MiB).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -20,6 +23,9 @@ const MAX_RECORDS: usize = 100_000;
 
 /// Longest user name kept as a key.
 const MAX_NAME: usize = 256;
+
+/// Passwords checked at the same time, across all clients.
+pub const MAX_CHECKS: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
@@ -48,6 +54,17 @@ pub struct AuthThrottle {
     max_failures: u32,
     lockout: Duration,
     records: Mutex<HashMap<Key, Record>>,
+    /// One check at a time per address and per user name.
+    turns: Mutex<HashMap<Key, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    /// Password checks under way.
+    checks: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+/// The right to check one password: held across the check and its counting.
+pub struct Turn {
+    _client: tokio::sync::OwnedMutexGuard<()>,
+    _user: tokio::sync::OwnedMutexGuard<()>,
+    _check: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl AuthThrottle {
@@ -57,6 +74,34 @@ impl AuthThrottle {
             max_failures,
             lockout,
             records: Mutex::new(HashMap::new()),
+            turns: Mutex::new(HashMap::new()),
+            checks: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CHECKS)),
+        }
+    }
+
+    fn turn_lock(&self, key: Key) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        let mut turns = match self.turns.lock() {
+            Ok(t) => t,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if turns.len() >= MAX_RECORDS {
+            // Only locks nobody holds or waits for are dropped.
+            turns.retain(|_, lock| std::sync::Arc::strong_count(lock) > 1);
+        }
+        turns.entry(key).or_default().clone()
+    }
+
+    /// Waits for this address's and this user name's turn, and for a free check. Call
+    /// [`AuthThrottle::locked`] again once it is your turn: the attempts before may have
+    /// locked them out.
+    pub async fn turn(&self, client: IpAddr, user: &str) -> Turn {
+        let client = self.turn_lock(Key::Client(client)).lock_owned().await;
+        let user = self.turn_lock(Self::user_key(user)).lock_owned().await;
+        let check = self.checks.clone().acquire_owned().await.ok();
+        Turn {
+            _client: client,
+            _user: user,
+            _check: check,
         }
     }
 
@@ -173,6 +218,29 @@ mod tests {
         t.failed(ip(3), "c");
         t.succeeded(ip(3));
         assert_eq!(t.failed(ip(3), "d").0, Duration::from_millis(250));
+    }
+
+    #[tokio::test]
+    async fn attempts_sent_at_once_take_turns_and_are_all_counted() {
+        let t = std::sync::Arc::new(AuthThrottle::new(3, Duration::from_secs(60)));
+        let checked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let (t, checked) = (t.clone(), checked.clone());
+                tokio::spawn(async move {
+                    let _turn = t.turn(ip(9), "tool").await;
+                    if t.locked(ip(9), Some("tool")).is_none() {
+                        checked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        t.failed(ip(9), "tool");
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(checked.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 
     #[test]

@@ -373,6 +373,22 @@ struct RecordBatch {
 /// in flight when the disk filled up arrives here.
 const MAX_PENDING_RECORDS: usize = 200_000;
 
+/// Free space the file system must have before a store that failed to write is used again.
+const ROOM_FOR_GROWTH: i64 = 8 * 1024 * 1024;
+
+/// Whether the store's file system has [`ROOM_FOR_GROWTH`] free: reserved (not written) in an
+/// unnamed file next to the store, then released.
+fn room_for_growth(store: &std::path::Path) -> std::io::Result<()> {
+    use std::os::fd::AsFd;
+    let dir = store
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let probe = tempfile::tempfile_in(dir)?;
+    nix::fcntl::posix_fallocate(probe.as_fd(), 0, ROOM_FOR_GROWTH)
+        .map_err(|e| std::io::Error::from_raw_os_error(e as i32))
+}
+
 /// Failed reopens, logged once a minute.
 static REOPEN_FAILURES: crate::panics::Throttle = crate::panics::Throttle::new(60);
 
@@ -471,7 +487,8 @@ impl Writer {
         }
         self.shared.set_writable(false, &e.to_string());
         self.unsynced = None;
-        self.reopen();
+        // The first reopen waits like the others: a disk that just filled up is still full.
+        self.last_reopen = Some(std::time::Instant::now());
     }
 
     /// Closes the failed database, opens it again (redb repairs and checks it) and writes the
@@ -486,6 +503,22 @@ impl Writer {
             return;
         }
         self.last_reopen = Some(std::time::Instant::now());
+        // redb can often commit a little into free pages of its file while the disk is full,
+        // and then fail at the next batch that needs the file to grow: first make sure the
+        // file system has room for growth.
+        if let Err(e) = room_for_growth(&self.shared.path) {
+            self.shared
+                .set_writable(false, &format!("no room to write: {e}"));
+            if let Some(held_back) = REOPEN_FAILURES.should_log() {
+                tracing::warn!(
+                    error = %e,
+                    store = %self.shared.path.display(),
+                    failed_reopens_since_last = held_back,
+                    "the store still cannot write; recipients stay deferred"
+                );
+            }
+            return;
+        }
         if let Some(old) = self.shared.replace(None) {
             // Readers hold the old handle only for one lookup; the file lock goes with the
             // last of them.

@@ -761,3 +761,55 @@ async fn every_rcpt_refusal_is_on_the_record_whatever_its_cause() {
     ));
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn an_opt_out_acknowledged_during_a_transaction_stops_its_message() {
+    let upstream = TestUpstream::start(Script::default()).await;
+    let relay = TestRelay::start(&upstream.url(), |_| {}).await;
+    let add = |target: &str| NewEntry {
+        target: Target::parse(target).unwrap(),
+        reason: Reason::Complaint,
+        source: Source::Reply,
+        evidence: String::new(),
+        units: vec![],
+    };
+    let mut c = Client::ready(relay.addr, "rep@sales.example").await;
+    c.expect("RCPT TO:<late@example.com>\r\n", "250").await;
+    c.expect("RCPT TO:<fine@example.com>\r\n", "250").await;
+    relay
+        .server
+        .store()
+        .add(add("late@example.com"), Actor::system())
+        .await
+        .unwrap();
+    c.expect("DATA\r\n", "354").await;
+    c.expect("Subject: x\r\n\r\nhi\r\n.\r\n", "451 4.7.1").await;
+    assert!(upstream.received().is_empty(), "nothing went out");
+    // Sent again, the listed recipient is refused at RCPT and the other goes out.
+    c.expect("MAIL FROM:<rep@sales.example>\r\n", "250").await;
+    c.expect("RCPT TO:<late@example.com>\r\n", "550 5.7.1")
+        .await;
+    c.expect("RCPT TO:<fine@example.com>\r\n", "250").await;
+    // An opt-out of someone else in the meantime changes nothing for this message, and the
+    // send is stamped after it (audits compare against the moment the message went out).
+    relay
+        .server
+        .store()
+        .add(add("other@example.com"), Actor::system())
+        .await
+        .unwrap();
+    let added_at = dnc_relay::model::Timestamp::now();
+    c.expect("DATA\r\n", "354").await;
+    c.expect("Subject: x\r\n\r\nhi\r\n.\r\n", "250").await;
+    c.expect("QUIT\r\n", "221").await;
+    assert_eq!(upstream.received().len(), 1);
+    assert_eq!(upstream.received()[0].rcpts, ["fine@example.com"]);
+    let store = relay.server.store();
+    store.settle().await.unwrap();
+    let sent = store
+        .attempts_to("fine@example.com", dnc_relay::model::Timestamp(0))
+        .unwrap();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].at >= added_at, "stamped when it went out");
+    relay.stop().await;
+}

@@ -155,6 +155,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 )
             }
             Received::Complete => {
+                if let Some(refused) = self.check_again(txn) {
+                    txn.upstream.abort().await;
+                    return refused;
+                }
                 let outcome = txn.upstream.send(&mut self.body).await;
                 let reply = Reply::for_outcome(&outcome, |r| Reply::relayed(&r.text()));
                 let (decision, reason) = match &outcome {
@@ -173,6 +177,49 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 }
             }
         }
+    }
+
+    /// When an opt-out was acknowledged while this transaction was open, checks every
+    /// recipient again before the message goes out: one now listed defers the whole message
+    /// (the client sends it again, and that recipient is refused at RCPT). Passing, the
+    /// recipients are stamped with this moment, the one audits check against.
+    fn check_again(&self, txn: &mut Transaction) -> Option<Delivery> {
+        if self.ctx.store.additions() == txn.additions {
+            return None;
+        }
+        let sender = crate::policy::Sender {
+            address: txn.sender.as_ref(),
+            user: self.user.as_deref(),
+        };
+        let now = crate::model::Timestamp::now();
+        for accepted in &txn.accepted {
+            let verdict = crate::address::Address::parse(&accepted.rcpt)
+                .map_err(|e| e.to_string())
+                .and_then(|addr| {
+                    crate::panics::catch(|| self.settings.policy.check_rcpt(&sender, &addr))
+                        .and_then(|v| v.map_err(|e| e.to_string()))
+                });
+            let reply = match verdict {
+                Ok(crate::policy::Verdict::Block(_)) => {
+                    Reply::listed_during_transaction(&accepted.rcpt)
+                }
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::error!(session = %self.id, error = %e, "cannot check the recipients again");
+                    Reply::policy_unavailable()
+                }
+            };
+            return Some(Delivery {
+                reply,
+                decision: Decision::Failed,
+                reason: Some("listed-during-transaction"),
+                upstream: None,
+            });
+        }
+        for accepted in &mut txn.accepted {
+            accepted.at = now;
+        }
+        None
     }
 
     /// The message went out: its send records, and the owner's claims that become locks (or

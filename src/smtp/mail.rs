@@ -79,6 +79,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             accepted: Vec::new(),
             smtputf8,
             owner,
+            additions: self.ctx.store.additions(),
         });
         self.idle_commands = 0;
         self.reply(Reply::sender_ok());

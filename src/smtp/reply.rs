@@ -220,6 +220,18 @@ impl Reply {
         )
     }
 
+    /// `451 4.7.1`: a recipient was put on the list while the transaction was open; the whole
+    /// message is deferred so that, sent again, it goes out without that recipient.
+    pub fn listed_during_transaction(rcpt: &str) -> Reply {
+        Reply::new(
+            451,
+            st(7, 1),
+            format!(
+                "<{rcpt}> was put on the do-not-contact list during this transaction; send the message again"
+            ),
+        )
+    }
+
     /// `454 4.7.0`: too many failed AUTH attempts from this address or for this user.
     pub fn auth_throttled() -> Reply {
         Reply::new(

@@ -40,6 +40,9 @@ pub(super) struct Transaction {
     pub smtputf8: bool,
     /// The owner the sender counts as for ownership locks (`None`: locks do not apply).
     pub owner: Option<crate::locks::OwnerId>,
+    /// The store's count of adding commits when the transaction began: if it moved by the end
+    /// of DATA, the recipients are checked again before the message goes out.
+    pub additions: u64,
 }
 
 /// A recipient accepted at RCPT.

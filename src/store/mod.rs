@@ -240,6 +240,8 @@ pub(super) struct Shared {
     options: StoreOptions,
     /// The next import id.
     imports: std::sync::atomic::AtomicU64,
+    /// Commits that added entries so far (see [`Store::additions`]).
+    additions: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -328,6 +330,7 @@ impl Store {
                 ..options.clone()
             },
             imports: std::sync::atomic::AtomicU64::new(1),
+            additions: std::sync::atomic::AtomicU64::new(0),
         });
         let records = Arc::new(writer::RecordQueue::default());
         let (jobs, handle) = writer::spawn(shared.clone(), records.clone())?;
@@ -710,6 +713,15 @@ impl Store {
             Output::Lift(result) => Ok(result),
             _ => Err(unexpected()),
         }
+    }
+
+    /// How many commits have added entries so far. A transaction notes it at RCPT; if it has
+    /// changed by the end of DATA, an opt-out may have arrived in between, and the recipients
+    /// are checked again before the message goes out.
+    pub fn additions(&self) -> u64 {
+        self.shared
+            .additions
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// A new import id (unique while the relay runs; staging tables do not outlive it).

@@ -769,6 +769,18 @@ impl Writer {
         match result {
             Ok(()) => {
                 self.stats.commits += 1;
+                if done.iter().any(|(_, o)| {
+                    matches!(
+                        o,
+                        Output::Added(_) | Output::AddedMany(_) | Output::Imported(_)
+                    )
+                }) {
+                    // Before any answer: once an add is acknowledged, transactions already
+                    // open see that the list changed (see `Store::additions`).
+                    self.shared
+                        .additions
+                        .fetch_add(1, std::sync::atomic::Ordering::Release);
+                }
                 if durable {
                     self.unsynced = None;
                     self.pending.clear();

@@ -141,6 +141,14 @@ impl SenderGroups {
             .find(|g| g.patterns.iter().any(|p| p.matches(sender)))
     }
 
+    /// The units of the configured sender groups, sorted.
+    pub fn units(&self) -> Vec<String> {
+        let mut units: Vec<String> = self.groups.iter().filter_map(|g| g.unit.clone()).collect();
+        units.sort();
+        units.dedup();
+        units
+    }
+
     /// Whether the sender's group sends transactional mail (exempt from ownership locks).
     pub fn is_transactional(&self, sender: &Sender<'_>) -> bool {
         self.classify(sender).is_some_and(|g| g.transactional)

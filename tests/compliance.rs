@@ -888,3 +888,44 @@ except OSError as e:
     );
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scope_naming_no_configured_unit_is_refused() {
+    let relay = relay().await;
+    let out = cli(
+        &relay,
+        None,
+        &[
+            "suppress",
+            "add",
+            "typo@example.com",
+            "--reason",
+            "unsubscribe",
+            "--scope",
+            "acmee",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("'acmee'") && err.contains("acme, globex"),
+        "{err}"
+    );
+    let show = cli(&relay, None, &["suppress", "show", "typo@example.com"]);
+    assert_eq!(show.status.code(), Some(1), "nothing was added");
+    let ok = cli(
+        &relay,
+        None,
+        &[
+            "suppress",
+            "add",
+            "typo@example.com",
+            "--reason",
+            "unsubscribe",
+            "--scope",
+            "acme",
+        ],
+    );
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    relay.stop().await;
+}

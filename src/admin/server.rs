@@ -491,7 +491,7 @@ async fn handle(
                 reason,
                 source: source.unwrap_or(Source::Admin),
                 evidence,
-                units: clean_units(units)?,
+                units: clean_units(units, &known_units(h))?,
             };
             let outcome = h.store.add(new, actor.clone()).await?;
             let (entry, created, event_id) = match outcome {
@@ -600,7 +600,7 @@ async fn handle(
             if rows.len() > MAX_CHUNK || staged + rows.len() > MAX_IMPORT_ROWS {
                 return Err(deny(ErrorCode::BadRequest, "import chunk too large"));
             }
-            let entries = import_entries(rows)?;
+            let entries = import_entries(rows, &known_units(h))?;
             let pending = conn.import.get_or_insert_with(|| PendingImport {
                 store: h.store.clone(),
                 id: h.store.new_import(),
@@ -970,7 +970,7 @@ fn parse_target(target: &str) -> Result<Target, Denied> {
 
 /// Trims unit names; `all` (or nothing) means every sender.
 /// Import rows checked and made entries; a bad row refuses the chunk, naming its line.
-fn import_entries(rows: Vec<ImportRow>) -> Result<Vec<NewEntry>, Denied> {
+fn import_entries(rows: Vec<ImportRow>, known: &[String]) -> Result<Vec<NewEntry>, Denied> {
     rows.into_iter()
         .map(|row| {
             let target = Target::parse(&row.target).map_err(|e| {
@@ -988,23 +988,30 @@ fn import_entries(rows: Vec<ImportRow>) -> Result<Vec<NewEntry>, Denied> {
                 reason: row.reason,
                 source: row.source,
                 evidence: row.evidence,
-                units: clean_units(row.units)?,
+                units: clean_units(row.units, known)?,
             })
         })
         .collect()
 }
 
-fn clean_units(units: Vec<String>) -> Result<Vec<String>, Denied> {
+/// A scope as given, checked against the units of the configured sender groups: a unit no
+/// group has would bind no sender, so a typo in `--scope` would suppress nobody.
+fn clean_units(units: Vec<String>, known: &[String]) -> Result<Vec<String>, Denied> {
     let mut out: Vec<String> = Vec::new();
     for u in units {
         let u = u.trim();
         if u.is_empty() || u.eq_ignore_ascii_case("all") {
             return Ok(Vec::new());
         }
-        if u.contains(',') {
+        if !known.iter().any(|k| k == u) {
+            let known = if known.is_empty() {
+                "no sender group has a unit".to_string()
+            } else {
+                format!("known units: {}", known.join(", "))
+            };
             return Err(deny(
                 ErrorCode::BadRequest,
-                format!("unit '{u}' must not contain commas"),
+                format!("'{u}' is not the unit of any sender group ({known}); nothing was changed"),
             ));
         }
         if !out.iter().any(|x| x == u) {
@@ -1012,6 +1019,14 @@ fn clean_units(units: Vec<String>) -> Result<Vec<String>, Denied> {
         }
     }
     Ok(out)
+}
+
+/// The units of the configured sender groups.
+fn known_units(h: &Handler) -> Vec<String> {
+    h.policy
+        .read()
+        .map(|p| p.groups().units())
+        .unwrap_or_default()
 }
 
 fn lock_settings(h: &Handler) -> Result<crate::locks::LockSettings, Denied> {

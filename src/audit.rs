@@ -6,8 +6,10 @@
 //! flushed to the OS, so a kill -9 of the relay loses no line already handed over.
 
 use std::fs::OpenOptions;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
@@ -81,6 +83,8 @@ enum Msg {
 pub struct DecisionLog {
     tx: mpsc::Sender<Msg>,
     path: PathBuf,
+    /// Whether the last write went through; the relay decides nothing while it does not.
+    writable: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Msg {
@@ -91,7 +95,8 @@ impl std::fmt::Debug for Msg {
 
 impl DecisionLog {
     /// Opens (appending) the log file, creating it (0600) and its directory (0700), and starts
-    /// the writer thread.
+    /// the writer thread. A line left half-written by a crash is cut off first, so every line
+    /// of the file stays one JSON object.
     pub fn open(path: &Path) -> std::io::Result<DecisionLog> {
         use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -102,23 +107,40 @@ impl DecisionLog {
         }
         let file = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .mode(crate::datadir::FILE_MODE)
             .open(path)?;
+        let good_len = cut_torn_line(&file)?;
         let (tx, rx) = mpsc::channel(8192);
-        let shown = path.to_path_buf();
+        let writable = Arc::new(AtomicBool::new(true));
+        let writer = Writer {
+            file,
+            good_len,
+            buf: Vec::with_capacity(64 * 1024),
+            writable: writable.clone(),
+            path: path.to_path_buf(),
+            dropped: 0,
+        };
         std::thread::Builder::new()
             .name("decision-log".into())
-            .spawn(move || write_loop(BufWriter::with_capacity(64 * 1024, file), rx, &shown))?;
+            .spawn(move || writer.run(rx))?;
         Ok(DecisionLog {
             tx,
             path: path.to_path_buf(),
+            writable,
         })
     }
 
     /// The log file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether the log can be written now. A decision that cannot be recorded is not made:
+    /// while this is false, new recipients get `451 4.3.0`.
+    pub fn writable(&self) -> bool {
+        self.writable.load(Ordering::Acquire)
     }
 
     /// Queues a record. Waits only when the writer is 8192 records behind.
@@ -135,43 +157,163 @@ impl DecisionLog {
     }
 }
 
-fn write_loop(mut out: BufWriter<std::fs::File>, mut rx: mpsc::Receiver<Msg>, path: &Path) {
-    let mut failures: u64 = 0;
-    let mut line = Vec::with_capacity(512);
-    while let Some(msg) = rx.blocking_recv() {
-        let mut next = Some(msg);
-        while let Some(msg) = next.take() {
-            match msg {
-                Msg::Record(record) => {
-                    line.clear();
-                    if serde_json::to_writer(&mut line, &record).is_ok() {
-                        line.push(b'\n');
-                        if let Err(e) = out.write_all(&line) {
-                            failures += 1;
-                            if failures.is_power_of_two() {
-                                tracing::error!(path = %path.display(), error = %e, failures, "cannot write the decision log");
-                            }
-                        }
+/// Truncates the file after its last complete line; returns its length.
+fn cut_torn_line(file: &std::fs::File) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(0);
+    }
+    let tail_len = len.min(1 << 20);
+    let mut tail = vec![0u8; tail_len as usize];
+    file.read_exact_at(&mut tail, len - tail_len)?;
+    if tail.last() == Some(&b'\n') {
+        return Ok(len);
+    }
+    let keep = match memchr::memrchr(b'\n', &tail) {
+        Some(i) => len - tail_len + i as u64 + 1,
+        None if tail_len == len => 0,
+        None => return Ok(len),
+    };
+    tracing::warn!(
+        cut = len - keep,
+        "the decision log ended in a half-written line; it was cut off"
+    );
+    file.set_len(keep)?;
+    Ok(keep)
+}
+
+/// Bytes of lines kept in memory while the file cannot be written, at most (then the oldest
+/// lines go, and are counted).
+const MAX_PENDING: usize = 16 * 1024 * 1024;
+
+/// How long to wait before writing again after a failure.
+const RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The writer thread's state.
+struct Writer {
+    file: std::fs::File,
+    /// The file's length after the last complete write: a failed write is cut back to it.
+    good_len: u64,
+    /// Lines not yet written.
+    buf: Vec<u8>,
+    writable: Arc<AtomicBool>,
+    path: PathBuf,
+    /// Lines dropped because the file could not be written for too long.
+    dropped: u64,
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        loop {
+            // Wait for lines; while some wait to be written again, only look.
+            let mut next = if self.buf.is_empty() {
+                match rx.blocking_recv() {
+                    Some(msg) => Some(msg),
+                    None => break,
+                }
+            } else {
+                rx.try_recv().ok()
+            };
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Record(record) => self.push(&record),
+                    Msg::Close(done) => {
+                        self.write();
+                        rx.close();
+                        let _ = done.send(());
+                        return;
                     }
                 }
-                Msg::Close(done) => {
-                    let _ = out.flush();
-                    rx.close();
-                    let _ = done.send(());
-                    return;
-                }
+                next = rx.try_recv().ok();
             }
-            next = rx.try_recv().ok();
+            if !self.write() {
+                std::thread::sleep(RETRY);
+                continue;
+            }
+            // Let records gather instead of waking this thread for every one of them: under
+            // load each wake-up is a futex call and a context switch on the sessions' hot path.
+            std::thread::sleep(GATHER);
         }
-        if let Err(e) = out.flush() {
-            tracing::error!(path = %path.display(), error = %e, "cannot flush the decision log");
-        }
-        // Let records gather instead of waking this thread for every one of them: under load
-        // each wake-up is a futex call and a context switch on the sessions' hot path.
-        std::thread::sleep(GATHER);
+        self.write();
     }
-    let _ = out.flush();
+
+    fn push(&mut self, record: &DecisionRecord) {
+        let start = self.buf.len();
+        if serde_json::to_writer(&mut self.buf, record).is_err() {
+            self.buf.truncate(start);
+            return;
+        }
+        self.buf.push(b'\n');
+        if self.buf.len() > MAX_PENDING {
+            let from = self.buf.len() - MAX_PENDING;
+            let cut = memchr::memchr(b'\n', &self.buf[from..]).map_or(0, |i| from + i + 1);
+            self.dropped += memchr::memchr_iter(b'\n', &self.buf[..cut]).count() as u64;
+            self.buf.drain(..cut);
+        }
+    }
+
+    /// Writes the waiting lines; on failure cuts the file back to its last complete line,
+    /// keeps the lines, and marks the log unwritable. Returns whether it went through.
+    fn write(&mut self) -> bool {
+        if self.buf.is_empty() {
+            return true;
+        }
+        match self.file.write_all(&self.buf) {
+            Ok(()) => {
+                self.good_len += self.buf.len() as u64;
+                self.buf.clear();
+                if self.buf.capacity() > 1 << 20 {
+                    self.buf = Vec::with_capacity(64 * 1024);
+                }
+                if !self.writable.swap(true, Ordering::AcqRel) {
+                    tracing::warn!(
+                        path = %self.path.display(),
+                        dropped_lines = self.dropped,
+                        "the decision log can be written again; recipients are decided again"
+                    );
+                    self.dropped = 0;
+                }
+                true
+            }
+            Err(e) => {
+                let _ = self.file.set_len(self.good_len);
+                if self.writable.swap(false, Ordering::AcqRel) {
+                    tracing::error!(
+                        path = %self.path.display(),
+                        error = %e,
+                        "cannot write the decision log: new recipients get 451 4.3.0 until it can be written (retrying every second)"
+                    );
+                }
+                false
+            }
+        }
+    }
 }
 
 /// How long the writer lets records gather after each burst; bounds how late a line appears.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_half_written_last_line_is_cut_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("decisions.jsonl");
+        std::fs::write(&path, "{\"a\":1}\n{\"b\":2}\n{\"c\":").unwrap();
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        assert_eq!(cut_torn_line(&file).unwrap(), 16);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"a\":1}\n{\"b\":2}\n"
+        );
+        std::fs::write(&path, "{\"c\":").unwrap();
+        assert_eq!(cut_torn_line(&file).unwrap(), 0);
+    }
+}

@@ -879,3 +879,54 @@ fn long_work_shows_progress_on_a_terminal_and_nothing_when_piped() {
         "progress on a terminal: {shown:?}"
     );
 }
+
+#[test]
+fn a_decision_log_that_cannot_be_written_defers_recipients_and_stays_whole() {
+    let Some(disk) = Tmpfs::mount("4m") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let log = disk.path().join("decisions.jsonl");
+    let config = config_in(
+        dir.path(),
+        &format!("[log]\ndecisions = {:?}\n", log.display().to_string()),
+    );
+    let relay = Relay::start_with_config(&config, &dir.path().join("data"));
+    assert!(Smtp::rcpt_reply(relay.addr, "a@example.com").starts_with("250"));
+    let filler = disk.path().join("filler");
+    fill_up(&filler);
+    // The next decision cannot be written; from then on nothing is decided.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut i = 0;
+    loop {
+        i += 1;
+        let reply = Smtp::rcpt_reply(relay.addr, &format!("b{i}@example.com"));
+        if reply.starts_with("451 4.3.0") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never deferred: {reply}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    for j in 0..3 {
+        let reply = Smtp::rcpt_reply(relay.addr, &format!("c{j}@example.com"));
+        assert!(reply.starts_with("451 4.3.0"), "{reply}");
+    }
+    std::fs::remove_file(&filler).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !Smtp::rcpt_reply(relay.addr, "d@example.com").starts_with("250") {
+        assert!(std::time::Instant::now() < deadline, "never recovered");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let (status, _) = relay.sigterm_with_log();
+    assert!(status.success());
+    // Every line is one whole JSON object: nothing half-written was left behind.
+    let text = std::fs::read_to_string(&log).unwrap();
+    for line in text.lines() {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("a torn line {line:?}: {e}"));
+    }
+    assert!(text.contains("\"rcpt\":\"d@example.com\""));
+}

@@ -62,21 +62,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             user: self.user.as_deref(),
         };
         let now = Timestamp::now();
-        let verdict = self
-            .ctx
-            .store
-            .writable()
-            .map_err(PolicyError::from)
-            .and_then(|()| {
-                crate::panics::catch(|| self.settings.policy.check_rcpt(&sender, &addr))
-                    .unwrap_or_else(|panic| {
-                        Err(PolicyError::Store(StoreError::Corrupt(format!(
-                            "the recipient check panicked: {panic}"
-                        ))))
-                    })
-            });
+        // Nothing is decided that could not be recorded: in the decision log and the store.
+        let verdict = if self.ctx.log.writable() {
+            self.ctx
+                .store
+                .writable()
+                .map_err(PolicyError::from)
+                .and_then(|()| {
+                    crate::panics::catch(|| self.settings.policy.check_rcpt(&sender, &addr))
+                        .unwrap_or_else(|panic| {
+                            Err(PolicyError::Store(StoreError::Corrupt(format!(
+                                "the recipient check panicked: {panic}"
+                            ))))
+                        })
+                })
+                .map_err(|e| e.to_string())
+        } else {
+            Err("the decision log cannot be written".to_string())
+        };
         match verdict {
-            Err(e) => self.defer_for_policy(&from, rcpt, &e.to_string()).await,
+            Err(e) => self.defer_for_policy(&from, rcpt, &e).await,
             Ok(Verdict::Block(block)) => {
                 let reply = Reply::for_block(rcpt, &block);
                 let mut line = LogLine::new(&from, rcpt, Decision::Reject, &reply);

@@ -106,6 +106,7 @@ impl Server {
         tls_acceptor(&config).map_err(StartError::Tls)?;
         let relay = Relay::from_config(&config)?;
         let store_start = crate::datadir::inspect(&config)?;
+        crate::admin::server::ensure_free(&config.socket_path())?;
         let listeners = ListenerSet::bind(&config.server.listen, &config.server.tls_listen)
             .await
             .map_err(StartError::Listen)?;

@@ -930,3 +930,84 @@ fn a_decision_log_that_cannot_be_written_defers_recipients_and_stays_whole() {
     }
     assert!(text.contains("\"rcpt\":\"d@example.com\""));
 }
+
+#[test]
+fn the_cli_will_not_talk_to_a_socket_someone_else_bound() {
+    if !nix::unistd::geteuid().is_root() {
+        println!("skipped: binding a socket as another user needs root");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    // A directory anyone may write to, and someone other than the relay's user listening.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let socket = dir.path().join("admin.sock");
+    let mut impostor = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import os, socket, sys, time\n\
+             os.setgid(4999); os.setuid(4999)\n\
+             s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(5)\n\
+             print('ready', flush=True)\n\
+             c, _ = s.accept(); c.recv(65536); time.sleep(5)",
+        )
+        .arg(&socket)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(impostor.stdout.take().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready.trim(), "ready");
+    let out = Command::new(binary())
+        .arg("--socket")
+        .arg(&socket)
+        .args([
+            "suppress",
+            "add",
+            "victim@example.com",
+            "--reason",
+            "complaint",
+            "--evidence",
+            "customer phone 555-1234",
+        ])
+        .output()
+        .unwrap();
+    let _ = impostor.kill();
+    let _ = impostor.wait();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("refusing to talk"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_socket_already_answered_stops_the_start_before_anything_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = Relay::start(&dir.path().join("first"));
+    let config = config_in(
+        dir.path(),
+        &format!(
+            "[admin]\nsocket = {:?}\n",
+            dir.path().join("first/admin.sock").display().to_string()
+        ),
+    );
+    let out = Command::new(binary())
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("answering"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("data").exists(), "nothing created");
+}

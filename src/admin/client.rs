@@ -23,6 +23,22 @@ pub enum ClientError {
     /// The connection broke or the answer was not understood.
     #[error("admin protocol error: {0}")]
     Protocol(String),
+    /// Something other than the relay answers on the socket: its peer is neither root nor
+    /// the owner of the socket's directory (the relay's user).
+    #[error(
+        "refusing to talk to {path}: it is answered by uid {peer}, not by root or uid {owner} \
+         who owns {dir}; is another program listening there?"
+    )]
+    Impostor {
+        /// The socket path.
+        path: PathBuf,
+        /// The uid on the other end.
+        peer: u32,
+        /// The owner of the socket's directory.
+        owner: u32,
+        /// That directory.
+        dir: PathBuf,
+    },
     /// The relay answered with an error.
     #[error("{message}")]
     Refused {
@@ -39,6 +55,38 @@ pub struct AdminClient {
     writer: UnixStream,
 }
 
+/// The relay runs as the user who owns the directory of its socket (the data directory, or
+/// systemd's runtime directory), or as root. Anyone else answering there (a socket bound first
+/// in a directory others can write) would receive what we send, evidence included.
+fn check_peer(path: &Path, stream: &UnixStream) -> Result<(), ClientError> {
+    use std::os::unix::fs::MetadataExt;
+    let peer = nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials)
+        .map_err(|e| ClientError::Unreachable {
+            path: path.to_path_buf(),
+            source: std::io::Error::from_raw_os_error(e as i32),
+        })?
+        .uid();
+    let dir = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => dir.to_path_buf(),
+        None => PathBuf::from("."),
+    };
+    let owner = std::fs::metadata(&dir)
+        .map_err(|source| ClientError::Unreachable {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .uid();
+    if peer == 0 || peer == owner {
+        return Ok(());
+    }
+    Err(ClientError::Impostor {
+        path: path.to_path_buf(),
+        peer,
+        owner,
+        dir,
+    })
+}
+
 impl AdminClient {
     /// Connects to the socket.
     pub fn connect(path: &Path) -> Result<AdminClient, ClientError> {
@@ -47,6 +95,7 @@ impl AdminClient {
             source,
         };
         let stream = UnixStream::connect(path).map_err(unreachable)?;
+        check_peer(path, &stream)?;
         // Imports of large files take a while; a hung relay must not hang the CLI forever.
         let _ = stream.set_read_timeout(Some(Duration::from_secs(600)));
         let writer = stream.try_clone().map_err(unreachable)?;

@@ -32,8 +32,16 @@ const MAX_TEXT: usize = 64 * 1024;
 /// Most rows one connection may stage for an import.
 const MAX_IMPORT_ROWS: usize = 20_000_000;
 
-/// Most admin connections open at once; more are told so and closed.
+/// Most admin connections open at once; more are told so and closed. Admins (root, the
+/// relay's own user, the `admin` role) are let in past it, so that no one else can lock them
+/// out by holding connections open.
 pub const MAX_CONNECTIONS: usize = 64;
+
+/// Most admin connections one unix user may hold at once.
+pub const MAX_CONNECTIONS_PER_USER: usize = 16;
+
+/// A connection that sends no request for this long is closed.
+pub const IDLE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What the admin server works with.
 pub struct Handler {
@@ -63,7 +71,7 @@ pub struct AdminServer {
 #[derive(Debug, thiserror::Error)]
 pub enum BindError {
     /// Another process answers on the socket.
-    #[error("another dnc-relay is answering on {0}")]
+    #[error("the admin socket {0} is in use: another dnc-relay (or another program) is answering on it")]
     InUse(PathBuf),
     /// The file system refused.
     #[error("cannot create the admin socket {path}: {source}")]
@@ -90,10 +98,8 @@ impl AdminServer {
             source,
         };
         let gid = group.map(resolve_group).transpose()?;
+        ensure_free(path)?;
         if path.exists() {
-            if std::os::unix::net::UnixStream::connect(path).is_ok() {
-                return Err(BindError::InUse(path.to_path_buf()));
-            }
             std::fs::remove_file(path).map_err(io)?;
         }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -152,6 +158,15 @@ impl AdminServer {
     }
 }
 
+/// Fails when something answers on the socket path already (another relay, or anyone who
+/// bound it first); a stale socket file is fine. Checked before the relay creates anything.
+pub fn ensure_free(path: &Path) -> Result<(), BindError> {
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        return Err(BindError::InUse(path.to_path_buf()));
+    }
+    Ok(())
+}
+
 fn resolve_group(name: &str) -> Result<nix::unistd::Gid, BindError> {
     if let Ok(n) = name.parse::<u32>() {
         return Ok(nix::unistd::Gid::from_raw(n));
@@ -159,6 +174,52 @@ fn resolve_group(name: &str) -> Result<nix::unistd::Gid, BindError> {
     match nix::unistd::Group::from_name(name) {
         Ok(Some(group)) => Ok(group.gid),
         _ => Err(BindError::NoGroup(name.to_string())),
+    }
+}
+
+/// Admin connections open per unix user.
+#[derive(Default)]
+struct PerUser(std::sync::Mutex<std::collections::HashMap<u32, usize>>);
+
+/// Counts a connection out when dropped.
+struct UserSlot(Arc<PerUser>, u32);
+
+impl Drop for UserSlot {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.0 .0.lock() {
+            if let Some(n) = map.get_mut(&self.1) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(&self.1);
+                }
+            }
+        }
+    }
+}
+
+impl PerUser {
+    /// Counts a connection in, unless its user is at its limit or the server is full (an
+    /// admin is let in past the total).
+    fn enter(self: &Arc<Self>, actor: &Actor, open: usize) -> Result<UserSlot, String> {
+        let uid = actor.uid.unwrap_or(u32::MAX);
+        let mut map = self
+            .0
+            .lock()
+            .map_err(|_| "admin server broken".to_string())?;
+        let n = map.entry(uid).or_insert(0);
+        if *n >= MAX_CONNECTIONS_PER_USER {
+            return Err(format!(
+                "{} holds {MAX_CONNECTIONS_PER_USER} admin connections already; try again",
+                actor.user
+            ));
+        }
+        if open >= MAX_CONNECTIONS && actor.role != Some(Role::Admin) {
+            return Err(format!(
+                "too many admin connections (at most {MAX_CONNECTIONS}); try again"
+            ));
+        }
+        *n += 1;
+        Ok(UserSlot(self.clone(), uid))
     }
 }
 
@@ -171,6 +232,7 @@ async fn accept_loop(
         tokio_util::sync::CancellationToken,
     ),
 ) {
+    let per_user = Arc::new(PerUser::default());
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
@@ -179,22 +241,20 @@ async fn accept_loop(
                 let roles = handler.roles.read().map(|r| r.clone()).unwrap_or_default();
                 let accepted = match peer_actor(&stream, &roles) {
                     Err(message) => Err((ErrorCode::Forbidden, message)),
-                    Ok(_) if connections.len() >= MAX_CONNECTIONS => Err((
-                        ErrorCode::StoreUnavailable,
-                        format!(
-                            "too many admin connections (at most {MAX_CONNECTIONS}); try again"
-                        ),
-                    )),
-                    Ok(actor) => Ok(actor),
+                    Ok(actor) => match per_user.enter(&actor, connections.len()) {
+                        Ok(slot) => Ok((actor, slot)),
+                        Err(message) => Err((ErrorCode::StoreUnavailable, message)),
+                    },
                 };
                 match accepted {
                     Err((code, message)) => {
                         tokio::spawn(refuse_connection(stream, code, message));
                     }
-                    Ok(actor) => {
+                    Ok((actor, slot)) => {
                         let handler = handler.clone();
                         let (draining, cut) = (draining.clone(), cut.clone());
                         connections.spawn(async move {
+                            let _slot = slot;
                             tokio::select! {
                                 result = serve_connection(stream, actor, &handler, &draining) => {
                                     if let Err(e) = result {
@@ -285,7 +345,11 @@ async fn serve_connection(
         line.clear();
         let mut limited = (&mut reader).take(MAX_REQUEST_LINE as u64 + 1);
         let n = tokio::select! {
-            n = limited.read_until(b'\n', &mut line) => n?,
+            n = tokio::time::timeout(IDLE, limited.read_until(b'\n', &mut line)) => match n {
+                Ok(n) => n?,
+                // An idle connection holds a place others may need.
+                Err(_) => return Ok(()),
+            },
             // Shutting down: a connection between requests just ends.
             () = draining.cancelled() => return Ok(()),
         };

@@ -223,7 +223,9 @@ fn report_config_errors(e: &crate::config::ConfigErrors) {
 pub fn report(e: &ClientError) -> u8 {
     tell!("dnc-relay: {e}");
     match e {
-        ClientError::Unreachable { .. } | ClientError::Protocol(_) => {
+        ClientError::Unreachable { .. }
+        | ClientError::Protocol(_)
+        | ClientError::Impostor { .. } => {
             if matches!(e, ClientError::Unreachable { .. }) {
                 tell!("  is the relay running? (dnc-relay serve), or pass --socket PATH");
             }

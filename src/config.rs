@@ -671,8 +671,10 @@ impl Config {
                 Config::parse(&text, &path.display().to_string())?
             }
         };
-        let base = match path.and_then(Path::parent) {
-            Some(dir) => cwd.join(dir),
+        // Through links to the file itself: two links to one config mean one data directory.
+        let real = path.map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| cwd.join(p)));
+        let base = match real.as_deref().and_then(Path::parent) {
+            Some(dir) => dir.to_path_buf(),
             None => cwd,
         };
         config.resolve_paths(&base);

@@ -103,9 +103,24 @@ fn trace_of_a_relay(config: &Config) -> Option<String> {
     if socket.starts_with(&config.data_dir) {
         ours.push(socket);
     }
-    ours.into_iter()
-        .find(|p| std::fs::symlink_metadata(p).is_ok())
-        .map(|p| p.display().to_string())
+    if let Some(found) = ours.iter().find(|p| std::fs::symlink_metadata(p).is_ok()) {
+        return Some(found.display().to_string());
+    }
+    // Copies and rotations of ours count too: `dnc.redb.bak`, `decisions.jsonl.1`.
+    [config.store_path(), config.decisions_path()]
+        .iter()
+        .find_map(|file| sibling_with_prefix(file))
+}
+
+/// A file next to `file` whose name starts with `file`'s name, if there is one.
+fn sibling_with_prefix(file: &Path) -> Option<String> {
+    let name = file.file_name()?.to_str()?;
+    let dir = file.parent().filter(|p| !p.as_os_str().is_empty())?;
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_str().is_some_and(|n| n.starts_with(name)))
+        .map(|e| e.path().display().to_string())
 }
 
 /// Creates `dir` (and missing parents) with mode 0700.
@@ -189,7 +204,13 @@ mod tests {
 
     #[test]
     fn a_missing_store_where_a_relay_ran_is_refused() {
-        for trace in ["decisions.jsonl", "outbox", "admin.sock"] {
+        for trace in [
+            "decisions.jsonl",
+            "outbox",
+            "admin.sock",
+            "dnc.redb.bak",
+            "decisions.jsonl.1",
+        ] {
             let tmp = tempfile::tempdir().unwrap();
             let path = tmp.path().join(trace);
             if trace == "outbox" {

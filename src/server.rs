@@ -361,19 +361,32 @@ async fn open_store(
     Ok(store)
 }
 
-/// A trusted network that covers every address makes the relay open to the world: anyone who
-/// can reach it relays without AUTH. Allowed (a private network may need it), never silently.
+/// A trusted network that covers every address, or a large part of the Internet (an IPv4
+/// prefix shorter than /8, also in IPv4-mapped form; an IPv6 one shorter than /16), makes the
+/// relay open to the world: anyone who can reach it relays without AUTH. Allowed (a private
+/// network may need it), never silently.
 fn warn_if_open_to_the_world(config: &Config) {
-    for net in config
-        .server
-        .trusted_networks
-        .iter()
-        .filter(|n| n.prefix_len() == 0)
-    {
-        tracing::warn!(
-            network = %net,
-            "server.trusted_networks contains {net}: every address may relay without AUTH; the relay is open to the world if anyone outside can reach it"
-        );
+    for net in &config.server.trusted_networks {
+        // An IPv4-mapped IPv6 network is an IPv4 one.
+        let v4_prefix = match net {
+            ipnet::IpNet::V4(n) => Some(n.prefix_len()),
+            ipnet::IpNet::V6(n)
+                if n.prefix_len() >= 96 && n.network().to_ipv4_mapped().is_some() =>
+            {
+                Some(n.prefix_len() - 96)
+            }
+            ipnet::IpNet::V6(_) => None,
+        };
+        let broad = match v4_prefix {
+            Some(p) => p < 8,
+            None => net.prefix_len() < 16,
+        };
+        if broad {
+            tracing::warn!(
+                network = %net,
+                "server.trusted_networks contains {net}: a large part of the Internet may relay without AUTH; the relay is open to the world if anyone outside can reach it"
+            );
+        }
     }
 }
 

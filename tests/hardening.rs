@@ -283,12 +283,17 @@ fn a_trusted_network_open_to_the_world_is_warned_about() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_in(
         dir.path(),
-        "[server]\ntrusted_networks = [\"127.0.0.0/8\", \"0.0.0.0/0\", \"::/0\"]\n",
+        "[server]\ntrusted_networks = [\"127.0.0.0/8\", \"0.0.0.0/0\", \"::/0\", \"128.0.0.0/1\", \"::ffff:0:0/96\"]\n",
     );
     let relay = Relay::start_with_config(&config, &dir.path().join("data"));
     let (_, log) = relay.sigterm_with_log();
     assert!(
-        log.contains("0.0.0.0/0") && log.contains("::/0") && log.contains("open to the world"),
+        log.contains("0.0.0.0/0")
+            && log.contains("::/0")
+            && log.contains("128.0.0.0/1")
+            && log.contains("::ffff:0.0.0.0/96")
+            && log.contains("open to the world")
+            && !log.contains("127.0.0.0/8: "),
         "{log}"
     );
 }
@@ -588,6 +593,8 @@ fn exported_formulas_are_neutralised_and_import_restores_them() {
         ("tab@example.com", "\tquoted"),
         ("quote@example.com", "'=it was quoted already"),
         ("plain@example.com", "she wrote: stop"),
+        ("space@example.com", " =1+1"),
+        ("newline@example.com", "\n=1+1 on a second line"),
     ];
     for (target, text) in evidence {
         let add = relay.cli(&[
@@ -640,7 +647,7 @@ fn exported_formulas_are_neutralised_and_import_restores_them() {
     let leads = dir.path().join("leads.csv");
     std::fs::write(
         &leads,
-        "email,note\ncalc@example.com,=HYPERLINK(\"x\")\nnew@example.com,+1\n",
+        "email,note\ncalc@example.com,=HYPERLINK(\"x\")\nnew@example.com,+1\ntab@example.com,\t=1\n",
     )
     .unwrap();
     let once = other.cli(&["scrub", leads.to_str().unwrap()]);
@@ -648,6 +655,10 @@ fn exported_formulas_are_neutralised_and_import_restores_them() {
     assert!(
         once_text.contains("'=HYPERLINK") && once_text.contains("'+1"),
         "{once_text}"
+    );
+    assert!(
+        once_text.contains("'\t=1"),
+        "the user's own cell is kept as it was, neutralised: {once_text:?}"
     );
     std::fs::write(&leads, &once_text).unwrap();
     let twice = other.cli(&["scrub", leads.to_str().unwrap()]);
@@ -1010,4 +1021,32 @@ fn a_socket_already_answered_stops_the_start_before_anything_is_created() {
         text(&out.stderr)
     );
     assert!(!dir.path().join("data").exists(), "nothing created");
+}
+
+#[test]
+fn a_command_piped_into_head_ends_quietly() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&dir.path().join("data"));
+    let list = address_list(dir.path(), "list.csv", "h", 20_000);
+    let import = relay.cli(&["import", list.to_str().unwrap(), "--reason", "unsubscribe"]);
+    assert!(import.status.success());
+    let mut export = Command::new(binary())
+        .arg("--data-dir")
+        .arg(&relay.dir)
+        .args(["suppress", "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(export.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("@example.com"), "{first}");
+    // The reader is gone (as `head -1` would be).
+    let out = export.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
 }

@@ -647,6 +647,8 @@ async fn any_size_over_the_limit_is_552_and_a_malformed_one_501() {
     }
     c.expect("MAIL FROM:<a@example.org> SIZE=12ab\r\n", "501 5.5.4")
         .await;
+    c.expect("MAIL FROM:<a@example.org> SIZE= 5\r\n", "501 5.5.4")
+        .await;
     c.expect("MAIL FROM:<a@example.org> SIZE=1000\r\n", "250")
         .await;
     c.expect("QUIT\r\n", "221").await;

@@ -71,7 +71,9 @@ pub struct AdminServer {
 #[derive(Debug, thiserror::Error)]
 pub enum BindError {
     /// Another process answers on the socket.
-    #[error("the admin socket {0} is in use: another dnc-relay (or another program) is answering on it")]
+    #[error(
+        "the admin socket {0} is in use: another dnc-relay (or another program) is answering on it"
+    )]
     InUse(PathBuf),
     /// The file system refused.
     #[error("cannot create the admin socket {path}: {source}")]

@@ -77,7 +77,9 @@ pub struct ScrubArgs {
 fn open_csv(path: &PathBuf) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord), u8> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
-        .trim(csv::Trim::All)
+        // Cells are trimmed where a value is read (addresses, reasons), not here: free text
+        // such as evidence, and the columns of a lead list, pass through as they are.
+        .trim(csv::Trim::None)
         .from_path(path)
         .map_err(|e| {
             tell!("dnc-relay: cannot read {}: {e}", path.display());

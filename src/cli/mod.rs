@@ -102,6 +102,17 @@ pub enum Command {
 /// Parses the arguments and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        // A command piped into `head` ends quietly when the reader goes, like other Unix
+        // tools, instead of failing to print. The relay itself keeps SIGPIPE ignored.
+        // SAFETY: no other thread runs yet, and the default disposition is always valid.
+        let _ = unsafe {
+            nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGPIPE,
+                nix::sys::signal::SigHandler::SigDfl,
+            )
+        };
+    }
     ExitCode::from(run(cli))
 }
 
@@ -243,8 +254,19 @@ pub fn report(e: &ClientError) -> u8 {
 /// on screen (bidi embeddings, overrides and isolates) written as escapes: `\n`, `\t`, `\r`,
 /// `\u{1b}`. Everything else, accents and non-Latin scripts included, is shown as it is.
 pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    let unsafe_char =
-        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    // Zero-width and direction marks, line and paragraph separators, embeddings, overrides,
+    // isolates, the Arabic letter mark and the byte order mark: invisible, or moving text.
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{061c}'
+                    | '\u{200b}'..='\u{200f}'
+                    | '\u{2028}'..='\u{202e}'
+                    | '\u{2060}'..='\u{2069}'
+                    | '\u{feff}'
+            )
+    };
     if !text.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -280,6 +302,10 @@ mod tests {
         assert_eq!(
             escape_controls("a\x1b[2J\rentry lifted\nb\tc\u{7f}\u{9b}\u{202e}x"),
             "a\\u{1b}[2J\\rentry lifted\\nb\\tc\\u{7f}\\u{9b}\\u{202e}x"
+        );
+        assert_eq!(
+            escape_controls("x\u{2028}y\u{2029}z\u{200f}\u{61c}"),
+            "x\\u{2028}y\\u{2029}z\\u{200f}\\u{61c}"
         );
     }
 }

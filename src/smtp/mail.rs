@@ -32,10 +32,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         if let Some(param) = unsupported_mail_parameter(&from) {
             return self.reply(Reply::unsupported_parameter(param));
         }
-        // Our own reading of SIZE: smtp-proto's saturates and then wraps for very long values.
+        // Our own reading of SIZE: smtp-proto's saturates and then wraps for very long values,
+        // and takes `SIZE= 5` for 5.
         let size = match declared {
             Some(DeclaredSize::Bytes(n)) => n,
-            _ => from.size as u64,
+            Some(DeclaredSize::Invalid) => return self.reply(Reply::bad_parameter("SIZE")),
+            None => from.size as u64,
         };
         if size > self.ctx.limits.max_message_size as u64 {
             return self.reply(Reply::message_too_large());

@@ -29,7 +29,10 @@ pub enum StoreError {
     #[error("the store {0} is in use by another process")]
     Locked(PathBuf),
     /// The file could not be opened or created.
-    #[error("cannot open the store {path}: {message}")]
+    #[error(
+        "cannot open the store {path}: {message}. If it was damaged, replaced or moved, \
+         restore it from a backup (stop the relay, copy the file back, start it)"
+    )]
     Open {
         /// The database file.
         path: PathBuf,

@@ -23,8 +23,27 @@ pub const FILE_CHUNK: usize = 64 * 1024;
 /// Memory reservations are made in steps of this size.
 const STEP: usize = 16 * 1024;
 
+/// The most a session appends to a body between two calls of [`Body::settle`]: one bounded
+/// read of the client (16 KiB), doubled at worst by the decoder (bare LF to CRLF). Each
+/// reservation covers this much beyond what the body holds, and the buffer is sized to the
+/// reservation exactly, so what a body really occupies is what it reserved.
+pub const MAX_APPEND: usize = 32 * 1024;
+
 /// The head of a spilled message kept in memory for header parsing (Message-ID).
-const HEAD: usize = 64 * 1024;
+const HEAD: usize = 32 * 1024;
+
+/// Spool file operations under way at once, across all sessions: each runs on a thread of the
+/// blocking pool, and hundreds of sessions spilling at once must not mean hundreds of threads.
+const MAX_FILE_OPS: usize = 8;
+
+/// Runs a spool file operation on the blocking pool, a few at a time.
+async fn file_op<T: Send + 'static>(op: impl FnOnce() -> T + Send + 'static) -> std::io::Result<T> {
+    static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_FILE_OPS);
+    let _slot = SLOTS.acquire().await.map_err(std::io::Error::other)?;
+    tokio::task::spawn_blocking(op)
+        .await
+        .map_err(std::io::Error::other)
+}
 
 /// The relay-wide budget for message bodies in memory.
 #[derive(Debug)]
@@ -140,8 +159,9 @@ impl Body {
         }
     }
 
-    /// Keeps the memory held within the budget: reserves more for a message growing in
-    /// memory, or moves it to its file, or writes the tail of a spilled one.
+    /// Keeps the memory held within the budget: reserves room for what the next read may
+    /// append to a message growing in memory, or moves it to its file, or writes the tail of
+    /// a spilled one.
     pub async fn settle(&mut self) -> std::io::Result<()> {
         if self.file.is_some() {
             if self.mem.len() >= FILE_CHUNK {
@@ -149,12 +169,16 @@ impl Body {
             }
             return Ok(());
         }
-        if self.mem.len() <= self.reserved {
+        if self.mem.len() + MAX_APPEND <= self.reserved {
             return Ok(());
         }
-        let wanted = self.mem.len().div_ceil(STEP) * STEP;
-        if wanted <= IN_MEMORY_MAX && self.budget.try_reserve(wanted - self.reserved) {
+        // Doubling, like a Vec grows on its own, but reserved first: copies stay linear in
+        // the size of the message, and what the buffer occupies is always accounted for.
+        let needed = (self.mem.len() + MAX_APPEND).div_ceil(STEP) * STEP;
+        let wanted = needed.max((2 * self.reserved).min(IN_MEMORY_MAX + MAX_APPEND));
+        if self.mem.len() <= IN_MEMORY_MAX && self.budget.try_reserve(wanted - self.reserved) {
             self.reserved = wanted;
+            self.mem.reserve_exact(wanted - self.mem.len());
             return Ok(());
         }
         self.spill().await
@@ -163,16 +187,14 @@ impl Body {
     /// Moves what is in memory to a new unnamed file; from now on only the tail is in memory.
     async fn spill(&mut self) -> std::io::Result<()> {
         let dir = self.budget.dir.clone();
-        let file = tokio::task::spawn_blocking(move || tempfile::tempfile_in(dir))
-            .await
-            .map_err(std::io::Error::other)??;
+        let file = file_op(move || tempfile::tempfile_in(dir)).await??;
         self.head = self.mem[..self.mem.len().min(HEAD)].to_vec();
         self.file = Some((Arc::new(file), 0));
         self.write_tail().await?;
         self.budget.release(self.reserved);
         self.reserved = 0;
         // The buffer that held the message in memory is not kept for the tail.
-        self.mem = Vec::with_capacity(FILE_CHUNK + STEP);
+        self.mem = Vec::with_capacity(FILE_CHUNK + MAX_APPEND);
         Ok(())
     }
 
@@ -186,12 +208,11 @@ impl Body {
         }
         let tail = std::mem::take(&mut self.mem);
         let (f, at) = (file.clone(), *written);
-        let (tail, result) = tokio::task::spawn_blocking(move || {
+        let (tail, result) = file_op(move || {
             let result = f.write_all_at(&tail, at);
             (tail, result)
         })
-        .await
-        .map_err(std::io::Error::other)?;
+        .await?;
         result?;
         *written += tail.len() as u64;
         self.mem = tail;
@@ -209,16 +230,14 @@ impl Body {
         self.reset();
     }
 
-    /// Empties the body for the next message, keeping a modest buffer.
+    /// Empties the body for the next message. Its buffer goes with its reservation: memory
+    /// a session keeps between messages would be memory the budget does not see.
     pub fn reset(&mut self) {
         self.budget.release(self.reserved);
         self.reserved = 0;
         self.file = None;
         self.head = Vec::new();
-        self.mem.clear();
-        if self.mem.capacity() > 256 * 1024 {
-            self.mem = Vec::new();
-        }
+        self.mem = Vec::new();
     }
 
     /// The content, for sending: in memory, or a file to read in pieces.
@@ -300,12 +319,11 @@ impl FileReader {
         let mut buf = std::mem::take(&mut self.buf);
         buf.resize(n, 0);
         let (file, at) = (self.file.clone(), self.at);
-        let (buf, result) = tokio::task::spawn_blocking(move || {
+        let (buf, result) = file_op(move || {
             let result = file.read_exact_at(&mut buf, at);
             (buf, result)
         })
-        .await
-        .map_err(std::io::Error::other)?;
+        .await?;
         self.buf = buf;
         result?;
         self.at += n as u64;
@@ -351,7 +369,13 @@ mod tests {
         let m = message(100_000);
         fill(&mut body, &m).await;
         assert!(!body.is_spilled());
-        assert!(budget.used() >= 100_000 && budget.used() < 100_000 + STEP);
+        assert!(budget.used() >= 100_000 && budget.used() <= 2 * (100_000 + MAX_APPEND));
+        assert!(
+            body.mem.capacity() <= body.reserved,
+            "what the body occupies is what it reserved: {} > {}",
+            body.mem.capacity(),
+            body.reserved
+        );
         assert_eq!(read_back(&body).await, m);
         drop(body);
         assert_eq!(budget.used(), 0, "released when dropped");

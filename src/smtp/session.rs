@@ -391,8 +391,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     .close_with(Reply::shutting_down(&self.ctx.hostname))
                     .await;
             }
+            // During DATA a read is bounded, so that what one decode appends to the message
+            // body stays within the headroom the spool reserved (see `spool::MAX_APPEND`).
+            let limit = if command {
+                u64::MAX
+            } else {
+                crate::spool::MAX_APPEND as u64 / 2
+            };
+            let mut io = (&mut self.io).take(limit);
             tokio::select! {
-                read = tokio::time::timeout(timeout, self.io.read_buf(&mut self.rbuf)) => {
+                read = tokio::time::timeout(timeout, io.read_buf(&mut self.rbuf)) => {
                     return match read {
                         Err(_) => self.close_with(Reply::timeout(&self.ctx.hostname)).await,
                         Ok(Ok(0)) | Ok(Err(_)) => Err(Closed::Gone),

@@ -130,6 +130,17 @@ impl Body {
         }
     }
 
+    /// Starts a message: reserves and allocates room for a small one up front (one allocation
+    /// for most messages), if the budget allows; otherwise [`Body::settle`] decides later.
+    pub fn begin(&mut self) {
+        self.reset();
+        let first = STEP + MAX_APPEND;
+        if self.budget.try_reserve(first) {
+            self.reserved = first;
+            self.mem = Vec::with_capacity(first);
+        }
+    }
+
     /// Where the decoder appends. Call [`Body::settle`] after each append.
     pub fn buffer(&mut self) -> &mut Vec<u8> {
         &mut self.mem

@@ -90,7 +90,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         &mut self,
         decoder: &mut DotDecoder,
     ) -> Result<Received, super::session::Closed> {
-        self.body.reset();
+        self.body.begin();
         // Once the message cannot be held (over the size limit, or its spool file failed), the
         // rest is read and dropped: the client gets its answer after its final dot.
         let mut spool_error: Option<std::io::Error> = None;

@@ -326,7 +326,7 @@ pub(super) fn spawn(
                 ids,
                 stats: WriterStats::default(),
                 unsynced: None,
-                pending: Vec::new(),
+                pending: Pending::default(),
                 last_reopen: None,
             }
             .run(rx)
@@ -368,6 +368,21 @@ struct RecordBatch {
     locks: Vec<(String, Lock)>,
 }
 
+/// Record batches not yet durable, and how many send records they hold (counted as they
+/// come: under load there are thousands of batches between two syncs).
+#[derive(Default)]
+struct Pending {
+    batches: std::collections::VecDeque<RecordBatch>,
+    records: usize,
+}
+
+impl Pending {
+    fn clear(&mut self) {
+        self.batches.clear();
+        self.records = 0;
+    }
+}
+
 /// Most send records kept for rewriting while the store cannot write; beyond it the oldest
 /// are dropped (and the loss logged). New recipients are refused meanwhile, so only what was
 /// in flight when the disk filled up arrives here.
@@ -403,7 +418,7 @@ struct Writer {
     /// Since when send records have been committed without fsync, if they have.
     unsynced: Option<std::time::Instant>,
     /// Records not yet durable (see [`RecordBatch`]).
-    pending: Vec<RecordBatch>,
+    pending: Pending,
     /// When the store was last reopened after a write error.
     last_reopen: Option<std::time::Instant>,
 }
@@ -538,7 +553,7 @@ impl Writer {
             {
                 let mut t = open_tables(&txn)?;
                 let now = Timestamp::now();
-                for batch in &self.pending {
+                for batch in &self.pending.batches {
                     apply_records(&mut t, &mut ids, now, batch)?;
                 }
                 // A write of our own, so that "writable" means a commit went through.
@@ -550,7 +565,7 @@ impl Writer {
         });
         match reopened {
             Ok((db, ids)) => {
-                let rewritten: usize = self.pending.iter().map(|b| b.attempts.len()).sum();
+                let rewritten = self.pending.records;
                 self.pending.clear();
                 self.ids = ids;
                 self.shared.replace(Some(db));
@@ -639,8 +654,8 @@ impl Writer {
                 if self.unsynced.is_some() {
                     self.sync();
                 }
-                if !self.pending.is_empty() {
-                    let lost: usize = self.pending.iter().map(|b| b.attempts.len()).sum();
+                if self.pending.records > 0 {
+                    let lost = self.pending.records;
                     tracing::error!(
                         records = lost,
                         "shutting down while the store cannot write: these send records are lost"
@@ -696,11 +711,13 @@ impl Writer {
 
     /// Keeps records until a durable commit holds them, within [`MAX_PENDING_RECORDS`].
     fn keep(&mut self, batch: RecordBatch) {
-        self.pending.push(batch);
-        let mut total: usize = self.pending.iter().map(|b| b.attempts.len()).sum();
-        while total > MAX_PENDING_RECORDS && self.pending.len() > 1 {
-            let dropped = self.pending.remove(0);
-            total -= dropped.attempts.len();
+        self.pending.records += batch.attempts.len();
+        self.pending.batches.push_back(batch);
+        while self.pending.records > MAX_PENDING_RECORDS && self.pending.batches.len() > 1 {
+            let Some(dropped) = self.pending.batches.pop_front() else {
+                break;
+            };
+            self.pending.records -= dropped.attempts.len();
             tracing::error!(
                 records = dropped.attempts.len(),
                 "the store cannot write and too many send records wait: dropping the oldest"

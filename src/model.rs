@@ -576,7 +576,8 @@ pub enum EventKind {
     Imported {
         /// The file name as given.
         file: String,
-        /// The format detected (`dnc-relay`, `ses`, `sendgrid`, `plain`).
+        /// The format detected (`dnc-relay`, `ses`, `sendgrid-bounces`, `sendgrid-spam-reports`,
+        /// `sendgrid-invalid-emails`, `sendgrid-unsubscribes`, `plain`).
         format: String,
         /// Rows imported.
         rows: u64,

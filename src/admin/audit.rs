@@ -1,5 +1,6 @@
-//! The audit queries behind `audit sample` and `audit contact`: every answer is rebuilt from
-//! the history and the send records, as the list stood at the moment each message was sent.
+//! The audit queries behind `audit sample`, `audit contact` and `audit duplicates`: every
+//! answer is rebuilt from the history and the send records, as the list stood at the moment
+//! each message was sent.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! `dnc-relay audit sample|lifts|contact`.
+//! `dnc-relay audit sample|lifts|contact|duplicates`.
 
 use clap::Subcommand;
 

@@ -336,7 +336,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         }
     }
 
-    /// Says 421 with `reply`, writes it, and ends the session.
+    /// Queues `reply` (a 421), writes it, and ends the session.
     pub(super) async fn close_with(&mut self, reply: Reply) -> Flow {
         self.reply(reply);
         let _ = self.flush().await;

@@ -1,8 +1,9 @@
 //! Every redb table of the store, in one place, with the encoding of its values.
 //!
-//! Values are a format byte followed by the body: postcard (compact, for the hot entries table)
-//! or JSON (self-describing, for the history, whose variants carry tags postcard cannot read
-//! back). The byte lets a later version read old rows and refuse rows it does not know.
+//! Values are a format byte followed by the body: postcard for every table, the history
+//! included (events are stored as compact tuples, see `model::Event`). Builds before that
+//! wrote events as JSON, format byte 2, which is still read. The byte lets a later version
+//! read old rows and refuse rows it does not know.
 
 use redb::{MultimapTableDefinition, TableDefinition};
 use serde::{de::DeserializeOwned, Serialize};
@@ -63,7 +64,7 @@ pub const SCHEMA_VERSION: u64 = 1;
 
 /// Format byte: postcard body.
 const FORMAT_POSTCARD: u8 = 1;
-/// Format byte: JSON body.
+/// Format byte: JSON body (events written by earlier builds; read, never written).
 const FORMAT_JSON: u8 = 2;
 
 /// Encodes a value as format byte + postcard.
@@ -74,17 +75,8 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     Ok(out)
 }
 
-/// Encodes a value as format byte + JSON (for values whose shape must stay readable by
-/// later versions without a schema, should any need it; decode accepts both).
-#[allow(dead_code)]
-pub fn encode_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    let mut out = vec![FORMAT_JSON];
-    serde_json::to_writer(&mut out, value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(out)
-}
-
-/// Decodes a value written by [`encode`] or [`encode_json`]; an unknown format byte is an
-/// error, never a guess.
+/// Decodes a value written by [`encode`] (or as JSON by an earlier build); an unknown format
+/// byte is an error, never a guess.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     match bytes.split_first() {
         Some((&FORMAT_POSTCARD, body)) => {
@@ -128,10 +120,9 @@ mod tests {
                 units: vec![],
             },
         };
-        assert_eq!(
-            decode::<Event>(&encode_json(&event).unwrap()).unwrap(),
-            event
-        );
+        let mut old = vec![FORMAT_JSON];
+        serde_json::to_writer(&mut old, &event).unwrap();
+        assert_eq!(decode::<Event>(&old).unwrap(), event, "rows of earlier builds");
         assert!(decode::<Entry>(&[9, 1, 2]).is_err());
     }
 }

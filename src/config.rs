@@ -977,7 +977,7 @@ impl Config {
                 err(&key("senders"), "list at least one sender");
             }
             for sender in &o.senders {
-                if let Err(e) = crate::policy::SenderPattern::parse(sender) {
+                if let Err(e) = crate::sender::SenderPattern::parse(sender) {
                     err(&key("senders"), &format!("'{sender}': {e}"));
                 }
             }
@@ -997,7 +997,7 @@ impl Config {
                 err(&key("senders"), "list at least one sender");
             }
             for sender in &g.senders {
-                if let Err(e) = crate::policy::SenderPattern::parse(sender) {
+                if let Err(e) = crate::sender::SenderPattern::parse(sender) {
                     err(&key("senders"), &format!("'{sender}': {e}"));
                 }
             }

@@ -20,6 +20,7 @@ pub mod model;
 pub mod panics;
 pub mod policy;
 pub mod relay;
+pub mod sender;
 pub mod server;
 pub mod smtp;
 pub mod spool;

@@ -13,6 +13,7 @@ use crate::model::Entry;
 use crate::store::{Store, StoreError};
 
 pub use crate::model::Rule;
+pub use crate::sender::{Sender, SenderPattern};
 
 /// Why a recipient may not be mailed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,53 +45,6 @@ pub enum Verdict {
     Exempt(Exemption),
     /// On the list: refuse it.
     Block(Block),
-}
-
-/// Who is sending: the envelope sender and the authenticated user, as far as known.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Sender<'a> {
-    /// The normalised MAIL FROM address (`None` for `<>`).
-    pub address: Option<&'a Address>,
-    /// The authenticated user, if the client authenticated.
-    pub user: Option<&'a str>,
-}
-
-/// One sender identity in a `[[sender_groups]]` list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SenderPattern {
-    /// One mailbox (normalised).
-    Address(String),
-    /// A domain and its subdomains.
-    Domain(String),
-    /// An authenticated user name (`user:NAME`).
-    User(String),
-}
-
-impl SenderPattern {
-    /// `alice@x`, `@x`, or `user:NAME`.
-    pub fn parse(s: &str) -> Result<SenderPattern, String> {
-        let s = s.trim();
-        if let Some(user) = s.strip_prefix("user:") {
-            return if user.trim().is_empty() {
-                Err("user: needs a name".into())
-            } else {
-                Ok(SenderPattern::User(user.trim().to_string()))
-            };
-        }
-        match crate::address::Target::parse(s).map_err(|e| e.to_string())? {
-            crate::address::Target::Address(a) => Ok(SenderPattern::Address(a.to_string())),
-            crate::address::Target::Domain(d) => Ok(SenderPattern::Domain(d)),
-        }
-    }
-
-    /// Whether the sender is this identity.
-    pub fn matches(&self, sender: &Sender<'_>) -> bool {
-        match self {
-            SenderPattern::Address(a) => sender.address.is_some_and(|s| s.as_str() == a),
-            SenderPattern::Domain(d) => sender.address.is_some_and(|s| s.domains().any(|x| x == d)),
-            SenderPattern::User(u) => sender.user == Some(u.as_str()),
-        }
-    }
 }
 
 /// A compiled `[[sender_groups]]` entry.

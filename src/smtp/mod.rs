@@ -5,6 +5,7 @@
 //! decoder are ours.
 
 mod auth;
+mod conn;
 mod data;
 pub mod dot;
 mod ehlo;

@@ -12,8 +12,8 @@ use std::time::Duration;
 use smtp_proto::{Error as ParseError, Request};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::conn::MaybeTls;
 use super::reply::Reply;
-use super::tls::MaybeTls;
 use super::{Context, ListenerKind, Phase, PhaseWatch, Reloadable};
 use crate::address::Address;
 use crate::audit::{Decision, DecisionRecord};

@@ -122,7 +122,11 @@ mod tests {
         };
         let mut old = vec![FORMAT_JSON];
         serde_json::to_writer(&mut old, &event).unwrap();
-        assert_eq!(decode::<Event>(&old).unwrap(), event, "rows of earlier builds");
+        assert_eq!(
+            decode::<Event>(&old).unwrap(),
+            event,
+            "rows of earlier builds"
+        );
         assert!(decode::<Entry>(&[9, 1, 2]).is_err());
     }
 }

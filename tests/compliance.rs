@@ -10,8 +10,11 @@ use std::process::{Command, Output};
 
 use common::{binary, Client, TestRelay};
 use dnc_relay::address::Target;
+use dnc_relay::admin::ops::audit::AuditContact;
+use dnc_relay::admin::ops::lift::{LiftApprove, LiftDeny, LiftRequest};
+use dnc_relay::admin::ops::suppress::Ping;
 use dnc_relay::admin::proto::TimelineItem;
-use dnc_relay::admin::{AdminClient, Body, Request};
+use dnc_relay::admin::AdminClient;
 use dnc_relay::audit::Decision;
 use dnc_relay::config::SenderGroup;
 use dnc_relay::model::{Actor, Attempt, AttemptOutcome, Reason, Role, Source, Timestamp};
@@ -227,16 +230,14 @@ async fn a_denied_lift_keeps_the_block() {
     let relay = relay().await;
     add(&relay, "pat@example.com", Reason::Unsubscribe, &[]).await;
     let mut c = admin(&relay);
-    let Body::Lift { lift } = c
-        .request(Request::LiftRequest {
+    let lift = c
+        .call(LiftRequest {
             target: "pat@example.com".into(),
             proof: "a phone call".into(),
         })
         .unwrap()
-    else {
-        panic!("expected a lift")
-    };
-    c.request(Request::LiftDeny {
+        .lift;
+    c.call(LiftDeny {
         id: lift.id,
         why: "no written proof".into(),
     })
@@ -244,7 +245,7 @@ async fn a_denied_lift_keeps_the_block() {
     assert!(rcpt_reply(&relay, "rep@sales.example", "pat@example.com")
         .await
         .starts_with("550 5.7.1"));
-    let again = c.request(Request::LiftApprove { id: lift.id });
+    let again = c.call(LiftApprove { id: lift.id });
     assert!(
         again.is_err(),
         "a denied lift cannot be approved afterwards"
@@ -259,7 +260,7 @@ async fn a_readd_after_the_request_stops_the_approval() {
     let relay = relay().await;
     add(&relay, "pat@example.com", Reason::Unsubscribe, &[]).await;
     let mut c = admin(&relay);
-    c.request(Request::LiftRequest {
+    c.call(LiftRequest {
         target: "pat@example.com".into(),
         proof: "pat asked to be added back".into(),
     })
@@ -297,7 +298,7 @@ async fn history_survives_a_restart() {
     let relay = relay().await;
     add(&relay, "pat@example.com", Reason::Unsubscribe, &[]).await;
     admin(&relay)
-        .request(Request::LiftRequest {
+        .call(LiftRequest {
             target: "pat@example.com".into(),
             proof: "pat asked".into(),
         })
@@ -322,7 +323,7 @@ async fn history_survives_a_restart() {
 async fn an_idle_admin_connection_neither_delays_shutdown_nor_keeps_the_store_locked() {
     let relay = relay().await;
     let mut idle = admin(&relay);
-    idle.request(Request::Ping).unwrap();
+    idle.call(Ping).unwrap();
     let started = std::time::Instant::now();
     let dir = relay.stop().await;
     assert!(
@@ -493,14 +494,11 @@ async fn audit_contact_shows_opt_outs_refusals_and_flags_mail_sent_after_them() 
         .record_attempts_synced(vec![relayed("pat@example.com", Timestamp::now())])
         .await
         .unwrap();
-    let Body::Contact(report) = admin(&relay)
-        .request(Request::AuditContact {
+    let report = admin(&relay)
+        .call(AuditContact {
             address: "pat@example.com".into(),
         })
-        .unwrap()
-    else {
-        panic!("expected a contact report")
-    };
+        .unwrap();
     assert_eq!(report.flagged, 1);
     let kinds: Vec<&str> = report
         .timeline

@@ -8,7 +8,11 @@ use std::time::Duration;
 
 use common::{Client, Script, TestRelay, TestUpstream};
 use dnc_relay::address::Target;
-use dnc_relay::admin::{AdminClient, Body, Request};
+use dnc_relay::admin::ops::audit::AuditDuplicates;
+use dnc_relay::admin::ops::locks::{
+    LocksDecide, LocksGroup, LocksRelease, LocksReview, LocksShow, LocksTransfer,
+};
+use dnc_relay::admin::AdminClient;
 use dnc_relay::audit::Decision;
 use dnc_relay::config::{Config, LockMode, OwnerConfig, SenderGroup};
 use dnc_relay::model::{Actor, Reason, Source, Timestamp};
@@ -195,7 +199,7 @@ async fn a_review_blocks_everyone_but_the_owner_even_in_warn_mode() {
     .await;
     send(&relay, "sam@sales.example", "pat@northwind.example").await;
     admin(&relay)
-        .request(Request::LocksReview {
+        .call(LocksReview {
             target: "pat@northwind.example".into(),
             note: "priya says she met Pat at the fair".into(),
         })
@@ -209,7 +213,7 @@ async fn a_review_blocks_everyone_but_the_owner_even_in_warn_mode() {
     assert!(r.starts_with("250"), "the owner may still send: {r}");
     // The decision keeps sam; the review ends and warn mode applies again.
     admin(&relay)
-        .request(Request::LocksDecide {
+        .call(LocksDecide {
             target: "pat@northwind.example".into(),
             owner: "sam".into(),
             note: "sam's sequence was first".into(),
@@ -225,7 +229,7 @@ async fn transfer_and_release_take_effect_on_the_next_rcpt() {
     let relay = TestRelay::start("capture:outbox", owners).await;
     send(&relay, "sam@sales.example", "pat@northwind.example").await;
     let mut c = admin(&relay);
-    c.request(Request::LocksTransfer {
+    c.call(LocksTransfer {
         target: "pat@northwind.example".into(),
         to: "priya".into(),
         note: "sam moved to another region".into(),
@@ -239,7 +243,7 @@ async fn transfer_and_release_take_effect_on_the_next_rcpt() {
         .await
         .0
         .starts_with("250"));
-    c.request(Request::LocksRelease {
+    c.call(LocksRelease {
         target: "pat@northwind.example".into(),
         note: "account closed".into(),
     })
@@ -249,14 +253,12 @@ async fn transfer_and_release_take_effect_on_the_next_rcpt() {
         .await
         .0
         .starts_with("250"));
-    let Body::LockShown { history, .. } = c
-        .request(Request::LocksShow {
+    let history = c
+        .call(LocksShow {
             target: "pat@northwind.example".into(),
         })
         .unwrap()
-    else {
-        panic!("expected lock history")
-    };
+        .history;
     let kinds = common::event_kinds(&history);
     assert_eq!(
         kinds,
@@ -363,7 +365,7 @@ async fn account_locks_cover_a_company_but_never_free_mail() {
         .starts_with("250"));
     // A grouped subsidiary belongs to the parent's account.
     admin(&relay)
-        .request(Request::LocksGroup {
+        .call(LocksGroup {
             account: "northwind.example".into(),
             domains: vec!["@northwind-labs.example".into()],
         })
@@ -400,12 +402,7 @@ async fn the_duplicates_report_finds_a_planted_overlap() {
     send(&relay, "sam@sales.example", "pat@northwind.example").await;
     send(&relay, "priya@sales.example", "pat@northwind.example").await;
     send(&relay, "sam@sales.example", "solo@contoso.example").await;
-    let Body::Duplicates(report) = admin(&relay)
-        .request(Request::AuditDuplicates { days: 7 })
-        .unwrap()
-    else {
-        panic!("expected a duplicates report")
-    };
+    let report = admin(&relay).call(AuditDuplicates { days: 7 }).unwrap();
     assert_eq!(report.contacts.len(), 1, "{report:?}");
     assert_eq!(report.contacts[0].target, "pat@northwind.example");
     let who: Vec<&str> = report.contacts[0]

@@ -406,12 +406,12 @@ async fn send_one(addr: SocketAddr, rcpt: &str) -> String {
 async fn admin_add(
     relay: &TestRelay,
     target: &str,
-) -> Result<dnc_relay::admin::Body, dnc_relay::admin::ClientError> {
+) -> Result<dnc_relay::admin::ops::suppress::Added, dnc_relay::admin::ClientError> {
     let socket = relay.socket();
     let target = target.to_string();
     tokio::task::spawn_blocking(move || {
-        dnc_relay::admin::AdminClient::connect(&socket)?.request(
-            dnc_relay::admin::Request::SuppressAdd {
+        dnc_relay::admin::AdminClient::connect(&socket)?.call(
+            dnc_relay::admin::ops::suppress::SuppressAdd {
                 target,
                 reason: Reason::Unsubscribe,
                 source: None,
@@ -767,7 +767,7 @@ async fn admin_connections_are_capped_and_request_lines_bounded() {
     assert!(refused.contains("too long"), "{refused}");
     // A normal request still works.
     let mut admin = dnc_relay::admin::AdminClient::connect(&socket).unwrap();
-    assert!(admin.request(dnc_relay::admin::Request::Ping).is_ok());
+    assert!(admin.call(dnc_relay::admin::ops::suppress::Ping).is_ok());
     relay.stop().await;
 }
 

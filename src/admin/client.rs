@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::proto::{
-    Body, ErrorCode, Request, RequestLine, Response, ResponseLine, PROTOCOL_VERSION,
+    Body, ErrorCode, Operation, Request, RequestLine, Response, ResponseLine, PROTOCOL_VERSION,
 };
 
 /// Why a request did not get an answer.
@@ -102,6 +102,15 @@ impl AdminClient {
         Ok(AdminClient {
             reader: BufReader::new(stream),
             writer,
+        })
+    }
+
+    /// Runs one operation and returns its typed answer. An answer of another kind (a relay
+    /// that does not speak this build's protocol) is a protocol error, here, once.
+    pub fn call<O: Operation>(&mut self, op: O) -> Result<O::Response, ClientError> {
+        let body = self.request(op.into())?;
+        O::response(body).ok_or_else(|| {
+            ClientError::Protocol("the relay answered with a different kind of answer".into())
         })
     }
 

@@ -4,8 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Actor, Attempt, Entry, Event, Lock, Reason, Role, Rule, Source, Timestamp};
-use crate::store::Lift;
+use crate::model::{Attempt, Entry, Event, Lock, Reason, Role, Rule, Source, Timestamp};
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -95,182 +94,111 @@ pub struct RequestLine {
     pub request: Request,
 }
 
-/// What the CLI can ask.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Request {
-    /// Is the relay there, and who am I to it? Answered with [`Body::Pong`].
-    Ping,
-    /// Add a suppression (any role). Answered with [`Body::Added`].
-    SuppressAdd {
-        /// An address or `@domain`.
-        target: String,
-        /// Why (required).
-        reason: Reason,
-        /// Through which channel; `admin` when absent.
-        source: Option<Source>,
-        /// The proof.
-        evidence: Option<String>,
-        /// Units whose senders it binds; absent or empty for every sender.
-        #[serde(default)]
-        units: Vec<String>,
-    },
-    /// A page of the list in key order. Answered with [`Body::Page`].
-    SuppressList {
-        /// Start after this key (the `next` of the previous page).
-        after: Option<String>,
-        /// Page size (capped at [`MAX_PAGE`]).
-        limit: usize,
-    },
-    /// One entry, its history and the attempts it refused. Answered with [`Body::Shown`].
-    SuppressShow {
-        /// An address or `@domain`.
-        target: String,
-    },
-    /// What would happen to a recipient (now, or at a past moment). Answered with
-    /// [`Body::Checked`].
-    Check {
-        /// The recipient address.
-        address: String,
-        /// The sender, if it matters (sender groups).
-        from: Option<String>,
-        /// Answer as the list stood at this moment.
-        #[serde(default)]
-        at: Option<Timestamp>,
-    },
-    /// Many addresses at once, for scrubbing lead lists. Answered with [`Body::CheckedMany`].
-    CheckMany {
-        /// The addresses (at most [`MAX_CHUNK`]).
-        addresses: Vec<String>,
-        /// The sender who means to mail them (sender groups, unit scopes, ownership locks).
-        #[serde(default)]
-        from: Option<String>,
-    },
-    /// Record that a lead list was scrubbed (an event; nothing else changes).
-    RecordScrub {
-        /// The file name.
-        file: String,
-        /// Rows checked.
-        rows: u64,
-        /// Rows on the list.
-        blocked: u64,
-        /// Rows with a malformed address.
-        invalid: u64,
-    },
-    /// Part of an import (manager and above); rows are held until `import-commit`.
-    ImportChunk {
-        /// The rows.
-        rows: Vec<ImportRow>,
-    },
-    /// Imports the rows sent on this connection in one transaction. Answered with
-    /// [`Body::Imported`].
-    ImportCommit {
-        /// The file name.
-        file: String,
-        /// The format detected.
-        format: String,
-        /// Rows skipped as malformed by the CLI (`--skip-invalid`).
-        skipped: u64,
-    },
-    /// Ask for an entry to be lifted (manager and above). Answered with [`Body::Lift`].
-    LiftRequest {
-        /// The entry's target.
-        target: String,
-        /// Written proof that the contact wants mail again.
-        proof: String,
-    },
-    /// Approve a lift (ops and above, not the requester). Answered with [`Body::Lift`].
-    LiftApprove {
-        /// The request's id.
-        id: u64,
-    },
-    /// Deny a lift (ops and above, or the requester withdrawing it). Answered with
-    /// [`Body::Lift`].
-    LiftDeny {
-        /// The request's id.
-        id: u64,
-        /// Why.
-        why: String,
-    },
-    /// Lift requests. Answered with [`Body::Lifts`].
-    LiftList {
-        /// Only the pending ones.
-        #[serde(default)]
-        pending: bool,
-        /// Only those requested or decided in the last this many days.
-        #[serde(default)]
-        days: Option<u32>,
-    },
-    /// Check a random sample of relayed recipients against the list as it stood when each was
-    /// sent. Answered with [`Body::Sample`].
-    AuditSample {
-        /// The window, in days back from now.
-        days: u32,
-        /// How many to check.
-        size: usize,
-    },
-    /// A contact's timeline. Answered with [`Body::Contact`].
-    AuditContact {
-        /// The address.
-        address: String,
-    },
-    /// Contacts and accounts first mailed by more than one owner or mailbox in the window.
-    /// Answered with [`Body::Duplicates`].
-    AuditDuplicates {
-        /// The window, in days back from now.
-        days: u32,
-    },
-    /// Put a contact's or account's lock under review (manager and above). Answered with
-    /// [`Body::LockChanged`].
-    LocksReview {
-        /// A contact address or `@domain` (its account).
-        target: String,
-        /// Why.
-        note: String,
-    },
-    /// Decide a review: the lock belongs to `owner` (manager and above).
-    LocksDecide {
-        /// A contact address or `@domain`.
-        target: String,
-        /// The owner decided on.
-        owner: String,
-        /// Why.
-        note: String,
-    },
-    /// Give a lock to another owner (manager and above).
-    LocksTransfer {
-        /// A contact address or `@domain`.
-        target: String,
-        /// The new owner.
-        to: String,
-        /// Why.
-        note: String,
-    },
-    /// End a lock now (manager and above).
-    LocksRelease {
-        /// A contact address or `@domain`.
-        target: String,
-        /// Why.
-        note: String,
-    },
-    /// Locks in force. Answered with [`Body::Locks`].
-    LocksList {
-        /// Only this owner's.
-        owner: Option<String>,
-    },
-    /// One target's locks and their history. Answered with [`Body::LockShown`].
-    LocksShow {
-        /// A contact address or `@domain`.
-        target: String,
-    },
-    /// Group domains into one account for account locks (manager and above). Answered with
-    /// [`Body::Recorded`].
-    LocksGroup {
-        /// The account's name (usually the parent's domain).
-        account: String,
-        /// The domains (`@subsidiary.example` or `subsidiary.example`).
-        domains: Vec<String>,
-    },
+/// What an admin operation is: a request type that names its response and the role it needs.
+/// The client calls [`crate::admin::AdminClient::call`] with one and gets its typed answer; the
+/// server checks [`Operation::ROLE`] once, in its dispatch, before the operation's handler runs.
+pub trait Operation: Into<Request> {
+    /// What the relay answers.
+    type Response;
+    /// The least role that may ask (an operation may check more in its handler: who may deny
+    /// a lift depends on who asked for it).
+    const ROLE: Role;
+    /// What the operation does, for a refusal ("importing needs the manager role").
+    const DOING: &'static str;
+    /// The typed answer, out of the answer on the wire (`None`: an answer of another kind).
+    fn response(body: Body) -> Option<Self::Response>;
+}
+
+/// Declares the wire enums and each operation's place in them. The wire stays as it was:
+/// `{"op": "suppress-add", ...fields}` and `{"kind": "added", ...fields}`.
+macro_rules! operations {
+    ($($op:ident => $body:ident($response:ty), $role:ident, $doing:literal;)*) => {
+        /// What the CLI can ask: one variant per operation (see [`Operation`]).
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "op", rename_all = "kebab-case")]
+        pub enum Request {
+            $(
+                #[doc = concat!("See [`", stringify!($op), "`].")]
+                $op($op),
+            )*
+        }
+
+        impl Request {
+            /// The least role the operation needs.
+            pub fn role(&self) -> Role {
+                match self {
+                    $(Request::$op(_) => <$op as Operation>::ROLE,)*
+                }
+            }
+
+            /// What the operation does, for messages.
+            pub fn doing(&self) -> &'static str {
+                match self {
+                    $(Request::$op(_) => <$op as Operation>::DOING,)*
+                }
+            }
+        }
+
+        $(
+            impl From<$op> for Request {
+                fn from(op: $op) -> Request {
+                    Request::$op(op)
+                }
+            }
+
+            impl Operation for $op {
+                type Response = $response;
+                const ROLE: Role = Role::$role;
+                const DOING: &'static str = $doing;
+                fn response(body: Body) -> Option<$response> {
+                    match body {
+                        Body::$body(r) => Some(r),
+                        #[allow(unreachable_patterns)]
+                        _ => None,
+                    }
+                }
+            }
+        )*
+    };
+}
+
+use super::ops::audit::{AuditContact, AuditDuplicates, AuditSample};
+use super::ops::lift::{LiftApprove, LiftDeny, LiftList, LiftRequest, LiftState, Lifts};
+use super::ops::lists::{
+    Check, CheckMany, CheckedMany, ImportChunk, ImportCommit, Imported, RecordScrub, Recorded,
+};
+use super::ops::locks::{
+    LockChanged, LockShown, Locks, LocksDecide, LocksGroup, LocksList, LocksRelease, LocksReview,
+    LocksShow, LocksTransfer,
+};
+use super::ops::suppress::{
+    Added, Page, Ping, Pong, Shown, SuppressAdd, SuppressList, SuppressShow,
+};
+
+operations! {
+    Ping => Pong(Pong), Sdr, "asking who you are";
+    SuppressAdd => Added(Added), Sdr, "adding a suppression";
+    SuppressList => Page(Page), Sdr, "listing suppressions";
+    SuppressShow => Shown(Shown), Sdr, "showing a suppression";
+    Check => Checked(CheckResult), Sdr, "checking an address";
+    CheckMany => CheckedMany(CheckedMany), Sdr, "scrubbing a list";
+    RecordScrub => Recorded(Recorded), Sdr, "recording a scrub";
+    ImportChunk => Recorded(Recorded), Manager, "importing";
+    ImportCommit => Imported(Imported), Manager, "importing";
+    LiftRequest => Lift(LiftState), Manager, "requesting a lift";
+    LiftApprove => Lift(LiftState), Ops, "approving a lift";
+    LiftDeny => Lift(LiftState), Manager, "denying a lift";
+    LiftList => Lifts(Lifts), Sdr, "listing lifts";
+    AuditSample => Sample(SampleReport), Sdr, "auditing a sample";
+    AuditContact => Contact(ContactReport), Sdr, "auditing a contact";
+    AuditDuplicates => Duplicates(DuplicatesReport), Sdr, "auditing duplicates";
+    LocksReview => LockChanged(LockChanged), Manager, "reviewing a lock";
+    LocksDecide => LockChanged(LockChanged), Manager, "deciding a lock review";
+    LocksTransfer => LockChanged(LockChanged), Manager, "transferring a lock";
+    LocksRelease => LockChanged(LockChanged), Manager, "releasing a lock";
+    LocksList => Locks(Locks), Sdr, "listing locks";
+    LocksShow => LockShown(LockShown), Sdr, "showing a lock";
+    LocksGroup => Recorded(Recorded), Manager, "grouping an account";
 }
 
 /// One row of an import, already parsed and validated by the CLI.
@@ -337,104 +265,42 @@ pub enum ErrorCode {
     StoreUnavailable,
 }
 
-/// Response bodies, one per request kind.
+/// Response bodies, one per kind of answer; an operation names the one it gets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Body {
     /// Answer to `ping`.
-    Pong {
-        /// The relay's version.
-        version: String,
-        /// Entries on the list.
-        entries: u64,
-        /// Who the relay takes the caller for.
-        actor: Actor,
-    },
+    Pong(Pong),
     /// Answer to `suppress-add`.
-    Added {
-        /// False when the target was already suppressed.
-        created: bool,
-        /// The entry in force after the add.
-        entry: Entry,
-        /// The event that recorded this add.
-        event_id: u64,
-    },
+    Added(Added),
     /// Answer to `suppress-list`.
-    Page {
-        /// Entries in key order.
-        entries: Vec<Entry>,
-        /// The `after` for the next page; absent on the last page.
-        next: Option<String>,
-    },
+    Page(Page),
     /// Answer to `suppress-show`.
-    Shown {
-        /// The normalised target asked about.
-        target: String,
-        /// The entry, if the target is suppressed.
-        entry: Option<Entry>,
-        /// Every event about the target, oldest first.
-        history: Vec<Event>,
-        /// Send attempts it refused (and relayed ones to it), oldest first.
-        attempts: Vec<Attempt>,
-    },
+    Shown(Shown),
     /// Answer to `check`.
     Checked(CheckResult),
     /// Answer to `check-many`, in request order.
-    CheckedMany {
-        /// One result per address.
-        results: Vec<ScrubStatus>,
-    },
-    /// Answer to `record-scrub`, `import-chunk`.
-    Recorded {
-        /// The event id (0 when nothing was written yet).
-        event_id: u64,
-    },
+    CheckedMany(CheckedMany),
+    /// Answer to `record-scrub`, `import-chunk`, `locks-group`.
+    Recorded(Recorded),
     /// Answer to `import-commit`.
-    Imported {
-        /// Rows imported.
-        rows: u64,
-        /// New entries.
-        added: u64,
-        /// Targets already on the list.
-        already: u64,
-        /// The summary event.
-        event_id: u64,
-    },
-    /// Answer to the lift requests.
-    Lift {
-        /// The request as it now stands.
-        lift: Lift,
-    },
+    Imported(Imported),
+    /// Answer to the lift requests, approvals and denials.
+    Lift(LiftState),
     /// Answer to `lift-list`.
-    Lifts {
-        /// Oldest first.
-        lifts: Vec<Lift>,
-    },
+    Lifts(Lifts),
     /// Answer to `audit-sample`.
     Sample(SampleReport),
     /// Answer to `audit-contact`.
     Contact(ContactReport),
     /// Answer to `audit-duplicates`.
     Duplicates(DuplicatesReport),
-    /// Answer to the lock changes: the lock as it now stands (`None` once released).
-    LockChanged {
-        /// The lock.
-        lock: Option<Lock>,
-    },
+    /// Answer to the lock changes.
+    LockChanged(LockChanged),
     /// Answer to `locks-list`.
-    Locks {
-        /// The locks in force, in key order.
-        locks: Vec<Lock>,
-    },
+    Locks(Locks),
     /// Answer to `locks-show`.
-    LockShown {
-        /// The contact's (or account's) lock in force, if any.
-        lock: Option<Lock>,
-        /// The account lock covering a contact, if any.
-        account: Option<Lock>,
-        /// Every lock event about the target.
-        history: Vec<Event>,
-    },
+    LockShown(LockShown),
 }
 
 /// The result of `audit duplicates`.
@@ -602,5 +468,221 @@ mod tests {
         // One item too big for a chunk still goes, alone.
         let huge = chunked(vec!["z".repeat(2 * MAX_CHUNK_BYTES)]);
         assert_eq!(huge.len(), 1);
+    }
+    /// The wire as the build before typed operations wrote it: an older CLI and a newer
+    /// relay (or the reverse) still understand each other.
+    #[test]
+    fn the_wire_format_is_unchanged() {
+        use crate::admin::ops::{audit::*, lift::*, lists::*, locks::*, suppress::*};
+        use crate::model::{Reason, Source};
+        let requests: Vec<Request> = vec![
+            Ping.into(),
+            SuppressAdd {
+                target: "a@example.com".into(),
+                reason: Reason::Unsubscribe,
+                source: Some(Source::Reply),
+                evidence: Some("e".into()),
+                units: vec!["acme".into()],
+            }
+            .into(),
+            SuppressList {
+                after: Some("k".into()),
+                limit: 10,
+            }
+            .into(),
+            SuppressShow {
+                target: "a@example.com".into(),
+            }
+            .into(),
+            Check {
+                address: "a@example.com".into(),
+                from: Some("r@x.example".into()),
+                at: None,
+            }
+            .into(),
+            CheckMany {
+                addresses: vec!["a@example.com".into()],
+                from: None,
+            }
+            .into(),
+            RecordScrub {
+                file: "f.csv".into(),
+                rows: 3,
+                blocked: 1,
+                invalid: 0,
+            }
+            .into(),
+            ImportChunk {
+                rows: vec![ImportRow {
+                    line: 2,
+                    target: "a@example.com".into(),
+                    reason: Reason::Legal,
+                    source: Source::Import,
+                    evidence: "".into(),
+                    units: vec![],
+                }],
+            }
+            .into(),
+            ImportCommit {
+                file: "f.csv".into(),
+                format: "plain".into(),
+                skipped: 0,
+            }
+            .into(),
+            LiftRequest {
+                target: "a@example.com".into(),
+                proof: "p".into(),
+            }
+            .into(),
+            LiftApprove { id: 4 }.into(),
+            LiftDeny {
+                id: 4,
+                why: "w".into(),
+            }
+            .into(),
+            LiftList {
+                pending: true,
+                days: Some(3),
+            }
+            .into(),
+            AuditSample { days: 7, size: 100 }.into(),
+            AuditContact {
+                address: "a@example.com".into(),
+            }
+            .into(),
+            AuditDuplicates { days: 7 }.into(),
+            LocksReview {
+                target: "a@example.com".into(),
+                note: "n".into(),
+            }
+            .into(),
+            LocksDecide {
+                target: "a@example.com".into(),
+                owner: "sam".into(),
+                note: "n".into(),
+            }
+            .into(),
+            LocksTransfer {
+                target: "a@example.com".into(),
+                to: "sam".into(),
+                note: "n".into(),
+            }
+            .into(),
+            LocksRelease {
+                target: "a@example.com".into(),
+                note: "n".into(),
+            }
+            .into(),
+            LocksList {
+                owner: Some("sam".into()),
+            }
+            .into(),
+            LocksShow {
+                target: "a@example.com".into(),
+            }
+            .into(),
+            LocksGroup {
+                account: "x.example".into(),
+                domains: vec!["@y.example".into()],
+            }
+            .into(),
+        ];
+        let wire: &[&str] = &[
+            r#"{"op":"ping"}"#,
+            r#"{"op":"suppress-add","target":"a@example.com","reason":"unsubscribe","source":"reply","evidence":"e","units":["acme"]}"#,
+            r#"{"op":"suppress-list","after":"k","limit":10}"#,
+            r#"{"op":"suppress-show","target":"a@example.com"}"#,
+            r#"{"op":"check","address":"a@example.com","from":"r@x.example","at":null}"#,
+            r#"{"op":"check-many","addresses":["a@example.com"],"from":null}"#,
+            r#"{"op":"record-scrub","file":"f.csv","rows":3,"blocked":1,"invalid":0}"#,
+            r#"{"op":"import-chunk","rows":[{"line":2,"target":"a@example.com","reason":"legal","source":"import","evidence":"","units":[]}]}"#,
+            r#"{"op":"import-commit","file":"f.csv","format":"plain","skipped":0}"#,
+            r#"{"op":"lift-request","target":"a@example.com","proof":"p"}"#,
+            r#"{"op":"lift-approve","id":4}"#,
+            r#"{"op":"lift-deny","id":4,"why":"w"}"#,
+            r#"{"op":"lift-list","pending":true,"days":3}"#,
+            r#"{"op":"audit-sample","days":7,"size":100}"#,
+            r#"{"op":"audit-contact","address":"a@example.com"}"#,
+            r#"{"op":"audit-duplicates","days":7}"#,
+            r#"{"op":"locks-review","target":"a@example.com","note":"n"}"#,
+            r#"{"op":"locks-decide","target":"a@example.com","owner":"sam","note":"n"}"#,
+            r#"{"op":"locks-transfer","target":"a@example.com","to":"sam","note":"n"}"#,
+            r#"{"op":"locks-release","target":"a@example.com","note":"n"}"#,
+            r#"{"op":"locks-list","owner":"sam"}"#,
+            r#"{"op":"locks-show","target":"a@example.com"}"#,
+            r#"{"op":"locks-group","account":"x.example","domains":["@y.example"]}"#,
+        ];
+        assert_eq!(requests.len(), wire.len());
+        for (request, json) in requests.iter().zip(wire) {
+            assert_eq!(&serde_json::to_string(request).unwrap(), json);
+            let back: Request = serde_json::from_str(json).unwrap();
+            assert_eq!(&back, request);
+        }
+        let bodies: Vec<Body> = vec![
+            Body::Page(Page {
+                entries: vec![],
+                next: None,
+            }),
+            Body::CheckedMany(CheckedMany {
+                results: vec![ScrubStatus {
+                    status: "ok".into(),
+                    reason: None,
+                }],
+            }),
+            Body::Recorded(Recorded { event_id: 3 }),
+            Body::Imported(Imported {
+                rows: 1,
+                added: 1,
+                already: 0,
+                event_id: 5,
+            }),
+            Body::Lifts(Lifts { lifts: vec![] }),
+            Body::LockChanged(LockChanged { lock: None }),
+            Body::Locks(Locks { locks: vec![] }),
+            Body::LockShown(LockShown {
+                lock: None,
+                account: None,
+                history: vec![],
+            }),
+            Body::Shown(Shown {
+                target: "a@example.com".into(),
+                entry: None,
+                history: vec![],
+                attempts: vec![],
+            }),
+        ];
+        let wire: &[&str] = &[
+            r#"{"kind":"page","entries":[],"next":null}"#,
+            r#"{"kind":"checked-many","results":[{"status":"ok","reason":null}]}"#,
+            r#"{"kind":"recorded","event_id":3}"#,
+            r#"{"kind":"imported","rows":1,"added":1,"already":0,"event_id":5}"#,
+            r#"{"kind":"lifts","lifts":[]}"#,
+            r#"{"kind":"lock-changed","lock":null}"#,
+            r#"{"kind":"locks","locks":[]}"#,
+            r#"{"kind":"lock-shown","lock":null,"account":null,"history":[]}"#,
+            r#"{"kind":"shown","target":"a@example.com","entry":null,"history":[],"attempts":[]}"#,
+        ];
+        for (body, json) in bodies.iter().zip(wire) {
+            assert_eq!(&serde_json::to_string(body).unwrap(), json);
+        }
+        // Unknown fields are still refused.
+        assert!(serde_json::from_str::<Request>(r#"{"op":"lift-approve","id":1,"x":2}"#).is_err());
+    }
+
+    #[test]
+    fn each_operation_names_its_role() {
+        use crate::admin::ops::{lift::*, lists::*, suppress::*};
+        assert_eq!(Request::from(Ping).role(), Role::Sdr);
+        assert_eq!(
+            Request::from(ImportCommit {
+                file: String::new(),
+                format: String::new(),
+                skipped: 0
+            })
+            .role(),
+            Role::Manager
+        );
+        assert_eq!(Request::from(LiftApprove { id: 1 }).role(), Role::Ops);
+        assert_eq!(<LiftApprove as Operation>::DOING, "approving a lift");
     }
 }

@@ -13,24 +13,14 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinHandle;
 
-use super::audit;
+pub use super::context::Handler;
+use super::context::{require, Conn, Cx, Denied};
+use super::ops::{audit, lift, lists, locks, suppress};
 use super::proto::{
-    Body, CheckResult, ErrorCode, ImportRow, Request, RequestLine, Response, ResponseLine,
-    ScrubStatus, MAX_CHUNK, MAX_PAGE, MAX_REQUEST_LINE, PROTOCOL_VERSION,
+    Body, ErrorCode, Request, RequestLine, Response, ResponseLine, MAX_REQUEST_LINE,
+    PROTOCOL_VERSION,
 };
-use crate::address::{Address, Target};
-use crate::model::{Actor, EventKind, Role, Source, Timestamp};
-use crate::policy::{AsOf, Policy, Sender, Verdict};
-use crate::smtp::Reply;
-use crate::store::{
-    account_lock_key, contact_lock_key, AddOutcome, LockOp, NewEntry, Refusal, Store, StoreError,
-};
-
-/// Longest evidence or proof text accepted, in bytes.
-const MAX_TEXT: usize = 64 * 1024;
-
-/// Most rows one connection may stage for an import.
-const MAX_IMPORT_ROWS: usize = 20_000_000;
+use crate::model::{Actor, Role};
 
 /// Most admin connections open at once; more are told so and closed. Admins (root, the
 /// relay's own user, the `admin` role) are let in past it, so that no one else can lock them
@@ -42,18 +32,6 @@ pub const MAX_CONNECTIONS_PER_USER: usize = 16;
 
 /// A connection that sends no request for this long is closed.
 pub const IDLE: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// What the admin server works with.
-pub struct Handler {
-    /// The store (writes go through its writer).
-    pub store: Store,
-    /// The policy the SMTP sessions use, on the real store (replaced on reload).
-    pub policy: std::sync::RwLock<Policy>,
-    /// `[admin.roles]`: user name or uid -> role (replaced on reload).
-    pub roles: std::sync::RwLock<BTreeMap<String, Role>>,
-    /// Owners and lock settings (replaced on reload).
-    pub locks: std::sync::RwLock<crate::locks::LockSettings>,
-}
 
 /// The running admin server.
 pub struct AdminServer {
@@ -293,42 +271,6 @@ async fn refuse_connection(mut stream: UnixStream, code: ErrorCode, message: Str
     }
 }
 
-/// An import staged on a connection and not yet committed. Dropped uncommitted (the CLI hit
-/// a bad row, or went away), its staged rows are thrown away: nothing of it ever applied.
-struct PendingImport {
-    store: Store,
-    id: u64,
-    rows: usize,
-    committed: bool,
-}
-
-impl Drop for PendingImport {
-    fn drop(&mut self) {
-        if self.committed {
-            return;
-        }
-        let (store, id) = (self.store.clone(), self.id);
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Err(e) = store.abort_import(id).await {
-                    tracing::warn!(error = %e, "cannot drop an abandoned import's staged rows");
-                }
-            });
-        }
-    }
-}
-
-/// What one admin connection carries between requests.
-struct Conn {
-    /// Who is calling, with a role (checked on accept).
-    actor: Actor,
-    /// The import being staged on this connection, if any.
-    import: Option<PendingImport>,
-    /// Whether the send records and locks the relay queued before this connection's first
-    /// read are committed (see [`Store::settle`]).
-    settled: bool,
-}
-
 async fn serve_connection(
     stream: UnixStream,
     actor: Actor,
@@ -418,36 +360,6 @@ fn error(code: ErrorCode, message: String) -> Response {
     Response::Error { code, message }
 }
 
-/// A refused request, before it becomes a [`Response`].
-struct Denied {
-    code: ErrorCode,
-    message: String,
-}
-
-fn deny(code: ErrorCode, message: impl Into<String>) -> Denied {
-    Denied {
-        code,
-        message: message.into(),
-    }
-}
-
-impl From<StoreError> for Denied {
-    fn from(e: StoreError) -> Denied {
-        deny(ErrorCode::StoreUnavailable, e.to_string())
-    }
-}
-
-impl From<Refusal> for Denied {
-    fn from(r: Refusal) -> Denied {
-        let code = match r {
-            Refusal::NotFound(_) => ErrorCode::NotFound,
-            Refusal::Conflict(_) => ErrorCode::Conflict,
-            Refusal::Forbidden(_) => ErrorCode::Forbidden,
-        };
-        deny(code, r.to_string())
-    }
-}
-
 async fn answer(line: &[u8], conn: &mut Conn, handler: &Handler) -> Response {
     // Read the version first, so an old CLI gets "unsupported version", not a parse error.
     // Only `v` is kept: the rest is skipped without building a tree (import chunks are big).
@@ -474,8 +386,12 @@ async fn answer(line: &[u8], conn: &mut Conn, handler: &Handler) -> Response {
         Ok(r) => r,
         Err(e) => return error(ErrorCode::BadRequest, format!("bad request: {e}")),
     };
-    let actor = conn.actor.clone();
-    match handle(request.request, &actor, conn, handler).await {
+    let mut cx = Cx {
+        h: handler,
+        actor: conn.actor.clone(),
+        conn,
+    };
+    match dispatch(request.request, &mut cx).await {
         Ok(body) => Response::Ok {
             body: Box::new(body),
         },
@@ -483,657 +399,48 @@ async fn answer(line: &[u8], conn: &mut Conn, handler: &Handler) -> Response {
     }
 }
 
-/// Refuses unless the actor has at least `role`.
-fn require(actor: &Actor, role: Role, what: &str) -> Result<(), Denied> {
-    match actor.role {
-        Some(r) if r >= role => Ok(()),
-        r => Err(deny(
-            ErrorCode::Forbidden,
-            format!(
-                "{what} needs the {role} role or above; {} has {}",
-                actor.user,
-                r.map(|r| r.as_str()).unwrap_or("none")
-            ),
-        )),
-    }
-}
-
-fn text_limit(what: &str, text: &str) -> Result<(), Denied> {
-    if text.len() > MAX_TEXT {
-        return Err(deny(
-            ErrorCode::BadRequest,
-            format!("{what} is longer than {MAX_TEXT} bytes"),
-        ));
-    }
-    Ok(())
-}
-
-async fn handle(
-    request: Request,
-    actor: &Actor,
-    conn: &mut Conn,
-    h: &Handler,
-) -> Result<Body, Denied> {
-    let policy = h
-        .policy
-        .read()
-        .map(|p| p.clone())
-        .map_err(|_| deny(ErrorCode::StoreUnavailable, "policy unavailable"))?;
-    // Send records and locks reach the store in batches shortly after the message; a command
-    // that reads them must see everything relayed before it was typed.
+/// The one dispatch: the role the operation needs is checked here, once; then its handler in
+/// `ops` runs. Commands that read send records first wait for those the relay has queued.
+async fn dispatch(request: Request, cx: &mut Cx<'_>) -> Result<Body, Denied> {
+    require(&cx.actor, request.role(), request.doing())?;
     let reads_records = matches!(
         request,
-        Request::SuppressShow { .. }
-            | Request::Check { .. }
-            | Request::CheckMany { .. }
-            | Request::AuditSample { .. }
-            | Request::AuditContact { .. }
-            | Request::AuditDuplicates { .. }
-            | Request::LocksList { .. }
-            | Request::LocksShow { .. }
+        Request::SuppressShow(_)
+            | Request::Check(_)
+            | Request::CheckMany(_)
+            | Request::AuditSample(_)
+            | Request::AuditContact(_)
+            | Request::AuditDuplicates(_)
+            | Request::LocksList(_)
+            | Request::LocksShow(_)
     );
-    if reads_records && !conn.settled {
-        h.store.settle().await?;
-        conn.settled = true;
+    if reads_records && !cx.conn.settled {
+        cx.h.store.settle().await?;
+        cx.conn.settled = true;
     }
-    match request {
-        Request::Ping => Ok(Body::Pong {
-            version: env!("CARGO_PKG_VERSION").into(),
-            entries: h.store.count()?,
-            actor: actor.clone(),
-        }),
-        Request::SuppressAdd {
-            target,
-            reason,
-            source,
-            evidence,
-            units,
-        } => {
-            let target = parse_target(&target)?;
-            let evidence = evidence.unwrap_or_default();
-            text_limit("evidence", &evidence)?;
-            let new = NewEntry {
-                target,
-                reason,
-                source: source.unwrap_or(Source::Admin),
-                evidence,
-                units: clean_units(units, &known_units(h))?,
-            };
-            let outcome = h.store.add(new, actor.clone()).await?;
-            let (entry, created, event_id) = match outcome {
-                AddOutcome::Added(entry) => {
-                    let id = entry.event_id;
-                    (entry, true, id)
-                }
-                AddOutcome::AlreadySuppressed { entry, event_id } => (entry, false, event_id),
-            };
-            tracing::info!(actor = %actor, target = %entry.target, reason = %entry.reason, created, "suppression added");
-            Ok(Body::Added {
-                created,
-                entry,
-                event_id,
-            })
-        }
-        Request::SuppressList { after, limit } => {
-            let limit = limit.clamp(1, MAX_PAGE);
-            let entries = h.store.list(after.as_deref(), limit)?;
-            let next = (entries.len() == limit)
-                .then(|| entries.last().and_then(|e| Target::parse(&e.target).ok()))
-                .flatten()
-                .map(|t| t.match_key());
-            Ok(Body::Page { entries, next })
-        }
-        Request::SuppressShow { target } => {
-            let target = parse_target(&target)?;
-            Ok(Body::Shown {
-                target: target.to_string(),
-                entry: h.store.get(&target)?,
-                history: h.store.history(&target)?,
-                attempts: h.store.attempts_by_key(&target.match_key())?,
-            })
-        }
-        Request::Check { address, from, at } => {
-            Ok(Body::Checked(check(h, &policy, address, from, at)?))
-        }
-        Request::CheckMany { addresses, from } => {
-            if addresses.len() > MAX_CHUNK {
-                return Err(deny(
-                    ErrorCode::BadRequest,
-                    format!("at most {MAX_CHUNK} addresses at once"),
-                ));
-            }
-            let from = parse_sender(from.as_deref())?;
-            let settings = lock_settings(h)?;
-            let now = Timestamp::now();
-            let mut results = Vec::with_capacity(addresses.len());
-            for address in addresses {
-                let addr = match Address::parse(&address) {
-                    Ok(addr) => addr,
-                    Err(e) => {
-                        results.push(ScrubStatus {
-                            status: "invalid".into(),
-                            reason: Some(e.to_string()),
-                        });
-                        continue;
-                    }
-                };
-                let (verdict, lock) = decide(h, &policy, &settings, from.as_ref(), &addr, now)?;
-                results.push(match (verdict, lock) {
-                    (Verdict::Block(b), _) => ScrubStatus {
-                        status: "suppressed".into(),
-                        reason: Some(b.entry.reason.to_string()),
-                    },
-                    (_, Some((lock, true))) => ScrubStatus {
-                        status: "locked".into(),
-                        reason: Some(crate::locks::describe(&lock)),
-                    },
-                    (_, Some((lock, false))) => ScrubStatus {
-                        status: "ok".into(),
-                        reason: Some(format!("warning: {}", crate::locks::describe(&lock))),
-                    },
-                    (Verdict::Deliver | Verdict::Exempt(_), None) => ScrubStatus {
-                        status: "ok".into(),
-                        reason: None,
-                    },
-                });
-            }
-            Ok(Body::CheckedMany { results })
-        }
-        Request::RecordScrub {
-            file,
-            rows,
-            blocked,
-            invalid,
-        } => {
-            text_limit("file name", &file)?;
-            let event_id = h
-                .store
-                .record_event(
-                    EventKind::Scrubbed {
-                        file,
-                        rows,
-                        blocked,
-                        invalid,
-                    },
-                    actor.clone(),
-                )
-                .await?;
-            Ok(Body::Recorded { event_id })
-        }
-        Request::ImportChunk { rows } => {
-            require(actor, Role::Manager, "importing")?;
-            let staged = conn.import.as_ref().map_or(0, |i| i.rows);
-            if rows.len() > MAX_CHUNK || staged + rows.len() > MAX_IMPORT_ROWS {
-                return Err(deny(ErrorCode::BadRequest, "import chunk too large"));
-            }
-            let entries = import_entries(rows, &known_units(h))?;
-            let pending = conn.import.get_or_insert_with(|| PendingImport {
-                store: h.store.clone(),
-                id: h.store.new_import(),
-                rows: 0,
-                committed: false,
-            });
-            pending.rows += entries.len();
-            h.store.stage_import(pending.id, entries).await?;
-            Ok(Body::Recorded { event_id: 0 })
-        }
-        Request::ImportCommit {
-            file,
-            format,
-            skipped,
-        } => {
-            require(actor, Role::Manager, "importing")?;
-            let mut pending = match conn.import.take() {
-                Some(pending) => pending,
-                None => PendingImport {
-                    store: h.store.clone(),
-                    id: h.store.new_import(),
-                    rows: 0,
-                    committed: false,
-                },
-            };
-            let summary = crate::store::ImportSummary {
-                file,
-                format,
-                skipped,
-            };
-            let counts = h
-                .store
-                .finish_import(pending.id, summary, actor.clone())
-                .await?;
-            pending.committed = true;
-            tracing::info!(actor = %actor, rows = counts.rows, added = counts.added, "import committed");
-            Ok(Body::Imported {
-                rows: counts.rows,
-                added: counts.added,
-                already: counts.already,
-                event_id: counts.event_id,
-            })
-        }
-        Request::LiftRequest { target, proof } => {
-            require(actor, Role::Manager, "requesting a lift")?;
-            if proof.trim().is_empty() {
-                return Err(deny(
-                    ErrorCode::BadRequest,
-                    "a lift needs written proof (--proof)",
-                ));
-            }
-            text_limit("proof", &proof)?;
-            let target = parse_target(&target)?;
-            let lift = h.store.request_lift(target, proof, actor.clone()).await??;
-            tracing::info!(actor = %actor, lift = lift.id, target = %lift.target, "lift requested");
-            Ok(Body::Lift { lift })
-        }
-        Request::LiftApprove { id } => {
-            require(actor, Role::Ops, "approving a lift")?;
-            let lift = h.store.decide_lift(id, true, None, actor.clone()).await??;
-            tracing::warn!(actor = %actor, lift = lift.id, target = %lift.target, "lift approved: entry removed");
-            Ok(Body::Lift { lift })
-        }
-        Request::LiftDeny { id, why } => {
-            if why.trim().is_empty() {
-                return Err(deny(
-                    ErrorCode::BadRequest,
-                    "a denial needs a reason (--why)",
-                ));
-            }
-            text_limit("why", &why)?;
-            let is_requester = h
-                .store
-                .lifts()?
-                .iter()
-                .any(|l| l.id == id && l.requested_by.same_person(actor));
-            if !is_requester {
-                require(actor, Role::Ops, "denying a lift")?;
-            }
-            let lift = h
-                .store
-                .decide_lift(id, false, Some(why), actor.clone())
-                .await??;
-            Ok(Body::Lift { lift })
-        }
-        Request::LiftList { pending, days } => {
-            let since = days.map(|d| {
-                Timestamp::now().minus(std::time::Duration::from_secs(u64::from(d) * 86_400))
-            });
-            let lifts = h
-                .store
-                .lifts()?
-                .into_iter()
-                .filter(|l| !pending || l.decision.is_none())
-                .filter(|l| {
-                    since.is_none_or(|s| {
-                        l.requested_at >= s || l.decision.as_ref().is_some_and(|d| d.at >= s)
-                    })
-                })
-                .collect();
-            Ok(Body::Lifts { lifts })
-        }
-        Request::AuditSample { days, size } => {
-            Ok(Body::Sample(audit::sample(&h.store, &policy, days, size)?))
-        }
-        Request::AuditDuplicates { days } => {
-            let settings = lock_settings(h)?;
-            Ok(Body::Duplicates(audit::duplicates(
-                &h.store, &settings, days,
-            )?))
-        }
-        Request::LocksReview { target, note } => {
-            change_lock(h, actor, "reviewing a lock", &target, |_| {
-                Ok(LockOp::Review {
-                    note: need_note(note)?,
-                })
-            })
-            .await
-        }
-        Request::LocksDecide {
-            target,
-            owner,
-            note,
-        } => {
-            change_lock(h, actor, "deciding a lock review", &target, |settings| {
-                let owner = settings.owner_named(owner.trim());
-                Ok(LockOp::Decide {
-                    expires: Timestamp::now().plus(settings.ttl()),
-                    owner: owner.name,
-                    team: owner.team,
-                    note: need_note(note)?,
-                })
-            })
-            .await
-        }
-        Request::LocksTransfer { target, to, note } => {
-            change_lock(h, actor, "transferring a lock", &target, |settings| {
-                let owner = settings.owner_named(to.trim());
-                Ok(LockOp::Transfer {
-                    expires: Timestamp::now().plus(settings.ttl()),
-                    owner: owner.name,
-                    team: owner.team,
-                    note: need_note(note)?,
-                })
-            })
-            .await
-        }
-        Request::LocksRelease { target, note } => {
-            change_lock(h, actor, "releasing a lock", &target, |_| {
-                Ok(LockOp::Release {
-                    note: need_note(note)?,
-                })
-            })
-            .await
-        }
-        Request::LocksList { owner } => {
-            let now = Timestamp::now();
-            let locks = h
-                .store
-                .locks()?
-                .into_iter()
-                .filter(|l| l.expires > now)
-                .filter(|l| owner.as_deref().is_none_or(|o| l.owner == o))
-                .collect();
-            Ok(Body::Locks { locks })
-        }
-        Request::LocksShow { target } => {
-            let parsed = parse_target(&target)?;
-            let now = Timestamp::now();
-            let key = lock_key(h, &target)?;
-            let lock = h.store.get_lock(&key)?.filter(|l| l.expires > now);
-            let (account, history_key) = match &parsed {
-                Target::Address(addr) => {
-                    let account = crate::locks::account_for(&h.store.lock_view()?, addr.domain())?;
-                    let account = h
-                        .store
-                        .get_lock(&account_lock_key(&account))?
-                        .filter(|l| l.expires > now);
-                    (account, parsed.match_key())
-                }
-                Target::Domain(_) => (None, format!("@{}", key.trim_start_matches("a:"))),
-            };
-            let history = h
-                .store
-                .events_by_key(&history_key)?
-                .into_iter()
-                .filter(|e| {
-                    matches!(
-                        e.kind,
-                        EventKind::LockTaken { .. }
-                            | EventKind::LockReviewed { .. }
-                            | EventKind::LockDecided { .. }
-                            | EventKind::LockTransferred { .. }
-                            | EventKind::LockReleased { .. }
-                            | EventKind::AccountGrouped { .. }
-                    )
-                })
-                .collect();
-            Ok(Body::LockShown {
-                lock,
-                account,
-                history,
-            })
-        }
-        Request::LocksGroup { account, domains } => {
-            require(actor, Role::Manager, "grouping an account")?;
-            let account = crate::address::normalize_domain(account.trim_start_matches('@'))
-                .map_err(|e| deny(ErrorCode::BadRequest, format!("account '{account}': {e}")))?;
-            let mut normalized = Vec::with_capacity(domains.len());
-            for d in &domains {
-                normalized.push(
-                    crate::address::normalize_domain(d.trim().trim_start_matches('@'))
-                        .map_err(|e| deny(ErrorCode::BadRequest, format!("domain '{d}': {e}")))?,
-                );
-            }
-            if normalized.is_empty() {
-                return Err(deny(ErrorCode::BadRequest, "name at least one domain"));
-            }
-            let event_id = h
-                .store
-                .group_account(account, normalized, actor.clone())
-                .await?;
-            Ok(Body::Recorded { event_id })
-        }
-        Request::AuditContact { address } => {
-            let addr = Address::parse(&address).map_err(|e| {
-                deny(
-                    ErrorCode::BadRequest,
-                    format!("'{address}' is not an address: {e}"),
-                )
-            })?;
-            Ok(Body::Contact(audit::contact(&h.store, &policy, &addr)?))
-        }
-    }
-}
-
-fn check(
-    h: &Handler,
-    policy: &Policy,
-    address: String,
-    from: Option<String>,
-    at: Option<Timestamp>,
-) -> Result<CheckResult, Denied> {
-    let addr = Address::parse(&address).map_err(|e| {
-        deny(
-            ErrorCode::BadRequest,
-            format!("'{address}' is not an address: {e}"),
-        )
-    })?;
-    let from_addr = parse_sender(from.as_deref())?;
-    let (verdict, lock) = match at {
-        // Locks have no point-in-time view: `--at` answers for the list alone.
-        Some(at) => {
-            let sender = Sender {
-                address: from_addr.as_ref(),
-                user: None,
-            };
-            let as_of = policy.with_lookup(Arc::new(AsOf {
-                store: h.store.clone(),
-                at,
-            }));
-            let verdict = as_of
-                .check_rcpt(&sender, &addr)
-                .map_err(|e| deny(ErrorCode::StoreUnavailable, e.to_string()))?;
-            (verdict, None)
-        }
-        None => decide(
-            h,
-            policy,
-            &lock_settings(h)?,
-            from_addr.as_ref(),
-            &addr,
-            Timestamp::now(),
-        )?,
-    };
-    let mut result = CheckResult {
-        address,
-        normalized: addr.to_string(),
-        deliverable: true,
-        at,
-        rule: None,
-        entry: None,
-        exemption: None,
-        smtp_reply: None,
-        lock: None,
-        lock_effect: None,
-    };
-    match verdict {
-        Verdict::Deliver => {}
-        Verdict::Exempt(e) => {
-            result.rule = Some(e.rule);
-            result.entry = Some(e.entry);
-            result.exemption = Some(e.group);
-        }
-        Verdict::Block(block) => {
-            result.deliverable = false;
-            result.smtp_reply = Some(Reply::for_block(&result.address, &block).to_string());
-            result.rule = Some(block.rule);
-            result.entry = Some(block.entry);
-        }
-    }
-    if let Some((lock, refuses)) = lock {
-        if refuses {
-            result.deliverable = false;
-            result.smtp_reply =
-                Some(Reply::locked(&result.address, &crate::locks::describe(&lock)).to_string());
-        }
-        result.lock_effect = Some(if refuses { "refuse" } else { "warn" }.to_string());
-        result.lock = Some(lock);
-    }
-    Ok(result)
-}
-
-/// A sender given to `check`/`scrub`: `None` for none, empty or `<>`.
-fn parse_sender(from: Option<&str>) -> Result<Option<Address>, Denied> {
-    match from.map(str::trim).filter(|f| !f.is_empty() && *f != "<>") {
-        Some(f) => Address::parse(f).map(Some).map_err(|e| {
-            deny(
-                ErrorCode::BadRequest,
-                format!("'{f}' is not an address: {e}"),
-            )
-        }),
-        None => Ok(None),
-    }
-}
-
-/// What RCPT would decide now for `rcpt` from `from`: the list's verdict and, when the list
-/// lets it through, another owner's lock the sender would meet (`true`: it refuses). Locks are
-/// judged as at RCPT: transactional senders and the null sender are exempt.
-fn decide(
-    h: &Handler,
-    policy: &Policy,
-    settings: &crate::locks::LockSettings,
-    from: Option<&Address>,
-    rcpt: &Address,
-    now: Timestamp,
-) -> Result<(Verdict, Option<(crate::model::Lock, bool)>), Denied> {
-    let sender = Sender {
-        address: from,
-        user: None,
-    };
-    let verdict = policy
-        .check_rcpt(&sender, rcpt)
-        .map_err(|e| deny(ErrorCode::StoreUnavailable, e.to_string()))?;
-    if matches!(verdict, Verdict::Block(_))
-        || from.is_none()
-        || !settings.enabled()
-        || policy.groups().is_transactional(&sender)
-    {
-        return Ok((verdict, None));
-    }
-    let Some(owner) = settings.owner_of(&sender) else {
-        return Ok((verdict, None));
-    };
-    let lock = crate::locks::standing(&h.store, settings, &owner, rcpt, now)?;
-    Ok((verdict, lock))
-}
-
-fn parse_target(target: &str) -> Result<Target, Denied> {
-    Target::parse(target).map_err(|e| {
-        deny(
-            ErrorCode::BadRequest,
-            format!("'{target}' is not a valid target (an address or @domain): {e}"),
-        )
-    })
-}
-
-/// Trims unit names; `all` (or nothing) means every sender.
-/// Import rows checked and made entries; a bad row refuses the chunk, naming its line.
-fn import_entries(rows: Vec<ImportRow>, known: &[String]) -> Result<Vec<NewEntry>, Denied> {
-    rows.into_iter()
-        .map(|row| {
-            let target = Target::parse(&row.target).map_err(|e| {
-                deny(
-                    ErrorCode::BadRequest,
-                    format!(
-                        "line {}: '{}' is not a valid target: {e}",
-                        row.line, row.target
-                    ),
-                )
-            })?;
-            text_limit("evidence", &row.evidence)?;
-            Ok(NewEntry {
-                target,
-                reason: row.reason,
-                source: row.source,
-                evidence: row.evidence,
-                units: clean_units(row.units, known)?,
-            })
-        })
-        .collect()
-}
-
-/// A scope as given, checked against the units of the configured sender groups: a unit no
-/// group has would bind no sender, so a typo in `--scope` would suppress nobody.
-fn clean_units(units: Vec<String>, known: &[String]) -> Result<Vec<String>, Denied> {
-    let mut out: Vec<String> = Vec::new();
-    for u in units {
-        let u = u.trim();
-        if u.is_empty() || u.eq_ignore_ascii_case("all") {
-            return Ok(Vec::new());
-        }
-        if !known.iter().any(|k| k == u) {
-            let known = if known.is_empty() {
-                "no sender group has a unit".to_string()
-            } else {
-                format!("known units: {}", known.join(", "))
-            };
-            return Err(deny(
-                ErrorCode::BadRequest,
-                format!("'{u}' is not the unit of any sender group ({known}); nothing was changed"),
-            ));
-        }
-        if !out.iter().any(|x| x == u) {
-            out.push(u.to_string());
-        }
-    }
-    Ok(out)
-}
-
-/// The units of the configured sender groups.
-fn known_units(h: &Handler) -> Vec<String> {
-    h.policy
-        .read()
-        .map(|p| p.groups().units())
-        .unwrap_or_default()
-}
-
-fn lock_settings(h: &Handler) -> Result<crate::locks::LockSettings, Denied> {
-    h.locks
-        .read()
-        .map(|l| l.clone())
-        .map_err(|_| deny(ErrorCode::StoreUnavailable, "lock settings unavailable"))
-}
-
-/// A lock change by a manager or above: review, decide, transfer or release `target`'s lock.
-async fn change_lock(
-    h: &Handler,
-    actor: &Actor,
-    doing: &str,
-    target: &str,
-    op: impl FnOnce(&crate::locks::LockSettings) -> Result<LockOp, Denied>,
-) -> Result<Body, Denied> {
-    require(actor, Role::Manager, doing)?;
-    let key = lock_key(h, target)?;
-    let op = op(&lock_settings(h)?)?;
-    let lock = h.store.update_lock(key, op, actor.clone()).await??;
-    Ok(Body::LockChanged { lock })
-}
-
-fn need_note(note: String) -> Result<String, Denied> {
-    if note.trim().is_empty() {
-        return Err(deny(
-            ErrorCode::BadRequest,
-            "a lock change needs a note (--note)",
-        ));
-    }
-    text_limit("note", &note)?;
-    Ok(note)
-}
-
-/// The store key of the lock a target names: a contact's, or the account of `@domain`.
-fn lock_key(h: &Handler, target: &str) -> Result<String, Denied> {
-    Ok(match parse_target(target)? {
-        t @ Target::Address(_) => contact_lock_key(&t.match_key()),
-        Target::Domain(domain) => {
-            account_lock_key(&crate::locks::account_for(&h.store.lock_view()?, &domain)?)
-        }
+    Ok(match request {
+        Request::Ping(op) => Body::Pong(suppress::ping(op, cx)?),
+        Request::SuppressAdd(op) => Body::Added(suppress::add(op, cx).await?),
+        Request::SuppressList(op) => Body::Page(suppress::list(op, cx)?),
+        Request::SuppressShow(op) => Body::Shown(suppress::show(op, cx)?),
+        Request::Check(op) => Body::Checked(lists::check(op, cx)?),
+        Request::CheckMany(op) => Body::CheckedMany(lists::check_many(op, cx)?),
+        Request::RecordScrub(op) => Body::Recorded(lists::record_scrub(op, cx).await?),
+        Request::ImportChunk(op) => Body::Recorded(lists::import_chunk(op, cx).await?),
+        Request::ImportCommit(op) => Body::Imported(lists::import_commit(op, cx).await?),
+        Request::LiftRequest(op) => Body::Lift(lift::request(op, cx).await?),
+        Request::LiftApprove(op) => Body::Lift(lift::approve(op, cx).await?),
+        Request::LiftDeny(op) => Body::Lift(lift::deny_lift(op, cx).await?),
+        Request::LiftList(op) => Body::Lifts(lift::list(op, cx)?),
+        Request::AuditSample(op) => Body::Sample(audit::sample(op, cx)?),
+        Request::AuditContact(op) => Body::Contact(audit::contact(op, cx)?),
+        Request::AuditDuplicates(op) => Body::Duplicates(audit::duplicates(op, cx)?),
+        Request::LocksReview(op) => Body::LockChanged(locks::review(op, cx).await?),
+        Request::LocksDecide(op) => Body::LockChanged(locks::decide(op, cx).await?),
+        Request::LocksTransfer(op) => Body::LockChanged(locks::transfer(op, cx).await?),
+        Request::LocksRelease(op) => Body::LockChanged(locks::release(op, cx).await?),
+        Request::LocksList(op) => Body::Locks(locks::list(op, cx)?),
+        Request::LocksShow(op) => Body::LockShown(locks::show(op, cx)?),
+        Request::LocksGroup(op) => Body::Recorded(locks::group(op, cx).await?),
     })
 }

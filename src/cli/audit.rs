@@ -2,9 +2,10 @@
 
 use clap::Subcommand;
 
-use super::{print_json, report, unexpected, Cli, EXIT_NEGATIVE, EXIT_OK};
-use crate::admin::proto::TimelineItem;
-use crate::admin::{Body, Request};
+use super::{print_json, Cli, EXIT_NEGATIVE, EXIT_OK};
+use crate::admin::ops::audit::{AuditContact, AuditDuplicates, AuditSample};
+use crate::admin::ops::lift::LiftList;
+use crate::admin::proto::{ContactReport, DuplicatesReport, SampleReport, TimelineItem};
 
 /// `audit` subcommands.
 #[derive(Debug, Subcommand)]
@@ -54,145 +55,133 @@ pub enum AuditCommand {
 
 /// Runs an `audit` subcommand.
 pub fn run(cli: &Cli, cmd: &AuditCommand) -> u8 {
-    let mut client = match cli.connect() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let (request, json) = match cmd {
-        AuditCommand::Sample { days, size, json } => (
-            Request::AuditSample {
+    let outcome = match cmd {
+        AuditCommand::Sample { days, size, json } => cli
+            .call(AuditSample {
                 days: *days,
                 size: *size,
-            },
-            *json,
-        ),
-        AuditCommand::Lifts { days, json } => (
-            Request::LiftList {
+            })
+            .map(|r| sample(&r, *json)),
+        AuditCommand::Lifts { days, json } => cli
+            .call(LiftList {
                 pending: false,
                 days: Some(*days),
-            },
-            *json,
-        ),
-        AuditCommand::Duplicates { days, json } => {
-            (Request::AuditDuplicates { days: *days }, *json)
-        }
-        AuditCommand::Contact { address, json } => (
-            Request::AuditContact {
+            })
+            .map(|r| lifts(&r.lifts, *json)),
+        AuditCommand::Duplicates { days, json } => cli
+            .call(AuditDuplicates { days: *days })
+            .map(|r| duplicates(&r, *json)),
+        AuditCommand::Contact { address, json } => cli
+            .call(AuditContact {
                 address: address.clone(),
-            },
-            *json,
-        ),
+            })
+            .map(|r| contact(&r, *json)),
     };
-    let body = match client.request(request) {
-        Ok(body) => body,
-        Err(e) => return report(&e),
-    };
-    match body {
-        Body::Sample(r) => {
-            if json {
-                print_json(&r);
-            } else {
-                say!(
-                    "since {}: {} recipients relayed, {} checked, {} violation{}",
-                    r.since,
-                    r.relayed,
-                    r.checked,
-                    r.violations.len(),
-                    if r.violations.len() == 1 { "" } else { "s" }
-                );
-                for v in &r.violations {
-                    say!(
-                        "VIOLATION {} relayed to {} from {} while {} was listed ({}, rule {}, added {} by {})",
-                        v.attempt.at,
-                        v.attempt.rcpt,
-                        v.attempt.from,
-                        v.entry.target,
-                        v.entry.reason,
-                        v.rule,
-                        v.entry.added_at,
-                        v.entry.actor
-                    );
-                    for e in &v.history {
-                        say!("    {}", super::suppress::history_line(e));
-                    }
-                }
-            }
-            if r.violations.is_empty() {
-                EXIT_OK
-            } else {
-                EXIT_NEGATIVE
-            }
-        }
-        Body::Lifts { lifts } => {
-            if json {
-                print_json(&lifts);
-            } else if lifts.is_empty() {
-                say!("no lifts in the window");
-            } else {
-                for l in &lifts {
-                    say!("{}", super::lift::lift_line(l));
-                }
-            }
-            EXIT_OK
-        }
-        Body::Contact(r) => {
-            if json {
-                print_json(&r);
-            } else {
-                say!(
-                    "{}: {} item(s), {} flagged",
-                    r.address,
-                    r.timeline.len(),
-                    r.flagged
-                );
-                for item in &r.timeline {
-                    match item {
-                        TimelineItem::Event { event } => {
-                            say!("  {}", super::suppress::history_line(event))
-                        }
-                        TimelineItem::Attempt { attempt, flagged } => say!(
-                            "{}{}",
-                            if *flagged { "! " } else { "  " },
-                            super::suppress::attempt_line(attempt)
-                        ),
-                    }
-                }
-            }
-            if r.flagged == 0 {
-                EXIT_OK
-            } else {
-                EXIT_NEGATIVE
-            }
-        }
-        Body::Duplicates(r) => {
-            if json {
-                print_json(&r);
-            } else {
-                say!(
-                    "since {}: {} contact(s) and {} account(s) mailed by more than one owner or mailbox",
-                    r.since,
-                    r.contacts.len(),
-                    r.accounts.len()
-                );
-                for d in r.contacts.iter().chain(r.accounts.iter()) {
-                    say!("{}", d.target);
-                    for f in &d.first {
-                        say!(
-                            "  {} first by {} from {} to {}",
-                            f.at,
-                            f.owner,
-                            f.from,
-                            f.rcpt
-                        );
-                    }
-                }
-            }
-            if r.contacts.is_empty() && r.accounts.is_empty() {
-                EXIT_OK
-            } else {
-                EXIT_NEGATIVE
-            }
-        }
-        other => unexpected(&other),
+    outcome.unwrap_or_else(|code| code)
+}
+
+/// Exit 1 when `found` (a violation, a flagged message, a duplicate), else 0.
+fn negative_if(found: bool) -> u8 {
+    if found {
+        EXIT_NEGATIVE
+    } else {
+        EXIT_OK
     }
+}
+
+fn sample(r: &SampleReport, json: bool) -> u8 {
+    if json {
+        print_json(r);
+    } else {
+        say!(
+            "since {}: {} recipients relayed, {} checked, {} violation{}",
+            r.since,
+            r.relayed,
+            r.checked,
+            r.violations.len(),
+            if r.violations.len() == 1 { "" } else { "s" }
+        );
+        for v in &r.violations {
+            say!(
+                "VIOLATION {} relayed to {} from {} while {} was listed ({}, rule {}, added {} by {})",
+                v.attempt.at,
+                v.attempt.rcpt,
+                v.attempt.from,
+                v.entry.target,
+                v.entry.reason,
+                v.rule,
+                v.entry.added_at,
+                v.entry.actor
+            );
+            for e in &v.history {
+                say!("    {}", super::suppress::history_line(e));
+            }
+        }
+    }
+    negative_if(!r.violations.is_empty())
+}
+
+fn lifts(lifts: &[crate::store::Lift], json: bool) -> u8 {
+    if json {
+        print_json(&lifts);
+    } else if lifts.is_empty() {
+        say!("no lifts in the window");
+    } else {
+        for l in lifts {
+            say!("{}", super::lift::lift_line(l));
+        }
+    }
+    EXIT_OK
+}
+
+fn contact(r: &ContactReport, json: bool) -> u8 {
+    if json {
+        print_json(r);
+    } else {
+        say!(
+            "{}: {} item(s), {} flagged",
+            r.address,
+            r.timeline.len(),
+            r.flagged
+        );
+        for item in &r.timeline {
+            match item {
+                TimelineItem::Event { event } => {
+                    say!("  {}", super::suppress::history_line(event))
+                }
+                TimelineItem::Attempt { attempt, flagged } => say!(
+                    "{}{}",
+                    if *flagged { "! " } else { "  " },
+                    super::suppress::attempt_line(attempt)
+                ),
+            }
+        }
+    }
+    negative_if(r.flagged > 0)
+}
+
+fn duplicates(r: &DuplicatesReport, json: bool) -> u8 {
+    if json {
+        print_json(r);
+    } else {
+        say!(
+            "since {}: {} contact(s) and {} account(s) mailed by more than one owner or mailbox",
+            r.since,
+            r.contacts.len(),
+            r.accounts.len()
+        );
+        for d in r.contacts.iter().chain(r.accounts.iter()) {
+            say!("{}", d.target);
+            for f in &d.first {
+                say!(
+                    "  {} first by {} from {} to {}",
+                    f.at,
+                    f.owner,
+                    f.from,
+                    f.rcpt
+                );
+            }
+        }
+    }
+    negative_if(!r.contacts.is_empty() || !r.accounts.is_empty())
 }

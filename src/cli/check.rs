@@ -2,9 +2,9 @@
 
 use clap::Args;
 
-use super::{print_json, report, Cli, EXIT_NEGATIVE, EXIT_OK, EXIT_UNREACHABLE};
+use super::{print_json, Cli, EXIT_NEGATIVE, EXIT_OK};
+use crate::admin::ops::lists::Check;
 use crate::admin::proto::CheckResult;
-use crate::admin::{Body, Request};
 
 /// Arguments of `check`.
 #[derive(Debug, Args)]
@@ -24,21 +24,13 @@ pub struct CheckArgs {
 
 /// Exit 0 when deliverable, 1 when blocked.
 pub fn run(cli: &Cli, args: &CheckArgs) -> u8 {
-    let mut client = match cli.connect() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let result = match client.request(Request::Check {
+    let result = match cli.call(Check {
         address: args.address.clone(),
         from: args.from.clone(),
         at: args.at,
     }) {
-        Ok(Body::Checked(result)) => result,
-        Ok(other) => {
-            tell!("dnc-relay: unexpected answer: {other:?}");
-            return EXIT_UNREACHABLE;
-        }
-        Err(e) => return report(&e),
+        Ok(result) => result,
+        Err(code) => return code,
     };
     if args.json {
         print_json(&result);

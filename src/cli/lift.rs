@@ -2,8 +2,8 @@
 
 use clap::Subcommand;
 
-use super::{print_json, report, unexpected, Cli, EXIT_OK};
-use crate::admin::{Body, Request};
+use super::{print_json, Cli, EXIT_OK};
+use crate::admin::ops::lift::{LiftApprove, LiftDeny, LiftList, LiftRequest};
 use crate::store::Lift;
 
 /// `lift` subcommands.
@@ -53,69 +53,59 @@ pub enum LiftCommand {
 
 /// Runs a `lift` subcommand.
 pub fn run(cli: &Cli, cmd: &LiftCommand) -> u8 {
-    let mut client = match cli.connect() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let (request, json) = match cmd {
+    let decided = match cmd {
         LiftCommand::Request {
             target,
             proof,
             json,
-        } => (
-            Request::LiftRequest {
+        } => cli
+            .call(LiftRequest {
                 target: target.clone(),
                 proof: proof.clone(),
-            },
-            *json,
-        ),
-        LiftCommand::Approve { id, json } => (Request::LiftApprove { id: *id }, *json),
-        LiftCommand::Deny { id, why, json } => (
-            Request::LiftDeny {
+            })
+            .map(|r| {
+                (
+                    r.lift,
+                    *json,
+                    "requested; the entry stays until a second person (ops or admin) approves",
+                )
+            }),
+        LiftCommand::Approve { id, json } => cli
+            .call(LiftApprove { id: *id })
+            .map(|r| (r.lift, *json, "approved; the entry is removed")),
+        LiftCommand::Deny { id, why, json } => cli
+            .call(LiftDeny {
                 id: *id,
                 why: why.clone(),
-            },
-            *json,
-        ),
-        LiftCommand::List { pending, json } => (
-            Request::LiftList {
+            })
+            .map(|r| (r.lift, *json, "denied; the entry stays")),
+        LiftCommand::List { pending, json } => {
+            return match cli.call(LiftList {
                 pending: *pending,
                 days: None,
-            },
-            *json,
-        ),
-    };
-    let body = match client.request(request) {
-        Ok(body) => body,
-        Err(e) => return report(&e),
-    };
-    match &body {
-        Body::Lift { lift } => {
-            if json {
-                print_json(lift);
-            } else {
-                let verb = match cmd {
-                    LiftCommand::Request { .. } => {
-                        "requested; the entry stays until a second person (ops or admin) approves"
-                    }
-                    LiftCommand::Approve { .. } => "approved; the entry is removed",
-                    _ => "denied; the entry stays",
-                };
-                say!("lift #{} for {} {verb}", lift.id, lift.target);
+            }) {
+                Ok(list) => print_lifts(&list.lifts, *json),
+                Err(code) => code,
             }
         }
-        Body::Lifts { lifts } => {
-            if json {
-                print_json(lifts);
-            } else if lifts.is_empty() {
-                say!("no lift requests");
-            } else {
-                for lift in lifts {
-                    say!("{}", lift_line(lift));
-                }
-            }
+    };
+    match decided {
+        Ok((lift, true, _)) => print_json(&lift),
+        Ok((lift, false, verb)) => say!("lift #{} for {} {verb}", lift.id, lift.target),
+        Err(code) => return code,
+    }
+    EXIT_OK
+}
+
+fn print_lifts(lifts: &[Lift], json: bool) -> u8 {
+    if json {
+        print_json(&lifts);
+    } else if lifts.is_empty() {
+        say!("no lift requests");
+    } else {
+        for lift in lifts {
+            say!("{}", lift_line(lift));
         }
-        other => return unexpected(other),
     }
     EXIT_OK
 }

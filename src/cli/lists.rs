@@ -6,9 +6,11 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{print_json, report, unexpected, Cli, EXIT_OK, EXIT_USAGE};
+use super::{print_json, report, Cli, EXIT_OK, EXIT_USAGE};
+use crate::admin::ops::lists::{CheckMany, ImportChunk, ImportCommit, RecordScrub};
+use crate::admin::ops::suppress::Ping;
 use crate::admin::proto::Chunker;
-use crate::admin::{AdminClient, Body, Request};
+use crate::admin::{AdminClient, Body};
 use crate::lists::{
     export_row, hashed_row, import_row, restore, Columns, ImportFormat, SafeCsv, EXPORT_HEADER,
     HASHED_HEADER,
@@ -106,7 +108,7 @@ const MAX_SKIPPED_SHOWN: usize = 100;
 /// so memory stays small whatever its size; the relay stages them and applies them all at
 /// once at the end, or none if the import stops half way (a bad row, an interruption).
 pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
-    let (mut reader, headers) = match open_csv(&args.file) {
+    let (reader, headers) = match open_csv(&args.file) {
         Ok(opened) => opened,
         Err(code) => return code,
     };
@@ -123,8 +125,78 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
         Err(code) => return code,
     };
     let progress = super::progress::Progress::bytes(file_size(&args.file), "importing");
+    let sent = send_rows(&mut client, reader, &cols, format, args, &progress);
+    let sent = match sent {
+        Ok(sent) => sent,
+        Err(code) => return code,
+    };
+    progress.committing();
+    let committed = client.call(ImportCommit {
+        file: file_name(&args.file),
+        format: format.name().into(),
+        skipped: sent.skipped,
+    });
+    progress.finish();
+    for (line, message) in &sent.skipped_lines {
+        tell!("skipped line {line}: {message}");
+    }
+    if sent.skipped > sent.skipped_lines.len() as u64 {
+        tell!(
+            "skipped {} more lines",
+            sent.skipped - sent.skipped_lines.len() as u64
+        );
+    }
+    let imported = match committed {
+        Ok(imported) => imported,
+        Err(e) => return report(&e),
+    };
+    debug_assert_eq!(imported.rows, sent.total);
+    if args.json {
+        print_json(&Body::Imported(imported));
+    } else {
+        say!(
+            "imported {} ({}): {} rows, {} new, {} already listed, {} skipped; event #{}",
+            args.file.display(),
+            format.name(),
+            imported.rows,
+            imported.added,
+            imported.already,
+            sent.skipped,
+            imported.event_id
+        );
+    }
+    EXIT_OK
+}
+
+/// What [`send_rows`] sent and skipped.
+struct Sent {
+    total: u64,
+    skipped: u64,
+    skipped_lines: Vec<(u64, String)>,
+}
+
+/// Reads, checks and sends the file's rows in chunks; a bad row ends it (exit 2) unless
+/// `--skip-invalid`.
+fn send_rows(
+    client: &mut AdminClient,
+    mut reader: csv::Reader<std::fs::File>,
+    cols: &Columns,
+    format: ImportFormat,
+    args: &ImportArgs,
+    progress: &super::progress::Progress,
+) -> Result<Sent, u8> {
     let mut chunker = Chunker::new();
-    let (mut total, mut skipped, mut skipped_lines) = (0u64, 0u64, Vec::new());
+    let mut sent = Sent {
+        total: 0,
+        skipped: 0,
+        skipped_lines: Vec::new(),
+    };
+    let mut send = |rows| {
+        client
+            .call(ImportChunk { rows })
+            .map(|_| ())
+            .map_err(|e| report(&e))
+    };
     for record in reader.records() {
         let (line, parsed) = match record {
             Ok(rec) => {
@@ -136,7 +208,7 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
                 }
                 (
                     line,
-                    import_row(format, &cols, &rec, line, args.reason, args.source),
+                    import_row(format, cols, &rec, line, args.reason, args.source),
                 )
             }
             Err(e) => (
@@ -146,18 +218,15 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
         };
         match parsed {
             Ok(row) => {
-                total += 1;
+                sent.total += 1;
                 if let Some(chunk) = chunker.push(row) {
-                    if let Err(e) = client.request(Request::ImportChunk { rows: chunk }) {
-                        progress.finish();
-                        return report(&e);
-                    }
+                    send(chunk)?;
                 }
             }
             Err(message) if args.skip_invalid => {
-                skipped += 1;
-                if skipped_lines.len() < MAX_SKIPPED_SHOWN {
-                    skipped_lines.push((line, message));
+                sent.skipped += 1;
+                if sent.skipped_lines.len() < MAX_SKIPPED_SHOWN {
+                    sent.skipped_lines.push((line, message));
                 }
             }
             Err(message) => {
@@ -166,57 +235,14 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
                     "dnc-relay: {} line {line}: {message}; nothing was imported (use --skip-invalid to skip bad rows)",
                     args.file.display()
                 );
-                return EXIT_USAGE;
+                return Err(EXIT_USAGE);
             }
         }
     }
     if let Some(chunk) = chunker.finish() {
-        if let Err(e) = client.request(Request::ImportChunk { rows: chunk }) {
-            progress.finish();
-            return report(&e);
-        }
+        send(chunk)?;
     }
-    progress.committing();
-    let body = client.request(Request::ImportCommit {
-        file: file_name(&args.file),
-        format: format.name().into(),
-        skipped,
-    });
-    progress.finish();
-    for (line, message) in &skipped_lines {
-        tell!("skipped line {line}: {message}");
-    }
-    if skipped > skipped_lines.len() as u64 {
-        tell!(
-            "skipped {} more lines",
-            skipped - skipped_lines.len() as u64
-        );
-    }
-    let body = match body {
-        Ok(body) => body,
-        Err(e) => return report(&e),
-    };
-    match &body {
-        Body::Imported {
-            rows,
-            added,
-            already,
-            event_id,
-        } => {
-            if args.json {
-                print_json(&body);
-            } else {
-                say!(
-                    "imported {} ({}): {rows} rows, {added} new, {already} already listed, {skipped} skipped; event #{event_id}",
-                    args.file.display(),
-                    format.name(),
-                );
-            }
-            debug_assert_eq!(*rows, total);
-            EXIT_OK
-        }
-        other => unexpected(other),
-    }
+    Ok(sent)
 }
 
 fn file_size(path: &std::path::Path) -> u64 {
@@ -230,38 +256,20 @@ pub fn export(cli: &Cli, args: &ExportArgs) -> u8 {
         Err(code) => return code,
     };
     // The count, for the progress bar only: the list may change while it is read.
-    let total = match client.request(Request::Ping) {
-        Ok(Body::Pong { entries, .. }) => Some(entries),
-        _ => None,
-    };
+    let total = client.call(Ping).ok().map(|pong| pong.entries);
     let progress = super::progress::Progress::rows(total, "exporting");
     let stdout = std::io::stdout();
     let mut sink = ExportSink::new(args.format, args.hashed, stdout.lock());
     if sink.header().is_err() {
         return EXIT_OK;
     }
-    let mut after = None;
-    loop {
-        let body = match client.request(Request::SuppressList {
-            after: after.clone(),
-            limit: 5000,
-        }) {
-            Ok(body) => body,
-            Err(e) => return report(&e),
-        };
-        let Body::Page { entries, next } = body else {
-            return unexpected(&body);
-        };
-        for e in &entries {
-            if sink.entry(e).is_err() {
-                return EXIT_OK; // stdout closed (a pager quit)
-            }
-        }
-        progress.add(entries.len() as u64);
-        match next {
-            Some(n) => after = Some(n),
-            None => break,
-        }
+    let exported = super::each_entry(&mut client, |e| {
+        progress.add(1);
+        // stdout closed (a pager quit): stop quietly.
+        sink.entry(e).is_ok()
+    });
+    if let Err(code) = exported {
+        return code;
     }
     let _ = sink.flush();
     EXIT_OK
@@ -387,7 +395,7 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
             ""
         }
     );
-    match client.request(Request::RecordScrub {
+    match client.call(RecordScrub {
         file: file_name(&args.file),
         rows: counts.rows,
         blocked: counts.suppressed + counts.locked,
@@ -428,12 +436,11 @@ fn scrub_batch(
             cell[..end].to_string()
         })
         .collect();
-    let results = match client.request(Request::CheckMany {
+    let results = match client.call(CheckMany {
         addresses,
         from: args.from.clone(),
     }) {
-        Ok(Body::CheckedMany { results }) => results,
-        Ok(other) => return Err(unexpected(&other)),
+        Ok(checked) => checked.results,
         Err(e) => return Err(report(&e)),
     };
     for (record, status) in batch.iter().zip(results) {

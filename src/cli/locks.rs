@@ -2,8 +2,12 @@
 
 use clap::Subcommand;
 
-use super::{print_json, report, unexpected, Cli, EXIT_NEGATIVE, EXIT_OK};
-use crate::admin::{Body, Request};
+use super::{print_json, Cli, EXIT_NEGATIVE, EXIT_OK};
+use crate::admin::ops::locks::{
+    LockChanged, LockShown, LocksDecide, LocksGroup, LocksList, LocksRelease, LocksReview,
+    LocksShow, LocksTransfer,
+};
+use crate::admin::Body;
 use crate::locks::describe;
 use crate::model::Lock;
 
@@ -78,119 +82,95 @@ pub enum LocksCommand {
 
 /// Runs a `locks` subcommand.
 pub fn run(cli: &Cli, cmd: &LocksCommand) -> u8 {
-    let mut client = match cli.connect() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let (request, json) = match cmd {
-        LocksCommand::Review { target, note } => (
-            Request::LocksReview {
-                target: target.clone(),
-                note: note.clone(),
-            },
-            false,
-        ),
-        LocksCommand::Decide {
-            target,
-            owner,
-            note,
-        } => (
-            Request::LocksDecide {
-                target: target.clone(),
+    let (target, note) = match cmd {
+        LocksCommand::List { owner, json } => {
+            return match cli.call(LocksList {
                 owner: owner.clone(),
-                note: note.clone(),
-            },
-            false,
-        ),
-        LocksCommand::Transfer { target, to, note } => (
-            Request::LocksTransfer {
+            }) {
+                Ok(list) => print_list(&list.locks, *json),
+                Err(code) => code,
+            }
+        }
+        LocksCommand::Show { target, json } => {
+            return match cli.call(LocksShow {
                 target: target.clone(),
-                to: to.clone(),
-                note: note.clone(),
-            },
-            false,
-        ),
-        LocksCommand::Release { target, note } => (
-            Request::LocksRelease {
-                target: target.clone(),
-                note: note.clone(),
-            },
-            false,
-        ),
-        LocksCommand::List { owner, json } => (
-            Request::LocksList {
-                owner: owner.clone(),
-            },
-            *json,
-        ),
-        LocksCommand::Show { target, json } => (
-            Request::LocksShow {
-                target: target.clone(),
-            },
-            *json,
-        ),
-        LocksCommand::Group { account, domains } => (
-            Request::LocksGroup {
+            }) {
+                Ok(shown) => print_shown(shown, *json),
+                Err(code) => code,
+            }
+        }
+        LocksCommand::Group { account, domains } => {
+            return match cli.call(LocksGroup {
                 account: account.clone(),
                 domains: domains.clone(),
-            },
-            false,
-        ),
+            }) {
+                Ok(r) => {
+                    say!("grouped; event #{}", r.event_id);
+                    EXIT_OK
+                }
+                Err(code) => code,
+            }
+        }
+        LocksCommand::Review { target, note }
+        | LocksCommand::Decide { target, note, .. }
+        | LocksCommand::Transfer { target, note, .. }
+        | LocksCommand::Release { target, note } => (target.clone(), note.clone()),
     };
-    let body = match client.request(request) {
-        Ok(body) => body,
-        Err(e) => return report(&e),
+    let changed = match cmd {
+        LocksCommand::Decide { owner, .. } => cli.call(LocksDecide {
+            target,
+            owner: owner.clone(),
+            note,
+        }),
+        LocksCommand::Transfer { to, .. } => cli.call(LocksTransfer {
+            target,
+            to: to.clone(),
+            note,
+        }),
+        LocksCommand::Release { .. } => cli.call(LocksRelease { target, note }),
+        _ => cli.call(LocksReview { target, note }),
     };
-    match &body {
-        Body::LockChanged { lock } => {
-            match lock {
-                Some(lock) => say!("{}", line(lock)),
-                None => say!("released"),
-            }
-            EXIT_OK
+    match changed {
+        Ok(LockChanged { lock: Some(lock) }) => say!("{}", line(&lock)),
+        Ok(LockChanged { lock: None }) => say!("released"),
+        Err(code) => return code,
+    }
+    EXIT_OK
+}
+
+fn print_list(locks: &[Lock], json: bool) -> u8 {
+    if json {
+        print_json(&locks);
+    } else if locks.is_empty() {
+        say!("no locks in force");
+    } else {
+        for lock in locks {
+            say!("{}", line(lock));
         }
-        Body::Locks { locks } => {
-            if json {
-                print_json(locks);
-            } else if locks.is_empty() {
-                say!("no locks in force");
-            } else {
-                for lock in locks {
-                    say!("{}", line(lock));
-                }
-            }
-            EXIT_OK
+    }
+    EXIT_OK
+}
+
+fn print_shown(shown: LockShown, json: bool) -> u8 {
+    let found = shown.lock.is_some() || shown.account.is_some();
+    if json {
+        print_json(&Body::LockShown(shown));
+    } else {
+        match &shown.lock {
+            Some(l) => say!("{}", line(l)),
+            None => say!("no lock in force on it"),
         }
-        Body::LockShown {
-            lock,
-            account,
-            history,
-        } => {
-            if json {
-                print_json(&body);
-            } else {
-                match lock {
-                    Some(l) => say!("{}", line(l)),
-                    None => say!("no lock in force on it"),
-                }
-                if let Some(a) = account {
-                    say!("{}", line(a));
-                }
-                for e in history {
-                    say!("  {}", super::suppress::history_line(e));
-                }
-            }
-            if lock.is_some() || account.is_some() {
-                EXIT_OK
-            } else {
-                EXIT_NEGATIVE
-            }
+        if let Some(a) = &shown.account {
+            say!("{}", line(a));
         }
-        Body::Recorded { event_id } => {
-            say!("grouped; event #{event_id}");
-            EXIT_OK
+        for e in &shown.history {
+            say!("  {}", super::suppress::history_line(e));
         }
-        other => unexpected(other),
+    }
+    if found {
+        EXIT_OK
+    } else {
+        EXIT_NEGATIVE
     }
 }
 

@@ -161,28 +161,44 @@ fn hash_password() -> u8 {
 }
 
 fn whoami(cli: &Cli) -> u8 {
-    let mut client = match cli.connect() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    match client.request(crate::admin::Request::Ping) {
-        Ok(crate::admin::Body::Pong {
-            actor,
-            entries,
-            version,
-        }) => {
-            say!("{actor} on dnc-relay {version} ({entries} entries)");
+    match cli.call(crate::admin::ops::suppress::Ping) {
+        Ok(pong) => {
+            say!(
+                "{} on dnc-relay {} ({} entries)",
+                pong.actor,
+                pong.version,
+                pong.entries
+            );
             EXIT_OK
         }
-        Ok(other) => unexpected(&other),
-        Err(e) => report(&e),
+        Err(code) => code,
     }
 }
 
-/// Reports an answer of the wrong kind.
-pub fn unexpected(body: &crate::admin::Body) -> u8 {
-    tell!("dnc-relay: unexpected answer from the relay: {body:?}");
-    EXIT_UNREACHABLE
+/// Calls `f` for every entry of the list, in key order, a page at a time; `f` returns false to
+/// stop (its output is gone). The one way the CLI pages through the list.
+pub fn each_entry(
+    client: &mut AdminClient,
+    mut f: impl FnMut(&crate::model::Entry) -> bool,
+) -> Result<(), u8> {
+    let mut after = None;
+    loop {
+        let page = client
+            .call(crate::admin::ops::suppress::SuppressList {
+                after: after.take(),
+                limit: crate::admin::proto::MAX_PAGE,
+            })
+            .map_err(|e| report(&e))?;
+        for entry in &page.entries {
+            if !f(entry) {
+                return Ok(());
+            }
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(()),
+        }
+    }
 }
 
 impl Cli {
@@ -215,6 +231,12 @@ impl Cli {
     pub fn connect(&self) -> Result<AdminClient, u8> {
         let path = self.socket_path()?;
         AdminClient::connect(&path).map_err(|e| report(&e))
+    }
+
+    /// Runs one operation on a connection of its own; on failure, says why and gives the
+    /// exit code.
+    pub fn call<O: crate::admin::Operation>(&self, op: O) -> Result<O::Response, u8> {
+        self.connect()?.call(op).map_err(|e| report(&e))
     }
 }
 

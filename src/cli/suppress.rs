@@ -4,9 +4,10 @@ use std::io::Write;
 
 use clap::{Args, Subcommand};
 
-use super::{report, Cli, EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE};
+use super::{Cli, EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE};
 use crate::address::Target;
-use crate::admin::{AdminClient, Body, Request};
+use crate::admin::ops::suppress::{Added, Shown, SuppressAdd, SuppressShow};
+use crate::admin::Body;
 use crate::model::{Entry, Event, EventKind, Reason, Source};
 
 /// `suppress` subcommands.
@@ -78,30 +79,23 @@ fn add(cli: &Cli, args: &AddArgs) -> u8 {
         );
         return EXIT_USAGE;
     }
-    let mut client = match cli.connect() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let body = match client.request(Request::SuppressAdd {
+    let added = match cli.call(SuppressAdd {
         target: args.target.clone(),
         reason: args.reason,
         source: args.source,
         evidence: args.evidence.clone(),
         units: args.scope.clone(),
     }) {
-        Ok(body) => body,
-        Err(e) => return report(&e),
+        Ok(added) => added,
+        Err(code) => return code,
     };
-    let Body::Added {
+    let Added {
         created,
         entry,
         event_id,
-    } = &body
-    else {
-        return unexpected(&body);
-    };
+    } = &added;
     if args.json {
-        super::print_json(&body);
+        super::print_json(&Body::Added(added.clone()));
     } else if *created {
         say!(
             "suppressed {} ({}, source {}, scope {}), event #{event_id}",
@@ -129,41 +123,25 @@ fn list(cli: &Cli, json: bool) -> u8 {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut after: Option<String> = None;
     let mut first = true;
     if json {
         let _ = writeln!(out, "[");
     }
-    loop {
-        let body = match client.request(Request::SuppressList {
-            after: after.clone(),
-            limit: 1000,
-        }) {
-            Ok(body) => body,
-            Err(e) => return report(&e),
+    let listed = super::each_entry(&mut client, |entry| {
+        let written = if json {
+            let sep = if first { "" } else { ",\n" };
+            serde_json::to_string(entry)
+                .map_err(std::io::Error::other)
+                .and_then(|line| write!(out, "{sep}  {line}"))
+        } else {
+            writeln!(out, "{}", list_line(entry))
         };
-        let Body::Page { entries, next } = body else {
-            return unexpected(&body);
-        };
-        for entry in &entries {
-            let written = if json {
-                let sep = if first { "" } else { ",\n" };
-                serde_json::to_string(entry)
-                    .map_err(std::io::Error::other)
-                    .and_then(|line| write!(out, "{sep}  {line}"))
-            } else {
-                writeln!(out, "{}", list_line(entry))
-            };
-            if written.is_err() {
-                // stdout closed (a pager quit): stop quietly.
-                return EXIT_OK;
-            }
-            first = false;
-        }
-        match next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
+        first = false;
+        // stdout closed (a pager quit): stop quietly.
+        written.is_ok()
+    });
+    if let Err(code) = listed {
+        return code;
     }
     if json {
         let _ = writeln!(out, "{}]", if first { "" } else { "\n" });
@@ -185,27 +163,20 @@ fn list_line(e: &Entry) -> String {
 }
 
 fn show(cli: &Cli, target: &str, json: bool) -> u8 {
-    let mut client: AdminClient = match cli.connect() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let body = match client.request(Request::SuppressShow {
+    let shown = match cli.call(SuppressShow {
         target: target.to_string(),
     }) {
-        Ok(body) => body,
-        Err(e) => return report(&e),
+        Ok(shown) => shown,
+        Err(code) => return code,
     };
-    let Body::Shown {
+    let Shown {
         target,
         entry,
         history,
         attempts,
-    } = &body
-    else {
-        return unexpected(&body);
-    };
+    } = &shown;
     if json {
-        super::print_json(&body);
+        super::print_json(&Body::Shown(shown.clone()));
     } else {
         match entry {
             Some(e) => {
@@ -355,8 +326,4 @@ fn quoted(text: &str) -> String {
     } else {
         format!(": \"{text}\"")
     }
-}
-
-fn unexpected(body: &Body) -> u8 {
-    super::unexpected(body)
 }

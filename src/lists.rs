@@ -193,8 +193,120 @@ impl ImportFormat {
     }
 }
 
-/// Reads one import row. `reason` is the `--reason` given (needed for plain files; for the
-/// others it replaces what the file says only where the file says nothing).
+/// The cells of one row, by column name, as written (our own export neutralised formulas;
+/// see [`restore`]).
+struct Cells<'a> {
+    cols: &'a Columns,
+    record: &'a csv::StringRecord,
+}
+
+impl<'a> Cells<'a> {
+    /// A cell untrimmed (free text keeps its spaces).
+    fn raw(&self, name: &str) -> &'a str {
+        self.cols
+            .get(name)
+            .and_then(|i| self.record.get(i))
+            .map(restore)
+            .unwrap_or("")
+    }
+
+    /// A cell trimmed.
+    fn field(&self, name: &str) -> &'a str {
+        self.raw(name).trim()
+    }
+
+    /// An optional column parsed, `None` when empty.
+    fn optional<T: std::str::FromStr<Err = String>>(
+        &self,
+        name: &str,
+    ) -> Result<Option<T>, String> {
+        match self.field(name) {
+            "" => Ok(None),
+            v => v.parse().map(Some),
+        }
+    }
+}
+
+/// What a row says, before `--reason` and `--source` fill in what it lacks.
+struct RowParts {
+    target: String,
+    reason: Option<Reason>,
+    source: Option<Source>,
+    evidence: String,
+    units: Vec<String>,
+}
+
+/// Our own export.
+fn ours(c: &Cells<'_>) -> Result<RowParts, String> {
+    Ok(RowParts {
+        target: c.field("target").to_string(),
+        reason: Some(c.field("reason").parse::<Reason>()?),
+        source: c.optional("source")?,
+        // Evidence is free text: our export round-trips it exactly, spaces and all.
+        evidence: c.raw("evidence").to_string(),
+        units: parse_scope(c.field("scope")),
+    })
+}
+
+/// An Amazon SES suppression list.
+fn ses(c: &Cells<'_>) -> Result<RowParts, String> {
+    let reason = match c.field("reason").to_ascii_uppercase().as_str() {
+        "BOUNCE" => Reason::HardBounce,
+        "COMPLAINT" => Reason::Complaint,
+        other => return Err(format!("SES reason '{other}' is not BOUNCE or COMPLAINT")),
+    };
+    let evidence = format!(
+        "Amazon SES suppression list: {} {}",
+        c.field("reason"),
+        c.field("lastupdatetime")
+    );
+    Ok(RowParts {
+        target: c.field("emailaddress").to_string(),
+        reason: Some(reason),
+        source: None,
+        evidence: evidence.trim().to_string(),
+        units: Vec::new(),
+    })
+}
+
+/// A SendGrid export; its kind gives the reason.
+fn sendgrid(format: ImportFormat, c: &Cells<'_>) -> RowParts {
+    let reason = match format {
+        ImportFormat::SendGridBounces => Reason::HardBounce,
+        ImportFormat::SendGridSpamReports => Reason::Complaint,
+        ImportFormat::SendGridInvalid => Reason::Invalid,
+        _ => Reason::Unsubscribe,
+    };
+    let mut evidence = format!("SendGrid {}: created {}", format.name(), c.field("created"));
+    for extra in ["reason", "status"] {
+        if !c.field(extra).is_empty() {
+            evidence.push_str(&format!(", {extra} {}", c.field(extra)));
+        }
+    }
+    RowParts {
+        target: c.field("email").to_string(),
+        reason: Some(reason),
+        source: None,
+        evidence,
+        units: Vec::new(),
+    }
+}
+
+/// A list with an address column, and per row, when the columns are there, a reason, a
+/// source, evidence and a scope.
+fn plain(c: &Cells<'_>) -> Result<RowParts, String> {
+    let i = c.cols.address(None)?;
+    Ok(RowParts {
+        target: restore(c.record.get(i).unwrap_or("")).trim().to_string(),
+        reason: c.optional("reason")?,
+        source: c.optional("source")?,
+        evidence: c.raw("evidence").to_string(),
+        units: parse_scope(c.field("scope")),
+    })
+}
+
+/// Reads one import row. `reason` and `source` are `--reason` and `--source`: they fill in
+/// what a row does not say (a plain list needs a reason from one or the other).
 pub fn import_row(
     format: ImportFormat,
     cols: &Columns,
@@ -203,102 +315,31 @@ pub fn import_row(
     reason: Option<Reason>,
     source: Option<Source>,
 ) -> Result<ImportRow, String> {
-    // Cells as written (our own export neutralised formulas; see `restore`).
-    let raw = |name: &str| {
-        cols.get(name)
-            .and_then(|i| record.get(i))
-            .map(restore)
-            .unwrap_or("")
-    };
-    let field = |name: &str| raw(name).trim();
-    // The optional columns our export has, and a plain list may have too.
-    let row_reason = || match field("reason") {
-        "" => Ok(None),
-        r => r.parse::<Reason>().map(Some),
-    };
-    let row_source = || match field("source") {
-        "" => Ok(None),
-        s => s.parse::<Source>().map(Some),
-    };
-    let (target, row_reason, row_source, evidence, units) = match format {
-        ImportFormat::DncRelay => (
-            field("target").to_string(),
-            Some(field("reason").parse::<Reason>()?),
-            row_source()?,
-            // Evidence is free text: our export round-trips it exactly, spaces and all.
-            raw("evidence").to_string(),
-            parse_scope(field("scope")),
-        ),
-        ImportFormat::Ses => {
-            let reason = match field("reason").to_ascii_uppercase().as_str() {
-                "BOUNCE" => Reason::HardBounce,
-                "COMPLAINT" => Reason::Complaint,
-                other => return Err(format!("SES reason '{other}' is not BOUNCE or COMPLAINT")),
-            };
-            let evidence = format!(
-                "Amazon SES suppression list: {} {}",
-                field("reason"),
-                field("lastupdatetime")
-            );
-            (
-                field("emailaddress").to_string(),
-                Some(reason),
-                None,
-                evidence.trim().to_string(),
-                Vec::new(),
-            )
-        }
+    let cells = Cells { cols, record };
+    let row = match format {
+        ImportFormat::DncRelay => ours(&cells)?,
+        ImportFormat::Ses => ses(&cells)?,
         ImportFormat::SendGridBounces
         | ImportFormat::SendGridSpamReports
         | ImportFormat::SendGridInvalid
-        | ImportFormat::SendGridUnsubscribes => {
-            let reason = match format {
-                ImportFormat::SendGridBounces => Reason::HardBounce,
-                ImportFormat::SendGridSpamReports => Reason::Complaint,
-                ImportFormat::SendGridInvalid => Reason::Invalid,
-                _ => Reason::Unsubscribe,
-            };
-            let mut evidence = format!("SendGrid {}: created {}", format.name(), field("created"));
-            for extra in ["reason", "status"] {
-                if !field(extra).is_empty() {
-                    evidence.push_str(&format!(", {extra} {}", field(extra)));
-                }
-            }
-            (
-                field("email").to_string(),
-                Some(reason),
-                None,
-                evidence,
-                Vec::new(),
-            )
-        }
-        // A list with an address column, and per row, when the columns are there, a reason,
-        // a source, evidence and a scope; `--reason` and `--source` fill in what a row lacks.
-        ImportFormat::Plain => {
-            let i = cols.address(None)?;
-            (
-                restore(record.get(i).unwrap_or("")).trim().to_string(),
-                row_reason()?,
-                row_source()?,
-                raw("evidence").to_string(),
-                parse_scope(field("scope")),
-            )
-        }
+        | ImportFormat::SendGridUnsubscribes => sendgrid(format, &cells),
+        ImportFormat::Plain => plain(&cells)?,
     };
-    if target.is_empty() {
+    if row.target.is_empty() {
         return Err("no address".into());
     }
-    Target::parse(&target).map_err(|e| format!("'{target}' is not a valid target: {e}"))?;
-    let reason = row_reason.or(reason).ok_or_else(|| {
+    Target::parse(&row.target)
+        .map_err(|e| format!("'{}' is not a valid target: {e}", row.target))?;
+    let reason = row.reason.or(reason).ok_or_else(|| {
         "no reason: give a reason column or --reason for the rows without one".to_string()
     })?;
     Ok(ImportRow {
         line,
-        target,
+        target: row.target,
         reason,
-        source: row_source.or(source).unwrap_or(Source::Import),
-        evidence,
-        units,
+        source: row.source.or(source).unwrap_or(Source::Import),
+        evidence: row.evidence,
+        units: row.units,
     })
 }
 

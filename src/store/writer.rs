@@ -729,7 +729,6 @@ impl Writer {
     /// error nothing of the batch is kept, every job gets the error, and the store is reopened.
     fn commit(&mut self, writes: Vec<(Work, Reply)>) {
         let saved = self.ids;
-        let now = Timestamp::now();
         // Only a batch of nothing but send records may skip the fsync (see RECORD_SYNC).
         let records_only = writes.iter().all(|(w, _)| {
             matches!(
@@ -741,13 +740,32 @@ impl Writer {
             || self
                 .unsynced
                 .is_some_and(|since| since.elapsed() >= RECORD_SYNC);
-        let mut done: Vec<(Reply, Output)> = Vec::with_capacity(writes.len());
-        let mut batches: Vec<RecordBatch> = Vec::new();
+        let mut batch = Applied::default();
         let mut pending = writes.into_iter();
-        // Lock claims, released (dropped) when this function returns: after the commit.
-        let mut holds: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
+        let result = self.apply_all(&mut pending, durable, &mut batch);
+        match result {
+            Ok(()) => self.committed(batch, durable),
+            Err(e) => {
+                // Attempt ids handed out stay used: the kept records carry them.
+                self.ids = Ids {
+                    attempt_seq: self.ids.attempt_seq,
+                    ..saved
+                };
+                self.rolled_back(&e, batch, pending.collect());
+            }
+        }
+    }
+
+    /// Applies the writes in one transaction and commits it.
+    fn apply_all(
+        &mut self,
+        pending: &mut std::vec::IntoIter<(Work, Reply)>,
+        durable: bool,
+        batch: &mut Applied,
+    ) -> Result<(), StoreError> {
+        let now = Timestamp::now();
         let shared = self.shared.clone();
-        let result = super::guard::guarded(|| {
+        super::guard::guarded(|| {
             let db = shared.db()?;
             let mut txn = db.begin_write()?;
             if !durable {
@@ -763,18 +781,18 @@ impl Writer {
                             locks,
                             hold,
                         } => {
-                            holds.extend(hold);
-                            let batch = self.batch(attempts, locks);
-                            let applied = apply_records(&mut t, &mut self.ids, now, &batch);
-                            batches.push(batch);
+                            batch.holds.extend(hold);
+                            let records = self.batch(attempts, locks);
+                            let applied = apply_records(&mut t, &mut self.ids, now, &records);
+                            batch.records.push(records);
                             applied.map(|()| Output::Recorded)
                         }
                         other => apply(&mut t, &mut self.ids, now, other),
                     };
                     match applied {
-                        Ok(output) => done.push((reply, output)),
+                        Ok(output) => batch.done.push((reply, output)),
                         Err(e) => {
-                            done.push((reply, Output::Recorded));
+                            batch.done.push((reply, Output::Recorded));
                             return Err(e);
                         }
                     }
@@ -782,63 +800,73 @@ impl Writer {
             }
             txn.commit()?;
             Ok(())
+        })
+    }
+
+    /// After a commit: counts it, notes what is not yet durable, and answers every job.
+    fn committed(&mut self, batch: Applied, durable: bool) {
+        self.stats.commits += 1;
+        let added = batch.done.iter().any(|(_, o)| {
+            matches!(
+                o,
+                Output::Added(_) | Output::AddedMany(_) | Output::Imported(_)
+            )
         });
-        match result {
-            Ok(()) => {
-                self.stats.commits += 1;
-                if done.iter().any(|(_, o)| {
-                    matches!(
-                        o,
-                        Output::Added(_) | Output::AddedMany(_) | Output::Imported(_)
-                    )
-                }) {
-                    // Before any answer: once an add is acknowledged, transactions already
-                    // open see that the list changed (see `Store::additions`).
-                    self.shared
-                        .additions
-                        .fetch_add(1, std::sync::atomic::Ordering::Release);
-                }
-                if durable {
-                    self.unsynced = None;
-                    self.pending.clear();
-                } else {
-                    self.unsynced.get_or_insert_with(std::time::Instant::now);
-                    for batch in batches {
-                        self.keep(batch);
-                    }
-                }
-                for (reply, output) in done {
-                    self.stats.jobs += 1;
-                    if let Some(reply) = reply {
-                        let _ = reply.send(Ok(output));
-                    }
-                }
+        if added {
+            // Before any answer: once an add is acknowledged, transactions already open see
+            // that the list changed (see `Store::additions`).
+            self.shared
+                .additions
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
+        }
+        if durable {
+            self.unsynced = None;
+            self.pending.clear();
+        } else {
+            self.unsynced.get_or_insert_with(std::time::Instant::now);
+            for records in batch.records {
+                self.keep(records);
             }
-            Err(e) => {
-                // Attempt ids handed out stay used: the kept records carry them.
-                self.ids = Ids {
-                    attempt_seq: self.ids.attempt_seq,
-                    ..saved
-                };
-                let replies: Vec<Reply> = done.into_iter().map(|(r, _)| r).collect();
-                let rest: Vec<(Work, Reply)> = pending.collect();
-                if e.is_storage_failure() {
-                    // Records of this batch and those queued behind it are written once the
-                    // store can write again.
-                    for batch in batches {
-                        self.keep(batch);
-                    }
-                    self.failed(&e);
-                } else {
-                    tracing::error!(error = %e, "store write failed; the batch was rolled back");
-                }
-                for reply in replies.into_iter().flatten() {
-                    let _ = reply.send(Err(e.clone()));
-                }
-                self.refuse(rest);
+        }
+        for (reply, output) in batch.done {
+            self.stats.jobs += 1;
+            if let Some(reply) = reply {
+                let _ = reply.send(Ok(output));
             }
         }
     }
+
+    /// After a failed transaction: keeps the send records for later, answers every job with
+    /// the error, and on a storage failure starts the reopening.
+    fn rolled_back(&mut self, e: &StoreError, batch: Applied, rest: Vec<(Work, Reply)>) {
+        if e.is_storage_failure() {
+            // Records of this batch and those queued behind it are written once the store
+            // can write again.
+            for records in batch.records {
+                self.keep(records);
+            }
+            self.failed(e);
+        } else {
+            tracing::error!(error = %e, "store write failed; the batch was rolled back");
+        }
+        for (reply, _) in batch.done {
+            if let Some(reply) = reply {
+                let _ = reply.send(Err(e.clone()));
+            }
+        }
+        self.refuse(rest);
+    }
+}
+
+/// What one transaction applied, for answering once it is committed (or rolled back).
+#[derive(Default)]
+struct Applied {
+    /// Each job's answer.
+    done: Vec<(Reply, Output)>,
+    /// The send records written.
+    records: Vec<RecordBatch>,
+    /// Lock claims, released (dropped) with this: after the commit.
+    holds: Vec<Box<dyn std::any::Any + Send>>,
 }
 
 fn open_tables(txn: &WriteTransaction) -> Result<Tables<'_>, StoreError> {

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod datadir;
+pub mod decision;
 pub mod lists;
 pub mod locks;
 pub mod model;

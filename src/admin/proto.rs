@@ -360,7 +360,7 @@ pub struct CheckResult {
     pub lock: Option<Lock>,
     /// What that lock does at RCPT: `refuse` (block mode or under review) or `warn`.
     #[serde(default)]
-    pub lock_effect: Option<String>,
+    pub lock_effect: Option<crate::decision::LockEffect>,
 }
 
 /// A lead-list row's status.

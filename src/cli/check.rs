@@ -75,8 +75,8 @@ fn print_text(r: &CheckResult) {
         _ => say!("{}: blocked", r.normalized),
     }
     if let Some(lock) = &r.lock {
-        let effect = match r.lock_effect.as_deref() {
-            Some("warn") => "warning",
+        let effect = match r.lock_effect {
+            Some(crate::decision::LockEffect::Warn) => "warning",
             _ => "locked",
         };
         say!("  {effect:<9} {}", crate::locks::describe(lock));

@@ -64,11 +64,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             address: sender.as_ref(),
             user: self.user.as_deref(),
         };
-        let owner = if self.settings.policy.groups().is_transactional(&who) {
-            None
-        } else {
-            self.settings.locks.owner_of(&who)
-        };
+        let owner = crate::decision::owner_for(&self.settings.policy, &self.settings.locks, &who);
         let params = MailParams {
             from: from.address.to_string(),
             eight_bit: from.flags & MAIL_BODY_8BITMIME != 0,

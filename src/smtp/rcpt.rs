@@ -14,9 +14,10 @@ use super::reply::Reply;
 use super::session::{Accepted, LogLine, Session};
 use crate::address::Address;
 use crate::audit::Decision;
-use crate::locks::{describe, LockCheck};
-use crate::model::{AttemptOutcome, LockKind, Timestamp};
-use crate::policy::{Exemption, PolicyError, Sender, Verdict};
+use crate::decision::{decide, Mode, RcptDecision};
+use crate::locks::describe;
+use crate::model::{AttemptOutcome, Lock, LockKind, Timestamp};
+use crate::policy::{Block, Exemption, PolicyError, Sender};
 use crate::store::StoreError;
 
 /// Policy failures of every session, logged in words at most every 10 seconds.
@@ -61,107 +62,99 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             address: txn.sender.as_ref(),
             user: self.user.as_deref(),
         };
+        let owner = txn.owner.clone();
         let now = Timestamp::now();
         // Nothing is decided that could not be recorded: in the decision log and the store.
-        let verdict = if self.ctx.log.writable() {
+        let decision = if self.ctx.log.writable() {
             self.ctx
                 .store
                 .writable()
                 .map_err(PolicyError::from)
                 .and_then(|()| {
-                    crate::panics::catch(|| self.settings.policy.check_rcpt(&sender, &addr))
-                        .unwrap_or_else(|panic| {
-                            Err(PolicyError::Store(StoreError::Corrupt(format!(
-                                "the recipient check panicked: {panic}"
-                            ))))
-                        })
+                    crate::panics::catch(|| {
+                        decide(
+                            &self.settings.policy,
+                            &self.settings.locks,
+                            owner.as_ref(),
+                            &sender,
+                            &addr,
+                            Mode::Claim(&self.ctx.locks),
+                        )
+                    })
+                    .unwrap_or_else(|panic| {
+                        Err(PolicyError::Store(StoreError::Corrupt(format!(
+                            "the recipient check panicked: {panic}"
+                        ))))
+                    })
                 })
                 .map_err(|e| e.to_string())
         } else {
             Err("the decision log cannot be written".to_string())
         };
-        match verdict {
+        match decision {
             Err(e) => self.defer_for_policy(&from, rcpt, &e).await,
-            Ok(Verdict::Block(block)) => {
-                let reply = Reply::for_block(rcpt, &block);
-                let mut line = LogLine::new(&from, rcpt, Decision::Reject, &reply);
-                line.reason = Some(block.entry.reason.as_str().into());
-                line.rule = Some(block.rule.as_str());
-                line.target = Some(&block.entry.target);
-                self.log_decision(line).await;
-                let attempt = self.attempt(
-                    &from,
-                    rcpt,
-                    now,
-                    AttemptOutcome::Refused {
-                        target: block.entry.target.clone(),
-                        rule: block.rule,
-                        reason: block.entry.reason,
-                    },
-                );
-                self.record_attempts(vec![attempt]).await;
-                self.reply(reply);
+            Ok(RcptDecision::Suppressed(block)) => {
+                self.refuse_listed(&from, rcpt, now, block).await
             }
-            Ok(Verdict::Deliver) => self.lock_then_relay(&from, rcpt, &addr, now, None).await,
-            Ok(Verdict::Exempt(exemption)) => {
-                self.lock_then_relay(&from, rcpt, &addr, now, Some(exemption))
+            Ok(RcptDecision::Locked(lock)) => self.refuse_locked(&from, rcpt, now, lock).await,
+            Ok(RcptDecision::Deliver {
+                exemption,
+                warning,
+                claims,
+            }) => {
+                let warning = warning.as_ref().map(describe);
+                self.relay_rcpt(&from, rcpt, now, exemption, claims, warning)
                     .await
             }
         }
     }
 
-    /// Checks ownership locks (and reserves the contact) before relaying.
-    async fn lock_then_relay(
-        &mut self,
-        from: &str,
-        rcpt: &str,
-        addr: &Address,
-        at: Timestamp,
-        exemption: Option<Exemption>,
-    ) {
-        let owner = self.txn.as_ref().and_then(|t| t.owner.clone());
-        let check = match &owner {
-            Some(owner) if self.settings.locks.enabled() => {
-                self.ctx.locks.check(&self.settings.locks, owner, addr)
-            }
-            _ => Ok(LockCheck::Free(Vec::new())),
-        };
-        match check {
-            Err(e) => self.defer_for_policy(from, rcpt, &e.to_string()).await,
-            Ok(LockCheck::Block(lock)) => {
-                let text = describe(&lock);
-                let reply = Reply::locked(rcpt, &text);
-                let mut line = LogLine::new(from, rcpt, Decision::Reject, &reply);
-                line.reason = Some("locked".into());
-                line.rule = Some(match lock.kind {
-                    LockKind::Contact => "contact-lock",
-                    LockKind::Account => "account-lock",
-                });
-                line.target = Some(&lock.target);
-                line.lock = Some(text.clone());
-                self.log_decision(line).await;
-                let attempt = self.attempt(
-                    from,
-                    rcpt,
-                    at,
-                    AttemptOutcome::Locked {
-                        target: lock.target.clone(),
-                        owner: lock.owner.clone(),
-                    },
-                );
-                self.record_attempts(vec![attempt]).await;
-                self.reply(reply);
-            }
-            Ok(LockCheck::Warn(claims, lock)) => {
-                let warning = describe(&lock);
-                self.relay_rcpt(from, rcpt, at, exemption, claims, Some(warning))
-                    .await
-            }
-            Ok(LockCheck::Free(claims)) => {
-                self.relay_rcpt(from, rcpt, at, exemption, claims, None)
-                    .await
-            }
-        }
+    /// `550` for a listed recipient, on the record.
+    async fn refuse_listed(&mut self, from: &str, rcpt: &str, at: Timestamp, block: Block) {
+        let reply = Reply::for_block(rcpt, &block);
+        let mut line = LogLine::new(from, rcpt, Decision::Reject, &reply);
+        line.reason = Some(block.entry.reason.as_str().into());
+        line.rule = Some(block.rule.as_str());
+        line.target = Some(&block.entry.target);
+        self.log_decision(line).await;
+        let attempt = self.attempt(
+            from,
+            rcpt,
+            at,
+            AttemptOutcome::Refused {
+                target: block.entry.target.clone(),
+                rule: block.rule,
+                reason: block.entry.reason,
+            },
+        );
+        self.record_attempts(vec![attempt]).await;
+        self.reply(reply);
+    }
+
+    /// `550` for a recipient another owner holds, on the record.
+    async fn refuse_locked(&mut self, from: &str, rcpt: &str, at: Timestamp, lock: Lock) {
+        let text = describe(&lock);
+        let reply = Reply::locked(rcpt, &text);
+        let mut line = LogLine::new(from, rcpt, Decision::Reject, &reply);
+        line.reason = Some("locked".into());
+        line.rule = Some(match lock.kind {
+            LockKind::Contact => "contact-lock",
+            LockKind::Account => "account-lock",
+        });
+        line.target = Some(&lock.target);
+        line.lock = Some(text.clone());
+        self.log_decision(line).await;
+        let attempt = self.attempt(
+            from,
+            rcpt,
+            at,
+            AttemptOutcome::Locked {
+                target: lock.target.clone(),
+                owner: lock.owner.clone(),
+            },
+        );
+        self.record_attempts(vec![attempt]).await;
+        self.reply(reply);
     }
 
     /// A recipient refused before the policy looked at it: on the record (decision log and

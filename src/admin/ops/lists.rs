@@ -10,8 +10,10 @@ use crate::admin::context::{
     clean_units, deny, parse_address, parse_sender, text_limit, Cx, Denied, Handler, PendingImport,
 };
 use crate::admin::proto::{CheckResult, ErrorCode, ImportRow, ScrubStatus, MAX_CHUNK};
-use crate::model::{EventKind, Lock, Timestamp};
-use crate::policy::{AsOf, Policy, Sender, Verdict};
+use crate::decision::{decide, owner_for, LockEffect, Mode, RcptDecision};
+use crate::locks::OwnerId;
+use crate::model::{EventKind, Timestamp};
+use crate::policy::{AsOf, Policy, Sender};
 use crate::smtp::Reply;
 use crate::store::{ImportSummary, NewEntry};
 
@@ -112,31 +114,6 @@ pub fn check(op: Check, cx: &mut Cx<'_>) -> Result<CheckResult, Denied> {
     let policy = h.policy()?;
     let addr = parse_address(&op.address)?;
     let from_addr = parse_sender(op.from.as_deref())?;
-    let (verdict, lock) = match op.at {
-        // Locks have no point-in-time view: `--at` answers for the list alone.
-        Some(at) => {
-            let sender = Sender {
-                address: from_addr.as_ref(),
-                user: None,
-            };
-            let as_of = policy.with_lookup(Arc::new(AsOf {
-                store: h.store.clone(),
-                at,
-            }));
-            let verdict = as_of
-                .check_rcpt(&sender, &addr)
-                .map_err(|e| deny(ErrorCode::StoreUnavailable, e.to_string()))?;
-            (verdict, None)
-        }
-        None => decide(
-            h,
-            &policy,
-            &h.lock_settings()?,
-            from_addr.as_ref(),
-            &addr,
-            Timestamp::now(),
-        )?,
-    };
     let mut result = CheckResult {
         address: op.address,
         normalized: addr.to_string(),
@@ -149,28 +126,52 @@ pub fn check(op: Check, cx: &mut Cx<'_>) -> Result<CheckResult, Denied> {
         lock: None,
         lock_effect: None,
     };
-    match verdict {
-        Verdict::Deliver => {}
-        Verdict::Exempt(e) => {
+    let decision = match op.at {
+        // Locks have no point-in-time view: `--at` answers for the list alone.
+        Some(at) => {
+            let sender = Sender {
+                address: from_addr.as_ref(),
+                user: None,
+            };
+            let as_of = policy.with_lookup(Arc::new(AsOf {
+                store: h.store.clone(),
+                at,
+            }));
+            preview(h, &as_of, None, &sender, &addr)?
+        }
+        None => {
+            let sender = Sender {
+                address: from_addr.as_ref(),
+                user: None,
+            };
+            let owner = owner_for(&policy, &h.lock_settings()?, &sender);
+            preview(h, &policy, owner.as_ref(), &sender, &addr)?
+        }
+    };
+    if let Some((lock, effect)) = decision.lock_effect() {
+        if effect == LockEffect::Refuse {
+            result.deliverable = false;
+            result.smtp_reply =
+                Some(Reply::locked(&result.address, &crate::locks::describe(lock)).to_string());
+        }
+        result.lock_effect = Some(effect);
+        result.lock = Some(lock.clone());
+    }
+    match decision {
+        RcptDecision::Deliver {
+            exemption: Some(e), ..
+        } => {
             result.rule = Some(e.rule);
             result.entry = Some(e.entry);
             result.exemption = Some(e.group);
         }
-        Verdict::Block(block) => {
+        RcptDecision::Suppressed(block) => {
             result.deliverable = false;
             result.smtp_reply = Some(Reply::for_block(&result.address, &block).to_string());
             result.rule = Some(block.rule);
             result.entry = Some(block.entry);
         }
-    }
-    if let Some((lock, refuses)) = lock {
-        if refuses {
-            result.deliverable = false;
-            result.smtp_reply =
-                Some(Reply::locked(&result.address, &crate::locks::describe(&lock)).to_string());
-        }
-        result.lock_effect = Some(if refuses { "refuse" } else { "warn" }.to_string());
-        result.lock = Some(lock);
+        RcptDecision::Deliver { .. } | RcptDecision::Locked(_) => {}
     }
     Ok(result)
 }
@@ -186,8 +187,11 @@ pub fn check_many(op: CheckMany, cx: &mut Cx<'_>) -> Result<CheckedMany, Denied>
     let h = cx.h;
     let policy = h.policy()?;
     let from = parse_sender(op.from.as_deref())?;
-    let settings = h.lock_settings()?;
-    let now = Timestamp::now();
+    let sender = Sender {
+        address: from.as_ref(),
+        user: None,
+    };
+    let owner = owner_for(&policy, &h.lock_settings()?, &sender);
     let mut results = Vec::with_capacity(op.addresses.len());
     for address in op.addresses {
         let addr = match Address::parse(&address) {
@@ -200,21 +204,24 @@ pub fn check_many(op: CheckMany, cx: &mut Cx<'_>) -> Result<CheckedMany, Denied>
                 continue;
             }
         };
-        let (verdict, lock) = decide(h, &policy, &settings, from.as_ref(), &addr, now)?;
-        results.push(match (verdict, lock) {
-            (Verdict::Block(b), _) => ScrubStatus {
+        let decision = preview(h, &policy, owner.as_ref(), &sender, &addr)?;
+        results.push(match decision {
+            RcptDecision::Suppressed(b) => ScrubStatus {
                 status: "suppressed".into(),
                 reason: Some(b.entry.reason.to_string()),
             },
-            (_, Some((lock, true))) => ScrubStatus {
+            RcptDecision::Locked(lock) => ScrubStatus {
                 status: "locked".into(),
                 reason: Some(crate::locks::describe(&lock)),
             },
-            (_, Some((lock, false))) => ScrubStatus {
+            RcptDecision::Deliver {
+                warning: Some(lock),
+                ..
+            } => ScrubStatus {
                 status: "ok".into(),
                 reason: Some(format!("warning: {}", crate::locks::describe(&lock))),
             },
-            (Verdict::Deliver | Verdict::Exempt(_), None) => ScrubStatus {
+            RcptDecision::Deliver { .. } => ScrubStatus {
                 status: "ok".into(),
                 reason: None,
             },
@@ -223,36 +230,23 @@ pub fn check_many(op: CheckMany, cx: &mut Cx<'_>) -> Result<CheckedMany, Denied>
     Ok(CheckedMany { results })
 }
 
-/// What RCPT would decide now for `rcpt` from `from`: the list's verdict and, when the list
-/// lets it through, another owner's lock the sender would meet (`true`: it refuses). Locks are
-/// judged as at RCPT: transactional senders and the null sender are exempt.
-fn decide(
+/// What RCPT would decide now, by the one decision the session uses, without reserving.
+fn preview(
     h: &Handler,
     policy: &Policy,
-    settings: &crate::locks::LockSettings,
-    from: Option<&Address>,
+    owner: Option<&OwnerId>,
+    sender: &Sender<'_>,
     rcpt: &Address,
-    now: Timestamp,
-) -> Result<(Verdict, Option<(Lock, bool)>), Denied> {
-    let sender = Sender {
-        address: from,
-        user: None,
-    };
-    let verdict = policy
-        .check_rcpt(&sender, rcpt)
-        .map_err(|e| deny(ErrorCode::StoreUnavailable, e.to_string()))?;
-    if matches!(verdict, Verdict::Block(_))
-        || from.is_none()
-        || !settings.enabled()
-        || policy.groups().is_transactional(&sender)
-    {
-        return Ok((verdict, None));
-    }
-    let Some(owner) = settings.owner_of(&sender) else {
-        return Ok((verdict, None));
-    };
-    let lock = crate::locks::standing(&h.store, settings, &owner, rcpt, now)?;
-    Ok((verdict, lock))
+) -> Result<RcptDecision, Denied> {
+    decide(
+        policy,
+        &h.lock_settings()?,
+        owner,
+        sender,
+        rcpt,
+        Mode::Preview(&h.store, Timestamp::now()),
+    )
+    .map_err(|e| deny(ErrorCode::StoreUnavailable, e.to_string()))
 }
 
 /// Serves [`RecordScrub`].

@@ -48,7 +48,7 @@ impl LockSettings {
                 .locks
                 .free_mail_domains
                 .iter()
-                .map(|d| d.trim().to_ascii_lowercase())
+                .filter_map(|d| crate::address::normalize_domain(d.trim()).ok())
                 .collect(),
             owners: config
                 .owners
@@ -371,7 +371,7 @@ fn lockable(
     let mut out = Vec::with_capacity(2);
     if settings.contact != LockMode::Off {
         out.push((
-            contact_lock_key(&Target::Address(rcpt.clone()).match_key()),
+            contact_lock_key(&Target::Address(rcpt.clone()).match_key()).into(),
             LockKind::Contact,
             rcpt.to_string(),
             settings.contact,
@@ -380,7 +380,7 @@ fn lockable(
     if settings.account != LockMode::Off && !settings.free_mail.contains(rcpt.domain()) {
         let account = account_for(view, rcpt.domain())?;
         out.push((
-            account_lock_key(&account),
+            account_lock_key(&account).into(),
             LockKind::Account,
             format!("@{account}"),
             settings.account,

@@ -163,7 +163,7 @@ pub fn duplicates(
             .entry(key)
             .or_insert_with(|| (rcpt.to_string(), BTreeMap::new()))
             .1
-            .entry((owner.clone(), a.from.to_ascii_lowercase()))
+            .entry((owner.clone(), mailbox(&a.from)))
             .or_insert_with(|| first.clone());
         if !settings.is_free_mail(rcpt.domain()) {
             let account = crate::locks::account_for(&view, rcpt.domain())?;
@@ -197,4 +197,12 @@ pub fn duplicates(
             })
             .collect(),
     })
+}
+
+/// A sender's mailbox as the normaliser writes it (the address module alone lowercases);
+/// text that is not an address stays as it is.
+fn mailbox(from: &str) -> String {
+    Address::parse(from)
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| from.to_string())
 }

@@ -954,12 +954,56 @@ fn unexpected() -> StoreError {
     StoreError::Io("the store writer answered a different request".into())
 }
 
+/// The store key of a lock: `c:` and a contact's match key, or `a:` and an account. Built and
+/// read here only.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LockKey(String);
+
+const CONTACT_PREFIX: &str = "c:";
+const ACCOUNT_PREFIX: &str = "a:";
+
+impl LockKey {
+    /// The contact's match key, for a contact lock.
+    pub fn contact(&self) -> Option<&str> {
+        self.0.strip_prefix(CONTACT_PREFIX)
+    }
+
+    /// The account, for an account lock.
+    pub fn account(&self) -> Option<&str> {
+        self.0.strip_prefix(ACCOUNT_PREFIX)
+    }
+
+    /// The key as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for LockKey {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for LockKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<LockKey> for String {
+    fn from(key: LockKey) -> String {
+        key.0
+    }
+}
+
 /// The store key of a contact lock.
-pub fn contact_lock_key(match_key: &str) -> String {
-    format!("c:{match_key}")
+pub fn contact_lock_key(match_key: &str) -> LockKey {
+    LockKey(format!("{CONTACT_PREFIX}{match_key}"))
 }
 
 /// The store key of an account lock.
-pub fn account_lock_key(account: &str) -> String {
-    format!("a:{account}")
+pub fn account_lock_key(account: &str) -> LockKey {
+    LockKey(format!("{ACCOUNT_PREFIX}{account}"))
 }

@@ -966,7 +966,10 @@ fn apply(
 /// The key under which a lock's events are indexed: the contact's match key, or `@account`.
 fn event_key_of(key: &str, lock: &Lock) -> String {
     match lock.kind {
-        LockKind::Contact => key.strip_prefix("c:").unwrap_or(key).to_string(),
+        LockKind::Contact => super::LockKey(key.to_string())
+            .contact()
+            .unwrap_or(key)
+            .to_string(),
         LockKind::Account => lock.target.clone(),
     }
 }
@@ -1130,7 +1133,7 @@ fn release_contact_lock(
     match_key: &str,
     reason: Reason,
 ) -> Result<(), StoreError> {
-    let key = format!("c:{match_key}");
+    let key = super::contact_lock_key(match_key);
     let Some(value) = t.locks.remove(key.as_str())? else {
         return Ok(());
     };

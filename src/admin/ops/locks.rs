@@ -7,7 +7,7 @@ use crate::address::Target;
 use crate::admin::context::{deny, parse_target, text_limit, Cx, Denied, Handler};
 use crate::admin::proto::ErrorCode;
 use crate::model::{Event, EventKind, Lock, Timestamp};
-use crate::store::{account_lock_key, contact_lock_key, LockOp};
+use crate::store::{account_lock_key, contact_lock_key, LockKey, LockOp};
 
 use super::lists::Recorded;
 
@@ -164,7 +164,10 @@ async fn change(
 ) -> Result<LockChanged, Denied> {
     let key = lock_key(cx.h, target)?;
     let op = op(&cx.h.lock_settings()?)?;
-    let lock = cx.h.store.update_lock(key, op, cx.actor.clone()).await??;
+    let lock =
+        cx.h.store
+            .update_lock(key.into(), op, cx.actor.clone())
+            .await??;
     Ok(LockChanged { lock })
 }
 
@@ -180,7 +183,7 @@ fn need_note(note: String) -> Result<String, Denied> {
 }
 
 /// The store key of the lock a target names: a contact's, or the account of `@domain`.
-fn lock_key(h: &Handler, target: &str) -> Result<String, Denied> {
+fn lock_key(h: &Handler, target: &str) -> Result<LockKey, Denied> {
     Ok(match parse_target(target)? {
         t @ Target::Address(_) => contact_lock_key(&t.match_key()),
         Target::Domain(domain) => {
@@ -218,7 +221,7 @@ pub fn show(op: LocksShow, cx: &mut Cx<'_>) -> Result<LockShown, Denied> {
                 .filter(|l| l.expires > now);
             (account, parsed.match_key())
         }
-        Target::Domain(_) => (None, format!("@{}", key.trim_start_matches("a:"))),
+        Target::Domain(_) => (None, format!("@{}", key.account().unwrap_or_default())),
     };
     let history = h
         .store

@@ -6,6 +6,7 @@
 
 mod fault;
 mod guard;
+mod rules;
 mod tables;
 mod writer;
 
@@ -17,8 +18,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::address::Target;
 use crate::model::{Actor, Attempt, Entry, Event, EventKind, Lock, Reason, Source, Timestamp};
-pub use writer::LockOp;
-use writer::{Job, Output, Work};
+pub use rules::LockOp;
+use rules::{Output, Work};
+use writer::Job;
 
 pub use writer::WriterStats;
 
@@ -524,7 +526,7 @@ impl Store {
             .collect();
         self.for_each_attempt(since, |a| {
             if matches!(a.outcome, crate::model::AttemptOutcome::Relayed { .. })
-                && writer::recipient_keys(&a.rcpt).iter().any(|k| k == key)
+                && rules::recipient_keys(&a.rcpt).iter().any(|k| k == key)
             {
                 out.push(a);
             }
@@ -557,7 +559,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.read(|txn| {
             let attempts = txn.open_table(tables::ATTEMPTS)?;
-            for row in attempts.range(writer::attempt_id(since, 0)..)? {
+            for row in attempts.range(rules::attempt_id(since, 0)..)? {
                 let (_, value) = row?;
                 f(tables::decode(value.value())?);
             }

@@ -1,0 +1,1238 @@
+//! The store's rules: every write is a typed operation ([`Work`]) applied to the tables of
+//! one write transaction, and its whole effect is the rows and the history events it writes.
+//! Re-adding never weakens an entry; a lift needs a second person and fails if the target was
+//! added again after the request; a lock is taken, renewed, reviewed, decided, transferred,
+//! released and pruned here. Nothing here batches, commits or syncs: that is the writer's.
+//! Each rule is unit-tested below against a temporary redb file.
+
+use redb::{
+    Database, MultimapTable, ReadableMultimapTable, ReadableTable, Table, WriteTransaction,
+};
+
+use super::tables::{self, decode, encode};
+use super::{
+    AddOutcome, ImportCounts, ImportSummary, Lift, LiftDecision, NewEntry, Refusal, StagedRow,
+    StoreError,
+};
+use crate::address::Target;
+use crate::model::{
+    Actor, Attempt, AttemptOutcome, Entry, Event, EventKind, Lock, LockKind, Reason, Review,
+    Timestamp,
+};
+
+/// What a job does.
+pub(super) enum Work {
+    Add(NewEntry, Actor),
+    AddMany(Vec<NewEntry>, Actor),
+    LiftRequest {
+        target: Target,
+        proof: String,
+        actor: Actor,
+    },
+    LiftDecide {
+        id: u64,
+        approve: bool,
+        why: Option<String>,
+        actor: Actor,
+    },
+    Event(EventKind, Actor),
+    /// Send records and the locks a relayed message takes or renews; committed without fsync.
+    Records {
+        attempts: Vec<Attempt>,
+        locks: Vec<(String, Lock)>,
+        /// Dropped after the commit (the lock claims, which keep other owners out till then).
+        hold: Option<Box<dyn std::any::Any + Send>>,
+    },
+    /// Nothing: answered once everything queued before it is committed (and synced).
+    Barrier,
+    Prune {
+        before: Timestamp,
+    },
+    LockUpdate {
+        key: String,
+        op: LockOp,
+        actor: Actor,
+    },
+    LockPrune {
+        now: Timestamp,
+    },
+    GroupAccount {
+        account: String,
+        domains: Vec<String>,
+        actor: Actor,
+    },
+    /// Rows of an import set aside in its staging table (no fsync: an import cut short is
+    /// void anyway).
+    StageImport {
+        import: u64,
+        entries: Vec<NewEntry>,
+    },
+    /// Adds every staged row of an import, and its event, in one transaction; drops the
+    /// staging table.
+    FinishImport {
+        import: u64,
+        summary: ImportSummary,
+        actor: Actor,
+    },
+    /// Drops an import's staging table.
+    AbortImport {
+        import: u64,
+    },
+}
+
+/// An administrative change to a lock.
+#[derive(Debug, Clone)]
+pub enum LockOp {
+    /// Put under review.
+    Review {
+        /// Why.
+        note: String,
+    },
+    /// End a review: the lock belongs to this owner.
+    Decide {
+        /// Owner name.
+        owner: String,
+        /// Owner team.
+        team: Option<String>,
+        /// Why.
+        note: String,
+        /// New expiry if the owner changes.
+        expires: Timestamp,
+    },
+    /// Give the lock to another owner.
+    Transfer {
+        /// Owner name.
+        owner: String,
+        /// Owner team.
+        team: Option<String>,
+        /// Why.
+        note: String,
+        /// New expiry.
+        expires: Timestamp,
+    },
+    /// End the lock now.
+    Release {
+        /// Why.
+        note: String,
+    },
+}
+
+/// What a job produced.
+pub(super) enum Output {
+    Added(AddOutcome),
+    AddedMany(Vec<AddOutcome>),
+    Lift(Result<Lift, Refusal>),
+    Event(u64),
+    Recorded,
+    Pruned(u64),
+    Lock(Result<Option<Lock>, Refusal>),
+    Imported(ImportCounts),
+}
+
+/// The next ids to hand out.
+#[derive(Clone, Copy)]
+pub(super) struct Ids {
+    pub(super) event: u64,
+    pub(super) lift: u64,
+    pub(super) attempt_seq: u32,
+}
+
+impl Ids {
+    /// The ids that follow what the database holds.
+    pub(super) fn load(db: &Database) -> Result<Ids, StoreError> {
+        let txn = redb::ReadableDatabase::begin_read(db)?;
+        let events = txn.open_table(tables::EVENTS)?;
+        let lifts = txn.open_table(tables::LIFTS)?;
+        let last_event = events.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+        let last_lift = lifts.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+        Ok(Ids {
+            event: last_event + 1,
+            lift: last_lift + 1,
+            attempt_seq: 0,
+        })
+    }
+}
+
+/// Send records and locks committed without fsync (or not committed at all, while the store
+/// cannot write), kept until a durable commit holds them: a write error makes redb drop what
+/// was not yet durable, and they are written again after the store is reopened. Applying them
+/// twice changes nothing (the send records keep their ids; a lock is renewed, not retaken).
+pub(super) struct RecordBatch {
+    pub(super) attempts: Vec<(u128, Attempt)>,
+    pub(super) locks: Vec<(String, Lock)>,
+}
+
+/// The tables a batch writes, opened once per transaction.
+pub(super) struct Tables<'t> {
+    /// The transaction, for tables opened on demand (an import's staging table).
+    txn: &'t WriteTransaction,
+    suppressions: Table<'t, &'static str, &'static [u8]>,
+    events: Table<'t, u64, &'static [u8]>,
+    by_key: MultimapTable<'t, &'static str, u64>,
+    lifts: Table<'t, u64, &'static [u8]>,
+    attempts: Table<'t, u128, &'static [u8]>,
+    attempts_by_key: MultimapTable<'t, &'static str, u128>,
+    locks: Table<'t, &'static str, &'static [u8]>,
+    accounts: Table<'t, &'static str, &'static str>,
+}
+
+pub(super) fn open_tables(txn: &WriteTransaction) -> Result<Tables<'_>, StoreError> {
+    Ok(Tables {
+        txn,
+        suppressions: txn.open_table(tables::SUPPRESSIONS)?,
+        events: txn.open_table(tables::EVENTS)?,
+        by_key: txn.open_multimap_table(tables::EVENTS_BY_KEY)?,
+        lifts: txn.open_table(tables::LIFTS)?,
+        attempts: txn.open_table(tables::ATTEMPTS)?,
+        attempts_by_key: txn.open_multimap_table(tables::ATTEMPTS_BY_KEY)?,
+        locks: txn.open_table(tables::LOCKS)?,
+        accounts: txn.open_table(tables::ACCOUNTS)?,
+    })
+}
+
+pub(super) fn apply(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    work: Work,
+) -> Result<Output, StoreError> {
+    match work {
+        Work::Add(entry, actor) => {
+            let key = entry.target.match_key();
+            add(t, ids, now, &actor, &entry, &key).map(Output::Added)
+        }
+        Work::AddMany(entries, actor) => {
+            // Insert in key order: B-tree inserts then touch each page once instead of at
+            // random. The sort is stable, so a target listed twice keeps file order.
+            let keys: Vec<String> = entries.iter().map(|e| e.target.match_key()).collect();
+            let mut order: Vec<usize> = (0..entries.len()).collect();
+            order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+            let mut outcomes: Vec<Option<AddOutcome>> = vec![None; entries.len()];
+            for i in order {
+                outcomes[i] = Some(add(t, ids, now, &actor, &entries[i], &keys[i])?);
+            }
+            Ok(Output::AddedMany(outcomes.into_iter().flatten().collect()))
+        }
+        Work::LiftRequest {
+            target,
+            proof,
+            actor,
+        } => lift_request(t, ids, now, &target, proof, actor).map(Output::Lift),
+        Work::LiftDecide {
+            id,
+            approve,
+            why,
+            actor,
+        } => lift_decide(t, ids, now, id, approve, why, actor).map(Output::Lift),
+        Work::Event(kind, actor) => event(t, ids, now, &actor, kind, None).map(Output::Event),
+        // Records carry ids given by the writer; see `Writer::commit` and `apply_records`.
+        Work::Records { .. } => Err(StoreError::Io(
+            "send records must be applied as a batch".into(),
+        )),
+        Work::Barrier => Ok(Output::Recorded),
+        Work::Prune { before } => prune(t, before).map(Output::Pruned),
+        Work::LockUpdate { key, op, actor } => {
+            lock_update(t, ids, now, &key, op, &actor).map(Output::Lock)
+        }
+        Work::LockPrune { now } => lock_prune(t, now).map(Output::Pruned),
+        Work::StageImport { import, entries } => {
+            stage_import(t, import, &entries).map(|()| Output::Recorded)
+        }
+        Work::FinishImport {
+            import,
+            summary,
+            actor,
+        } => finish_import(t, ids, now, import, summary, &actor).map(Output::Imported),
+        Work::AbortImport { import } => {
+            t.txn
+                .delete_table(tables::staging(&tables::staging_name(import)))?;
+            Ok(Output::Recorded)
+        }
+        Work::GroupAccount {
+            account,
+            domains,
+            actor,
+        } => {
+            for d in &domains {
+                t.accounts.insert(d.as_str(), account.as_str())?;
+            }
+            let key = format!("@{account}");
+            event(
+                t,
+                ids,
+                now,
+                &actor,
+                EventKind::AccountGrouped { account, domains },
+                Some(&key),
+            )
+            .map(Output::Event)
+        }
+    }
+}
+
+/// The key under which a lock's events are indexed: the contact's match key, or `@account`.
+fn event_key_of(key: &str, lock: &Lock) -> String {
+    match lock.kind {
+        LockKind::Contact => super::LockKey(key.to_string())
+            .contact()
+            .unwrap_or(key)
+            .to_string(),
+        LockKind::Account => lock.target.clone(),
+    }
+}
+
+/// Takes or renews a lock after a relayed message. A lock that another owner holds (given by
+/// an admin between the RCPT and now) is left alone.
+fn lock_take(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    key: &str,
+    new: &Lock,
+) -> Result<Option<Lock>, StoreError> {
+    let existing: Option<Lock> = match t.locks.get(key)? {
+        Some(v) => Some(decode(v.value())?),
+        None => None,
+    };
+    // Expiry is judged by the claim's own clock (`new.since`), the one the RCPT was checked
+    // with; a lock another owner holds (given by an admin since the RCPT) is left alone.
+    let lock = match existing {
+        Some(mut held) if held.owner == new.owner && held.expires > new.since => {
+            held.expires = held.expires.max(new.expires);
+            held
+        }
+        Some(held) if held.owner != new.owner && held.expires > new.since => return Ok(Some(held)),
+        _ => {
+            event(
+                t,
+                ids,
+                now,
+                &Actor::system(),
+                EventKind::LockTaken {
+                    target: new.target.clone(),
+                    owner: new.owner.clone(),
+                },
+                Some(&event_key_of(key, new)),
+            )?;
+            new.clone()
+        }
+    };
+    t.locks.insert(key, encode(&lock)?.as_slice())?;
+    Ok(Some(lock))
+}
+
+fn lock_update(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    key: &str,
+    op: LockOp,
+    actor: &Actor,
+) -> Result<Result<Option<Lock>, Refusal>, StoreError> {
+    let existing: Option<Lock> = match t.locks.get(key)? {
+        Some(v) => Some(decode(v.value())?),
+        None => None,
+    };
+    let Some(mut lock) = existing.filter(|l| l.expires > now) else {
+        return Ok(Err(Refusal::NotFound(
+            "no lock in force on that target".into(),
+        )));
+    };
+    let ekey = event_key_of(key, &lock);
+    let target = lock.target.clone();
+    let kind = match op {
+        LockOp::Review { note } => {
+            lock.review = Some(Review {
+                by: actor.clone(),
+                at: now,
+                note: note.clone(),
+            });
+            EventKind::LockReviewed {
+                target,
+                owner: lock.owner.clone(),
+                note,
+            }
+        }
+        LockOp::Decide {
+            owner,
+            team,
+            note,
+            expires,
+        } => {
+            if lock.owner != owner {
+                lock.owner = owner.clone();
+                lock.team = team;
+                lock.since = now;
+                lock.expires = expires;
+            }
+            lock.review = None;
+            EventKind::LockDecided {
+                target,
+                owner,
+                note,
+            }
+        }
+        LockOp::Transfer {
+            owner,
+            team,
+            note,
+            expires,
+        } => {
+            let from = std::mem::replace(&mut lock.owner, owner.clone());
+            lock.team = team;
+            lock.since = now;
+            lock.expires = expires;
+            lock.review = None;
+            EventKind::LockTransferred {
+                target,
+                from,
+                to: owner,
+                note,
+            }
+        }
+        LockOp::Release { note } => {
+            t.locks.remove(key)?;
+            event(
+                t,
+                ids,
+                now,
+                actor,
+                EventKind::LockReleased {
+                    target,
+                    owner: lock.owner.clone(),
+                    note,
+                },
+                Some(&ekey),
+            )?;
+            return Ok(Ok(None));
+        }
+    };
+    event(t, ids, now, actor, kind, Some(&ekey))?;
+    t.locks.insert(key, encode(&lock)?.as_slice())?;
+    Ok(Ok(Some(lock)))
+}
+
+/// Removes expired locks, a bounded number per call.
+fn lock_prune(t: &mut Tables<'_>, now: Timestamp) -> Result<u64, StoreError> {
+    let mut expired = Vec::new();
+    for row in t.locks.iter()? {
+        let (key, value) = row?;
+        let lock: Lock = decode(value.value())?;
+        if lock.expires <= now {
+            expired.push(key.value().to_string());
+            if expired.len() >= 50_000 {
+                break;
+            }
+        }
+    }
+    for key in &expired {
+        t.locks.remove(key.as_str())?;
+    }
+    Ok(expired.len() as u64)
+}
+
+/// A suppression or hard bounce of a contact ends its lock.
+fn release_contact_lock(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    actor: &Actor,
+    match_key: &str,
+    reason: Reason,
+) -> Result<(), StoreError> {
+    let key = super::contact_lock_key(match_key);
+    let Some(value) = t.locks.remove(key.as_str())? else {
+        return Ok(());
+    };
+    let lock: Lock = decode(value.value())?;
+    drop(value);
+    event(
+        t,
+        ids,
+        now,
+        actor,
+        EventKind::LockReleased {
+            target: lock.target,
+            owner: lock.owner,
+            note: format!("the contact was suppressed ({reason})"),
+        },
+        Some(match_key),
+    )?;
+    Ok(())
+}
+
+/// Appends an event (indexed under `key` when given).
+fn event(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    actor: &Actor,
+    kind: EventKind,
+    key: Option<&str>,
+) -> Result<u64, StoreError> {
+    let id = ids.event;
+    ids.event += 1;
+    let event = Event {
+        id,
+        at: now,
+        actor: actor.clone(),
+        kind,
+    };
+    t.events.insert(id, encode(&event)?.as_slice())?;
+    if let Some(key) = key {
+        t.by_key.insert(key, id)?;
+    }
+    Ok(id)
+}
+
+/// Adds one entry, or merges a re-add into the existing one (stronger reason and wider scope
+/// win; the first time stays). Never weakens or removes anything.
+fn add(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    actor: &Actor,
+    new: &NewEntry,
+    key: &str,
+) -> Result<AddOutcome, StoreError> {
+    let target = new.target.to_string();
+    let existing: Option<Entry> = match t.suppressions.get(key)? {
+        Some(value) => Some(decode(value.value())?),
+        None => None,
+    };
+    match existing {
+        Some(mut entry) => {
+            let id = event(
+                t,
+                ids,
+                now,
+                actor,
+                EventKind::Readded {
+                    target,
+                    reason: new.reason,
+                    source: new.source,
+                    evidence: new.evidence.clone(),
+                    units: new.units.clone(),
+                },
+                Some(key),
+            )?;
+            let before = entry.clone();
+            entry.absorb(new.reason, new.source, &new.evidence, &new.units);
+            if entry != before {
+                t.suppressions.insert(key, encode(&entry)?.as_slice())?;
+            }
+            if matches!(new.target, Target::Address(_)) {
+                release_contact_lock(t, ids, now, actor, key, new.reason)?;
+            }
+            Ok(AddOutcome::AlreadySuppressed {
+                entry,
+                event_id: id,
+            })
+        }
+        None => {
+            let id = event(
+                t,
+                ids,
+                now,
+                actor,
+                EventKind::Suppressed {
+                    target: target.clone(),
+                    reason: new.reason,
+                    source: new.source,
+                    evidence: new.evidence.clone(),
+                    units: new.units.clone(),
+                },
+                Some(key),
+            )?;
+            let entry = Entry {
+                target,
+                reason: new.reason,
+                source: new.source,
+                evidence: new.evidence.clone(),
+                actor: actor.clone(),
+                added_at: now,
+                event_id: id,
+                units: new.units.clone(),
+            };
+            t.suppressions.insert(key, encode(&entry)?.as_slice())?;
+            if matches!(new.target, Target::Address(_)) {
+                release_contact_lock(t, ids, now, actor, key, new.reason)?;
+            }
+            Ok(AddOutcome::Added(entry))
+        }
+    }
+}
+
+fn lift_request(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    target: &Target,
+    proof: String,
+    actor: Actor,
+) -> Result<Result<Lift, Refusal>, StoreError> {
+    let key = target.match_key();
+    let Some(value) = t.suppressions.get(key.as_str())? else {
+        return Ok(Err(Refusal::NotFound(format!(
+            "{target} is not suppressed"
+        ))));
+    };
+    let entry: Entry = decode(value.value())?;
+    drop(value);
+    for row in t.lifts.iter()? {
+        let (_, value) = row?;
+        let lift: Lift = decode(value.value())?;
+        if lift.key == key && lift.decision.is_none() {
+            return Ok(Err(Refusal::Conflict(format!(
+                "lift request #{} for {} is already pending",
+                lift.id, lift.target
+            ))));
+        }
+    }
+    let id = ids.lift;
+    ids.lift += 1;
+    let request_event = event(
+        t,
+        ids,
+        now,
+        &actor,
+        EventKind::LiftRequested {
+            lift: id,
+            target: entry.target.clone(),
+            proof: proof.clone(),
+        },
+        Some(&key),
+    )?;
+    let lift = Lift {
+        id,
+        target: entry.target,
+        key,
+        proof,
+        requested_by: actor,
+        requested_at: now,
+        request_event,
+        decision: None,
+    };
+    t.lifts.insert(id, encode(&lift)?.as_slice())?;
+    Ok(Ok(lift))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn lift_decide(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    id: u64,
+    approve: bool,
+    why: Option<String>,
+    actor: Actor,
+) -> Result<Result<Lift, Refusal>, StoreError> {
+    let Some(value) = t.lifts.get(id)? else {
+        return Ok(Err(Refusal::NotFound(format!(
+            "there is no lift request #{id}"
+        ))));
+    };
+    let mut lift: Lift = decode(value.value())?;
+    drop(value);
+    if let Some(decision) = &lift.decision {
+        let what = if decision.approved {
+            "approved"
+        } else {
+            "denied"
+        };
+        return Ok(Err(Refusal::Conflict(format!(
+            "lift request #{id} was already {what} by {} at {}",
+            decision.by.user, decision.at
+        ))));
+    }
+    if approve {
+        if actor.same_person(&lift.requested_by) {
+            return Ok(Err(Refusal::Forbidden(format!(
+                "{} requested lift #{id} and cannot approve it: a second person must",
+                actor.user
+            ))));
+        }
+        // A new opt-out after the request must not be lifted by it.
+        let mut readded = false;
+        for event_id in t.by_key.get(lift.key.as_str())? {
+            let event_id = event_id?.value();
+            if event_id > lift.request_event {
+                if let Some(value) = t.events.get(event_id)? {
+                    let e: Event = decode(value.value())?;
+                    readded |= matches!(
+                        e.kind,
+                        EventKind::Suppressed { .. } | EventKind::Readded { .. }
+                    );
+                }
+            }
+        }
+        if readded {
+            return Ok(Err(Refusal::Conflict(format!(
+                "{} was added again after lift request #{id}; request a new lift with new proof",
+                lift.target
+            ))));
+        }
+        t.suppressions.remove(lift.key.as_str())?;
+        event(
+            t,
+            ids,
+            now,
+            &actor,
+            EventKind::LiftApproved {
+                lift: id,
+                target: lift.target.clone(),
+            },
+            Some(&lift.key.clone()),
+        )?;
+    } else {
+        event(
+            t,
+            ids,
+            now,
+            &actor,
+            EventKind::LiftDenied {
+                lift: id,
+                target: lift.target.clone(),
+                why: why.clone().unwrap_or_default(),
+            },
+            Some(&lift.key.clone()),
+        )?;
+    }
+    lift.decision = Some(LiftDecision {
+        approved: approve,
+        by: actor,
+        at: now,
+        why,
+    });
+    t.lifts.insert(id, encode(&lift)?.as_slice())?;
+    Ok(Ok(lift))
+}
+
+/// Writes rows into an import's staging table, keyed by match key and then file order, so
+/// that the final pass reads them in key order (inserts that touch each page once) without
+/// sorting in memory.
+fn stage_import(t: &mut Tables<'_>, import: u64, entries: &[NewEntry]) -> Result<(), StoreError> {
+    let name = tables::staging_name(import);
+    let mut staging = t.txn.open_table(tables::staging(&name))?;
+    // Rows staged so far are numbered 0.. in file order: the next is their count.
+    let first = redb::ReadableTableMetadata::len(&staging)?;
+    for (seq, entry) in (first..).zip(entries) {
+        let key = entry.target.match_key();
+        let row = StagedRow {
+            seq,
+            target: entry.target.to_string(),
+            reason: entry.reason,
+            source: entry.source,
+            evidence: entry.evidence.clone(),
+            units: entry.units.clone(),
+        };
+        staging.insert((key.as_str(), seq), encode(&row)?.as_slice())?;
+    }
+    Ok(())
+}
+
+/// Adds an import's staged rows in key order and records its event, all in this transaction.
+fn finish_import(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    import: u64,
+    summary: ImportSummary,
+    actor: &Actor,
+) -> Result<ImportCounts, StoreError> {
+    let name = tables::staging_name(import);
+    let definition = tables::staging(&name);
+    let (mut rows, mut added) = (0u64, 0u64);
+    {
+        let staging = t.txn.open_table(definition)?;
+        for row in staging.iter()? {
+            let (key, value) = row?;
+            let staged: StagedRow = decode(value.value())?;
+            let entry = NewEntry {
+                target: Target::parse(&staged.target)
+                    .map_err(|e| StoreError::Corrupt(format!("staged target: {e}")))?,
+                reason: staged.reason,
+                source: staged.source,
+                evidence: staged.evidence,
+                units: staged.units,
+            };
+            if let AddOutcome::Added(_) = add(t, ids, now, actor, &entry, key.value().0)? {
+                added += 1;
+            }
+            rows += 1;
+        }
+    }
+    t.txn.delete_table(definition)?;
+    let event_id = event(
+        t,
+        ids,
+        now,
+        actor,
+        EventKind::Imported {
+            file: summary.file,
+            format: summary.format,
+            rows,
+            added,
+            already: rows - added,
+            skipped: summary.skipped,
+        },
+        None,
+    )?;
+    Ok(ImportCounts {
+        rows,
+        added,
+        already: rows - added,
+        event_id,
+    })
+}
+
+/// Attempt ids sort by time: microseconds in the high bits, a sequence number below.
+pub(super) fn attempt_id(at: Timestamp, seq: u32) -> u128 {
+    ((at.0.max(0) as u128) << 32) | seq as u128
+}
+
+/// Writes a batch of send records and the locks their messages took. Idempotent: written
+/// again after a reopen, it leaves the same rows.
+pub(super) fn apply_records(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    batch: &RecordBatch,
+) -> Result<(), StoreError> {
+    for (key, lock) in &batch.locks {
+        lock_take(t, ids, now, key, lock)?;
+    }
+    for (id, attempt) in &batch.attempts {
+        record_attempt(t, *id, attempt)?;
+    }
+    Ok(())
+}
+
+fn record_attempt(t: &mut Tables<'_>, id: u128, attempt: &Attempt) -> Result<(), StoreError> {
+    t.attempts.insert(id, encode(attempt)?.as_slice())?;
+    for key in attempt_keys(attempt) {
+        t.attempts_by_key.insert(key.as_str(), id)?;
+    }
+    Ok(())
+}
+
+/// The keys a refused attempt (by the list, a lock, or before the policy) is indexed under:
+/// the recipient's match key, the key without its `+tag`, and the entry that refused it. Relayed attempts are not indexed: a random-key
+/// insert per relayed recipient would cost a page write each on the hot path; audits find
+/// them by scanning the time-ordered table instead (see `Store::attempts_to`).
+pub(super) fn attempt_keys(attempt: &Attempt) -> Vec<String> {
+    let mut keys = match &attempt.outcome {
+        AttemptOutcome::Relayed { .. } => return Vec::new(),
+        _ => recipient_keys(&attempt.rcpt),
+    };
+    if let AttemptOutcome::Refused { target, .. } = &attempt.outcome {
+        if let Ok(t) = Target::parse(target) {
+            let key = t.match_key();
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    keys
+}
+
+/// A recipient's match key and, when it has a `+tag`, the key without it.
+pub(super) fn recipient_keys(rcpt: &str) -> Vec<String> {
+    let mut keys = Vec::with_capacity(2);
+    if let Ok(Target::Address(addr)) = Target::parse(rcpt) {
+        let mut key = String::new();
+        addr.push_match_key(addr.local(), &mut key);
+        keys.push(key);
+        if let Some(base) = addr.untagged_local(Some('+')) {
+            let mut key = String::new();
+            addr.push_match_key(base, &mut key);
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+/// Removes attempts older than `before` (and their index rows), a bounded number per call.
+fn prune(t: &mut Tables<'_>, before: Timestamp) -> Result<u64, StoreError> {
+    const MAX: usize = 50_000;
+    let end = attempt_id(before, 0);
+    let mut old = Vec::new();
+    for row in t.attempts.range(..end)?.take(MAX) {
+        let (id, value) = row?;
+        old.push((id.value(), decode::<Attempt>(value.value())?));
+    }
+    for (id, attempt) in &old {
+        for key in attempt_keys(attempt) {
+            t.attempts_by_key.remove(key.as_str(), *id)?;
+        }
+        t.attempts.remove(*id)?;
+    }
+    Ok(old.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A temporary store and the ids that follow what it holds.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        db: Database,
+        ids: Ids,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            let dir = tempfile::tempdir().unwrap();
+            let db = Database::create(dir.path().join("rules.redb")).unwrap();
+            super::super::writer::init_schema(&db).unwrap();
+            let ids = Ids::load(&db).unwrap();
+            Fixture { _dir: dir, db, ids }
+        }
+
+        /// Runs `f` in one write transaction and commits it.
+        fn write<T>(&mut self, f: impl FnOnce(&mut Tables<'_>, &mut Ids) -> T) -> T {
+            let txn = self.db.begin_write().unwrap();
+            let out = {
+                let mut t = open_tables(&txn).unwrap();
+                f(&mut t, &mut self.ids)
+            };
+            txn.commit().unwrap();
+            out
+        }
+
+        fn entry(&self, target: &str) -> Option<Entry> {
+            let txn = redb::ReadableDatabase::begin_read(&self.db).unwrap();
+            let table = txn.open_table(tables::SUPPRESSIONS).unwrap();
+            let key = Target::parse(target).unwrap().match_key();
+            let value = table.get(key.as_str()).unwrap();
+            value.map(|v| decode(v.value()).unwrap())
+        }
+
+        fn kinds(&self, key: &str) -> Vec<String> {
+            let txn = redb::ReadableDatabase::begin_read(&self.db).unwrap();
+            let index = txn.open_multimap_table(tables::EVENTS_BY_KEY).unwrap();
+            let events = txn.open_table(tables::EVENTS).unwrap();
+            let mut out: Vec<Event> = index
+                .get(key)
+                .unwrap()
+                .map(|id| {
+                    let id = id.unwrap().value();
+                    decode(events.get(id).unwrap().unwrap().value()).unwrap()
+                })
+                .collect();
+            out.sort_by_key(|e| e.id);
+            out.iter()
+                .map(|e| {
+                    serde_json::to_value(e).unwrap()["kind"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect()
+        }
+    }
+
+    fn person(name: &str, uid: u32) -> Actor {
+        Actor {
+            user: name.into(),
+            uid: Some(uid),
+            role: Some(crate::model::Role::Ops),
+        }
+    }
+
+    fn new_entry(target: &str, reason: Reason, units: &[&str]) -> NewEntry {
+        NewEntry {
+            target: Target::parse(target).unwrap(),
+            reason,
+            source: crate::model::Source::Reply,
+            evidence: format!("{reason}"),
+            units: units.iter().map(|u| u.to_string()).collect(),
+        }
+    }
+
+    fn add_at(f: &mut Fixture, at: i64, entry: NewEntry) -> AddOutcome {
+        let key = entry.target.match_key();
+        f.write(|t, ids| add(t, ids, Timestamp(at), &Actor::system(), &entry, &key))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_readd_never_weakens_an_entry_and_keeps_its_first_time() {
+        let mut f = Fixture::new();
+        add_at(
+            &mut f,
+            10,
+            new_entry("a@example.com", Reason::NotInterested, &["acme"]),
+        );
+        add_at(
+            &mut f,
+            20,
+            new_entry("a@example.com", Reason::Complaint, &[]),
+        );
+        let after = add_at(
+            &mut f,
+            30,
+            new_entry("a@example.com", Reason::Manual, &["globex"]),
+        );
+        let entry = f.entry("a@example.com").unwrap();
+        assert_eq!(entry.reason, Reason::Complaint, "the stronger reason stays");
+        assert!(
+            entry.units.is_empty(),
+            "the widest scope (every sender) stays"
+        );
+        assert_eq!(entry.added_at, Timestamp(10), "the first time stays");
+        assert!(matches!(after, AddOutcome::AlreadySuppressed { .. }));
+        assert_eq!(
+            f.kinds("a@example.com"),
+            ["suppressed", "readded", "readded"]
+        );
+    }
+
+    #[test]
+    fn a_lift_needs_a_second_person_and_no_readd_after_its_request() {
+        let mut f = Fixture::new();
+        add_at(
+            &mut f,
+            10,
+            new_entry("a@example.com", Reason::Unsubscribe, &[]),
+        );
+        let (maria, olga) = (person("maria", 1), person("olga", 2));
+        let target = Target::parse("a@example.com").unwrap();
+        let lift = f
+            .write(|t, ids| {
+                lift_request(
+                    t,
+                    ids,
+                    Timestamp(20),
+                    &target,
+                    "proof".into(),
+                    maria.clone(),
+                )
+            })
+            .unwrap()
+            .unwrap();
+        let own = f
+            .write(|t, ids| lift_decide(t, ids, Timestamp(30), lift.id, true, None, maria.clone()))
+            .unwrap();
+        assert!(matches!(own, Err(Refusal::Forbidden(_))), "{own:?}");
+        // A new opt-out after the request: that request may no longer lift it.
+        add_at(
+            &mut f,
+            40,
+            new_entry("a@example.com", Reason::Complaint, &[]),
+        );
+        let stale = f
+            .write(|t, ids| lift_decide(t, ids, Timestamp(50), lift.id, true, None, olga.clone()))
+            .unwrap();
+        assert!(matches!(stale, Err(Refusal::Conflict(_))), "{stale:?}");
+        assert!(f.entry("a@example.com").is_some());
+        // A fresh request, approved by someone else, removes the entry; history stays.
+        let lift = f.write(|t, ids| {
+            lift_request(
+                t,
+                ids,
+                Timestamp(60),
+                &target,
+                "new proof".into(),
+                maria.clone(),
+            )
+        });
+        // The first request is still pending: a second one is a conflict.
+        assert!(matches!(lift.unwrap(), Err(Refusal::Conflict(_))));
+        let denied = f
+            .write(|t, ids| {
+                lift_decide(
+                    t,
+                    ids,
+                    Timestamp(70),
+                    1,
+                    false,
+                    Some("no".into()),
+                    olga.clone(),
+                )
+            })
+            .unwrap()
+            .unwrap();
+        assert!(!denied.decision.unwrap().approved);
+        let lift = f
+            .write(|t, ids| {
+                lift_request(
+                    t,
+                    ids,
+                    Timestamp(80),
+                    &target,
+                    "new proof".into(),
+                    maria.clone(),
+                )
+            })
+            .unwrap()
+            .unwrap();
+        f.write(|t, ids| lift_decide(t, ids, Timestamp(90), lift.id, true, None, olga.clone()))
+            .unwrap()
+            .unwrap();
+        assert!(f.entry("a@example.com").is_none());
+        let again = f
+            .write(|t, ids| lift_decide(t, ids, Timestamp(95), lift.id, false, None, olga.clone()))
+            .unwrap();
+        assert!(matches!(again, Err(Refusal::Conflict(_))), "decided once");
+        assert_eq!(
+            f.kinds("a@example.com"),
+            [
+                "suppressed",
+                "lift-requested",
+                "readded",
+                "lift-denied",
+                "lift-requested",
+                "lift-approved"
+            ]
+        );
+    }
+
+    fn lock(owner: &str, since: i64, expires: i64) -> Lock {
+        Lock {
+            kind: LockKind::Contact,
+            target: "pat@example.com".into(),
+            owner: owner.into(),
+            team: None,
+            since: Timestamp(since),
+            expires: Timestamp(expires),
+            review: None,
+        }
+    }
+
+    fn stored(f: &mut Fixture, key: &str) -> Option<Lock> {
+        f.write(|t, _| {
+            t.locks
+                .get(key)
+                .unwrap()
+                .map(|v| decode::<Lock>(v.value()).unwrap())
+        })
+    }
+
+    #[test]
+    fn a_lock_is_taken_renewed_by_its_owner_and_left_to_it_until_it_expires() {
+        let mut f = Fixture::new();
+        let key = super::super::contact_lock_key("pat@example.com");
+        f.write(|t, ids| lock_take(t, ids, Timestamp(1), &key, &lock("sam", 1, 100)))
+            .unwrap();
+        f.write(|t, ids| lock_take(t, ids, Timestamp(2), &key, &lock("sam", 2, 150)))
+            .unwrap();
+        assert_eq!(
+            stored(&mut f, &key).unwrap().expires,
+            Timestamp(150),
+            "renewed"
+        );
+        // Another owner while it holds: left alone.
+        let held = f
+            .write(|t, ids| lock_take(t, ids, Timestamp(3), &key, &lock("priya", 3, 200)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(held.owner, "sam");
+        // Once expired, the next owner takes it.
+        f.write(|t, ids| lock_take(t, ids, Timestamp(160), &key, &lock("priya", 160, 300)))
+            .unwrap();
+        assert_eq!(stored(&mut f, &key).unwrap().owner, "priya");
+        assert_eq!(f.kinds("pat@example.com"), ["lock-taken", "lock-taken"]);
+        // Pruning removes it once expired.
+        assert_eq!(f.write(|t, _| lock_prune(t, Timestamp(299)).unwrap()), 0);
+        assert_eq!(f.write(|t, _| lock_prune(t, Timestamp(300)).unwrap()), 1);
+        assert!(stored(&mut f, &key).is_none());
+    }
+
+    #[test]
+    fn reviews_decisions_transfers_and_releases_are_events() {
+        let mut f = Fixture::new();
+        let key = super::super::contact_lock_key("pat@example.com");
+        let boss = person("maria", 1);
+        f.write(|t, ids| lock_take(t, ids, Timestamp(1), &key, &lock("sam", 1, 1000)))
+            .unwrap();
+        let update = |f: &mut Fixture, op: LockOp| {
+            f.write(|t, ids| lock_update(t, ids, Timestamp(5), &key, op, &boss))
+                .unwrap()
+                .unwrap()
+        };
+        let reviewed = update(
+            &mut f,
+            LockOp::Review {
+                note: "fair".into(),
+            },
+        )
+        .unwrap();
+        assert!(reviewed.review.is_some());
+        let decided = update(
+            &mut f,
+            LockOp::Decide {
+                owner: "priya".into(),
+                team: None,
+                note: "first".into(),
+                expires: Timestamp(900),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (decided.owner.as_str(), decided.review.is_none()),
+            ("priya", true)
+        );
+        let moved = update(
+            &mut f,
+            LockOp::Transfer {
+                owner: "lee".into(),
+                team: None,
+                note: "territory".into(),
+                expires: Timestamp(800),
+            },
+        )
+        .unwrap();
+        assert_eq!(moved.owner, "lee");
+        assert!(update(
+            &mut f,
+            LockOp::Release {
+                note: "closed".into()
+            }
+        )
+        .is_none());
+        assert!(stored(&mut f, &key).is_none());
+        let gone = f
+            .write(|t, ids| {
+                lock_update(
+                    t,
+                    ids,
+                    Timestamp(6),
+                    &key,
+                    LockOp::Release { note: "x".into() },
+                    &boss,
+                )
+            })
+            .unwrap();
+        assert!(matches!(gone, Err(Refusal::NotFound(_))));
+        assert_eq!(
+            f.kinds("pat@example.com"),
+            [
+                "lock-taken",
+                "lock-reviewed",
+                "lock-decided",
+                "lock-transferred",
+                "lock-released"
+            ]
+        );
+    }
+
+    #[test]
+    fn suppressing_a_contact_ends_its_lock() {
+        let mut f = Fixture::new();
+        let key = super::super::contact_lock_key("pat@example.com");
+        f.write(|t, ids| lock_take(t, ids, Timestamp(1), &key, &lock("sam", 1, 1000)))
+            .unwrap();
+        add_at(
+            &mut f,
+            5,
+            new_entry("pat@example.com", Reason::Unsubscribe, &[]),
+        );
+        assert!(stored(&mut f, &key).is_none());
+        assert_eq!(
+            f.kinds("pat@example.com"),
+            ["lock-taken", "suppressed", "lock-released"]
+        );
+    }
+}

@@ -173,6 +173,16 @@ pub fn text_limit(what: &str, text: &str) -> Result<(), Denied> {
     Ok(())
 }
 
+/// Text that must be given (proof, a reason for a denial, a note), within [`MAX_TEXT`].
+/// `needs` says what the operation needs it for and which flag gives it.
+pub fn required_text(what: &str, text: String, needs: &str) -> Result<String, Denied> {
+    if text.trim().is_empty() {
+        return Err(deny(ErrorCode::BadRequest, needs.to_string()));
+    }
+    text_limit(what, &text)?;
+    Ok(text)
+}
+
 /// An address or `@domain` as given.
 pub fn parse_target(target: &str) -> Result<Target, Denied> {
     Target::parse(target).map_err(|e| {

@@ -67,7 +67,7 @@ pub fn run(cli: &Cli, cmd: &AuditCommand) -> u8 {
                 pending: false,
                 days: Some(*days),
             })
-            .map(|r| lifts(&r.lifts, *json)),
+            .map(|r| super::lift::print_lifts(&r.lifts, *json, "no lifts in the window")),
         AuditCommand::Duplicates { days, json } => cli
             .call(AuditDuplicates { days: *days })
             .map(|r| duplicates(&r, *json)),
@@ -119,19 +119,6 @@ fn sample(r: &SampleReport, json: bool) -> u8 {
         }
     }
     negative_if(!r.violations.is_empty())
-}
-
-fn lifts(lifts: &[crate::store::Lift], json: bool) -> u8 {
-    if json {
-        print_json(&lifts);
-    } else if lifts.is_empty() {
-        say!("no lifts in the window");
-    } else {
-        for l in lifts {
-            say!("{}", super::lift::lift_line(l));
-        }
-    }
-    EXIT_OK
 }
 
 fn contact(r: &ContactReport, json: bool) -> u8 {

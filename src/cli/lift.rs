@@ -84,7 +84,7 @@ pub fn run(cli: &Cli, cmd: &LiftCommand) -> u8 {
                 pending: *pending,
                 days: None,
             }) {
-                Ok(list) => print_lifts(&list.lifts, *json),
+                Ok(list) => print_lifts(&list.lifts, *json, "no lift requests"),
                 Err(code) => code,
             }
         }
@@ -97,11 +97,12 @@ pub fn run(cli: &Cli, cmd: &LiftCommand) -> u8 {
     EXIT_OK
 }
 
-fn print_lifts(lifts: &[Lift], json: bool) -> u8 {
+/// Lift requests, one per line (or JSON); `none` when there are none.
+pub fn print_lifts(lifts: &[Lift], json: bool, none: &str) -> u8 {
     if json {
         print_json(&lifts);
     } else if lifts.is_empty() {
-        say!("no lift requests");
+        say!("{none}");
     } else {
         for lift in lifts {
             say!("{}", lift_line(lift));

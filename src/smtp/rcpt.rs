@@ -116,19 +116,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         line.reason = Some(block.entry.reason.as_str().into());
         line.rule = Some(block.rule.as_str());
         line.target = Some(&block.entry.target);
-        self.log_decision(line).await;
-        let attempt = self.attempt(
-            from,
-            rcpt,
-            at,
-            AttemptOutcome::Refused {
-                target: block.entry.target.clone(),
-                rule: block.rule,
-                reason: block.entry.reason,
-            },
-        );
-        self.record_attempts(vec![attempt]).await;
-        self.reply(reply);
+        let outcome = AttemptOutcome::Refused {
+            target: block.entry.target.clone(),
+            rule: block.rule,
+            reason: block.entry.reason,
+        };
+        self.refuse(line, at, outcome).await;
     }
 
     /// `550` for a recipient another owner holds, on the record.
@@ -143,16 +136,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         });
         line.target = Some(&lock.target);
         line.lock = Some(text.clone());
-        self.log_decision(line).await;
-        let attempt = self.attempt(
-            from,
-            rcpt,
-            at,
-            AttemptOutcome::Locked {
-                target: lock.target.clone(),
-                owner: lock.owner.clone(),
-            },
+        let outcome = AttemptOutcome::Locked {
+            target: lock.target.clone(),
+            owner: lock.owner.clone(),
+        };
+        self.refuse(line, at, outcome).await;
+    }
+
+    /// A refusal on the record: the decision log line, the send record, then the reply.
+    async fn refuse(&mut self, line: LogLine<'_>, at: Timestamp, outcome: AttemptOutcome) {
+        let (from, rcpt, reply) = (
+            line.from.to_string(),
+            line.rcpt.to_string(),
+            line.reply.clone(),
         );
+        self.log_decision(line).await;
+        let attempt = self.attempt(&from, &rcpt, at, outcome);
         self.record_attempts(vec![attempt]).await;
         self.reply(reply);
     }
@@ -166,19 +165,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         reply: Reply,
         reason: &'static str,
     ) {
+        let outcome = AttemptOutcome::Rejected {
+            reply: reply.to_string(),
+        };
         let mut line = LogLine::new(from, rcpt, Decision::Reject, &reply);
         line.reason = Some(reason.into());
-        self.log_decision(line).await;
-        let attempt = self.attempt(
-            from,
-            rcpt,
-            Timestamp::now(),
-            AttemptOutcome::Rejected {
-                reply: reply.to_string(),
-            },
-        );
-        self.record_attempts(vec![attempt]).await;
-        self.reply(reply);
+        self.refuse(line, Timestamp::now(), outcome).await;
     }
 
     /// `451 4.3.0`: the policy could not decide. Logged (at most every few seconds, with a

@@ -360,10 +360,7 @@ fn lock_update(
             expires,
         } => {
             if lock.owner != owner {
-                lock.owner = owner.clone();
-                lock.team = team;
-                lock.since = now;
-                lock.expires = expires;
+                hand_over(&mut lock, owner.clone(), team, now, expires);
             }
             lock.review = None;
             EventKind::LockDecided {
@@ -378,10 +375,7 @@ fn lock_update(
             note,
             expires,
         } => {
-            let from = std::mem::replace(&mut lock.owner, owner.clone());
-            lock.team = team;
-            lock.since = now;
-            lock.expires = expires;
+            let from = hand_over(&mut lock, owner.clone(), team, now, expires);
             lock.review = None;
             EventKind::LockTransferred {
                 target,
@@ -410,6 +404,20 @@ fn lock_update(
     event(t, ids, now, actor, kind, Some(&ekey))?;
     t.locks.insert(key, encode(&lock)?.as_slice())?;
     Ok(Ok(Some(lock)))
+}
+
+/// Gives a lock to another owner from `now` until `expires`; returns the previous owner.
+fn hand_over(
+    lock: &mut Lock,
+    owner: String,
+    team: Option<String>,
+    now: Timestamp,
+    expires: Timestamp,
+) -> String {
+    lock.team = team;
+    lock.since = now;
+    lock.expires = expires;
+    std::mem::replace(&mut lock.owner, owner)
 }
 
 /// Removes expired locks, a bounded number per call.
@@ -495,55 +503,39 @@ fn add(
     new: &NewEntry,
     key: &str,
 ) -> Result<AddOutcome, StoreError> {
-    let target = new.target.to_string();
     let existing: Option<Entry> = match t.suppressions.get(key)? {
         Some(value) => Some(decode(value.value())?),
         None => None,
     };
-    match existing {
+    let (target, reason, source) = (new.target.to_string(), new.reason, new.source);
+    let (evidence, units) = (new.evidence.clone(), new.units.clone());
+    let kind = match &existing {
+        Some(_) => EventKind::Readded {
+            target: target.clone(),
+            reason,
+            source,
+            evidence,
+            units,
+        },
+        None => EventKind::Suppressed {
+            target: target.clone(),
+            reason,
+            source,
+            evidence,
+            units,
+        },
+    };
+    let event_id = event(t, ids, now, actor, kind, Some(key))?;
+    let outcome = match existing {
         Some(mut entry) => {
-            let id = event(
-                t,
-                ids,
-                now,
-                actor,
-                EventKind::Readded {
-                    target,
-                    reason: new.reason,
-                    source: new.source,
-                    evidence: new.evidence.clone(),
-                    units: new.units.clone(),
-                },
-                Some(key),
-            )?;
             let before = entry.clone();
             entry.absorb(new.reason, new.source, &new.evidence, &new.units);
             if entry != before {
                 t.suppressions.insert(key, encode(&entry)?.as_slice())?;
             }
-            if matches!(new.target, Target::Address(_)) {
-                release_contact_lock(t, ids, now, actor, key, new.reason)?;
-            }
-            Ok(AddOutcome::AlreadySuppressed {
-                entry,
-                event_id: id,
-            })
+            AddOutcome::AlreadySuppressed { entry, event_id }
         }
         None => {
-            let id = event(
-                t,
-                ids,
-                now,
-                actor,
-                EventKind::Suppressed {
-                    target: target.clone(),
-                    reason: new.reason,
-                    source: new.source,
-                    evidence: new.evidence.clone(),
-                    units: new.units.clone(),
-                },
-                Some(key),
-            )?;
             let entry = Entry {
                 target,
                 reason: new.reason,
@@ -551,16 +543,18 @@ fn add(
                 evidence: new.evidence.clone(),
                 actor: actor.clone(),
                 added_at: now,
-                event_id: id,
+                event_id,
                 units: new.units.clone(),
             };
             t.suppressions.insert(key, encode(&entry)?.as_slice())?;
-            if matches!(new.target, Target::Address(_)) {
-                release_contact_lock(t, ids, now, actor, key, new.reason)?;
-            }
-            Ok(AddOutcome::Added(entry))
+            AddOutcome::Added(entry)
         }
+    };
+    // A contact who opted out is nobody's prospect any more.
+    if matches!(new.target, Target::Address(_)) {
+        release_contact_lock(t, ids, now, actor, key, new.reason)?;
     }
+    Ok(outcome)
 }
 
 fn lift_request(
@@ -989,92 +983,52 @@ mod tests {
         );
     }
 
+    /// Asks to lift `target` at `at`, as `who`.
+    fn request(f: &mut Fixture, at: i64, who: &Actor) -> Result<Lift, Refusal> {
+        let target = Target::parse("a@example.com").unwrap();
+        f.write(|t, ids| lift_request(t, ids, Timestamp(at), &target, "proof".into(), who.clone()))
+            .unwrap()
+    }
+
+    /// Approves (or denies) lift `id` at `at`, as `who`.
+    fn decide(
+        f: &mut Fixture,
+        at: i64,
+        id: u64,
+        approve: bool,
+        who: &Actor,
+    ) -> Result<Lift, Refusal> {
+        let why = (!approve).then(|| "no".to_string());
+        f.write(|t, ids| lift_decide(t, ids, Timestamp(at), id, approve, why, who.clone()))
+            .unwrap()
+    }
+
     #[test]
     fn a_lift_needs_a_second_person_and_no_readd_after_its_request() {
         let mut f = Fixture::new();
-        add_at(
-            &mut f,
-            10,
-            new_entry("a@example.com", Reason::Unsubscribe, &[]),
-        );
+        let entry = |reason| new_entry("a@example.com", reason, &[]);
+        add_at(&mut f, 10, entry(Reason::Unsubscribe));
         let (maria, olga) = (person("maria", 1), person("olga", 2));
-        let target = Target::parse("a@example.com").unwrap();
-        let lift = f
-            .write(|t, ids| {
-                lift_request(
-                    t,
-                    ids,
-                    Timestamp(20),
-                    &target,
-                    "proof".into(),
-                    maria.clone(),
-                )
-            })
-            .unwrap()
-            .unwrap();
-        let own = f
-            .write(|t, ids| lift_decide(t, ids, Timestamp(30), lift.id, true, None, maria.clone()))
-            .unwrap();
+        let lift = request(&mut f, 20, &maria).unwrap();
+        let own = decide(&mut f, 30, lift.id, true, &maria);
         assert!(matches!(own, Err(Refusal::Forbidden(_))), "{own:?}");
         // A new opt-out after the request: that request may no longer lift it.
-        add_at(
-            &mut f,
-            40,
-            new_entry("a@example.com", Reason::Complaint, &[]),
-        );
-        let stale = f
-            .write(|t, ids| lift_decide(t, ids, Timestamp(50), lift.id, true, None, olga.clone()))
-            .unwrap();
+        add_at(&mut f, 40, entry(Reason::Complaint));
+        let stale = decide(&mut f, 50, lift.id, true, &olga);
         assert!(matches!(stale, Err(Refusal::Conflict(_))), "{stale:?}");
         assert!(f.entry("a@example.com").is_some());
-        // A fresh request, approved by someone else, removes the entry; history stays.
-        let lift = f.write(|t, ids| {
-            lift_request(
-                t,
-                ids,
-                Timestamp(60),
-                &target,
-                "new proof".into(),
-                maria.clone(),
-            )
-        });
         // The first request is still pending: a second one is a conflict.
-        assert!(matches!(lift.unwrap(), Err(Refusal::Conflict(_))));
-        let denied = f
-            .write(|t, ids| {
-                lift_decide(
-                    t,
-                    ids,
-                    Timestamp(70),
-                    1,
-                    false,
-                    Some("no".into()),
-                    olga.clone(),
-                )
-            })
-            .unwrap()
-            .unwrap();
+        assert!(matches!(
+            request(&mut f, 60, &maria),
+            Err(Refusal::Conflict(_))
+        ));
+        let denied = decide(&mut f, 70, lift.id, false, &olga).unwrap();
         assert!(!denied.decision.unwrap().approved);
-        let lift = f
-            .write(|t, ids| {
-                lift_request(
-                    t,
-                    ids,
-                    Timestamp(80),
-                    &target,
-                    "new proof".into(),
-                    maria.clone(),
-                )
-            })
-            .unwrap()
-            .unwrap();
-        f.write(|t, ids| lift_decide(t, ids, Timestamp(90), lift.id, true, None, olga.clone()))
-            .unwrap()
-            .unwrap();
+        // A fresh request, approved by someone else, removes the entry; history stays.
+        let lift = request(&mut f, 80, &maria).unwrap();
+        decide(&mut f, 90, lift.id, true, &olga).unwrap();
         assert!(f.entry("a@example.com").is_none());
-        let again = f
-            .write(|t, ids| lift_decide(t, ids, Timestamp(95), lift.id, false, None, olga.clone()))
-            .unwrap();
+        let again = decide(&mut f, 95, lift.id, false, &olga);
         assert!(matches!(again, Err(Refusal::Conflict(_))), "decided once");
         assert_eq!(
             f.kinds("a@example.com"),

@@ -359,16 +359,7 @@ impl Writer {
         // and then fail at the next batch that needs the file to grow: first make sure the
         // file system has room for growth.
         if let Err(e) = room_for_growth(&self.shared.path) {
-            self.shared
-                .set_writable(false, &format!("no room to write: {e}"));
-            if let Some(held_back) = REOPEN_FAILURES.should_log() {
-                tracing::warn!(
-                    error = %e,
-                    store = %self.shared.path.display(),
-                    failed_reopens_since_last = held_back,
-                    "the store still cannot write; recipients stay deferred"
-                );
-            }
+            self.still_unwritable(&format!("no room to write: {e}"));
             return;
         }
         if let Some(old) = self.shared.replace(None) {
@@ -413,17 +404,20 @@ impl Writer {
                     "the store can write again; recipients are decided again"
                 );
             }
-            Err(e) => {
-                self.shared.set_writable(false, &e.to_string());
-                if let Some(held_back) = REOPEN_FAILURES.should_log() {
-                    tracing::warn!(
-                        error = %e,
-                        store = %self.shared.path.display(),
-                        failed_reopens_since_last = held_back,
-                        "the store still cannot write; recipients stay deferred"
-                    );
-                }
-            }
+            Err(e) => self.still_unwritable(&e.to_string()),
+        }
+    }
+
+    /// A reopening failed: the store stays unwritable (logged once a minute).
+    fn still_unwritable(&self, why: &str) {
+        self.shared.set_writable(false, why);
+        if let Some(held_back) = REOPEN_FAILURES.should_log() {
+            tracing::warn!(
+                error = why,
+                store = %self.shared.path.display(),
+                failed_reopens_since_last = held_back,
+                "the store still cannot write; recipients stay deferred"
+            );
         }
     }
 

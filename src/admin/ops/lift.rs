@@ -4,8 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::admin::context::{deny, parse_target, require, text_limit, Cx, Denied};
-use crate::admin::proto::ErrorCode;
+use crate::admin::context::{parse_target, require, required_text, Cx, Denied};
 use crate::model::{Actor, Role, Timestamp};
 use crate::store::Lift;
 
@@ -65,17 +64,11 @@ pub struct Lifts {
 
 /// Serves [`LiftRequest`].
 pub async fn request(op: LiftRequest, cx: &mut Cx<'_>) -> Result<LiftState, Denied> {
-    if op.proof.trim().is_empty() {
-        return Err(deny(
-            ErrorCode::BadRequest,
-            "a lift needs written proof (--proof)",
-        ));
-    }
-    text_limit("proof", &op.proof)?;
+    let proof = required_text("proof", op.proof, "a lift needs written proof (--proof)")?;
     let target = parse_target(&op.target)?;
     let lift =
         cx.h.store
-            .request_lift(target, op.proof, cx.actor.clone())
+            .request_lift(target, proof, cx.actor.clone())
             .await??;
     tracing::info!(actor = %cx.actor, lift = lift.id, target = %lift.target, "lift requested");
     Ok(LiftState { lift })
@@ -93,18 +86,12 @@ pub async fn approve(op: LiftApprove, cx: &mut Cx<'_>) -> Result<LiftState, Deni
 
 /// Serves [`LiftDeny`].
 pub async fn deny_lift(op: LiftDeny, cx: &mut Cx<'_>) -> Result<LiftState, Denied> {
-    if op.why.trim().is_empty() {
-        return Err(deny(
-            ErrorCode::BadRequest,
-            "a denial needs a reason (--why)",
-        ));
-    }
-    text_limit("why", &op.why)?;
+    let why = required_text("why", op.why, "a denial needs a reason (--why)")?;
     let lifts = cx.h.store.lifts()?;
     may_deny(&cx.actor, lifts.iter().find(|l| l.id == op.id))?;
     let lift =
         cx.h.store
-            .decide_lift(op.id, false, Some(op.why), cx.actor.clone())
+            .decide_lift(op.id, false, Some(why), cx.actor.clone())
             .await??;
     Ok(LiftState { lift })
 }
@@ -169,7 +156,7 @@ mod tests {
         assert!(may_deny(&maria, Some(&lift)).is_ok(), "withdrawing");
         assert!(may_deny(&actor("olga", Role::Ops), Some(&lift)).is_ok());
         let other = may_deny(&actor("max", Role::Manager), Some(&lift)).unwrap_err();
-        assert_eq!(other.code, ErrorCode::Forbidden);
+        assert_eq!(other.code, crate::admin::ErrorCode::Forbidden);
         assert!(may_deny(&actor("max", Role::Manager), None).is_err());
     }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::address::Target;
-use crate::admin::context::{deny, parse_target, text_limit, Cx, Denied, Handler};
+use crate::admin::context::{deny, parse_target, required_text, Cx, Denied, Handler};
 use crate::admin::proto::ErrorCode;
 use crate::model::{Event, EventKind, Lock, Timestamp};
 use crate::store::{account_lock_key, contact_lock_key, LockKey, LockOp};
@@ -172,14 +172,7 @@ async fn change(
 }
 
 fn need_note(note: String) -> Result<String, Denied> {
-    if note.trim().is_empty() {
-        return Err(deny(
-            ErrorCode::BadRequest,
-            "a lock change needs a note (--note)",
-        ));
-    }
-    text_limit("note", &note)?;
-    Ok(note)
+    required_text("note", note, "a lock change needs a note (--note)")
 }
 
 /// The store key of the lock a target names: a contact's, or the account of `@domain`.

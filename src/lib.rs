@@ -1,7 +1,7 @@
 //! dnc-relay: an SMTP relay that refuses do-not-contact recipients at RCPT time and relays
 //! everything else to the real upstream MTA.
 //!
-//! Layers, from the bottom: [`address`], [`model`], [`config`] -> [`store`] -> [`policy`],
+//! Layers, from the bottom: [`address`], [`model`], [`config`], [`claims`] -> [`store`] -> [`policy`],
 //! [`relay`], [`audit`] -> [`smtp`], [`admin`] -> [`server`] -> [`cli`]. Nothing imports a layer
 //! above it. See DESIGN.md for the principles this code keeps.
 
@@ -11,6 +11,7 @@ pub mod access;
 pub mod address;
 pub mod admin;
 pub mod audit;
+pub mod claims;
 pub mod cli;
 pub mod config;
 pub mod datadir;

@@ -7,12 +7,15 @@
 //! becomes a stored lock only when its message was relayed; a claim whose transaction fails
 //! (or whose session ends) is released when it is dropped.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
+use std::sync::Arc;
+#[cfg(test)]
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::address::{Address, Target};
+pub use crate::claims::Claim;
+use crate::claims::Registry;
 use crate::config::{Config, LockMode};
 use crate::model::{Lock, LockKind, Timestamp};
 use crate::policy::{Sender, SenderPattern};
@@ -127,13 +130,10 @@ pub fn system_clock() -> Clock {
 pub struct LockManager {
     store: Store,
     clock: Clock,
-    /// Lock key -> (owner, claims in flight, when the newest of them would expire).
-    pending: Mutex<HashMap<String, (String, usize, Timestamp)>>,
-    /// Bumped (under the `pending` mutex) whenever a key's last claim is released, which is
-    /// after its lock became visible in the store. A check reads the store before it takes
-    /// the mutex, so the mutex is never held across store reads; if a release happened in
-    /// between, it reads the store again under the mutex.
-    releases: AtomicU64,
+    /// Lock key -> the claims in flight. A check reads the store before it takes the
+    /// registry's mutex, so the mutex is never held across store reads; if a claim was
+    /// released in between (its lock committed), it reads the store again under the mutex.
+    claims: Arc<Registry>,
     /// Unit tests only: runs once between a read's two loads (the release counter and the
     /// store snapshot), to put a release exactly there.
     #[cfg(test)]
@@ -161,23 +161,13 @@ struct ReadLocks {
     stored: Vec<Option<Lock>>,
 }
 
-/// A reservation taken at RCPT, released when dropped. When its message was relayed, the
-/// lock it stands for is stored (or renewed) with the send records, and the claim is dropped
-/// only after that commit, when the stored lock speaks for the owner.
-pub struct Claim {
-    manager: Arc<LockManager>,
-    key: String,
-    lock: Lock,
-}
-
 impl LockManager {
     /// A manager over the store's locks.
     pub fn new(store: Store, clock: Clock) -> Arc<LockManager> {
         Arc::new(LockManager {
             store,
             clock,
-            pending: Mutex::new(HashMap::new()),
-            releases: AtomicU64::new(0),
+            claims: Registry::new(),
             #[cfg(test)]
             between_counter_and_snapshot: Mutex::new(None),
         })
@@ -212,7 +202,7 @@ impl LockManager {
         // The counter first, the snapshot second: a claim released after this load is caught
         // by `decide`; one released before it had its lock committed before the snapshot. The
         // other order leaves a window where neither the snapshot nor the counter shows it.
-        let epoch = self.releases.load(Ordering::Acquire);
+        let epoch = self.claims.epoch();
         #[cfg(test)]
         if let Some(hook) = self
             .between_counter_and_snapshot
@@ -256,22 +246,19 @@ impl LockManager {
             epoch,
             mut stored,
         } = read;
-        let mut pending = match self.pending.lock() {
-            Ok(p) => p,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if self.releases.load(Ordering::Acquire) != epoch {
+        let mut claiming = self.claims.claiming();
+        if claiming.released_since(epoch) {
             // A claim was released since the read: its lock is in the store now; read again.
             stored = stored_locks(&self.store.lock_view()?, &wanted, now)?;
         }
         let mut claims = Vec::with_capacity(wanted.len());
         let mut warning = None;
         for ((key, mine, mode), held) in wanted.into_iter().zip(stored) {
-            let holder = match (&held, pending.get(&key)) {
+            let holder = match (&held, claiming.pending(&key)) {
                 (Some(lock), _) => Some(lock.clone()),
-                (None, Some((other, _, until))) if *other != owner.name && *until > now => {
+                (None, Some(other)) if other.owner != owner.name && other.until > now => {
                     Some(Lock {
-                        owner: other.clone(),
+                        owner: other.owner.clone(),
                         team: None,
                         ..mine.clone()
                     })
@@ -282,70 +269,20 @@ impl LockManager {
                 Some(lock) if lock.owner != owner.name => {
                     if lock.review.is_some() || mode == LockMode::Block {
                         // Claims taken so far are released as `claims` drops.
-                        drop(pending);
+                        drop(claiming);
                         drop(claims);
                         return Ok(LockCheck::Block(lock));
                     }
                     warning.get_or_insert(lock);
                 }
-                _ => {
-                    let entry = pending
-                        .entry(key.clone())
-                        .or_insert_with(|| (owner.name.clone(), 0, mine.expires));
-                    if entry.0 != owner.name {
-                        // The other owner's claims in flight are older than the ttl: void.
-                        entry.0.clone_from(&owner.name);
-                    }
-                    entry.1 += 1;
-                    entry.2 = entry.2.max(mine.expires);
-                    claims.push(Claim {
-                        manager: self.clone(),
-                        key,
-                        lock: mine,
-                    });
-                }
+                _ => claims.push(claiming.claim(key, mine)),
             }
         }
-        drop(pending);
+        drop(claiming);
         Ok(match warning {
             Some(lock) => LockCheck::Warn(claims, lock),
             None => LockCheck::Free(claims),
         })
-    }
-
-    fn release(&self, key: &str) {
-        let mut pending = match self.pending.lock() {
-            Ok(p) => p,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some(entry) = pending.get_mut(key) {
-            entry.1 = entry.1.saturating_sub(1);
-            if entry.1 == 0 {
-                pending.remove(key);
-                self.releases.fetch_add(1, Ordering::Release);
-            }
-        }
-    }
-}
-
-impl Claim {
-    /// The lock to store (or renew) for this claim now that its message was relayed: its store
-    /// key and the lock, running for the ttl from the manager's now. The claim itself must be
-    /// kept until the store has committed it (see [`Store::record_relayed`]), so that no other
-    /// owner slips in between.
-    pub fn to_store(&self) -> (String, Lock) {
-        let now = self.manager.now();
-        let ttl = Duration::from_micros((self.lock.expires.0 - self.lock.since.0).max(0) as u64);
-        let mut lock = self.lock.clone();
-        lock.since = now;
-        lock.expires = now.plus(ttl);
-        (self.key.clone(), lock)
-    }
-}
-
-impl Drop for Claim {
-    fn drop(&mut self) {
-        self.manager.release(&self.key);
     }
 }
 
@@ -519,9 +456,9 @@ mod tests {
 
     /// Sam's message commits: his lock is stored, then his claims are released.
     async fn commit(store: &Store, sams: Vec<Claim>) {
-        let locks = sams.iter().map(Claim::to_store).collect();
+        let locks = sams.iter().map(|c| c.to_store(Timestamp::now())).collect();
         store
-            .record_relayed(Vec::new(), locks, Some(Box::new(sams)))
+            .record_relayed(Vec::new(), locks, sams)
             .await
             .expect("record");
         store.settle().await.expect("settle");

@@ -571,7 +571,7 @@ async fn records_and_locks_of_many_messages_share_a_few_commits_and_settle_makes
         };
         let key = contact_lock_key(&Target::parse(&rcpt).unwrap().match_key());
         store
-            .record_relayed(vec![attempt], vec![(key.into(), lock)], None)
+            .record_relayed(vec![attempt], vec![(key.into(), lock)], Vec::new())
             .await
             .unwrap();
     }

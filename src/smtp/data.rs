@@ -235,7 +235,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             .iter_mut()
             .flat_map(|a| a.claims.drain(..))
             .collect();
-        let locks = claims.iter().map(|c| c.to_store()).collect();
+        let now = self.ctx.locks.now();
+        let locks = claims.iter().map(|c| c.to_store(now)).collect();
         let owner = txn.owner.as_ref().map(|o| o.name.clone());
         let attempts = txn
             .accepted
@@ -255,9 +256,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 attempt
             })
             .collect();
-        let hold: Option<Box<dyn std::any::Any + Send>> =
-            (!claims.is_empty()).then(|| Box::new(claims) as _);
-        if let Err(e) = self.ctx.store.record_relayed(attempts, locks, hold).await {
+        if let Err(e) = self.ctx.store.record_relayed(attempts, locks, claims).await {
             tracing::error!(session = %self.id, error = %e, "cannot record the relayed message (send records, locks)");
         }
     }

@@ -17,6 +17,7 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::address::Target;
+use crate::claims::Claim;
 use crate::model::{Actor, Attempt, Entry, Event, EventKind, Lock, Reason, Source, Timestamp};
 pub use rules::LockOp;
 use rules::{Output, Work};
@@ -785,25 +786,25 @@ impl Store {
     /// Queues send records; they are committed with the next batch (group commit). Waits only
     /// when the writer is far behind.
     pub async fn record_attempts(&self, attempts: Vec<Attempt>) -> Result<(), StoreError> {
-        self.record_relayed(attempts, Vec::new(), None).await
+        self.record_relayed(attempts, Vec::new(), Vec::new()).await
     }
 
     /// Queues what a relayed message leaves behind: its send records and the locks its owner
-    /// takes or renews (`(key, lock)` from [`crate::locks::Claim::to_store`]). They are
+    /// takes or renews (`(key, lock)` from [`Claim::to_store`]). They are
     /// committed like send records (group commit without fsync, see the writer), so a lock
-    /// costs no fsync on the per-message path. `hold` (the claims) is dropped only once that
+    /// costs no fsync on the per-message path. The claims are dropped only once that
     /// commit is done or has failed: until then the claims keep other owners out, and after
     /// it the stored locks do.
     pub async fn record_relayed(
         &self,
         attempts: Vec<Attempt>,
         locks: Vec<(String, Lock)>,
-        hold: Option<Box<dyn std::any::Any + Send>>,
+        claims: Vec<Claim>,
     ) -> Result<(), StoreError> {
         let work = Work::Records {
             attempts,
             locks,
-            hold,
+            claims,
         };
         match self.records.push(work) {
             writer::Pushed::Behind => Ok(()),
@@ -825,7 +826,7 @@ impl Store {
         self.write(Work::Records {
             attempts,
             locks: Vec::new(),
-            hold: None,
+            claims: Vec::new(),
         })
         .await
         .map(|_| ())

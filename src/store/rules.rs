@@ -15,6 +15,7 @@ use super::{
     StoreError,
 };
 use crate::address::Target;
+use crate::claims::Claim;
 use crate::model::{
     Actor, Attempt, AttemptOutcome, Entry, Event, EventKind, Lock, LockKind, Reason, Review,
     Timestamp,
@@ -41,7 +42,7 @@ pub(super) enum Work {
         attempts: Vec<Attempt>,
         locks: Vec<(String, Lock)>,
         /// Dropped after the commit (the lock claims, which keep other owners out till then).
-        hold: Option<Box<dyn std::any::Any + Send>>,
+        claims: Vec<Claim>,
     },
     /// Nothing: answered once everything queued before it is committed (and synced).
     Barrier,

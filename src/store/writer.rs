@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::rules::{apply, apply_records, attempt_id, open_tables, Ids, Output, RecordBatch, Work};
 use super::tables;
 use super::{Shared, StoreError};
+use crate::claims::Claim;
 use crate::model::{Attempt, Lock, Timestamp};
 
 /// Most jobs committed together; bounds the latency a job can add to the others.
@@ -610,9 +611,9 @@ impl Writer {
                         Work::Records {
                             attempts,
                             locks,
-                            hold,
+                            claims,
                         } => {
-                            batch.holds.extend(hold);
+                            batch.claims.extend(claims);
                             let records = self.batch(attempts, locks);
                             let applied = apply_records(&mut t, &mut self.ids, now, &records);
                             batch.records.push(records);
@@ -697,5 +698,5 @@ struct Applied {
     /// The send records written.
     records: Vec<RecordBatch>,
     /// Lock claims, released (dropped) with this: after the commit.
-    holds: Vec<Box<dyn std::any::Any + Send>>,
+    claims: Vec<Claim>,
 }

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::model::Timestamp;
+use crate::model::{LockKind, Reason, Rule, Timestamp};
 
 /// What happened to one recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +31,137 @@ pub enum Decision {
     /// The message was not accepted by the upstream for this recipient.
     Failed,
 }
+
+/// Why a recipient got its decision: the list entry's reason, or what else decided it.
+/// Written as one kebab-case word (`unsubscribe`, `locked`, `upstream`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// On the list, for this reason.
+    Listed(Reason),
+    /// Another owner's lock refused it.
+    Locked,
+    /// The upstream refused it (or the message).
+    Upstream,
+    /// The upstream could not be reached or failed mid-transaction.
+    UpstreamUnavailable,
+    /// The policy (the store) could not decide.
+    PolicyUnavailable,
+    /// The transaction has as many recipients as it may.
+    TooManyRecipients,
+    /// It was put on the list while the transaction was open (checked again at end of DATA).
+    ListedDuringTransaction,
+    /// The message was larger than the limit.
+    MessageTooLarge,
+    /// The message could not be spooled.
+    SpoolUnavailable,
+    /// The address is not one a mail system accepts.
+    BadAddress,
+    /// A non-ASCII address without SMTPUTF8.
+    NeedsSmtputf8,
+    /// An RCPT parameter the relay does not support.
+    BadParameter,
+}
+
+/// The causes that are not list reasons, with their names.
+const CAUSES: &[(Why, &str)] = &[
+    (Why::Locked, "locked"),
+    (Why::Upstream, "upstream"),
+    (Why::UpstreamUnavailable, "upstream-unavailable"),
+    (Why::PolicyUnavailable, "policy-unavailable"),
+    (Why::TooManyRecipients, "too-many-recipients"),
+    (Why::ListedDuringTransaction, "listed-during-transaction"),
+    (Why::MessageTooLarge, "message-too-large"),
+    (Why::SpoolUnavailable, "spool-unavailable"),
+    (Why::BadAddress, "bad-address"),
+    (Why::NeedsSmtputf8, "needs-smtputf8"),
+    (Why::BadParameter, "bad-parameter"),
+];
+
+impl Why {
+    /// The name written to the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Why::Listed(reason) => reason.as_str(),
+            other => CAUSES
+                .iter()
+                .find(|(why, _)| *why == other)
+                .map_or("", |(_, name)| name),
+        }
+    }
+}
+
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Why {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Why, String> {
+        match CAUSES.iter().find(|(_, name)| *name == s) {
+            Some((why, _)) => Ok(*why),
+            None => s.parse::<Reason>().map(Why::Listed),
+        }
+    }
+}
+
+/// The rule that refused a recipient: the list's matching rule, or the kind of lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionRule {
+    /// A list entry matched by this rule (`address`, `plus-tag`, ...).
+    List(Rule),
+    /// Another owner's lock of this kind (`contact-lock`, `account-lock`).
+    Lock(LockKind),
+}
+
+impl DecisionRule {
+    /// The name written to the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionRule::List(rule) => rule.as_str(),
+            DecisionRule::Lock(LockKind::Contact) => "contact-lock",
+            DecisionRule::Lock(LockKind::Account) => "account-lock",
+        }
+    }
+}
+
+impl std::fmt::Display for DecisionRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for DecisionRule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<DecisionRule, String> {
+        Ok(match s {
+            "contact-lock" => DecisionRule::Lock(LockKind::Contact),
+            "account-lock" => DecisionRule::Lock(LockKind::Account),
+            _ => DecisionRule::List(s.parse()?),
+        })
+    }
+}
+
+/// Serde by name, for the enums written to the log as one word.
+macro_rules! by_name {
+    ($($name:ty),+) => {$(
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )+};
+}
+
+by_name!(Why, DecisionRule);
 
 /// One line of the decision log. Every field is always present (`null` when not known), so
 /// the schema is the same for every line.
@@ -54,12 +185,12 @@ pub struct DecisionRecord {
     pub code: u16,
     /// The enhanced status code the client got, if any.
     pub status: Option<String>,
-    /// Why: the entry's reason (`unsubscribe`, `hard-bounce`, ...), or `upstream`,
-    /// `policy-unavailable`, `upstream-unavailable`, `too-many-recipients`.
-    pub reason: Option<String>,
+    /// Why: the entry's reason (`unsubscribe`, `hard-bounce`, ...), or another cause
+    /// (`locked`, `upstream`, `policy-unavailable`, ...; see [`Why`]).
+    pub reason: Option<Why>,
     /// The matching rule for a list hit (`address`, `plus-tag`, `gmail-dots`, `domain`,
-    /// `parent-domain`).
-    pub rule: Option<String>,
+    /// `parent-domain`), or the lock that refused it (`contact-lock`, `account-lock`).
+    pub rule: Option<DecisionRule>,
     /// The list entry that matched (`alice@example.com`, `@example.com`).
     pub target: Option<String>,
     /// The Message-ID header of the message, for relayed and failed lines.
@@ -297,6 +428,56 @@ const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The log's words are a contract (`jq 'select(.reason == "locked")'`): each enum value
+    /// is written as before and read back as itself; an unknown word is an error.
+    #[test]
+    fn reasons_and_rules_are_written_as_their_words() {
+        let words = |v: serde_json::Value| v.as_str().map(str::to_string);
+        let mut every: Vec<Why> = Reason::ALL.iter().map(|r| Why::Listed(*r)).collect();
+        every.extend(CAUSES.iter().map(|(why, _)| *why));
+        for why in every {
+            let json = serde_json::to_value(why).expect("serialise");
+            assert_eq!(words(json.clone()).as_deref(), Some(why.as_str()));
+            assert_eq!(serde_json::from_value::<Why>(json).ok(), Some(why));
+        }
+        let expected = [
+            (Why::Listed(Reason::Unsubscribe), "unsubscribe"),
+            (Why::Locked, "locked"),
+            (Why::Upstream, "upstream"),
+            (Why::UpstreamUnavailable, "upstream-unavailable"),
+            (Why::PolicyUnavailable, "policy-unavailable"),
+            (Why::TooManyRecipients, "too-many-recipients"),
+            (Why::ListedDuringTransaction, "listed-during-transaction"),
+            (Why::MessageTooLarge, "message-too-large"),
+            (Why::SpoolUnavailable, "spool-unavailable"),
+            (Why::BadAddress, "bad-address"),
+            (Why::NeedsSmtputf8, "needs-smtputf8"),
+            (Why::BadParameter, "bad-parameter"),
+        ];
+        for (why, word) in expected {
+            assert_eq!(why.to_string(), word);
+        }
+        let rules = [
+            (DecisionRule::List(Rule::Address), "address"),
+            (DecisionRule::List(Rule::PlusTag), "plus-tag"),
+            (DecisionRule::List(Rule::GmailDots), "gmail-dots"),
+            (DecisionRule::List(Rule::Domain), "domain"),
+            (DecisionRule::List(Rule::ParentDomain), "parent-domain"),
+            (DecisionRule::Lock(LockKind::Contact), "contact-lock"),
+            (DecisionRule::Lock(LockKind::Account), "account-lock"),
+        ];
+        for (rule, word) in rules {
+            let json = serde_json::to_value(rule).expect("serialise");
+            assert_eq!(words(json.clone()).as_deref(), Some(word));
+            assert_eq!(
+                serde_json::from_value::<DecisionRule>(json).ok(),
+                Some(rule)
+            );
+        }
+        assert!(serde_json::from_str::<Why>("\"stop\"").is_err());
+        assert!(serde_json::from_str::<DecisionRule>("\"fuzzy\"").is_err());
+    }
 
     #[test]
     fn a_half_written_last_line_is_cut_at_open() {

@@ -257,38 +257,19 @@ impl fmt::Display for Actor {
     }
 }
 
-/// Which matching rule found an entry for a recipient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Rule {
-    /// The normalised address itself is on the list.
-    Address,
-    /// The address without its `+tag` is on the list.
-    PlusTag,
-    /// A Google address that differs only in dots (or gmail/googlemail) is on the list.
-    GmailDots,
-    /// The recipient's domain is on the list.
-    Domain,
-    /// A parent of the recipient's domain is on the list.
-    ParentDomain,
-}
-
-impl Rule {
-    /// The kebab-case name used in logs and JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rule::Address => "address",
-            Rule::PlusTag => "plus-tag",
-            Rule::GmailDots => "gmail-dots",
-            Rule::Domain => "domain",
-            Rule::ParentDomain => "parent-domain",
-        }
-    }
-}
-
-impl fmt::Display for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+named_enum! {
+    /// Which matching rule found an entry for a recipient.
+    pub enum Rule {
+        /// The normalised address itself is on the list.
+        Address = "address",
+        /// The address without its `+tag` is on the list.
+        PlusTag = "plus-tag",
+        /// A Google address that differs only in dots (or gmail/googlemail) is on the list.
+        GmailDots = "gmail-dots",
+        /// The recipient's domain is on the list.
+        Domain = "domain",
+        /// A parent of the recipient's domain is on the list.
+        ParentDomain = "parent-domain",
     }
 }
 

@@ -546,7 +546,7 @@ async fn a_panicking_lookup_defers_that_recipient_and_the_session_goes_on() {
     let lines = relay.decisions(2).await;
     assert!(lines
         .iter()
-        .all(|l| l.code == 451 && l.reason.as_deref() == Some("policy-unavailable")));
+        .all(|l| l.code == 451 && l.reason.map(|r| r.as_str()) == Some("policy-unavailable")));
     assert_eq!(
         *upstream.connections.lock().unwrap(),
         0,

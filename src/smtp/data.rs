@@ -1,14 +1,12 @@
 //! DATA (RFC 5321 section 4.1.1.4): read the message (bounded), hand it to the upstream, and
 //! answer with the upstream's verdict. 250 is said only after the upstream said 250.
 
-use std::borrow::Cow;
-
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::dot::DotDecoder;
 use super::reply::Reply;
 use super::session::{Flow, LogLine, Session, Transaction};
-use crate::audit::Decision;
+use crate::audit::{Decision, Why};
 use crate::model::AttemptOutcome;
 use crate::relay::Outcome;
 
@@ -27,7 +25,7 @@ enum Received {
 struct Delivery {
     reply: Reply,
     decision: Decision,
-    reason: Option<&'static str>,
+    reason: Option<Why>,
     upstream: Option<String>,
 }
 
@@ -61,7 +59,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 delivery.decision,
                 &delivery.reply,
             );
-            line.reason = delivery.reason.map(Cow::Borrowed);
+            line.reason = delivery.reason;
             line.message_id = message_id.as_deref();
             line.upstream = delivery.upstream.clone();
             line.exemption = accepted.exemption.clone();
@@ -143,14 +141,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         match received {
             Received::TooLarge => {
                 txn.upstream.abort().await;
-                failed(Reply::message_too_large(), "message-too-large", None)
+                failed(Reply::message_too_large(), Why::MessageTooLarge, None)
             }
             Received::Unspooled(e) => {
                 tracing::error!(session = %self.id, error = %e, "cannot spool the message to disk");
                 txn.upstream.abort().await;
                 failed(
                     Reply::local_error(),
-                    "spool-unavailable",
+                    Why::SpoolUnavailable,
                     Some(format!("spooling failed: {e}")),
                 )
             }
@@ -165,9 +163,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     Outcome::Accepted(_) => (Decision::Relayed, None),
                     Outcome::Unavailable(failure) => {
                         tracing::warn!(session = %self.id, %failure, "upstream failed during DATA");
-                        (Decision::Failed, Some("upstream-unavailable"))
+                        (Decision::Failed, Some(Why::UpstreamUnavailable))
                     }
-                    _ => (Decision::Failed, Some("upstream")),
+                    _ => (Decision::Failed, Some(Why::Upstream)),
                 };
                 Delivery {
                     reply,
@@ -212,7 +210,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             return Some(Delivery {
                 reply,
                 decision: Decision::Failed,
-                reason: Some("listed-during-transaction"),
+                reason: Some(Why::ListedDuringTransaction),
                 upstream: None,
             });
         }

@@ -13,10 +13,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::reply::Reply;
 use super::session::{Accepted, LogLine, Session};
 use crate::address::Address;
-use crate::audit::Decision;
+use crate::audit::{Decision, DecisionRule, Why};
 use crate::decision::{decide, Mode, RcptDecision};
 use crate::locks::describe;
-use crate::model::{AttemptOutcome, Lock, LockKind, Timestamp};
+use crate::model::{AttemptOutcome, Lock, Timestamp};
 use crate::policy::{Block, Exemption, PolicyError, Sender};
 use crate::store::StoreError;
 
@@ -33,7 +33,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let rcpt = to.address.as_ref();
         if to.flags != 0 || to.orcpt.is_some() || to.rrvs != 0 {
             let reply = Reply::unsupported_parameter("NOTIFY/ORCPT");
-            return self.reject_early(&from, rcpt, reply, "bad-parameter").await;
+            return self
+                .reject_early(&from, rcpt, reply, Why::BadParameter)
+                .await;
         }
         if txn.accepted.len() >= self.ctx.limits.max_recipients {
             // A client that keeps going past the limit is counted like any protocol error,
@@ -41,21 +43,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             self.count_error();
             let reply = Reply::too_many_recipients();
             let mut line = LogLine::new(&from, rcpt, Decision::Defer, &reply);
-            line.reason = Some("too-many-recipients".into());
+            line.reason = Some(Why::TooManyRecipients);
             self.log_decision(line).await;
             return self.reply(reply);
         }
         if !rcpt.is_ascii() && !txn.smtputf8 {
             let reply = Reply::needs_smtputf8();
             return self
-                .reject_early(&from, rcpt, reply, "needs-smtputf8")
+                .reject_early(&from, rcpt, reply, Why::NeedsSmtputf8)
                 .await;
         }
         let addr = match Address::parse(rcpt) {
             Ok(addr) => addr,
             Err(e) => {
                 let reply = Reply::bad_recipient_syntax(&e.to_string());
-                return self.reject_early(&from, rcpt, reply, "bad-address").await;
+                return self.reject_early(&from, rcpt, reply, Why::BadAddress).await;
             }
         };
         let sender = Sender {
@@ -113,8 +115,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     async fn refuse_listed(&mut self, from: &str, rcpt: &str, at: Timestamp, block: Block) {
         let reply = Reply::for_block(rcpt, &block);
         let mut line = LogLine::new(from, rcpt, Decision::Reject, &reply);
-        line.reason = Some(block.entry.reason.as_str().into());
-        line.rule = Some(block.rule.as_str());
+        line.reason = Some(Why::Listed(block.entry.reason));
+        line.rule = Some(DecisionRule::List(block.rule));
         line.target = Some(&block.entry.target);
         let outcome = AttemptOutcome::Refused {
             target: block.entry.target.clone(),
@@ -129,11 +131,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let text = describe(&lock);
         let reply = Reply::locked(rcpt, &text);
         let mut line = LogLine::new(from, rcpt, Decision::Reject, &reply);
-        line.reason = Some("locked".into());
-        line.rule = Some(match lock.kind {
-            LockKind::Contact => "contact-lock",
-            LockKind::Account => "account-lock",
-        });
+        line.reason = Some(Why::Locked);
+        line.rule = Some(DecisionRule::Lock(lock.kind));
         line.target = Some(&lock.target);
         line.lock = Some(text.clone());
         let outcome = AttemptOutcome::Locked {
@@ -158,18 +157,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
 
     /// A recipient refused before the policy looked at it: on the record (decision log and
     /// send record) like every other refusal.
-    pub(super) async fn reject_early(
-        &mut self,
-        from: &str,
-        rcpt: &str,
-        reply: Reply,
-        reason: &'static str,
-    ) {
+    pub(super) async fn reject_early(&mut self, from: &str, rcpt: &str, reply: Reply, reason: Why) {
         let outcome = AttemptOutcome::Rejected {
             reply: reply.to_string(),
         };
         let mut line = LogLine::new(from, rcpt, Decision::Reject, &reply);
-        line.reason = Some(reason.into());
+        line.reason = Some(reason);
         self.refuse(line, Timestamp::now(), outcome).await;
     }
 
@@ -187,7 +180,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         }
         let reply = Reply::policy_unavailable();
         let mut line = LogLine::new(from, rcpt, Decision::Defer, &reply);
-        line.reason = Some("policy-unavailable".into());
+        line.reason = Some(Why::PolicyUnavailable);
         self.log_decision(line).await;
         self.reply(reply);
     }
@@ -227,13 +220,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
             Outcome::Unavailable(failure) => {
                 tracing::warn!(session = %self.id, rcpt, %failure, "upstream unavailable");
-                (Decision::Defer, Some("upstream-unavailable"))
+                (Decision::Defer, Some(Why::UpstreamUnavailable))
             }
-            _ if reply.is_transient() => (Decision::Defer, Some("upstream")),
-            _ => (Decision::Reject, Some("upstream")),
+            _ if reply.is_transient() => (Decision::Defer, Some(Why::Upstream)),
+            _ => (Decision::Reject, Some(Why::Upstream)),
         };
         let mut line = LogLine::new(from, rcpt, decision, &reply);
-        line.reason = reason.map(Cow::Borrowed);
+        line.reason = reason;
         line.upstream = Some(outcome.describe());
         line.exemption = exemption;
         line.lock = warning.map(|w| format!("warning: {w}"));

@@ -4,7 +4,6 @@
 //! wrong. Replies are queued and written in one go whenever the session needs more input, so a
 //! pipelined batch gets its replies in order and in one segment.
 
-use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -16,7 +15,7 @@ use super::conn::MaybeTls;
 use super::reply::Reply;
 use super::{Context, ListenerKind, Phase, PhaseWatch, Reloadable};
 use crate::address::Address;
-use crate::audit::{Decision, DecisionRecord};
+use crate::audit::{Decision, DecisionRecord, DecisionRule, Why};
 use crate::model::Timestamp;
 use crate::relay;
 
@@ -257,7 +256,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                             .as_ref()
                             .map(|t| t.from.clone())
                             .unwrap_or_default();
-                        self.reject_early(&from, &rcpt, reply, "bad-address").await;
+                        self.reject_early(&from, &rcpt, reply, Why::BadAddress)
+                            .await;
                     }
                     _ => self.reply(reply),
                 }
@@ -456,8 +456,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 decision: line.decision,
                 code: line.reply.code(),
                 status: line.reply.status(),
-                reason: line.reason.map(Cow::into_owned),
-                rule: line.rule.map(str::to_string),
+                reason: line.reason,
+                rule: line.rule,
                 target: line.target.map(str::to_string),
                 message_id: line.message_id.map(str::to_string),
                 upstream: line.upstream,
@@ -510,8 +510,8 @@ pub(super) struct LogLine<'a> {
     pub rcpt: &'a str,
     pub decision: Decision,
     pub reply: &'a Reply,
-    pub reason: Option<Cow<'a, str>>,
-    pub rule: Option<&'a str>,
+    pub reason: Option<Why>,
+    pub rule: Option<DecisionRule>,
     pub target: Option<&'a str>,
     pub message_id: Option<&'a str>,
     pub upstream: Option<String>,

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::model::{LockKind, Reason, Rule, Timestamp};
+use crate::model::{by_name, LockKind, Reason, Rule, Timestamp};
 
 /// What happened to one recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,24 +141,6 @@ impl std::str::FromStr for DecisionRule {
             _ => DecisionRule::List(s.parse()?),
         })
     }
-}
-
-/// Serde by name, for the enums written to the log as one word.
-macro_rules! by_name {
-    ($($name:ty),+) => {$(
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let text = String::deserialize(d)?;
-                text.parse().map_err(serde::de::Error::custom)
-            }
-        }
-    )+};
 }
 
 by_name!(Why, DecisionRule);

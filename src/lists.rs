@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::address::Target;
 use crate::admin::proto::ImportRow;
+pub use crate::model::ImportFormat;
 use crate::model::{Entry, Reason, Source};
 
 /// The column names, normalised, that hold an address in lead lists and exports.
@@ -137,26 +138,7 @@ impl Columns {
     }
 }
 
-/// The suppression file formats `import` understands, detected from the header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImportFormat {
-    /// Our own `export` (target, reason, source, evidence, ...).
-    DncRelay,
-    /// Amazon SES account suppression list (EmailAddress, Reason BOUNCE|COMPLAINT,
-    /// LastUpdateTime).
-    Ses,
-    /// SendGrid bounces (email, created, reason, status): hard bounces.
-    SendGridBounces,
-    /// SendGrid spam reports (email, created, ip): complaints.
-    SendGridSpamReports,
-    /// SendGrid invalid emails (email, created, reason).
-    SendGridInvalid,
-    /// SendGrid unsubscribes, global or group (email, created).
-    SendGridUnsubscribes,
-    /// Any file with an address column; every row gets `--reason`.
-    Plain,
-}
-
+/// Detection lives here, beside the readers of each format.
 impl ImportFormat {
     /// Detects the format from the header.
     pub fn detect(cols: &Columns) -> ImportFormat {
@@ -176,19 +158,6 @@ impl ImportFormat {
             }
         } else {
             ImportFormat::Plain
-        }
-    }
-
-    /// The name recorded in the import event.
-    pub fn name(self) -> &'static str {
-        match self {
-            ImportFormat::DncRelay => "dnc-relay",
-            ImportFormat::Ses => "ses",
-            ImportFormat::SendGridBounces => "sendgrid-bounces",
-            ImportFormat::SendGridSpamReports => "sendgrid-spam-reports",
-            ImportFormat::SendGridInvalid => "sendgrid-invalid-emails",
-            ImportFormat::SendGridUnsubscribes => "sendgrid-unsubscribes",
-            ImportFormat::Plain => "plain",
         }
     }
 }
@@ -277,7 +246,11 @@ fn sendgrid(format: ImportFormat, c: &Cells<'_>) -> RowParts {
         ImportFormat::SendGridInvalid => Reason::Invalid,
         _ => Reason::Unsubscribe,
     };
-    let mut evidence = format!("SendGrid {}: created {}", format.name(), c.field("created"));
+    let mut evidence = format!(
+        "SendGrid {}: created {}",
+        format.as_str(),
+        c.field("created")
+    );
     for extra in ["reason", "status"] {
         if !c.field(extra).is_empty() {
             evidence.push_str(&format!(", {extra} {}", c.field(extra)));

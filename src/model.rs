@@ -4,7 +4,6 @@
 //! the admin protocol (which shows them) and the audit log. They hold no I/O.
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -94,7 +93,7 @@ impl<'de> Deserialize<'de> for Timestamp {
 macro_rules! named_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
         }
@@ -109,13 +108,13 @@ macro_rules! named_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $name {
+        impl std::str::FromStr for $name {
             type Err = String;
             fn from_str(s: &str) -> Result<Self, String> {
                 let s = s.trim();
@@ -130,6 +129,53 @@ macro_rules! named_enum {
             }
         }
     };
+}
+
+pub(crate) use named_enum;
+
+/// Serde by name (`as_str` and `FromStr`) for a type whose values are written as one word in
+/// every format, binary ones included: unlike a derived enum, whose variant index a binary
+/// format would store, the word stays readable when variants are added or reordered.
+macro_rules! by_name {
+    ($($name:ty),+) => {$(
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )+};
+}
+
+pub(crate) use by_name;
+
+named_enum! {
+    /// The suppression file formats `import` understands, detected from the header. The
+    /// name is what the import's event records.
+    pub enum ImportFormat {
+        /// Our own `export` (target, reason, source, evidence, ...).
+        DncRelay = "dnc-relay",
+        /// Amazon SES account suppression list (EmailAddress, Reason BOUNCE|COMPLAINT,
+        /// LastUpdateTime).
+        Ses = "ses",
+        /// SendGrid bounces (email, created, reason, status): hard bounces.
+        SendGridBounces = "sendgrid-bounces",
+        /// SendGrid spam reports (email, created, ip): complaints.
+        SendGridSpamReports = "sendgrid-spam-reports",
+        /// SendGrid invalid emails (email, created, reason).
+        SendGridInvalid = "sendgrid-invalid-emails",
+        /// SendGrid unsubscribes, global or group (email, created).
+        SendGridUnsubscribes = "sendgrid-unsubscribes",
+        /// Any file with an address column; each row's own reason, source, evidence and scope
+        /// columns when present, else `--reason` and `--source`.
+        Plain = "plain",
+    }
 }
 
 named_enum! {
@@ -557,8 +603,8 @@ pub enum EventKind {
     Imported {
         /// The file name as given.
         file: String,
-        /// The format detected (`dnc-relay`, `ses`, `sendgrid-bounces`, `sendgrid-spam-reports`,
-        /// `sendgrid-invalid-emails`, `sendgrid-unsubscribes`, `plain`).
+        /// The format detected: an [`ImportFormat`]'s name. Kept as text in history, so that
+        /// an event stays readable whatever formats a later version adds or drops.
         format: String,
         /// Rows imported.
         rows: u64,

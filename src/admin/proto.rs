@@ -363,11 +363,25 @@ pub struct CheckResult {
     pub lock_effect: Option<crate::decision::LockEffect>,
 }
 
+crate::model::named_enum! {
+    /// What a lead-list row would meet at RCPT now (the `dnc_status` column of `scrub`).
+    pub enum ScrubVerdict {
+        /// Deliverable (maybe with a warn-mode lock's warning).
+        Ok = "ok",
+        /// On the list.
+        Suppressed = "suppressed",
+        /// Another owner's lock refuses the sender.
+        Locked = "locked",
+        /// Not an address.
+        Invalid = "invalid",
+    }
+}
+
 /// A lead-list row's status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScrubStatus {
-    /// `ok`, `suppressed`, `locked` (another owner's lock refuses the sender) or `invalid`.
-    pub status: String,
+    /// `ok`, `suppressed`, `locked` or `invalid`.
+    pub status: ScrubVerdict,
     /// The entry's reason for `suppressed`, the lock for `locked` (and for `ok` with a
     /// warn-mode lock: `warning: ...`), the parse error for `invalid`.
     pub reason: Option<String>,
@@ -525,7 +539,7 @@ mod tests {
             .into(),
             ImportCommit {
                 file: "f.csv".into(),
-                format: "plain".into(),
+                format: crate::model::ImportFormat::Plain,
                 skipped: 0,
             }
             .into(),
@@ -625,7 +639,7 @@ mod tests {
             }),
             Body::CheckedMany(CheckedMany {
                 results: vec![ScrubStatus {
-                    status: "ok".into(),
+                    status: ScrubVerdict::Ok,
                     reason: None,
                 }],
             }),
@@ -676,7 +690,7 @@ mod tests {
         assert_eq!(
             Request::from(ImportCommit {
                 file: String::new(),
-                format: String::new(),
+                format: crate::model::ImportFormat::Plain,
                 skipped: 0
             })
             .role(),

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use super::{print_json, report, Cli, EXIT_OK, EXIT_USAGE};
 use crate::admin::ops::lists::{CheckMany, ImportChunk, ImportCommit, RecordScrub};
 use crate::admin::ops::suppress::Ping;
-use crate::admin::proto::Chunker;
+use crate::admin::proto::{Chunker, ScrubVerdict};
 use crate::admin::{AdminClient, Body};
 use crate::lists::{
     export_row, hashed_row, import_row, restore, Columns, ImportFormat, SafeCsv, EXPORT_HEADER,
@@ -133,7 +133,7 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
     progress.committing();
     let committed = client.call(ImportCommit {
         file: file_name(&args.file),
-        format: format.name().into(),
+        format,
         skipped: sent.skipped,
     });
     progress.finish();
@@ -157,7 +157,7 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> u8 {
         say!(
             "imported {} ({}): {} rows, {} new, {} already listed, {} skipped; event #{}",
             args.file.display(),
-            format.name(),
+            format.as_str(),
             imported.rows,
             imported.added,
             imported.already,
@@ -445,19 +445,19 @@ fn scrub_batch(
     };
     for (record, status) in batch.iter().zip(results) {
         counts.rows += 1;
-        match status.status.as_str() {
-            "ok" => counts.ok += 1,
-            "suppressed" => counts.suppressed += 1,
-            "locked" => counts.locked += 1,
-            _ => counts.invalid += 1,
+        match status.status {
+            ScrubVerdict::Ok => counts.ok += 1,
+            ScrubVerdict::Suppressed => counts.suppressed += 1,
+            ScrubVerdict::Locked => counts.locked += 1,
+            ScrubVerdict::Invalid => counts.invalid += 1,
         }
-        if args.drop && status.status != "ok" {
+        if args.drop && status.status != ScrubVerdict::Ok {
             continue;
         }
         // Cells read as they were meant (a cell we neutralised before is restored), then
         // neutralised once on the way out: scrubbing a scrubbed file changes nothing.
         let mut row: csv::StringRecord = record.iter().map(restore).collect();
-        row.push_field(&status.status);
+        row.push_field(status.status.as_str());
         row.push_field(status.reason.as_deref().unwrap_or(""));
         if out.write_record(&row).is_err() {
             return Err(EXIT_OK);

@@ -18,7 +18,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::address::Target;
 use crate::claims::Claim;
-use crate::model::{Actor, Attempt, Entry, Event, EventKind, Lock, Reason, Source, Timestamp};
+use crate::model::{
+    Actor, Attempt, Entry, Event, EventKind, ImportFormat, Lock, Reason, Source, Timestamp,
+};
 pub use rules::LockOp;
 use rules::{Output, Work};
 use writer::Job;
@@ -122,7 +124,7 @@ pub struct ImportSummary {
     /// The file name.
     pub file: String,
     /// The format detected.
-    pub format: String,
+    pub format: ImportFormat,
     /// Rows skipped as invalid.
     pub skipped: u64,
 }

@@ -765,7 +765,7 @@ fn finish_import(
         actor,
         EventKind::Imported {
             file: summary.file,
-            format: summary.format,
+            format: summary.format.as_str().into(),
             rows,
             added,
             already: rows - added,

@@ -9,7 +9,9 @@ use crate::address::{Address, Target};
 use crate::admin::context::{
     clean_units, deny, parse_address, parse_sender, text_limit, Cx, Denied, Handler, PendingImport,
 };
-use crate::admin::proto::{CheckResult, ErrorCode, ImportRow, ScrubStatus, MAX_CHUNK};
+use crate::admin::proto::{
+    CheckResult, ErrorCode, ImportRow, ScrubStatus, ScrubVerdict, MAX_CHUNK,
+};
 use crate::decision::{decide, owner_for, LockEffect, Mode, RcptDecision};
 use crate::locks::OwnerId;
 use crate::model::{EventKind, Timestamp};
@@ -90,7 +92,7 @@ pub struct ImportCommit {
     /// The file name.
     pub file: String,
     /// The format detected.
-    pub format: String,
+    pub format: crate::model::ImportFormat,
     /// Rows skipped as malformed by the CLI (`--skip-invalid`).
     pub skipped: u64,
 }
@@ -198,7 +200,7 @@ pub fn check_many(op: CheckMany, cx: &mut Cx<'_>) -> Result<CheckedMany, Denied>
             Ok(addr) => addr,
             Err(e) => {
                 results.push(ScrubStatus {
-                    status: "invalid".into(),
+                    status: ScrubVerdict::Invalid,
                     reason: Some(e.to_string()),
                 });
                 continue;
@@ -207,22 +209,22 @@ pub fn check_many(op: CheckMany, cx: &mut Cx<'_>) -> Result<CheckedMany, Denied>
         let decision = preview(h, &policy, owner.as_ref(), &sender, &addr)?;
         results.push(match decision {
             RcptDecision::Suppressed(b) => ScrubStatus {
-                status: "suppressed".into(),
+                status: ScrubVerdict::Suppressed,
                 reason: Some(b.entry.reason.to_string()),
             },
             RcptDecision::Locked(lock) => ScrubStatus {
-                status: "locked".into(),
+                status: ScrubVerdict::Locked,
                 reason: Some(crate::locks::describe(&lock)),
             },
             RcptDecision::Deliver {
                 warning: Some(lock),
                 ..
             } => ScrubStatus {
-                status: "ok".into(),
+                status: ScrubVerdict::Ok,
                 reason: Some(format!("warning: {}", crate::locks::describe(&lock))),
             },
             RcptDecision::Deliver { .. } => ScrubStatus {
-                status: "ok".into(),
+                status: ScrubVerdict::Ok,
                 reason: None,
             },
         });

@@ -176,7 +176,7 @@ fn add_to_effect(c: &mut Criterion) {
                 reason: Reason::Unsubscribe,
                 source: Source::Admin,
                 evidence: String::new(),
-                units: Vec::new(),
+                units: dnc_relay::model::Units::all(),
             },
             Actor::system(),
         ))

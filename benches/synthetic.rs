@@ -56,7 +56,7 @@ pub async fn filled_store(path: &Path, entries: u64, cache_size: usize) -> (Stor
                 reason: Reason::Unsubscribe,
                 source: Source::Import,
                 evidence: String::new(),
-                units: Vec::new(),
+                units: dnc_relay::model::Units::all(),
             })
             .collect();
         store

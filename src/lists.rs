@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::address::Target;
 use crate::admin::proto::ImportRow;
 pub use crate::model::ImportFormat;
-use crate::model::{Entry, Reason, Source};
+use crate::model::{Entry, Reason, Source, Units};
 
 /// The column names, normalised, that hold an address in lead lists and exports.
 const ADDRESS_COLUMNS: [&str; 6] = [
@@ -202,7 +202,7 @@ struct RowParts {
     reason: Option<Reason>,
     source: Option<Source>,
     evidence: String,
-    units: Vec<String>,
+    units: Units,
 }
 
 /// Our own export.
@@ -213,7 +213,7 @@ fn ours(c: &Cells<'_>) -> Result<RowParts, String> {
         source: c.optional("source")?,
         // Evidence is free text: our export round-trips it exactly, spaces and all.
         evidence: c.raw("evidence").to_string(),
-        units: parse_scope(c.field("scope")),
+        units: Units::parse([c.field("scope")]),
     })
 }
 
@@ -234,7 +234,7 @@ fn ses(c: &Cells<'_>) -> Result<RowParts, String> {
         reason: Some(reason),
         source: None,
         evidence: evidence.trim().to_string(),
-        units: Vec::new(),
+        units: Units::all(),
     })
 }
 
@@ -261,7 +261,7 @@ fn sendgrid(format: ImportFormat, c: &Cells<'_>) -> RowParts {
         reason: Some(reason),
         source: None,
         evidence,
-        units: Vec::new(),
+        units: Units::all(),
     }
 }
 
@@ -274,7 +274,7 @@ fn plain(c: &Cells<'_>) -> Result<RowParts, String> {
         reason: c.optional("reason")?,
         source: c.optional("source")?,
         evidence: c.raw("evidence").to_string(),
-        units: parse_scope(c.field("scope")),
+        units: Units::parse([c.field("scope")]),
     })
 }
 
@@ -314,18 +314,6 @@ pub fn import_row(
         evidence: row.evidence,
         units: row.units,
     })
-}
-
-/// A scope cell: units separated by commas; empty or `all` for every sender.
-pub fn parse_scope(cell: &str) -> Vec<String> {
-    match cell.trim() {
-        "" | "all" => Vec::new(),
-        s => s
-            .split(',')
-            .map(|u| u.trim().to_string())
-            .filter(|u| !u.is_empty())
-            .collect(),
-    }
 }
 
 /// The columns of our CSV export.

@@ -319,6 +319,79 @@ named_enum! {
     }
 }
 
+/// The units (brands, business units) whose senders an entry binds; none means every
+/// sender. Text is read in one place ([`Units::parse`]); stored and sent as a list of names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Units(Vec<String>);
+
+impl Units {
+    /// Every sender.
+    pub fn all() -> Units {
+        Units(Vec::new())
+    }
+
+    /// The units written as `all`, nothing, or names separated by commas, in one or more
+    /// parts (`--scope a --scope b,c`). `all` anywhere means every sender; names are trimmed
+    /// and each kept once, in order.
+    pub fn parse<S: AsRef<str>>(parts: impl IntoIterator<Item = S>) -> Units {
+        let mut names: Vec<String> = Vec::new();
+        for part in parts {
+            for name in part.as_ref().split(',').map(str::trim) {
+                if name.eq_ignore_ascii_case("all") {
+                    return Units::all();
+                }
+                if !name.is_empty() && !names.iter().any(|n| n == name) {
+                    names.push(name.to_string());
+                }
+            }
+        }
+        Units(names)
+    }
+
+    /// Whether it binds every sender.
+    pub fn is_all(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The unit names (empty for every sender).
+    pub fn names(&self) -> &[String] {
+        &self.0
+    }
+
+    /// Whether it binds senders of `unit` (`None`: a sender in no unit).
+    pub fn binds(&self, unit: Option<&str>) -> bool {
+        self.is_all() || unit.is_some_and(|u| self.0.iter().any(|e| e == u))
+    }
+
+    /// Takes in `other`: the wider of the two (every sender wins; names are joined).
+    pub fn widen(&mut self, other: &Units) {
+        if self.is_all() {
+            return;
+        }
+        if other.is_all() {
+            self.0.clear();
+            return;
+        }
+        for u in &other.0 {
+            if !self.0.contains(u) {
+                self.0.push(u.clone());
+            }
+        }
+    }
+}
+
+impl fmt::Display for Units {
+    /// `all`, or the names joined with commas (what [`Units::parse`] reads back).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_all() {
+            f.write_str("all")
+        } else {
+            f.write_str(&self.0.join(","))
+        }
+    }
+}
+
 /// One suppression: a target that must not be mailed, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -336,44 +409,30 @@ pub struct Entry {
     pub added_at: Timestamp,
     /// The id of the event that added it.
     pub event_id: u64,
-    /// The units (brands, business units) whose senders it binds; empty means every sender.
-    pub units: Vec<String>,
+    /// The units (brands, business units) whose senders it binds.
+    pub units: Units,
 }
 
 impl Entry {
     /// Whether the entry binds senders of `unit` (`None`: a sender in no unit).
     pub fn applies_to(&self, unit: Option<&str>) -> bool {
-        self.units.is_empty() || unit.is_some_and(|u| self.units.iter().any(|e| e == u))
+        self.units.binds(unit)
     }
 
     /// Takes in a re-add: the stronger reason (with its source and evidence) and the wider
     /// scope win; the first time and actor stay. Never weakens the entry.
-    pub fn absorb(&mut self, reason: Reason, source: Source, evidence: &str, units: &[String]) {
+    pub fn absorb(&mut self, reason: Reason, source: Source, evidence: &str, units: &Units) {
         if reason.strength() > self.reason.strength() {
             self.reason = reason;
             self.source = source;
             self.evidence = evidence.to_string();
         }
-        if !self.units.is_empty() {
-            if units.is_empty() {
-                self.units.clear();
-            } else {
-                for u in units {
-                    if !self.units.contains(u) {
-                        self.units.push(u.clone());
-                    }
-                }
-            }
-        }
+        self.units.widen(units);
     }
 
     /// `all`, or the units joined with commas.
     pub fn scope(&self) -> String {
-        if self.units.is_empty() {
-            "all".into()
-        } else {
-            self.units.join(",")
-        }
+        self.units.to_string()
     }
 }
 
@@ -493,8 +552,8 @@ pub enum EventKind {
         source: Source,
         /// The proof.
         evidence: String,
-        /// The units it binds (empty: all senders).
-        units: Vec<String>,
+        /// The units it binds.
+        units: Units,
     },
     /// A target that was already suppressed was added again. The entry keeps its first time;
     /// it takes the stronger reason and the wider scope of the two, never a weaker one.
@@ -507,8 +566,8 @@ pub enum EventKind {
         source: Source,
         /// The proof given this time.
         evidence: String,
-        /// The units given this time (empty: all senders).
-        units: Vec<String>,
+        /// The units given this time.
+        units: Units,
     },
     /// Someone asked for the entry to be lifted. The block stays in force.
     LiftRequested {
@@ -731,6 +790,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn units_are_read_from_text_in_one_way() {
+        let names = |u: &Units| u.names().to_vec();
+        assert!(Units::parse([""]).is_all());
+        assert!(Units::parse(["all"]).is_all());
+        assert!(Units::parse(["acme", "ALL"]).is_all());
+        let u = Units::parse([" acme , globex", "acme", ","]);
+        assert_eq!(names(&u), ["acme", "globex"]);
+        assert_eq!(u.to_string(), "acme,globex");
+        assert_eq!(Units::parse([u.to_string()]), u);
+        assert_eq!(Units::all().to_string(), "all");
+        assert!(u.binds(Some("globex")) && !u.binds(Some("initech")) && !u.binds(None));
+        assert!(Units::all().binds(None));
+    }
+
+    #[test]
+    fn units_widen_and_never_narrow() {
+        let mut u = Units::parse(["acme"]);
+        u.widen(&Units::parse(["globex", "acme"]));
+        assert_eq!(u.names(), ["acme", "globex"]);
+        u.widen(&Units::all());
+        assert!(u.is_all());
+        u.widen(&Units::parse(["acme"]));
+        assert!(u.is_all(), "every sender stays every sender");
+    }
+
+    #[test]
     fn timestamp_is_rfc3339_in_json_and_an_integer_in_postcard() {
         let t = Timestamp::parse_rfc3339("2026-11-23T10:05:00Z").unwrap();
         assert_eq!(
@@ -754,7 +839,7 @@ mod tests {
                 reason: Reason::Complaint,
                 source: Source::Fbl,
                 evidence: "report".into(),
-                units: vec![],
+                units: Units::all(),
             },
         };
         let json = serde_json::to_value(&event).unwrap();

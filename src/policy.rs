@@ -359,7 +359,7 @@ mod tests {
             actor: Actor::system(),
             added_at: Timestamp(0),
             event_id: 1,
-            units: units.iter().map(|u| u.to_string()).collect(),
+            units: crate::model::Units::parse(units),
         };
         (target.match_key(), entry)
     }

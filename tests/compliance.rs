@@ -17,7 +17,7 @@ use dnc_relay::admin::proto::TimelineItem;
 use dnc_relay::admin::AdminClient;
 use dnc_relay::audit::Decision;
 use dnc_relay::config::SenderGroup;
-use dnc_relay::model::{Actor, Attempt, AttemptOutcome, Reason, Role, Source, Timestamp};
+use dnc_relay::model::{Actor, Attempt, AttemptOutcome, Reason, Role, Source, Timestamp, Units};
 use dnc_relay::store::NewEntry;
 
 const SDR: u32 = 4242;
@@ -105,7 +105,7 @@ async fn add(relay: &TestRelay, target: &str, reason: Reason, units: &[&str]) {
                 reason,
                 source: Source::Reply,
                 evidence: format!("{target} asked"),
-                units: units.iter().map(|u| u.to_string()).collect(),
+                units: Units::parse(units),
             },
             Actor::system(),
         )

@@ -15,7 +15,7 @@ use dnc_relay::admin::ops::locks::{
 use dnc_relay::admin::AdminClient;
 use dnc_relay::audit::Decision;
 use dnc_relay::config::{Config, LockMode, OwnerConfig, SenderGroup};
-use dnc_relay::model::{Actor, Reason, Source, Timestamp};
+use dnc_relay::model::{Actor, Reason, Source, Timestamp, Units};
 use dnc_relay::server::Hooks;
 use dnc_relay::store::{contact_lock_key, NewEntry};
 
@@ -290,7 +290,7 @@ async fn a_suppression_or_hard_bounce_releases_the_lock() {
                     reason,
                     source: Source::Reply,
                     evidence: String::new(),
-                    units: vec![],
+                    units: Units::all(),
                 },
                 Actor::system(),
             )

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use common::{Client, Script, TestRelay, TestUpstream};
 use dnc_relay::address::Target;
 use dnc_relay::audit::Decision;
-use dnc_relay::model::{Actor, Reason, Source};
+use dnc_relay::model::{Actor, Reason, Source, Units};
 use dnc_relay::store::NewEntry;
 
 async fn suppress(relay: &TestRelay, target: &str, reason: Reason) {
@@ -20,7 +20,7 @@ async fn suppress(relay: &TestRelay, target: &str, reason: Reason) {
                 reason,
                 source: Source::Admin,
                 evidence: String::new(),
-                units: Vec::new(),
+                units: Units::all(),
             },
             Actor::system(),
         )
@@ -774,7 +774,7 @@ async fn an_opt_out_acknowledged_during_a_transaction_stops_its_message() {
         reason: Reason::Complaint,
         source: Source::Reply,
         evidence: String::new(),
-        units: vec![],
+        units: Units::all(),
     };
     let mut c = Client::ready(relay.addr, "rep@sales.example").await;
     c.expect("RCPT TO:<late@example.com>\r\n", "250").await;

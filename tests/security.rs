@@ -11,7 +11,7 @@ use base64::Engine;
 use common::{Client, Script, TestPki, TestRelay, TestUpstream};
 use dnc_relay::address::Target;
 use dnc_relay::config::{AuthUser, Config};
-use dnc_relay::model::{Actor, Reason, Source};
+use dnc_relay::model::{Actor, Reason, Source, Units};
 use dnc_relay::server::Hooks;
 use dnc_relay::store::NewEntry;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
@@ -353,7 +353,7 @@ async fn commands_without_mail_and_errors_are_limited_but_refusals_are_not_error
                 reason: Reason::Unsubscribe,
                 source: Source::Admin,
                 evidence: String::new(),
-                units: vec![],
+                units: Units::all(),
             },
             Actor::system(),
         )
@@ -416,7 +416,7 @@ async fn admin_add(
                 reason: Reason::Unsubscribe,
                 source: None,
                 evidence: None,
-                units: vec![],
+                units: Units::all(),
             },
         )
     })

@@ -10,7 +10,7 @@ use common::{Client, Script, TestRelay, TestUpstream};
 use dnc_relay::address::Target;
 use dnc_relay::audit::{Decision, DecisionLog};
 use dnc_relay::config::Config;
-use dnc_relay::model::{Actor, Entry, Reason, Source};
+use dnc_relay::model::{Actor, Entry, Reason, Source, Units};
 use dnc_relay::policy::{MatchOptions, Policy, SuppressionLookup};
 use dnc_relay::relay::Relay;
 use dnc_relay::server::Hooks;
@@ -65,7 +65,7 @@ impl Mem {
                         reason,
                         source: Source::Admin,
                         evidence: String::new(),
-                        units: Vec::new(),
+                        units: Units::all(),
                     },
                     Actor::system(),
                 )

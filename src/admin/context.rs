@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::proto::ErrorCode;
 use crate::address::{Address, Target};
-use crate::model::{Actor, Role};
+use crate::model::{Actor, Role, Units};
 use crate::policy::Policy;
 use crate::store::{Refusal, Store, StoreError};
 
@@ -214,27 +214,19 @@ pub fn parse_sender(from: Option<&str>) -> Result<Option<Address>, Denied> {
 /// A scope as given, checked against the units of the configured sender groups: a unit no
 /// group has would bind no sender, so a typo in `--scope` would suppress nobody. `all` (or
 /// nothing) means every sender.
-pub fn clean_units(units: Vec<String>, known: &[String]) -> Result<Vec<String>, Denied> {
-    let mut out: Vec<String> = Vec::new();
-    for u in units {
-        let u = u.trim();
-        if u.is_empty() || u.eq_ignore_ascii_case("all") {
-            return Ok(Vec::new());
-        }
-        if !known.iter().any(|k| k == u) {
-            let known = if known.is_empty() {
-                "no sender group has a unit".to_string()
-            } else {
-                format!("known units: {}", known.join(", "))
-            };
-            return Err(deny(
-                ErrorCode::BadRequest,
-                format!("'{u}' is not the unit of any sender group ({known}); nothing was changed"),
-            ));
-        }
-        if !out.iter().any(|x| x == u) {
-            out.push(u.to_string());
-        }
+pub fn clean_units(units: Units, known: &[String]) -> Result<Units, Denied> {
+    // As sent: normalised here, whoever built the list.
+    let units = Units::parse(units.names());
+    if let Some(u) = units.names().iter().find(|u| !known.contains(u)) {
+        let known = if known.is_empty() {
+            "no sender group has a unit".to_string()
+        } else {
+            format!("known units: {}", known.join(", "))
+        };
+        return Err(deny(
+            ErrorCode::BadRequest,
+            format!("'{u}' is not the unit of any sender group ({known}); nothing was changed"),
+        ));
     }
-    Ok(out)
+    Ok(units)
 }

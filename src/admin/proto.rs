@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Attempt, Entry, Event, Lock, Reason, Role, Rule, Source, Timestamp};
+use crate::model::{Attempt, Entry, Event, Lock, Reason, Role, Rule, Source, Timestamp, Units};
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -216,7 +216,7 @@ pub struct ImportRow {
     pub evidence: String,
     /// Units (empty: every sender).
     #[serde(default)]
-    pub units: Vec<String>,
+    pub units: Units,
 }
 
 /// A response on the wire.
@@ -496,7 +496,7 @@ mod tests {
                 reason: Reason::Unsubscribe,
                 source: Some(Source::Reply),
                 evidence: Some("e".into()),
-                units: vec!["acme".into()],
+                units: Units::parse(["acme"]),
             }
             .into(),
             SuppressList {
@@ -533,7 +533,7 @@ mod tests {
                     reason: Reason::Legal,
                     source: Source::Import,
                     evidence: "".into(),
-                    units: vec![],
+                    units: Units::all(),
                 }],
             }
             .into(),

@@ -8,7 +8,7 @@ use super::{Cli, EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE};
 use crate::address::Target;
 use crate::admin::ops::suppress::{Added, Shown, SuppressAdd, SuppressShow};
 use crate::admin::Body;
-use crate::model::{Entry, Event, EventKind, Reason, Source};
+use crate::model::{Entry, Event, EventKind, Reason, Source, Units};
 
 /// `suppress` subcommands.
 #[derive(Debug, Subcommand)]
@@ -84,7 +84,7 @@ fn add(cli: &Cli, args: &AddArgs) -> u8 {
         reason: args.reason,
         source: args.source,
         evidence: args.evidence.clone(),
-        units: args.scope.clone(),
+        units: Units::parse(&args.scope),
     }) {
         Ok(added) => added,
         Err(code) => return code,
@@ -312,11 +312,11 @@ pub fn attempt_line(a: &crate::model::Attempt) -> String {
     }
 }
 
-fn scope(units: &[String]) -> String {
-    if units.is_empty() {
+fn scope(units: &Units) -> String {
+    if units.is_all() {
         String::new()
     } else {
-        format!(", scope {}", units.join(","))
+        format!(", scope {units}")
     }
 }
 

@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::address::Target;
 use crate::claims::Claim;
 use crate::model::{
-    Actor, Attempt, Entry, Event, EventKind, ImportFormat, Lock, Reason, Source, Timestamp,
+    Actor, Attempt, Entry, Event, EventKind, ImportFormat, Lock, Reason, Source, Timestamp, Units,
 };
 pub use rules::LockOp;
 use rules::{Output, Work};
@@ -99,8 +99,8 @@ pub struct NewEntry {
     pub source: Source,
     /// The proof, free text (may be empty).
     pub evidence: String,
-    /// The units whose senders it binds; empty for every sender.
-    pub units: Vec<String>,
+    /// The units whose senders it binds.
+    pub units: Units,
 }
 
 /// What an add did.
@@ -150,7 +150,7 @@ pub(crate) struct StagedRow {
     reason: Reason,
     source: Source,
     evidence: String,
-    units: Vec<String>,
+    units: Units,
 }
 
 /// A request to lift an entry, and its outcome.

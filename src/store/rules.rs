@@ -942,7 +942,7 @@ mod tests {
             reason,
             source: crate::model::Source::Reply,
             evidence: format!("{reason}"),
-            units: units.iter().map(|u| u.to_string()).collect(),
+            units: crate::model::Units::parse(units),
         }
     }
 
@@ -973,7 +973,7 @@ mod tests {
         let entry = f.entry("a@example.com").unwrap();
         assert_eq!(entry.reason, Reason::Complaint, "the stronger reason stays");
         assert!(
-            entry.units.is_empty(),
+            entry.units.is_all(),
             "the widest scope (every sender) stays"
         );
         assert_eq!(entry.added_at, Timestamp(10), "the first time stays");

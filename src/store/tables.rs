@@ -105,7 +105,7 @@ mod tests {
             actor: Actor::system(),
             added_at: Timestamp(42),
             event_id: 7,
-            units: vec!["acme".into()],
+            units: crate::model::Units::parse(["acme"]),
         };
         assert_eq!(decode::<Entry>(&encode(&entry).unwrap()).unwrap(), entry);
         let event = Event {
@@ -117,7 +117,7 @@ mod tests {
                 reason: Reason::Complaint,
                 source: Source::Fbl,
                 evidence: "x".into(),
-                units: vec![],
+                units: crate::model::Units::all(),
             },
         };
         let mut old = vec![FORMAT_JSON];

@@ -38,7 +38,7 @@ pub struct SuppressAdd {
     pub evidence: Option<String>,
     /// Units whose senders it binds; absent or empty for every sender.
     #[serde(default)]
-    pub units: Vec<String>,
+    pub units: crate::model::Units,
 }
 
 /// Answer to [`SuppressAdd`].

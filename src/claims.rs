@@ -154,22 +154,27 @@ mod tests {
         }
     }
 
+    /// `owner` claims `c:a` from `since` for `ttl`.
+    fn take(registry: &Arc<Registry>, owner: &str, since: i64, ttl: i64) -> Claim {
+        registry
+            .claiming()
+            .claim("c:a".into(), lock(owner, since, ttl))
+    }
+
+    /// Whose claims are pending under `c:a`, and till when.
+    fn pending(registry: &Arc<Registry>) -> Option<(String, Timestamp)> {
+        let claiming = registry.claiming();
+        claiming.pending("c:a").map(|p| (p.owner.clone(), p.until))
+    }
+
     #[test]
     fn a_key_stays_pending_until_its_last_claim_is_dropped() {
         let registry = Registry::new();
         let epoch = registry.epoch();
-        let first = registry
-            .claiming()
-            .claim("c:a".into(), lock("sales", 0, 10));
-        let second = registry
-            .claiming()
-            .claim("c:a".into(), lock("sales", 5, 10));
-        {
-            let claiming = registry.claiming();
-            let pending = claiming.pending("c:a").map(|p| (p.owner.clone(), p.until));
-            assert_eq!(pending, Some(("sales".into(), Timestamp(15))));
-            assert!(!claiming.released_since(epoch));
-        }
+        let first = take(&registry, "sales", 0, 10);
+        let second = take(&registry, "sales", 5, 10);
+        assert_eq!(pending(&registry), Some(("sales".into(), Timestamp(15))));
+        assert!(!registry.claiming().released_since(epoch));
         drop(first);
         assert!(registry.claiming().pending("c:a").is_some());
         assert!(!registry.claiming().released_since(epoch));
@@ -181,23 +186,15 @@ mod tests {
     #[test]
     fn a_stale_claim_of_another_owner_is_taken_over() {
         let registry = Registry::new();
-        let _old = registry
-            .claiming()
-            .claim("c:a".into(), lock("sales", 0, 10));
-        let _new = registry
-            .claiming()
-            .claim("c:a".into(), lock("support", 20, 10));
-        let claiming = registry.claiming();
-        let pending = claiming.pending("c:a").map(|p| (p.owner.clone(), p.until));
-        assert_eq!(pending, Some(("support".into(), Timestamp(30))));
+        let _old = take(&registry, "sales", 0, 10);
+        let _new = take(&registry, "support", 20, 10);
+        assert_eq!(pending(&registry), Some(("support".into(), Timestamp(30))));
     }
 
     #[test]
     fn a_stored_lock_runs_its_ttl_from_the_commit() {
         let registry = Registry::new();
-        let claim = registry
-            .claiming()
-            .claim("c:a".into(), lock("sales", 100, 50));
+        let claim = take(&registry, "sales", 100, 50);
         let (key, stored) = claim.to_store(Timestamp(1_000));
         assert_eq!(key, "c:a");
         assert_eq!(

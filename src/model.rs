@@ -133,11 +133,18 @@ macro_rules! named_enum {
 
 pub(crate) use named_enum;
 
-/// Serde by name (`as_str` and `FromStr`) for a type whose values are written as one word in
-/// every format, binary ones included: unlike a derived enum, whose variant index a binary
-/// format would store, the word stays readable when variants are added or reordered.
+/// `Display` and serde by name (`as_str` and `FromStr`) for a type whose values are written
+/// as one word in every format, binary ones included: unlike a derived enum, whose variant
+/// index a binary format would store, the word stays readable when variants are added or
+/// reordered.
 macro_rules! by_name {
     ($($name:ty),+) => {$(
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())

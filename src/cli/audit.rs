@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use super::{print_json, Cli, EXIT_NEGATIVE, EXIT_OK};
+use super::{print_as, Cli, EXIT_NEGATIVE, EXIT_OK};
 use crate::admin::ops::audit::{AuditContact, AuditDuplicates, AuditSample};
 use crate::admin::ops::lift::LiftList;
 use crate::admin::proto::{ContactReport, DuplicatesReport, SampleReport, TimelineItem};
@@ -90,9 +90,7 @@ fn negative_if(found: bool) -> u8 {
 }
 
 fn sample(r: &SampleReport, json: bool) -> u8 {
-    if json {
-        print_json(r);
-    } else {
+    print_as(r, json, |r| {
         say!(
             "since {}: {} recipients relayed, {} checked, {} violation{}",
             r.since,
@@ -117,14 +115,12 @@ fn sample(r: &SampleReport, json: bool) -> u8 {
                 say!("    {}", super::suppress::history_line(e));
             }
         }
-    }
+    });
     negative_if(!r.violations.is_empty())
 }
 
 fn contact(r: &ContactReport, json: bool) -> u8 {
-    if json {
-        print_json(r);
-    } else {
+    print_as(r, json, |r| {
         say!(
             "{}: {} item(s), {} flagged",
             r.address,
@@ -143,14 +139,12 @@ fn contact(r: &ContactReport, json: bool) -> u8 {
                 ),
             }
         }
-    }
+    });
     negative_if(r.flagged > 0)
 }
 
 fn duplicates(r: &DuplicatesReport, json: bool) -> u8 {
-    if json {
-        print_json(r);
-    } else {
+    print_as(r, json, |r| {
         say!(
             "since {}: {} contact(s) and {} account(s) mailed by more than one owner or mailbox",
             r.since,
@@ -169,6 +163,6 @@ fn duplicates(r: &DuplicatesReport, json: bool) -> u8 {
                 );
             }
         }
-    }
+    });
     negative_if(!r.contacts.is_empty() || !r.accounts.is_empty())
 }

@@ -99,16 +99,7 @@ pub fn run(cli: &Cli, cmd: &LiftCommand) -> u8 {
 
 /// Lift requests, one per line (or JSON); `none` when there are none.
 pub fn print_lifts(lifts: &[Lift], json: bool, none: &str) -> u8 {
-    if json {
-        print_json(&lifts);
-    } else if lifts.is_empty() {
-        say!("{none}");
-    } else {
-        for lift in lifts {
-            say!("{}", lift_line(lift));
-        }
-    }
-    EXIT_OK
+    super::print_lines(lifts, json, none, lift_line)
 }
 
 /// One lift request on one line.

@@ -63,13 +63,7 @@ pub enum LocksCommand {
         json: bool,
     },
     /// TARGET's lock (and its account's) and their history. Exit 1 if none is in force.
-    Show {
-        /// A contact address or @domain.
-        target: String,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Show(super::ShowArgs),
     /// Group subsidiary domains into one account for account locks (manager and above).
     Group {
         /// The account (usually the parent's domain).
@@ -91,7 +85,7 @@ pub fn run(cli: &Cli, cmd: &LocksCommand) -> u8 {
                 Err(code) => code,
             }
         }
-        LocksCommand::Show { target, json } => {
+        LocksCommand::Show(super::ShowArgs { target, json }) => {
             return match cli.call(LocksShow {
                 target: target.clone(),
             }) {
@@ -139,16 +133,7 @@ pub fn run(cli: &Cli, cmd: &LocksCommand) -> u8 {
 }
 
 fn print_list(locks: &[Lock], json: bool) -> u8 {
-    if json {
-        print_json(&locks);
-    } else if locks.is_empty() {
-        say!("no locks in force");
-    } else {
-        for lock in locks {
-            say!("{}", line(lock));
-        }
-    }
-    EXIT_OK
+    super::print_lines(locks, json, "no locks in force", line)
 }
 
 fn print_shown(shown: LockShown, json: bool) -> u8 {

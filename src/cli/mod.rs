@@ -314,6 +314,40 @@ pub fn print_json<T: serde::Serialize>(value: &T) {
     }
 }
 
+/// What the `show` commands take: one target, shown as text or JSON.
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// An address or @domain.
+    pub target: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Prints `value` as JSON with `--json`, else as text by `text`.
+pub fn print_as<T: serde::Serialize>(value: &T, json: bool, text: impl FnOnce(&T)) {
+    if json {
+        print_json(value);
+    } else {
+        text(value);
+    }
+}
+
+/// Prints `items` one line each by `line` (or as a JSON array with `--json`), and `none`
+/// when there are none.
+pub fn print_lines<T: serde::Serialize>(
+    items: &[T],
+    json: bool,
+    none: &str,
+    line: impl Fn(&T) -> String,
+) -> u8 {
+    print_as(&items, json, |items| match items {
+        [] => say!("{none}"),
+        items => items.iter().for_each(|item| say!("{}", line(item))),
+    });
+    EXIT_OK
+}
+
 #[cfg(test)]
 mod tests {
     use super::escape_controls;

@@ -22,13 +22,7 @@ pub enum SuppressCommand {
         json: bool,
     },
     /// Show one suppression and its history. Exit 1 if TARGET is not suppressed.
-    Show {
-        /// An address or @domain.
-        target: String,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Show(super::ShowArgs),
 }
 
 /// Arguments of `suppress add`.
@@ -66,7 +60,7 @@ pub fn run(cli: &Cli, cmd: &SuppressCommand) -> u8 {
     match cmd {
         SuppressCommand::Add(args) => add(cli, args),
         SuppressCommand::List { json } => list(cli, *json),
-        SuppressCommand::Show { target, json } => show(cli, target, *json),
+        SuppressCommand::Show(super::ShowArgs { target, json }) => show(cli, target, *json),
     }
 }
 
@@ -220,14 +214,21 @@ pub fn history_line(e: &Event) -> String {
             source,
             evidence,
             units,
-        } => format!("added {target} ({reason}, {source}{}){}", scope(units), quoted(evidence)),
-        EventKind::Readded {
+        }
+        | EventKind::Readded {
             target,
             reason,
             source,
             evidence,
             units,
-        } => format!("re-added {target} ({reason}, {source}{}){}", scope(units), quoted(evidence)),
+        } => {
+            let verb = match e.kind {
+                EventKind::Suppressed { .. } => "added",
+                _ => "re-added",
+            };
+            let scope = scope(units);
+            format!("{verb} {target} ({reason}, {source}{scope}){}", quoted(evidence))
+        }
         EventKind::LiftRequested { lift, target, proof } => {
             format!("lift #{lift} requested for {target}{}", quoted(proof))
         }

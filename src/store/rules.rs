@@ -1056,6 +1056,15 @@ mod tests {
         }
     }
 
+    /// `owner`'s message relayed at `at` takes (or renews) Pat's contact lock till
+    /// `expires`. Answers another owner's lock that holds, if any.
+    fn take(f: &mut Fixture, owner: &str, at: i64, expires: i64) -> Option<Lock> {
+        let key = super::super::contact_lock_key("pat@example.com");
+        let mine = lock(owner, at, expires);
+        f.write(|t, ids| lock_take(t, ids, Timestamp(at), &key, &mine))
+            .unwrap()
+    }
+
     fn stored(f: &mut Fixture, key: &str) -> Option<Lock> {
         f.write(|t, _| {
             t.locks
@@ -1069,24 +1078,18 @@ mod tests {
     fn a_lock_is_taken_renewed_by_its_owner_and_left_to_it_until_it_expires() {
         let mut f = Fixture::new();
         let key = super::super::contact_lock_key("pat@example.com");
-        f.write(|t, ids| lock_take(t, ids, Timestamp(1), &key, &lock("sam", 1, 100)))
-            .unwrap();
-        f.write(|t, ids| lock_take(t, ids, Timestamp(2), &key, &lock("sam", 2, 150)))
-            .unwrap();
+        take(&mut f, "sam", 1, 100);
+        take(&mut f, "sam", 2, 150);
         assert_eq!(
             stored(&mut f, &key).unwrap().expires,
             Timestamp(150),
             "renewed"
         );
         // Another owner while it holds: left alone.
-        let held = f
-            .write(|t, ids| lock_take(t, ids, Timestamp(3), &key, &lock("priya", 3, 200)))
-            .unwrap()
-            .unwrap();
+        let held = take(&mut f, "priya", 3, 200).unwrap();
         assert_eq!(held.owner, "sam");
         // Once expired, the next owner takes it.
-        f.write(|t, ids| lock_take(t, ids, Timestamp(160), &key, &lock("priya", 160, 300)))
-            .unwrap();
+        take(&mut f, "priya", 160, 300);
         assert_eq!(stored(&mut f, &key).unwrap().owner, "priya");
         assert_eq!(f.kinds("pat@example.com"), ["lock-taken", "lock-taken"]);
         // Pruning removes it once expired.
@@ -1100,8 +1103,7 @@ mod tests {
         let mut f = Fixture::new();
         let key = super::super::contact_lock_key("pat@example.com");
         let boss = person("maria", 1);
-        f.write(|t, ids| lock_take(t, ids, Timestamp(1), &key, &lock("sam", 1, 1000)))
-            .unwrap();
+        take(&mut f, "sam", 1, 1000);
         let update = |f: &mut Fixture, op: LockOp| {
             f.write(|t, ids| lock_update(t, ids, Timestamp(5), &key, op, &boss))
                 .unwrap()
@@ -1177,8 +1179,7 @@ mod tests {
     fn suppressing_a_contact_ends_its_lock() {
         let mut f = Fixture::new();
         let key = super::super::contact_lock_key("pat@example.com");
-        f.write(|t, ids| lock_take(t, ids, Timestamp(1), &key, &lock("sam", 1, 1000)))
-            .unwrap();
+        take(&mut f, "sam", 1, 1000);
         add_at(
             &mut f,
             5,

@@ -48,6 +48,8 @@ pub struct Config {
     pub locks: LocksConfig,
     /// The people (or teams, or tools) senders belong to, for ownership locks.
     pub owners: Vec<OwnerConfig>,
+    /// Reading bounces, complaints and replies.
+    pub feedback: FeedbackConfig,
 }
 
 impl Default for Config {
@@ -66,6 +68,7 @@ impl Default for Config {
             sender_groups: Vec::new(),
             locks: LocksConfig::default(),
             owners: Vec::new(),
+            feedback: FeedbackConfig::default(),
         }
     }
 }
@@ -428,6 +431,57 @@ impl Default for LocksConfig {
     }
 }
 
+/// `[feedback]`: reading bounces, complaints and replies.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedbackConfig {
+    /// Our own domains (and their subdomains), besides those of `[[sender_groups]]` and
+    /// `[[owners]]`: feedback never suppresses them, whatever a message says.
+    pub internal_domains: Vec<String>,
+    /// "Not interested" replies: `log` (counted, nothing suppressed) or `suppress`.
+    pub not_interested: NotInterested,
+    /// The rules file: the phrases and patterns the classifier looks for. Unset: the shipped
+    /// `config/feedback-rules.toml` (built in).
+    pub rules: Option<PathBuf>,
+}
+
+/// What a "not interested" reply does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotInterested {
+    /// Logged and counted; nothing suppressed.
+    #[default]
+    Log,
+    /// Suppressed with reason `not-interested`.
+    Suppress,
+}
+
+impl Config {
+    /// Our own domains: `[feedback] internal_domains` and the domains of the sender identities
+    /// of sender groups and owners.
+    pub fn internal_domains(&self) -> Vec<String> {
+        let identities = self
+            .sender_groups
+            .iter()
+            .flat_map(|g| g.senders.iter())
+            .chain(self.owners.iter().flat_map(|o| o.senders.iter()));
+        let mut out: Vec<String> = self.feedback.internal_domains.clone();
+        for s in identities {
+            let domain = match crate::sender::SenderPattern::parse(s) {
+                Ok(crate::sender::SenderPattern::Address(a)) => {
+                    a.rsplit('@').next().unwrap_or("").to_string()
+                }
+                Ok(crate::sender::SenderPattern::Domain(d)) => d,
+                _ => continue,
+            };
+            if !domain.is_empty() && !out.contains(&domain) {
+                out.push(domain);
+            }
+        }
+        out
+    }
+}
+
 /// `[[owners]]`: one owner and the sender identities that are them.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -696,6 +750,7 @@ impl Config {
             &mut self.tls.cert_file,
             &mut self.tls.key_file,
             &mut self.upstream.ca_file,
+            &mut self.feedback.rules,
         ]
         .into_iter()
         .flatten()
@@ -750,6 +805,7 @@ impl Config {
                 "audit" => check_keys::<AuditConfig>(&prefix, section, errors, no_nested),
                 "tls" => check_keys::<TlsConfig>(&prefix, section, errors, no_nested),
                 "locks" => check_keys::<LocksConfig>(&prefix, section, errors, no_nested),
+                "feedback" => check_keys::<FeedbackConfig>(&prefix, section, errors, no_nested),
                 "auth" => {
                     check_keys::<AuthConfig>(&prefix, section, errors, |key, value, errors| {
                         let (Some(users), "users") = (value.as_array(), key) else {

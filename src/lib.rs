@@ -16,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod datadir;
 pub mod decision;
+pub mod feedback;
 pub mod lists;
 pub mod locks;
 pub mod model;

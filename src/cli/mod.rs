@@ -22,6 +22,7 @@ macro_rules! tell {
 
 mod audit;
 mod check;
+mod feedback;
 mod lift;
 mod lists;
 mod locks;
@@ -93,6 +94,9 @@ pub enum Command {
     /// Check a lead list (CSV) against the list; writes it to stdout with dnc_status and
     /// dnc_reason columns. Changes nothing.
     Scrub(lists::ScrubArgs),
+    /// Feedback (bounces, complaints, replies): `classify` shows what messages would do.
+    #[command(subcommand)]
+    Feedback(feedback::FeedbackCommand),
     /// Who the relay takes you for, and your role.
     Whoami,
     /// Read a password from stdin and print its argon2 hash for `[[auth.users]] password_hash`.
@@ -126,6 +130,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Lift(cmd) => lift::run(&cli, cmd),
         Command::Audit(cmd) => audit::run(&cli, cmd),
         Command::Locks(cmd) => locks::run(&cli, cmd),
+        Command::Feedback(cmd) => feedback::run(&cli, cmd),
         Command::Import(args) => lists::import(&cli, args),
         Command::Export(args) => lists::export(&cli, args),
         Command::Scrub(args) => lists::scrub(&cli, args),

@@ -1,0 +1,376 @@
+//! Feedback: what inbound mail (bounces, complaint reports, auto-replies and people's replies)
+//! says about whom to stop mailing. This module knows MIME and mail formats, never SMTP
+//! sessions: it reads one RFC 5322 message and says what it is and what should happen.
+//!
+//! The structure lives in code: RFC 3464 delivery reports ([`dsn`]), RFC 5965 complaint
+//! reports ([`arf`]), RFC 3834 auto-replies ([`autoreply`]), quoted text in replies ([`reply`]).
+//! The words live in the rules file ([`rules`], `config/feedback-rules.toml`).
+//!
+//! Biased towards doing nothing: only an unambiguous "this address does not exist", a
+//! complaint, or a clear request to stop suppresses. An out-of-office, a full mailbox, a policy
+//! block or a polite "not now" never does.
+
+pub mod arf;
+pub mod autoreply;
+pub mod dsn;
+pub mod reply;
+pub mod rules;
+
+use std::sync::Arc;
+
+use mail_parser::{Message, MessageParser};
+use serde::Serialize;
+
+use crate::address::Address;
+use crate::model::{named_enum, Reason, Source};
+use rules::Rules;
+
+named_enum! {
+    /// What a message is.
+    pub enum Kind {
+        /// A delivery status notification (RFC 3464, or a plain-text bounce).
+        Dsn = "dsn",
+        /// A complaint report (RFC 5965).
+        Arf = "arf",
+        /// An automatic reply (out of office, RFC 3834).
+        AutoReply = "auto-reply",
+        /// A person's reply.
+        Reply = "reply",
+        /// Nothing the classifier recognises (or not a message).
+        Unknown = "unknown",
+    }
+}
+
+named_enum! {
+    /// What a person's reply asks.
+    pub enum Class {
+        /// Stop mailing me.
+        Unsubscribe = "unsubscribe",
+        /// Stop mailing anyone at our company.
+        UnsubscribeCompany = "unsubscribe-company",
+        /// A formal privacy, erasure or regulator request.
+        Legal = "legal",
+        /// Not interested, without asking to stop.
+        NotInterested = "not-interested",
+        /// Interested.
+        Positive = "positive",
+        /// Try someone else.
+        Redirect = "redirect",
+        /// None of the above.
+        Unclear = "unclear",
+    }
+}
+
+named_enum! {
+    /// What to do about one address.
+    pub enum ActionKind {
+        /// Add it to the list.
+        Suppress = "suppress",
+        /// Put it in the review queue: a person confirms or dismisses it.
+        Review = "review",
+        /// Nothing (logged and counted).
+        None = "none",
+    }
+}
+
+/// What to do about one address, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Action {
+    /// The address, or `@domain` for a whole company.
+    pub target: String,
+    /// What to do.
+    pub action: ActionKind,
+    /// The reason the entry would get.
+    pub reason: Option<Reason>,
+    /// The delivery status (`5.1.1`) for bounces.
+    pub status: Option<String>,
+    /// Why, in words.
+    pub why: String,
+}
+
+impl Action {
+    fn new(target: impl Into<String>, action: ActionKind, reason: Option<Reason>) -> Action {
+        Action {
+            target: target.into(),
+            action,
+            reason,
+            status: None,
+            why: String::new(),
+        }
+    }
+
+    fn why(mut self, why: impl Into<String>) -> Action {
+        self.why = why.into();
+        self
+    }
+}
+
+/// What one message is and what should happen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Classified {
+    /// What it is.
+    pub kind: Kind,
+    /// For replies: what it asks.
+    pub class: Option<Class>,
+    /// What to do, per address.
+    pub actions: Vec<Action>,
+    /// The channel the suppressions come through.
+    #[serde(skip)]
+    pub source: Source,
+    /// The proof to record: the reply's new text, or the bounce's status and diagnostic, with
+    /// the message's Message-ID, From and Date.
+    #[serde(skip)]
+    pub evidence: String,
+}
+
+/// How the classifier treats addresses: whose are ours, which domains are shared by strangers.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Our own domains (and their subdomains): never suppressed.
+    pub internal_domains: Vec<String>,
+    /// Free-mail domains: a company-wide request from one of them goes to review.
+    pub free_mail: Vec<String>,
+    /// Whether "not interested" suppresses (else it is only logged).
+    pub not_interested_suppresses: bool,
+}
+
+impl Settings {
+    /// Whether `domain` is ours (or a subdomain of ours).
+    pub fn is_internal(&self, domain: &str) -> bool {
+        self.internal_domains.iter().any(|d| within(domain, d))
+    }
+
+    fn is_free_mail(&self, domain: &str) -> bool {
+        self.free_mail
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(domain))
+    }
+}
+
+/// Whether `domain` is `parent` or below it.
+fn within(domain: &str, parent: &str) -> bool {
+    let (domain, parent) = (domain.trim_end_matches('.'), parent.trim_end_matches('.'));
+    domain.eq_ignore_ascii_case(parent)
+        || (domain.len() > parent.len()
+            && domain.as_bytes()[domain.len() - parent.len() - 1] == b'.'
+            && domain[domain.len() - parent.len()..].eq_ignore_ascii_case(parent))
+}
+
+/// Reads messages and says what they are and what should happen.
+pub struct Classifier {
+    rules: Arc<Rules>,
+    settings: Settings,
+}
+
+impl Classifier {
+    /// A classifier with these rules and settings.
+    pub fn new(rules: Arc<Rules>, settings: Settings) -> Classifier {
+        Classifier { rules, settings }
+    }
+
+    /// The classifier a config describes: its rules file (else the shipped rules), our own
+    /// domains, the free-mail domains of `[locks]`, what "not interested" does.
+    pub fn from_config(config: &crate::config::Config) -> Result<Classifier, String> {
+        let rules = Rules::load(config.feedback.rules.as_deref())?;
+        let settings = Settings {
+            internal_domains: config.internal_domains(),
+            free_mail: config.locks.free_mail_domains.clone(),
+            not_interested_suppresses: config.feedback.not_interested
+                == crate::config::NotInterested::Suppress,
+        };
+        Ok(Classifier::new(Arc::new(rules), settings))
+    }
+
+    /// Classifies one raw RFC 5322 message.
+    pub fn classify(&self, raw: &[u8]) -> Classified {
+        let Some(message) = MessageParser::default().parse(raw) else {
+            return unknown("not a message");
+        };
+        let mut out = self.by_kind(&message);
+        self.spare_our_own(&mut out.actions);
+        out.evidence = format!("{}{}", out.evidence, provenance(&message));
+        out
+    }
+
+    fn by_kind(&self, message: &Message<'_>) -> Classified {
+        if let Some(actions) = arf::report(message) {
+            let evidence = actions.first().map(|a| a.why.clone()).unwrap_or_default();
+            return found(Kind::Arf, None, actions, Source::Fbl, evidence);
+        }
+        if let Some(bounce) = dsn::report(message, &self.rules) {
+            return found(
+                Kind::Dsn,
+                None,
+                bounce.actions,
+                Source::Bounce,
+                bounce.evidence,
+            );
+        }
+        let text = reply::Text::of(message);
+        if let Some(why) = autoreply::detect(message, &text, &self.rules) {
+            return found(Kind::AutoReply, None, Vec::new(), Source::Reply, why);
+        }
+        match sender(message) {
+            Some(from) => self.reply(from, &text),
+            None => unknown("no sender address"),
+        }
+    }
+
+    /// A person's reply: what its new text asks of its sender.
+    fn reply(&self, from: Address, text: &reply::Text) -> Classified {
+        let words = text.for_rules();
+        let (class, action, found_words) = match self.rules.reply(&words) {
+            Some((rule, found)) => (rule.class, rule.action, found.to_string()),
+            None => (Class::Unclear, ActionKind::None, String::new()),
+        };
+        let why = match found_words.is_empty() {
+            true => format!("{class} reply"),
+            false => format!("{class} reply: \"{}\"", clip(&found_words, 80)),
+        };
+        let mut actions = Vec::new();
+        let me = from.to_string();
+        match (class, action) {
+            (Class::NotInterested, _) if self.settings.not_interested_suppresses => actions
+                .push(Action::new(&me, ActionKind::Suppress, Some(Reason::NotInterested)).why(why)),
+            (Class::NotInterested, _) => actions
+                .push(Action::new(&me, ActionKind::None, Some(Reason::NotInterested)).why(why)),
+            (_, ActionKind::Suppress) => {
+                let reason = match class {
+                    Class::Legal => Reason::Legal,
+                    _ => Reason::Unsubscribe,
+                };
+                actions.push(Action::new(&me, ActionKind::Suppress, Some(reason)).why(why.clone()));
+                if class == Class::UnsubscribeCompany {
+                    actions.push(self.company(&from, &why));
+                }
+                if let Some(original) = text.original_recipient(&from, &self.settings) {
+                    let why = format!("{why} (the address it was sent to)");
+                    actions.push(
+                        Action::new(original.to_string(), ActionKind::Suppress, Some(reason))
+                            .why(why),
+                    );
+                }
+            }
+            (_, ActionKind::Review) => actions
+                .push(Action::new(&me, ActionKind::Review, Some(Reason::Unsubscribe)).why(why)),
+            (_, ActionKind::None) => {
+                actions.push(Action::new(&me, ActionKind::None, None).why(why))
+            }
+        }
+        let evidence = format!("reply: {}", clip(&text.new_text, 500));
+        found(Kind::Reply, Some(class), actions, Source::Reply, evidence)
+    }
+
+    /// The whole company of a sender who asked that nobody there be mailed: its domain, or a
+    /// review when the domain is free mail (strangers share it).
+    fn company(&self, from: &Address, why: &str) -> Action {
+        let domain = format!("@{}", from.domain());
+        match self.settings.is_free_mail(from.domain()) {
+            true => Action::new(domain, ActionKind::Review, Some(Reason::Unsubscribe)).why(
+                format!("{why}; {} is free mail: a person decides", from.domain()),
+            ),
+            false => Action::new(domain, ActionKind::Suppress, Some(Reason::Unsubscribe)).why(why),
+        }
+    }
+
+    /// Our own addresses are never suppressed, whatever a message says.
+    fn spare_our_own(&self, actions: &mut [Action]) {
+        for a in actions.iter_mut() {
+            let domain = a.target.rsplit('@').next().unwrap_or("");
+            if a.action != ActionKind::None && self.settings.is_internal(domain) {
+                a.action = ActionKind::None;
+                a.why = format!("{} (left alone: {domain} is one of ours)", a.why);
+            }
+        }
+    }
+}
+
+fn found(
+    kind: Kind,
+    class: Option<Class>,
+    actions: Vec<Action>,
+    source: Source,
+    evidence: String,
+) -> Classified {
+    Classified {
+        kind,
+        class,
+        actions,
+        source,
+        evidence,
+    }
+}
+
+fn unknown(why: &str) -> Classified {
+    found(
+        Kind::Unknown,
+        None,
+        Vec::new(),
+        Source::Reply,
+        why.to_string(),
+    )
+}
+
+/// The sender's address (From), if it is one.
+fn sender(message: &Message<'_>) -> Option<Address> {
+    let from = message.from()?.first()?.address()?;
+    Address::parse(from).ok()
+}
+
+/// Message-ID, From and Date, for the evidence.
+fn provenance(message: &Message<'_>) -> String {
+    let from = message
+        .from()
+        .and_then(|f| f.first())
+        .and_then(|a| a.address())
+        .unwrap_or("");
+    let date = message.date().map(|d| d.to_rfc3339()).unwrap_or_default();
+    format!(
+        " (Message-ID <{}>, From {from}, Date {date})",
+        message.message_id().unwrap_or("")
+    )
+}
+
+/// At most `max` characters of `text`.
+pub fn clip(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}
+
+/// Every address-like word in `text` that parses as an address.
+pub(crate) fn addresses_in(text: &str) -> Vec<Address> {
+    static EMAIL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"[A-Za-z0-9._%+'=-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+            .expect("address pattern")
+    });
+    let mut out: Vec<Address> = Vec::new();
+    for m in EMAIL.find_iter(text) {
+        if let Ok(a) = Address::parse(m.as_str().trim_matches('.')) {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subdomains_of_ours_are_ours() {
+        assert!(within("fb.acme.example", "acme.example"));
+        assert!(within("ACME.example", "acme.example"));
+        assert!(!within("notacme.example", "acme.example"));
+        assert!(!within("example", "acme.example"));
+    }
+
+    #[test]
+    fn clip_counts_characters_not_bytes() {
+        assert_eq!(clip("désolé", 3), "dés");
+        assert_eq!(clip("ok", 10), "ok");
+    }
+}

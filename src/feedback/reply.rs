@@ -1,0 +1,218 @@
+//! The new text of a reply: what its writer wrote this time, without what it quotes. Only the
+//! new text is read for requests (a quoted sales mail's "unsubscribe" footer asks nothing).
+//!
+//! Quoting as mail clients write it, in English and French: `>` lines, Gmail's "On … wrote:"
+//! and "Le … a écrit :" (also wrapped over two lines), Outlook's "-----Original Message-----",
+//! "From: … Sent: …" and "De : … Envoyé : …" blocks, underscore rules; signatures after `-- `
+//! and "Sent from my …" lines.
+
+use std::sync::LazyLock;
+
+use mail_parser::Message;
+use regex::Regex;
+
+use super::{addresses_in, Settings};
+use crate::address::Address;
+
+/// What a reply says: its subject and its new text, and what it quotes.
+#[derive(Debug, Clone, Default)]
+pub struct Text {
+    /// The subject without reply and forward prefixes.
+    pub subject: String,
+    /// Whether the subject carried a reply or forward prefix (then it is the thread's subject,
+    /// not something the writer wrote now).
+    pub subject_is_thread: bool,
+    /// The text written this time.
+    pub new_text: String,
+    /// The quoted part (the message replied to), from its header on.
+    pub quoted: String,
+}
+
+/// A line that starts the quoted message.
+static QUOTE_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^\s*(
+            (on|le)\s.{0,300}(wrote|a\s+écrit|écrivait)\s*:
+          | -{2,}\s*(original\s+message|message\s+d.origine|forwarded\s+message|message\s+transféré|mensaje\s+original)\s*-{2,}
+          | _{8,}
+          | (begin\s+forwarded\s+message|début\s+du\s+message\s+réexpédié)\s*:
+        )",
+    )
+    .expect("quote header pattern")
+});
+
+/// The first line of an Outlook-style quoted header block (`From:` / `De :`).
+static BLOCK_FROM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^\s*\*?(from|de|von)\s*\*?\s*:").expect("from pattern"));
+
+/// A later line of that block (`Sent:` / `Envoyé :` / `Date:`).
+static BLOCK_SENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*\*?(sent|envoyé|date|gesendet|to|à|a|subject|objet)\s*\*?\s*:")
+        .expect("sent pattern")
+});
+
+/// A line that ends the new text: a signature separator or a phone's footer.
+static SIGNATURE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(--\s*|(sent|envoyé|envoye|get outlook|obtenir outlook)\s.{0,40}(iphone|ipad|android|mobile|outlook|samsung|galaxy|phone|téléphone).*)$")
+        .expect("signature pattern")
+});
+
+/// Reply and forward prefixes of a subject.
+static SUBJECT_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*((re|aw|sv|tr|fw|fwd|wg|réf|rép|ref)\s*(\[\d+\])?\s*:\s*)+")
+        .expect("subject prefix pattern")
+});
+
+/// The `To:` line of a quoted header block.
+static QUOTED_TO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?im)^\s*>?\s*\*?(to|à|a|an)\s*\*?\s*:(.*)$").expect("to pattern")
+});
+
+impl Text {
+    /// The subject and text of `message`, split into new and quoted.
+    pub fn of(message: &Message<'_>) -> Text {
+        let body = message
+            .body_text(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default();
+        let subject = message.subject().unwrap_or("");
+        Text::split(subject, &body)
+    }
+
+    /// Splits a body into the new text and the quoted part.
+    pub fn split(subject: &str, body: &str) -> Text {
+        let body = body.replace("\r\n", "\n").replace('\r', "\n");
+        let lines: Vec<&str> = body.lines().collect();
+        let cut = quote_start(&lines);
+        let mut new_lines = Vec::new();
+        for line in &lines[..cut] {
+            let trimmed = line.trim_end();
+            if SIGNATURE.is_match(trimmed) {
+                break;
+            }
+            if trimmed.trim_start().starts_with('>') {
+                continue;
+            }
+            new_lines.push(trimmed.trim());
+        }
+        let prefix = SUBJECT_PREFIX.find(subject).map_or(0, |m| m.end());
+        Text {
+            subject: subject[prefix..].trim().to_string(),
+            subject_is_thread: prefix > 0,
+            new_text: fold(&new_lines.join("\n")),
+            quoted: lines[cut..].join("\n"),
+        }
+    }
+
+    /// The text the reply rules read: the new text, and the subject when the writer wrote it
+    /// (no reply prefix) or wrote nothing else.
+    pub fn for_rules(&self) -> String {
+        if self.new_text.is_empty() {
+            self.subject.clone()
+        } else if self.subject_is_thread || self.subject.is_empty() {
+            self.new_text.clone()
+        } else {
+            format!("{}\n{}", self.subject, self.new_text)
+        }
+    }
+
+    /// The address the quoted message was sent to, when it names exactly one that is not ours
+    /// and not `from` (the writer replying from another address of theirs).
+    pub fn original_recipient(&self, from: &Address, settings: &Settings) -> Option<Address> {
+        let to = QUOTED_TO.captures_iter(&self.quoted).next()?;
+        let theirs: Vec<Address> = addresses_in(to.get(2)?.as_str())
+            .into_iter()
+            .filter(|a| !settings.is_internal(a.domain()))
+            .collect();
+        match theirs.as_slice() {
+            [one] if one != from => Some(one.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// The index of the first line of the quoted message (`lines.len()` when nothing is quoted).
+fn quote_start(lines: &[&str]) -> usize {
+    for (i, line) in lines.iter().enumerate() {
+        let line = line.trim_start_matches(['>', ' ']);
+        if QUOTE_HEADER.is_match(line) {
+            return i;
+        }
+        // "On Mon, 5 Jan 2026 at 10:00, Sam <sam@acme.example>" / "wrote:" on the next line.
+        if let Some(next) = lines.get(i + 1) {
+            let joined = format!("{} {}", line.trim_end(), next.trim());
+            if line.len() < 300 && QUOTE_HEADER.is_match(&joined) && !QUOTE_HEADER.is_match(next) {
+                return i;
+            }
+        }
+        // An Outlook block: From/De followed within a few lines by Sent/Envoyé/Date/To.
+        if BLOCK_FROM.is_match(line)
+            && lines[i + 1..]
+                .iter()
+                .take(4)
+                .filter(|l| BLOCK_SENT.is_match(l))
+                .count()
+                >= 2
+        {
+            return i;
+        }
+    }
+    lines.len()
+}
+
+/// Folds runs of spaces and tabs, drops blank lines.
+fn fold(text: &str) -> String {
+    text.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gmail_quotes_are_cut_even_when_wrapped() {
+        let t = Text::split(
+            "Re: Quick question",
+            "Please remove me.\n\nOn Mon, Jan 5, 2026 at 10:00 AM Sam Lee <sam@acme.example>\nwrote:\n> Hi Pat,\n> To unsubscribe click here\n",
+        );
+        assert_eq!(t.new_text, "Please remove me.");
+        assert!(t.quoted.contains("unsubscribe"));
+        assert!(t.subject_is_thread);
+        assert_eq!(t.for_rules(), "Please remove me.");
+    }
+
+    #[test]
+    fn french_and_outlook_quotes_are_cut() {
+        let fr = Text::split("RE: Votre projet", "Merci de ne plus me contacter.\n\nLe lun. 5 janv. 2026 à 10:00, Sam <sam@acme.example> a écrit :\n> Bonjour");
+        assert_eq!(fr.new_text, "Merci de ne plus me contacter.");
+        let outlook = Text::split(
+            "RE: Demo",
+            "Not interested, thanks.\r\n\r\nFrom: Sam Lee <sam@acme.example>\r\nSent: Monday, January 5, 2026 10:00 AM\r\nTo: Pat Smith <pat.smith@globex.example>\r\nSubject: Demo\r\n\r\nHi Pat, unsubscribe here",
+        );
+        assert_eq!(outlook.new_text, "Not interested, thanks.");
+        let from = Address::parse("psmith@globex.example").expect("address");
+        let settings = Settings {
+            internal_domains: vec!["acme.example".into()],
+            ..Settings::default()
+        };
+        assert_eq!(
+            outlook
+                .original_recipient(&from, &settings)
+                .map(|a| a.to_string()),
+            Some("pat.smith@globex.example".into())
+        );
+    }
+
+    #[test]
+    fn signatures_and_phone_footers_end_the_new_text() {
+        let t = Text::split("UNSUBSCRIBE", "\nSent from my iPhone\n");
+        assert_eq!(t.new_text, "");
+        assert_eq!(t.for_rules(), "UNSUBSCRIBE");
+        let t = Text::split("Re: x", "Sounds good\n-- \nPat\nstop by our booth");
+        assert_eq!(t.new_text, "Sounds good");
+    }
+}

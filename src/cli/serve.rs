@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use clap::Args;
 use tokio::signal::unix::{signal, SignalKind};
 
-use super::{Cli, EXIT_NEGATIVE, EXIT_OK, EXIT_UNREACHABLE};
+use super::{Cli, EXIT_NEGATIVE, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE};
 use crate::config::{Config, LogFormat, Overrides};
 use crate::server::{Hooks, Server};
 
@@ -121,6 +121,10 @@ pub fn check_config(cli: &Cli) -> u8 {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "shipped config".into());
+    if let Err(e) = crate::feedback::Classifier::from_config(&config) {
+        tell!("dnc-relay: {origin}: feedback.rules: {e}");
+        return EXIT_USAGE;
+    }
     say!("{origin}: OK");
     let listen: Vec<String> = config.server.listen.iter().map(|a| a.to_string()).collect();
     say!("  listen      {}", listen.join(", "));
@@ -128,6 +132,11 @@ pub fn check_config(cli: &Cli) -> u8 {
     say!("  store       {}", config.store_path().display());
     say!("  socket      {}", config.socket_path().display());
     say!("  decisions   {}", config.decisions_path().display());
+    let rules = config.feedback.rules.as_ref();
+    let rules = rules.map_or("built in (config/feedback-rules.toml)".into(), |p| {
+        p.display().to_string()
+    });
+    say!("  feedback    rules {rules}");
     EXIT_OK
 }
 

@@ -1,0 +1,225 @@
+//! Feedback classification as a user meets it: `dnc-relay feedback classify` on the README's
+//! example files, with the shipped rules and with a rules file of one's own, and our own
+//! domains spared.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::binary;
+use common::process::text;
+use serde_json::Value;
+
+/// Runs `feedback classify --json` on `files` (relative to the crate) with `config`, if any.
+fn classify(config: Option<&Path>, files: &[&str]) -> (Option<i32>, Vec<Value>, String) {
+    let mut cmd = Command::new(binary());
+    cmd.env_remove("DNC_RELAY_CONFIG")
+        .args(["feedback", "classify", "--json"]);
+    if let Some(config) = config {
+        cmd.arg("--config").arg(config);
+    }
+    let out = cmd.args(files).output().expect("run dnc-relay");
+    let lines = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    (out.status.code(), lines, text(&out.stderr))
+}
+
+/// `(target, action, reason, status)` of each action of a line.
+fn actions(line: &Value) -> Vec<(String, String, Option<String>, Option<String>)> {
+    let s = |v: &Value| v.as_str().map(str::to_string);
+    line["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|a| {
+            (
+                s(&a["target"]).unwrap_or_default(),
+                s(&a["action"]).unwrap_or_default(),
+                s(&a["reason"]),
+                s(&a["status"]),
+            )
+        })
+        .collect()
+}
+
+fn owned(
+    target: &str,
+    action: &str,
+    reason: Option<&str>,
+    status: Option<&str>,
+) -> (String, String, Option<String>, Option<String>) {
+    (
+        target.into(),
+        action.into(),
+        reason.map(Into::into),
+        status.map(Into::into),
+    )
+}
+
+const EXAMPLES: &[&str] = &[
+    "tests/feedback/examples/hard-bounce.eml",
+    "tests/feedback/examples/mailbox-full.eml",
+    "tests/feedback/examples/complaint.eml",
+    "tests/feedback/examples/reply-stop-fr.eml",
+    "tests/feedback/examples/out-of-office.eml",
+    "tests/feedback/examples/reply-positive.eml",
+];
+
+#[test]
+fn classify_says_what_the_readme_says_of_its_examples() {
+    let (code, lines, stderr) = classify(None, EXAMPLES);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(lines.len(), EXAMPLES.len());
+    let kinds: Vec<(&str, &str, Option<&str>)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["file"].as_str().unwrap_or(""),
+                l["kind"].as_str().unwrap_or(""),
+                l["class"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (EXAMPLES[0], "dsn", None),
+            (EXAMPLES[1], "dsn", None),
+            (EXAMPLES[2], "arf", None),
+            (EXAMPLES[3], "reply", Some("unsubscribe")),
+            (EXAMPLES[4], "auto-reply", None),
+            (EXAMPLES[5], "reply", Some("positive")),
+        ]
+    );
+    assert_eq!(
+        actions(&lines[0]),
+        [
+            owned(
+                "pat@example.com",
+                "suppress",
+                Some("hard-bounce"),
+                Some("5.1.1")
+            ),
+            owned("lee@example.com", "none", None, Some("5.2.2")),
+        ]
+    );
+    assert_eq!(
+        actions(&lines[1]),
+        [owned("kim@example.com", "none", None, Some("5.2.2"))]
+    );
+    assert_eq!(
+        actions(&lines[2]),
+        [owned("jo@isp.example", "suppress", Some("complaint"), None)]
+    );
+    assert_eq!(
+        actions(&lines[3]),
+        [owned(
+            "pat@initech.fr",
+            "suppress",
+            Some("unsubscribe"),
+            None
+        )]
+    );
+    assert!(
+        actions(&lines[4]).is_empty(),
+        "an out-of-office does nothing"
+    );
+    assert_eq!(
+        actions(&lines[5]),
+        [owned("alex@umbrella.example", "none", None, None)],
+        "the quoted footer's STOP is not the reader's"
+    );
+}
+
+#[test]
+fn a_rules_file_of_ones_own_replaces_the_words_and_a_broken_one_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shipped = std::fs::read_to_string("config/feedback-rules.toml").expect("shipped rules");
+    // Ops teach it a word: "fruitcake" is how this market says stop.
+    let taught = shipped.replacen(
+        "    'unsubscribe',\n",
+        "    'unsubscribe',\n    'fruitcake',\n",
+        1,
+    );
+    assert_ne!(taught, shipped, "the unsubscribe list starts as expected");
+    std::fs::write(dir.path().join("rules.toml"), taught).expect("write rules");
+    let config = dir.path().join("relay.toml");
+    std::fs::write(&config, "[feedback]\nrules = \"rules.toml\"\n").expect("write config");
+    let message = dir.path().join("fruitcake.eml");
+    std::fs::write(
+        &message,
+        "From: Pat <pat@globex.example>\r\nTo: sam@acme.example\r\nSubject: Re: hello\r\n\r\nFruitcake!\r\n",
+    )
+    .expect("write message");
+    let file = message.to_str().expect("utf-8 path");
+    let (code, lines, stderr) = classify(Some(&config), &[file]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        actions(&lines[0]),
+        [owned(
+            "pat@globex.example",
+            "suppress",
+            Some("unsubscribe"),
+            None
+        )]
+    );
+    // The shipped words alone do not know it.
+    let (_, lines, _) = classify(None, &[file]);
+    assert_eq!(lines[0]["class"], "unclear");
+
+    std::fs::write(
+        dir.path().join("rules.toml"),
+        shipped.replacen("'user unknown'", "'user (unknown'", 1),
+    )
+    .expect("write broken rules");
+    let (code, lines, stderr) = classify(Some(&config), &[file]);
+    assert_eq!(code, Some(2));
+    assert!(lines.is_empty());
+    assert!(stderr.contains("user (unknown"), "{stderr}");
+    let check = Command::new(binary())
+        .args(["check-config", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run check-config");
+    assert_eq!(check.status.code(), Some(2), "{}", text(&check.stdout));
+    assert!(
+        text(&check.stderr).contains("feedback.rules"),
+        "{}",
+        text(&check.stderr)
+    );
+}
+
+#[test]
+fn our_own_domains_are_never_suppressed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("relay.toml");
+    std::fs::write(
+        &config,
+        "[feedback]\ninternal_domains = [\"initech.fr\"]\n\n[[owners]]\nname = \"sam\"\nsenders = [\"@isp.example\"]\n",
+    )
+    .expect("write config");
+    let files = [EXAMPLES[3], EXAMPLES[2]];
+    let (code, lines, stderr) = classify(Some(&config), &files);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        actions(&lines[0]),
+        [owned("pat@initech.fr", "none", Some("unsubscribe"), None)],
+        "[feedback] internal_domains"
+    );
+    assert_eq!(
+        actions(&lines[1]),
+        [owned("jo@isp.example", "none", Some("complaint"), None)],
+        "an owner's sender domain"
+    );
+}
+
+#[test]
+fn an_unreadable_file_is_exit_2_and_the_others_are_still_classified() {
+    let (code, lines, stderr) = classify(None, &["tests/feedback/examples/none.eml", EXAMPLES[0]]);
+    assert_eq!(code, Some(2));
+    assert_eq!(lines.len(), 1);
+    assert!(stderr.contains("none.eml"), "{stderr}");
+}

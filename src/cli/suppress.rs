@@ -255,6 +255,26 @@ pub fn history_line(e: &Event) -> String {
             to,
             note,
         } => format!("lock on {target} transferred from {from} to {to}{}", quoted(note)),
+        EventKind::Feedback {
+            feedback,
+            target,
+            kind,
+            class,
+            action,
+            why,
+        } => {
+            let class = class.map(|c| format!(" ({c})")).unwrap_or_default();
+            format!("feedback #{feedback}: {kind}{class} about {target}: {action} ({why})")
+        }
+        EventKind::FeedbackReviewed {
+            feedback,
+            target,
+            confirmed,
+            why,
+        } => match confirmed {
+            true => format!("feedback #{feedback} confirmed: {target} suppressed"),
+            false => format!("feedback #{feedback} dismissed for {target}{}", quoted(why)),
+        },
         EventKind::LockReleased { target, owner, note } => {
             format!("lock on {target} (owner {owner}) released{}", quoted(note))
         }

@@ -22,88 +22,10 @@ use mail_parser::{Message, MessageParser};
 use serde::Serialize;
 
 use crate::address::Address;
-use crate::model::{named_enum, Reason, Source};
+use crate::model::{Reason, Source};
 use rules::Rules;
 
-named_enum! {
-    /// What a message is.
-    pub enum Kind {
-        /// A delivery status notification (RFC 3464, or a plain-text bounce).
-        Dsn = "dsn",
-        /// A complaint report (RFC 5965).
-        Arf = "arf",
-        /// An automatic reply (out of office, RFC 3834).
-        AutoReply = "auto-reply",
-        /// A person's reply.
-        Reply = "reply",
-        /// Nothing the classifier recognises (or not a message).
-        Unknown = "unknown",
-    }
-}
-
-named_enum! {
-    /// What a person's reply asks.
-    pub enum Class {
-        /// Stop mailing me.
-        Unsubscribe = "unsubscribe",
-        /// Stop mailing anyone at our company.
-        UnsubscribeCompany = "unsubscribe-company",
-        /// A formal privacy, erasure or regulator request.
-        Legal = "legal",
-        /// Not interested, without asking to stop.
-        NotInterested = "not-interested",
-        /// Interested.
-        Positive = "positive",
-        /// Try someone else.
-        Redirect = "redirect",
-        /// None of the above.
-        Unclear = "unclear",
-    }
-}
-
-named_enum! {
-    /// What to do about one address.
-    pub enum ActionKind {
-        /// Add it to the list.
-        Suppress = "suppress",
-        /// Put it in the review queue: a person confirms or dismisses it.
-        Review = "review",
-        /// Nothing (logged and counted).
-        None = "none",
-    }
-}
-
-/// What to do about one address, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Action {
-    /// The address, or `@domain` for a whole company.
-    pub target: String,
-    /// What to do.
-    pub action: ActionKind,
-    /// The reason the entry would get.
-    pub reason: Option<Reason>,
-    /// The delivery status (`5.1.1`) for bounces.
-    pub status: Option<String>,
-    /// Why, in words.
-    pub why: String,
-}
-
-impl Action {
-    fn new(target: impl Into<String>, action: ActionKind, reason: Option<Reason>) -> Action {
-        Action {
-            target: target.into(),
-            action,
-            reason,
-            status: None,
-            why: String::new(),
-        }
-    }
-
-    fn why(mut self, why: impl Into<String>) -> Action {
-        self.why = why.into();
-        self
-    }
-}
+pub use crate::model::feedback::{Action, ActionKind, Class, Kind};
 
 /// What one message is and what should happen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

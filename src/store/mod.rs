@@ -5,6 +5,7 @@
 //! acknowledged change is durable and visible to the very next read. Nothing here knows SMTP.
 
 mod fault;
+mod feedback;
 mod guard;
 mod rules;
 mod tables;
@@ -21,6 +22,7 @@ use crate::claims::Claim;
 use crate::model::{
     Actor, Attempt, Entry, Event, EventKind, ImportFormat, Lock, Reason, Source, Timestamp, Units,
 };
+pub use feedback::Recorded;
 pub use rules::LockOp;
 use rules::{Output, Work};
 use writer::Job;
@@ -679,6 +681,76 @@ impl Store {
             Output::AddedMany(outcomes) => Ok(outcomes),
             _ => Err(unexpected()),
         }
+    }
+
+    /// Records a classified feedback message and makes its suppressions through the one add
+    /// path, in one transaction; returns once it is committed to disk. The same message
+    /// recorded again changes nothing.
+    pub async fn record_feedback(
+        &self,
+        record: crate::model::feedback::Record,
+    ) -> Result<Recorded, StoreError> {
+        match self.write(Work::Feedback(record)).await? {
+            Output::Feedback(recorded) => Ok(recorded),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Confirms (suppresses, scoped to `units`) or dismisses the pending reviews of feedback
+    /// record `id`.
+    pub async fn review_feedback(
+        &self,
+        id: u64,
+        confirm: bool,
+        why: String,
+        units: crate::model::Units,
+        actor: Actor,
+    ) -> Result<Result<crate::model::feedback::Record, Refusal>, StoreError> {
+        let work = Work::FeedbackReview {
+            id,
+            confirm,
+            why,
+            units,
+            actor,
+        };
+        match self.write(work).await? {
+            Output::FeedbackReviewed(result) => Ok(result),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Feedback record `id`.
+    pub fn feedback(&self, id: u64) -> Result<Option<crate::model::feedback::Record>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(tables::FEEDBACK)?;
+            let value = table.get(id)?;
+            value.map(|v| tables::decode(v.value())).transpose()
+        })
+    }
+
+    /// Feedback records after id `after`, oldest first, at most `limit`; with `pending`,
+    /// only those with a review waiting.
+    pub fn feedback_records(
+        &self,
+        after: u64,
+        limit: usize,
+        pending: bool,
+    ) -> Result<Vec<crate::model::feedback::Record>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(tables::FEEDBACK)?;
+            let mut out = Vec::new();
+            for row in table.range(after.saturating_add(1)..)? {
+                let (_, value) = row?;
+                let record: crate::model::feedback::Record = tables::decode(value.value())?;
+                if !pending || record.is_pending() {
+                    out.push(record);
+                }
+                if out.len() >= limit {
+                    break;
+                }
+            }
+            Ok(out)
+        })
     }
 
     /// Opens a lift request for the entry stored under `target`.

@@ -79,6 +79,16 @@ pub(super) enum Work {
     AbortImport {
         import: u64,
     },
+    /// Records a classified feedback message and makes its suppressions.
+    Feedback(crate::model::feedback::Record),
+    /// Confirms or dismisses a feedback record's pending reviews.
+    FeedbackReview {
+        id: u64,
+        confirm: bool,
+        why: String,
+        units: crate::model::Units,
+        actor: Actor,
+    },
 }
 
 /// An administrative change to a lock.
@@ -128,6 +138,8 @@ pub(super) enum Output {
     Pruned(u64),
     Lock(Result<Option<Lock>, Refusal>),
     Imported(ImportCounts),
+    Feedback(super::feedback::Recorded),
+    FeedbackReviewed(Result<crate::model::feedback::Record, Refusal>),
 }
 
 /// The next ids to hand out.
@@ -136,6 +148,7 @@ pub(super) struct Ids {
     pub(super) event: u64,
     pub(super) lift: u64,
     pub(super) attempt_seq: u32,
+    pub(super) feedback: u64,
 }
 
 impl Ids {
@@ -150,6 +163,7 @@ impl Ids {
             event: last_event + 1,
             lift: last_lift + 1,
             attempt_seq: 0,
+            feedback: super::feedback::next_id(&txn)?,
         })
     }
 }
@@ -165,8 +179,8 @@ pub(super) struct RecordBatch {
 
 /// The tables a batch writes, opened once per transaction.
 pub(super) struct Tables<'t> {
-    /// The transaction, for tables opened on demand (an import's staging table).
-    txn: &'t WriteTransaction,
+    /// The transaction, for tables opened on demand (an import's staging table, feedback).
+    pub(super) txn: &'t WriteTransaction,
     suppressions: Table<'t, &'static str, &'static [u8]>,
     events: Table<'t, u64, &'static [u8]>,
     by_key: MultimapTable<'t, &'static str, u64>,
@@ -249,6 +263,17 @@ pub(super) fn apply(
                 .delete_table(tables::staging(&tables::staging_name(import)))?;
             Ok(Output::Recorded)
         }
+        Work::Feedback(record) => {
+            super::feedback::record(t, ids, now, record).map(Output::Feedback)
+        }
+        Work::FeedbackReview {
+            id,
+            confirm,
+            why,
+            units,
+            actor,
+        } => super::feedback::review(t, ids, now, id, confirm, why, units, &actor)
+            .map(Output::FeedbackReviewed),
         Work::GroupAccount {
             account,
             domains,
@@ -471,7 +496,7 @@ fn release_contact_lock(
 }
 
 /// Appends an event (indexed under `key` when given).
-fn event(
+pub(super) fn event(
     t: &mut Tables<'_>,
     ids: &mut Ids,
     now: Timestamp,
@@ -496,7 +521,7 @@ fn event(
 
 /// Adds one entry, or merges a re-add into the existing one (stronger reason and wider scope
 /// win; the first time stays). Never weakens or removes anything.
-fn add(
+pub(super) fn add(
     t: &mut Tables<'_>,
     ids: &mut Ids,
     now: Timestamp,

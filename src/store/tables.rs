@@ -36,6 +36,13 @@ pub const LOCKS: TableDefinition<&str, &[u8]> = TableDefinition::new("locks");
 /// Account grouping for account locks: domain -> account.
 pub const ACCOUNTS: TableDefinition<&str, &str> = TableDefinition::new("accounts");
 
+/// Feedback records (every message the classifier read) by id.
+pub const FEEDBACK: TableDefinition<u64, &[u8]> = TableDefinition::new("feedback");
+
+/// Feedback records by the SHA-256 of their raw message: a message handed over twice is one
+/// record.
+pub const FEEDBACK_BY_HASH: TableDefinition<&str, u64> = TableDefinition::new("feedback_by_hash");
+
 /// The name prefix of import staging tables (one per import in progress).
 pub const STAGING_PREFIX: &str = "import-staging-";
 

@@ -181,6 +181,9 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
             }
         }
         open_tables(&txn)?;
+        // Opened on demand by their operations; created here so that readers find them.
+        txn.open_table(tables::FEEDBACK)?;
+        txn.open_table(tables::FEEDBACK_BY_HASH)?;
     }
     // Staging tables of imports cut short by a crash: void.
     let leftovers: Vec<String> = txn

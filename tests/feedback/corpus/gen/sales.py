@@ -260,6 +260,23 @@ class Original:
         self.mid = msgid("acme", dom, date)
         self.reply_to = t.get("reply_to")
         self.verp = verp(self.token, to_addr)
+        self.prev = None
+
+    def full_body(self):
+        """Body as seen in the thread: follow-ups quote the earlier mail Gmail-style."""
+        if not self.prev:
+            return self.body
+        p, d = self.prev, self.prev.date
+        if self.lang == "fr":
+            from .engine import DAYS_FR_ABBR, MONTHS_FR_ABBR
+            att = (f"Le {DAYS_FR_ABBR[d.weekday()]} {d.day} {MONTHS_FR_ABBR[d.month - 1]} {d.year} à "
+                   f"{d:%H:%M}, {p.rep_name} <{p.rep_addr}> a écrit :")
+        else:
+            from .engine import DAYS_EN, MONTHS_EN, h12
+            att = (f"On {DAYS_EN[d.weekday()][:3]}, {MONTHS_EN[d.month - 1][:3]} {d.day}, {d.year} at "
+                   f"{h12(d)} {p.rep_name} <{p.rep_addr}> wrote:")
+        q = "\n".join(("> " + l) if l.strip() else ">" for l in p.body.rstrip("\n").split("\n"))
+        return self.body.rstrip("\n") + "\n\n" + att + "\n" + q + "\n"
 
     def headers(self, with_trace=False, dkim=True):
         h = []

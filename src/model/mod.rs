@@ -3,6 +3,8 @@
 //! These types are shared by the store (which persists them), the policy (which reads entries),
 //! the admin protocol (which shows them) and the audit log. They hold no I/O.
 
+pub mod feedback;
+
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -681,6 +683,32 @@ pub enum EventKind {
         /// Rows skipped as malformed (`--skip-invalid`).
         skipped: u64,
     },
+    /// A feedback message named the target: a bounce, a complaint, a reply.
+    Feedback {
+        /// The feedback record's id.
+        feedback: u64,
+        /// The target.
+        target: String,
+        /// What the message was.
+        kind: feedback::Kind,
+        /// For replies: what it asked.
+        class: Option<feedback::Class>,
+        /// What was done about the target.
+        action: feedback::ActionKind,
+        /// Why.
+        why: String,
+    },
+    /// A person confirmed or dismissed a feedback review.
+    FeedbackReviewed {
+        /// The feedback record's id.
+        feedback: u64,
+        /// The target.
+        target: String,
+        /// Confirmed (suppressed) or dismissed.
+        confirmed: bool,
+        /// Why (for a dismissal).
+        why: String,
+    },
 }
 
 impl EventKind {
@@ -696,7 +724,9 @@ impl EventKind {
             | EventKind::LockReviewed { target, .. }
             | EventKind::LockDecided { target, .. }
             | EventKind::LockTransferred { target, .. }
-            | EventKind::LockReleased { target, .. } => Some(target),
+            | EventKind::LockReleased { target, .. }
+            | EventKind::Feedback { target, .. }
+            | EventKind::FeedbackReviewed { target, .. } => Some(target),
             EventKind::Scrubbed { .. }
             | EventKind::Imported { .. }
             | EventKind::AccountGrouped { .. } => None,

@@ -21,6 +21,7 @@ use crate::admin::server::{BindError, Handler};
 use crate::admin::AdminServer;
 use crate::audit::DecisionLog;
 use crate::config::Config;
+use crate::feedback::Classifier;
 use crate::locks::{LockManager, LockSettings};
 use crate::model::Timestamp;
 use crate::policy::{MatchOptions, Policy, SenderGroups, SuppressionLookup};
@@ -69,13 +70,16 @@ pub enum StartError {
     /// The TLS certificate or key could not be loaded (exit 2).
     #[error("{0}")]
     Tls(String),
+    /// The feedback rules file could not be loaded (exit 2).
+    #[error("feedback.rules: {0}")]
+    FeedbackRules(String),
 }
 
 impl StartError {
     /// The process exit code for this failure.
     pub fn exit_code(&self) -> i32 {
         match self {
-            StartError::Tls(_) => 2,
+            StartError::Tls(_) | StartError::FeedbackRules(_) => 2,
             _ => 3,
         }
     }
@@ -104,6 +108,7 @@ impl Server {
         // Checks that create nothing.
         warn_if_open_to_the_world(&config);
         tls_acceptor(&config).map_err(StartError::Tls)?;
+        let classifier = Classifier::from_config(&config).map_err(StartError::FeedbackRules)?;
         let relay = Relay::from_config(&config)?;
         let store_start = crate::datadir::inspect(&config)?;
         crate::admin::server::ensure_free(&config.socket_path())?;
@@ -149,6 +154,7 @@ impl Server {
             policy: std::sync::RwLock::new(admin_policy),
             roles: std::sync::RwLock::new(config.admin.roles.clone()),
             locks: std::sync::RwLock::new(LockSettings::from_config(&config)),
+            classifier: std::sync::RwLock::new(Arc::new(classifier)),
         });
         let admin = AdminServer::bind(
             &config.socket_path(),
@@ -210,6 +216,7 @@ impl Server {
     /// restart; a change to them is reported and otherwise ignored.
     pub fn reload(&mut self, config: Config) -> Result<Vec<String>, StartError> {
         let (reloadable, admin_policy) = build_reloadable(&config, &self.store, &self.hooks)?;
+        let classifier = Classifier::from_config(&config).map_err(StartError::FeedbackRules)?;
         let mut ignored = Vec::new();
         let old = &self.config;
         let restart_only = [
@@ -242,6 +249,9 @@ impl Server {
         }
         if let Ok(mut locks) = self.handler.locks.write() {
             *locks = LockSettings::from_config(&config);
+        }
+        if let Ok(mut current) = self.handler.classifier.write() {
+            *current = Arc::new(classifier);
         }
         self.config = config;
         Ok(ignored)

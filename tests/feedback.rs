@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::binary;
-use common::process::text;
+use common::process::{text, Relay, Smtp};
 use serde_json::Value;
 
 /// Runs `feedback classify --json` on `files` (relative to the crate) with `config`, if any.
@@ -222,4 +222,157 @@ fn an_unreadable_file_is_exit_2_and_the_others_are_still_classified() {
     assert_eq!(code, Some(2));
     assert_eq!(lines.len(), 1);
     assert!(stderr.contains("none.eml"), "{stderr}");
+}
+
+/// `relay.cli(args)` with its exit code and output.
+fn run(relay: &Relay, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = relay.cli(args);
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn ingested_feedback_takes_effect_at_the_next_rcpt_and_is_on_the_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let relay = Relay::start(dir.path());
+    let rcpt = |to: &str| Smtp::rcpt_reply(relay.addr, to);
+    assert!(rcpt("pat@example.com").starts_with("250"));
+
+    // A DSN for pat (5.1.1): the next RCPT is 550 5.1.1.
+    let (code, out, err) = run(&relay, &["ingest", EXAMPLES[0]]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("feedback #1: dsn"), "{out}");
+    let reply = rcpt("pat@example.com");
+    assert!(reply.starts_with("550 5.1.1"), "{reply}");
+    assert!(
+        rcpt("lee@example.com").starts_with("250"),
+        "a full mailbox suppresses nothing"
+    );
+
+    // A complaint report: reason complaint. A French reply: its sender.
+    let (code, _, err) = run(&relay, &["ingest", EXAMPLES[2], EXAMPLES[3]]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(rcpt("jo@isp.example").starts_with("550"));
+    assert!(rcpt("pat@initech.fr").starts_with("550"));
+    let (_, shown, _) = run(&relay, &["suppress", "show", "jo@isp.example", "--json"]);
+    let shown: Value = serde_json::from_str(&shown).expect("json");
+    assert_eq!(shown["entry"]["reason"], "complaint");
+    assert_eq!(shown["entry"]["source"], "fbl");
+    assert!(shown["entry"]["actor"]["user"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("feedback via ")));
+    let (_, timeline, _) = run(&relay, &["suppress", "show", "pat@initech.fr"]);
+    assert!(
+        timeline.contains("feedback #3: reply (unsubscribe)"),
+        "{timeline}"
+    );
+    assert!(
+        timeline.contains("ne plus me contacter"),
+        "evidence: {timeline}"
+    );
+
+    // Nothing actionable: exit 1, nothing changes; --sysexits makes it 0 for MTA pipes.
+    let (code, _, _) = run(&relay, &["ingest", EXAMPLES[4]]);
+    assert_eq!(code, Some(1));
+    let (code, _, _) = run(&relay, &["ingest", "--sysexits", EXAMPLES[1]]);
+    assert_eq!(code, Some(0));
+    assert!(rcpt("kim@example.com").starts_with("250"));
+    // The same message twice is one record.
+    let (code, out, _) = run(&relay, &["ingest", EXAMPLES[0]]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("feedback #1: dsn, seen before"), "{out}");
+    // Bad input: 2.
+    let empty = dir.path().join("empty.eml");
+    std::fs::write(&empty, "\n").expect("write");
+    let (code, _, err) = run(&relay, &["ingest", empty.to_str().expect("path")]);
+    assert_eq!(code, Some(2), "{err}");
+    let (_, list, _) = run(&relay, &["feedback", "list"]);
+    assert_eq!(list.lines().count(), 5, "{list}");
+}
+
+#[test]
+fn a_maildir_is_emptied_into_cur_as_each_message_is_recorded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let relay = Relay::start(dir.path());
+    let maildir = dir.path().join("Maildir");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).expect("maildir");
+    }
+    for (i, example) in EXAMPLES.iter().enumerate() {
+        std::fs::copy(example, maildir.join("new").join(format!("100{i}.M1.host"))).expect("copy");
+    }
+    let (code, out, err) = run(
+        &relay,
+        &["ingest", "--maildir", maildir.to_str().expect("path")],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(
+        std::fs::read_dir(maildir.join("new")).expect("new").count(),
+        0
+    );
+    let cur: Vec<String> = std::fs::read_dir(maildir.join("cur"))
+        .expect("cur")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(cur.len(), EXAMPLES.len());
+    assert!(cur.iter().all(|n| n.ends_with(":2,S")), "{cur:?}");
+    assert!(Smtp::rcpt_reply(relay.addr, "pat@example.com").starts_with("550"));
+}
+
+#[test]
+fn a_company_wide_request_from_free_mail_waits_for_a_person() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let relay = Relay::start(dir.path());
+    let message = dir.path().join("company.eml");
+    std::fs::write(
+        &message,
+        "From: Jo <jo.b@gmail.com>\r\nTo: sam@acme.example\r\nSubject: Re: offer\r\n\r\nPlease do not contact anyone at our company again.\r\n",
+    )
+    .expect("write");
+    let (code, out, err) = run(
+        &relay,
+        &["ingest", "--json", message.to_str().expect("path")],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let line: Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(line["class"], "unsubscribe-company");
+    assert_eq!(
+        actions(&line),
+        [
+            owned("jo.b@gmail.com", "suppress", Some("unsubscribe"), None),
+            owned("@gmail.com", "review", Some("unsubscribe"), None),
+        ]
+    );
+    assert!(Smtp::rcpt_reply(relay.addr, "jo.b@gmail.com").starts_with("550"));
+    assert!(Smtp::rcpt_reply(relay.addr, "someone@gmail.com").starts_with("250"));
+    let (_, pending, _) = run(&relay, &["feedback", "list", "--pending"]);
+    assert!(
+        pending.contains("review @gmail.com") && pending.contains("[review pending]"),
+        "{pending}"
+    );
+
+    // A dismissal needs a reason; then nothing is suppressed and nothing is pending.
+    let (code, _, err) = run(&relay, &["feedback", "dismiss", "1", "--why", ""]);
+    assert_eq!(code, Some(2), "{err}");
+    let (code, _, err) = run(
+        &relay,
+        &[
+            "feedback",
+            "dismiss",
+            "1",
+            "--why",
+            "free mail: not a company",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let (_, pending, _) = run(&relay, &["feedback", "list", "--pending"]);
+    assert_eq!(pending.trim(), "no feedback waiting for review");
+    let (code, _, _) = run(&relay, &["feedback", "confirm", "1"]);
+    assert_eq!(code, Some(1), "reviewed already");
+    let (_, shown, _) = run(&relay, &["feedback", "show", "1"]);
+    assert!(
+        shown.contains("dismissed by") && shown.contains("free mail: not a company"),
+        "{shown}"
+    );
+    assert!(Smtp::rcpt_reply(relay.addr, "someone@gmail.com").starts_with("250"));
 }

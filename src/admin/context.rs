@@ -23,6 +23,8 @@ pub struct Handler {
     pub roles: std::sync::RwLock<BTreeMap<String, Role>>,
     /// Owners and lock settings (replaced on reload).
     pub locks: std::sync::RwLock<crate::locks::LockSettings>,
+    /// The feedback classifier: its rules file and settings (replaced on reload).
+    pub classifier: std::sync::RwLock<std::sync::Arc<crate::feedback::Classifier>>,
 }
 
 impl Handler {
@@ -40,6 +42,14 @@ impl Handler {
             .read()
             .map(|l| l.clone())
             .map_err(|_| deny(ErrorCode::StoreUnavailable, "lock settings unavailable"))
+    }
+
+    /// The feedback classifier in force now.
+    pub fn classifier(&self) -> Result<std::sync::Arc<crate::feedback::Classifier>, Denied> {
+        self.classifier
+            .read()
+            .map(|c| c.clone())
+            .map_err(|_| deny(ErrorCode::StoreUnavailable, "feedback rules unavailable"))
     }
 
     /// The units of the configured sender groups.

@@ -163,6 +163,10 @@ macro_rules! operations {
 }
 
 use super::ops::audit::{AuditContact, AuditDuplicates, AuditSample};
+use super::ops::feedback::{
+    FeedbackConfirm, FeedbackDismiss, FeedbackIngest, FeedbackList, FeedbackPage, FeedbackShow,
+    FeedbackShown, Ingested,
+};
 use super::ops::lift::{LiftApprove, LiftDeny, LiftList, LiftRequest, LiftState, Lifts};
 use super::ops::lists::{
     Check, CheckMany, CheckedMany, ImportChunk, ImportCommit, Imported, RecordScrub, Recorded,
@@ -198,6 +202,11 @@ operations! {
     LocksRelease => LockChanged(LockChanged), Manager, "releasing a lock";
     LocksList => Locks(Locks), Sdr, "listing locks";
     LocksShow => LockShown(LockShown), Sdr, "showing a lock";
+    FeedbackIngest => Ingested(Ingested), Sdr, "handing over feedback";
+    FeedbackList => FeedbackPage(FeedbackPage), Sdr, "listing feedback";
+    FeedbackShow => FeedbackShown(FeedbackShown), Sdr, "showing feedback";
+    FeedbackConfirm => FeedbackShown(FeedbackShown), Sdr, "confirming feedback";
+    FeedbackDismiss => FeedbackShown(FeedbackShown), Manager, "dismissing feedback";
     LocksGroup => Recorded(Recorded), Manager, "grouping an account";
 }
 
@@ -301,6 +310,12 @@ pub enum Body {
     Locks(Locks),
     /// Answer to `locks-show`.
     LockShown(LockShown),
+    /// Answer to `feedback-ingest`.
+    Ingested(Ingested),
+    /// Answer to `feedback-list`.
+    FeedbackPage(FeedbackPage),
+    /// Answer to `feedback-show`, `feedback-confirm` and `feedback-dismiss`.
+    FeedbackShown(FeedbackShown),
 }
 
 /// The result of `audit duplicates`.

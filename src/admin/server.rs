@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 pub use super::context::Handler;
 use super::context::{require, Conn, Cx, Denied};
-use super::ops::{audit, lift, lists, locks, suppress};
+use super::ops::{audit, feedback, lift, lists, locks, suppress};
 use super::proto::{
     Body, ErrorCode, Request, RequestLine, Response, ResponseLine, MAX_REQUEST_LINE,
     PROTOCOL_VERSION,
@@ -442,5 +442,10 @@ async fn dispatch(request: Request, cx: &mut Cx<'_>) -> Result<Body, Denied> {
         Request::LocksList(op) => Body::Locks(locks::list(op, cx)?),
         Request::LocksShow(op) => Body::LockShown(locks::show(op, cx)?),
         Request::LocksGroup(op) => Body::Recorded(locks::group(op, cx).await?),
+        Request::FeedbackIngest(op) => Body::Ingested(feedback::ingest(op, cx).await?),
+        Request::FeedbackList(op) => Body::FeedbackPage(feedback::list(op, cx)?),
+        Request::FeedbackShow(op) => Body::FeedbackShown(feedback::show(op, cx)?),
+        Request::FeedbackConfirm(op) => Body::FeedbackShown(feedback::confirm(op, cx).await?),
+        Request::FeedbackDismiss(op) => Body::FeedbackShown(feedback::dismiss(op, cx).await?),
     })
 }

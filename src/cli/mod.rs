@@ -94,9 +94,13 @@ pub enum Command {
     /// Check a lead list (CSV) against the list; writes it to stdout with dnc_status and
     /// dnc_reason columns. Changes nothing.
     Scrub(lists::ScrubArgs),
-    /// Feedback (bounces, complaints, replies): `classify` shows what messages would do.
+    /// Feedback (bounces, complaints, replies): classify messages (a dry run), list, show,
+    /// confirm and dismiss what was recorded.
     #[command(subcommand)]
     Feedback(feedback::FeedbackCommand),
+    /// Hand messages (bounces, complaint reports, replies) over to the relay. Exit 0 something
+    /// suppressed or put to review, 1 nothing actionable, 2 bad input, 3 relay unavailable.
+    Ingest(feedback::IngestArgs),
     /// Who the relay takes you for, and your role.
     Whoami,
     /// Read a password from stdin and print its argon2 hash for `[[auth.users]] password_hash`.
@@ -131,6 +135,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Audit(cmd) => audit::run(&cli, cmd),
         Command::Locks(cmd) => locks::run(&cli, cmd),
         Command::Feedback(cmd) => feedback::run(&cli, cmd),
+        Command::Ingest(args) => feedback::ingest(&cli, args),
         Command::Import(args) => lists::import(&cli, args),
         Command::Export(args) => lists::export(&cli, args),
         Command::Scrub(args) => lists::scrub(&cli, args),

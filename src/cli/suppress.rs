@@ -258,13 +258,13 @@ pub fn history_line(e: &Event) -> String {
         EventKind::Feedback {
             feedback,
             target,
-            kind,
+            message_kind,
             class,
             action,
             why,
         } => {
             let class = class.map(|c| format!(" ({c})")).unwrap_or_default();
-            format!("feedback #{feedback}: {kind}{class} about {target}: {action} ({why})")
+            format!("feedback #{feedback}: {message_kind}{class} about {target}: {action} ({why})")
         }
         EventKind::FeedbackReviewed {
             feedback,

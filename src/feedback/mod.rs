@@ -43,6 +43,9 @@ pub struct Classified {
     /// the message's Message-ID, From and Date.
     #[serde(skip)]
     pub evidence: String,
+    /// The message's Message-ID, if it has one.
+    #[serde(skip)]
+    pub message_id: Option<String>,
 }
 
 /// How the classifier treats addresses: whose are ours, which domains are shared by strangers.
@@ -111,6 +114,7 @@ impl Classifier {
         let mut out = self.by_kind(&message);
         self.spare_our_own(&mut out.actions);
         out.evidence = format!("{}{}", out.evidence, provenance(&message));
+        out.message_id = message.message_id().map(str::to_string);
         out
     }
 
@@ -220,6 +224,7 @@ fn found(
         actions,
         source,
         evidence,
+        message_id: None,
     }
 }
 

@@ -689,8 +689,8 @@ pub enum EventKind {
         feedback: u64,
         /// The target.
         target: String,
-        /// What the message was.
-        kind: feedback::Kind,
+        /// What the message was (not `kind`: that names the event in JSON).
+        message_kind: feedback::Kind,
         /// For replies: what it asked.
         class: Option<feedback::Class>,
         /// What was done about the target.

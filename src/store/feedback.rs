@@ -61,7 +61,7 @@ pub(super) fn record(
         let kind = EventKind::Feedback {
             feedback: record.id,
             target: action.target.clone(),
-            kind: record.kind,
+            message_kind: record.kind,
             class: record.class,
             action: action.action,
             why: action.why.clone(),

@@ -4,6 +4,7 @@
 //! its role was checked before it runs.
 
 pub mod audit;
+pub mod feedback;
 pub mod lift;
 pub mod lists;
 pub mod locks;

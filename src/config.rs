@@ -418,6 +418,16 @@ pub const FREE_MAIL_DOMAINS: &[&str] = &[
     "orange.fr",
     "free.fr",
     "libero.it",
+    "wanadoo.fr",
+    "laposte.net",
+    "sfr.fr",
+    "hotmail.fr",
+    "yahoo.fr",
+    "live.fr",
+    "outlook.fr",
+    "hotmail.co.uk",
+    "yahoo.co.uk",
+    "btinternet.com",
 ];
 
 impl Default for LocksConfig {

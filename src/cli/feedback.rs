@@ -26,6 +26,18 @@ pub enum FeedbackCommand {
     /// Classify messages (bounces, complaint reports, auto-replies, replies) and print what
     /// would happen, one line per message. Needs no running relay; changes nothing.
     Classify(ClassifyArgs),
+    /// Score the classifier against a labelled corpus (JSON lines: file, kind, class,
+    /// actions): precision and recall per decision. Exit 1 if a target is missed.
+    Score {
+        /// The labels file; message paths in it are relative to it.
+        labels: PathBuf,
+        /// List every disagreement.
+        #[arg(long)]
+        misses: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Feedback records, oldest first (one line each, or JSON).
     List {
         /// Only those with a review waiting.
@@ -103,6 +115,11 @@ struct Line<'a> {
 pub fn run(cli: &Cli, cmd: &FeedbackCommand) -> u8 {
     match cmd {
         FeedbackCommand::Classify(args) => classify(cli, args),
+        FeedbackCommand::Score {
+            labels,
+            misses,
+            json,
+        } => score(cli, labels, *misses, *json),
         FeedbackCommand::List { pending, json } => list(cli, *pending, *json),
         FeedbackCommand::Show { id, json } => match cli.call(FeedbackShow { id: *id }) {
             Ok(shown) if *json => {
@@ -439,6 +456,47 @@ fn classify(cli: &Cli, args: &ClassifyArgs) -> u8 {
         }
     }
     code
+}
+
+fn score(cli: &Cli, labels: &Path, misses: bool, json: bool) -> u8 {
+    let config = match cli.load_config(Overrides::default()) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let report = match Classifier::from_config(&config)
+        .and_then(|c| crate::feedback::score::score(&c, labels))
+    {
+        Ok(report) => report,
+        Err(e) => {
+            tell!("dnc-relay: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    if json {
+        super::print_json(&report);
+    } else {
+        say!("{} messages", report.messages);
+        for line in report.table().lines() {
+            say!("{line}");
+        }
+        for line in &report.wrongly_suppressed {
+            say!("must not suppress: {line}");
+        }
+        if misses {
+            for line in &report.misses {
+                say!("{line}");
+            }
+        }
+    }
+    let missed = report.missed_targets();
+    for m in &missed {
+        tell!("dnc-relay: target missed: {m}");
+    }
+    if missed.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_NEGATIVE
+    }
 }
 
 fn read(file: &Path) -> std::io::Result<Vec<u8>> {

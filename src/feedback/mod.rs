@@ -15,6 +15,7 @@ pub mod autoreply;
 pub mod dsn;
 pub mod reply;
 pub mod rules;
+pub mod score;
 
 use std::sync::Arc;
 

@@ -445,6 +445,14 @@ impl Default for LocksConfig {
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FeedbackConfig {
+    /// Addresses of the feedback SMTP listener (what a bounce or feedback subdomain's MX points
+    /// at, or where a shared replies mailbox is forwarded). Empty (the default): no listener.
+    /// Same limits and TLS (STARTTLS) as `[server]`; no AUTH needed, mail only for `domains`.
+    pub listen: Vec<SocketAddr>,
+    /// The domains the feedback listener takes mail for (e.g. `fb.example.com`); a recipient
+    /// in any other domain is refused `550 5.7.1` and nothing is ever relayed from there.
+    /// They count as our own domains: feedback never suppresses them.
+    pub domains: Vec<String>,
     /// Our own domains (and their subdomains), besides those of `[[sender_groups]]` and
     /// `[[owners]]`: feedback never suppresses them, whatever a message says.
     pub internal_domains: Vec<String>,
@@ -476,6 +484,7 @@ impl Config {
             .flat_map(|g| g.senders.iter())
             .chain(self.owners.iter().flat_map(|o| o.senders.iter()));
         let mut out: Vec<String> = self.feedback.internal_domains.clone();
+        out.extend(self.feedback.domains.iter().cloned());
         for s in identities {
             let domain = match crate::sender::SenderPattern::parse(s) {
                 Ok(crate::sender::SenderPattern::Address(a)) => {
@@ -963,6 +972,7 @@ impl Config {
             }
         }
         self.validate_senders(&mut err);
+        self.validate_feedback(&mut err);
         if errors.is_empty() {
             Ok(())
         } else {
@@ -992,6 +1002,38 @@ impl Config {
             err(
                 "server.max_line_length",
                 "must be at least 512 (RFC 5321 command line)",
+            );
+        }
+    }
+
+    /// `[feedback]`: a listener needs domains to take mail for, and each must be a domain.
+    fn validate_feedback(&self, err: &mut dyn FnMut(&str, &str)) {
+        let f = &self.feedback;
+        if !f.listen.is_empty() && f.domains.is_empty() {
+            err(
+                "feedback.domains",
+                "the feedback listener needs the domains it takes mail for",
+            );
+        }
+        for d in &f.domains {
+            match crate::address::normalize_domain(d) {
+                Ok(n) if n.contains('.') => {}
+                _ => err(
+                    "feedback.domains",
+                    &format!("{d:?} is not a domain name (like fb.example.com)"),
+                ),
+            }
+        }
+        let main: Vec<&SocketAddr> = self
+            .server
+            .listen
+            .iter()
+            .chain(&self.server.tls_listen)
+            .collect();
+        if let Some(a) = f.listen.iter().find(|a| main.contains(a)) {
+            err(
+                "feedback.listen",
+                &format!("{a} is also a [server] listener; the feedback listener needs its own"),
             );
         }
     }

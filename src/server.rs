@@ -21,6 +21,7 @@ use crate::admin::server::{BindError, Handler};
 use crate::admin::AdminServer;
 use crate::audit::DecisionLog;
 use crate::config::Config;
+use crate::feedback::inbox::{Inbox, SharedClassifier};
 use crate::feedback::Classifier;
 use crate::locks::{LockManager, LockSettings};
 use crate::model::Timestamp;
@@ -89,6 +90,7 @@ impl StartError {
 pub struct Server {
     smtp_addrs: Vec<SocketAddr>,
     tls_addrs: Vec<SocketAddr>,
+    feedback_addrs: Vec<SocketAddr>,
     ctx: Arc<SessionContext>,
     handler: Arc<Handler>,
     hooks: Hooks,
@@ -112,9 +114,13 @@ impl Server {
         let relay = Relay::from_config(&config)?;
         let store_start = crate::datadir::inspect(&config)?;
         crate::admin::server::ensure_free(&config.socket_path())?;
-        let listeners = ListenerSet::bind(&config.server.listen, &config.server.tls_listen)
-            .await
-            .map_err(StartError::Listen)?;
+        let listeners = ListenerSet::bind(
+            &config.server.listen,
+            &config.server.tls_listen,
+            &config.feedback.listen,
+        )
+        .await
+        .map_err(StartError::Listen)?;
         // From here on, files are created.
         let store = open_store(&config, store_start, &hooks).await?;
         let log_path = config.decisions_path();
@@ -124,37 +130,26 @@ impl Server {
         })?;
         relay.prepare()?;
         let (reloadable, admin_policy) = build_reloadable(&config, &store, &hooks)?;
-        let ctx = Arc::new(SessionContext {
-            hostname: config.server.hostname.clone(),
-            limits: Limits::from_config(&config),
-            relay: relay.clone(),
-            log: log.clone(),
-            store: store.clone(),
-            locks: LockManager::new(
-                store.clone(),
-                hooks
-                    .clock
-                    .clone()
-                    .unwrap_or_else(crate::locks::system_clock),
-            ),
-            reloadable: std::sync::RwLock::new(Arc::new(reloadable)),
-            spool: crate::spool::SpoolBudget::new(
-                usize::try_from(config.server.message_memory).unwrap_or(usize::MAX),
-                config.data_dir.clone(),
-            ),
-            auth_failures: crate::smtp::throttle::AuthThrottle::new(
-                config.auth.max_failures,
-                config.auth.lockout,
-            ),
-        });
+        let classifier: SharedClassifier = Arc::new(std::sync::RwLock::new(Arc::new(classifier)));
+        let inbox = Inbox::new(&config.feedback.domains, store.clone(), classifier.clone());
+        let ctx = session_context(
+            &config,
+            &relay,
+            &log,
+            &store,
+            &hooks,
+            reloadable,
+            inbox.clone(),
+        );
         let smtp_addrs = listeners.local_addrs();
         let tls_addrs = listeners.tls_addrs();
+        let feedback_addrs = listeners.feedback_addrs();
         let handler = Arc::new(Handler {
             store: store.clone(),
             policy: std::sync::RwLock::new(admin_policy),
             roles: std::sync::RwLock::new(config.admin.roles.clone()),
             locks: std::sync::RwLock::new(LockSettings::from_config(&config)),
-            classifier: std::sync::RwLock::new(Arc::new(classifier)),
+            classifier,
         });
         let admin = AdminServer::bind(
             &config.socket_path(),
@@ -164,6 +159,7 @@ impl Server {
         let pruner = tokio::spawn(prune(store.clone(), config.audit.send_retention));
         let (phase, phase_rx) = watch::channel(Phase::Running);
         let tracker = TaskTracker::new();
+        tracker.spawn(inbox.run(phase_rx.clone()));
         smtp::serve(
             listeners,
             ctx.clone(),
@@ -176,6 +172,7 @@ impl Server {
         );
         tracing::info!(
             listen = ?smtp_addrs,
+            feedback = ?feedback_addrs,
             upstream = relay.url(),
             store = %store.path().display(),
             socket = %admin.path().display(),
@@ -185,6 +182,7 @@ impl Server {
         Ok(Server {
             smtp_addrs,
             tls_addrs,
+            feedback_addrs,
             ctx,
             handler,
             hooks,
@@ -209,6 +207,11 @@ impl Server {
         &self.tls_addrs
     }
 
+    /// The feedback listener's addresses bound.
+    pub fn feedback_addrs(&self) -> &[SocketAddr] {
+        &self.feedback_addrs
+    }
+
     /// Puts a new config's reloadable parts in force (certificates, accounts, trusted
     /// networks, sender groups, roles, matching options) without dropping connections: new
     /// sessions use them, sessions in progress finish with what they started with. Nothing
@@ -231,6 +234,14 @@ impl Server {
                 old.server.hostname != config.server.hostname,
             ),
             ("upstream", old.upstream != config.upstream),
+            (
+                "feedback.listen",
+                old.feedback.listen != config.feedback.listen,
+            ),
+            (
+                "feedback.domains",
+                old.feedback.domains != config.feedback.domains,
+            ),
             ("store", old.store != config.store),
             ("admin.socket", old.admin.socket != config.admin.socket),
             ("log", old.log != config.log),
@@ -329,6 +340,42 @@ impl Server {
         tracing::info!("dnc-relay stopped");
         result
     }
+}
+
+/// What every SMTP session shares.
+fn session_context(
+    config: &Config,
+    relay: &Relay,
+    log: &DecisionLog,
+    store: &Store,
+    hooks: &Hooks,
+    reloadable: Reloadable,
+    inbox: Arc<Inbox>,
+) -> Arc<SessionContext> {
+    Arc::new(SessionContext {
+        hostname: config.server.hostname.clone(),
+        limits: Limits::from_config(config),
+        relay: relay.clone(),
+        log: log.clone(),
+        store: store.clone(),
+        locks: LockManager::new(
+            store.clone(),
+            hooks
+                .clock
+                .clone()
+                .unwrap_or_else(crate::locks::system_clock),
+        ),
+        reloadable: std::sync::RwLock::new(Arc::new(reloadable)),
+        spool: crate::spool::SpoolBudget::new(
+            usize::try_from(config.server.message_memory).unwrap_or(usize::MAX),
+            config.data_dir.clone(),
+        ),
+        auth_failures: crate::smtp::throttle::AuthThrottle::new(
+            config.auth.max_failures,
+            config.auth.lockout,
+        ),
+        inbox: Some(inbox),
+    })
 }
 
 /// Creates the data directory (private), warns about what others can reach, and opens the

@@ -376,3 +376,149 @@ fn a_company_wide_request_from_free_mail_waits_for_a_person() {
     );
     assert!(Smtp::rcpt_reply(relay.addr, "someone@gmail.com").starts_with("250"));
 }
+
+/// Sends `file` (relative to the crate) to the feedback listener at `addr` with lettre, from
+/// the null sender (as bounces come) to `to`; the listener's reply code.
+fn send_feedback(addr: std::net::SocketAddr, to: &str, file: &str) -> u16 {
+    use lettre::address::Envelope;
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+    let raw = std::fs::read(file).expect("example file");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(addr.port())
+            .build();
+        let envelope = Envelope::new(None, vec![to.parse().expect("address")]).expect("envelope");
+        match transport.send_raw(&envelope, &raw).await {
+            Ok(response) => u16::from(response.code()),
+            Err(e) => e.status().map(u16::from).unwrap_or(0),
+        }
+    })
+}
+
+/// Polls `check` for up to 5 seconds; how long it took to hold, or `None`.
+fn within_seconds(check: impl Fn() -> bool) -> Option<std::time::Duration> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(5) {
+        if check() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    None
+}
+
+#[test]
+fn mail_to_the_feedback_listener_takes_effect_at_the_next_rcpt_and_nothing_else_gets_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = common::process::free_port();
+    let config = dir.path().join("relay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n[feedback]\nlisten = [\"127.0.0.1:{port}\"]\ndomains = [\"fb.example.com\"]\n",
+            dir.path().join("data").display().to_string()
+        ),
+    )
+    .expect("config");
+    let relay = Relay::start_with_config(&config, &dir.path().join("data"));
+    let listener: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let rcpt = |to: &str| Smtp::rcpt_reply(relay.addr, to);
+    for to in [
+        "pat@example.com",
+        "lee@example.com",
+        "jo@isp.example",
+        "pat@initech.fr",
+    ] {
+        assert!(rcpt(to).starts_with("250"), "{to} before any feedback");
+    }
+
+    // A DSN (5.1.1) from <>: kept, then in force at the next RCPT.
+    assert_eq!(
+        send_feedback(listener, "bounces@fb.example.com", EXAMPLES[0]),
+        250
+    );
+    let took = within_seconds(|| rcpt("pat@example.com").starts_with("550 5.1.1"));
+    assert!(took.is_some(), "the hard bounce never took effect");
+    // A complaint report: reason complaint. A French "ne plus me contacter": its sender.
+    assert_eq!(
+        send_feedback(listener, "fbl@FB.example.com", EXAMPLES[2]),
+        250
+    );
+    assert_eq!(
+        send_feedback(listener, "replies@fb.example.com", EXAMPLES[3]),
+        250
+    );
+    assert!(within_seconds(|| rcpt("jo@isp.example").starts_with("550 5.7.1")).is_some());
+    assert!(within_seconds(|| rcpt("pat@initech.fr").starts_with("550 5.7.1")).is_some());
+    let (_, shown, _) = run(&relay, &["suppress", "show", "jo@isp.example", "--json"]);
+    let shown: Value = serde_json::from_str(&shown).expect("json");
+    assert_eq!(shown["entry"]["reason"], "complaint");
+    assert_eq!(shown["entry"]["actor"]["user"], "feedback");
+
+    // An out-of-office and a full mailbox: recorded, nothing changes.
+    assert_eq!(
+        send_feedback(listener, "replies@fb.example.com", EXAMPLES[4]),
+        250
+    );
+    assert_eq!(
+        send_feedback(listener, "bounces@fb.example.com", EXAMPLES[1]),
+        250
+    );
+    let recorded = || {
+        let (_, list, _) = run(&relay, &["feedback", "list"]);
+        list.lines().count() == 5
+    };
+    assert!(within_seconds(recorded).is_some(), "five records");
+    assert!(rcpt("lee@example.com").starts_with("250"));
+    assert!(rcpt("sam@globex.example").starts_with("250"));
+
+    // Anything but the feedback domains: 550 5.7.1, and no DATA to take.
+    let mut s = Smtp::connect(listener);
+    s.cmd("EHLO mx.elsewhere.example\r\n");
+    assert!(s
+        .cmd("MAIL FROM:<spammer@elsewhere.example>\r\n")
+        .starts_with("250"));
+    let reply = s.cmd("RCPT TO:<victim@example.org>\r\n");
+    assert!(reply.starts_with("550 5.7.1"), "{reply}");
+    assert!(s
+        .cmd("RCPT TO:<x@sub.fb.example.com>\r\n")
+        .starts_with("550 5.7.1"));
+    assert!(s.cmd("DATA\r\n").starts_with("554"));
+    s.cmd("QUIT\r\n");
+    let (_, list, _) = run(&relay, &["feedback", "list"]);
+    assert_eq!(list.lines().count(), 5, "{list}");
+}
+
+#[test]
+fn check_config_shows_the_feedback_listener_and_refuses_one_without_domains() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("relay.toml");
+    let check = |body: &str| {
+        std::fs::write(&config, body).expect("config");
+        let out = Command::new(binary())
+            .args(["check-config", "--config"])
+            .arg(&config)
+            .output()
+            .expect("run check-config");
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, out, err) =
+        check("[feedback]\nlisten = [\"127.0.0.1:2526\"]\ndomains = [\"fb.example.com\"]\n");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("feedback    listen 127.0.0.1:2526 for fb.example.com"),
+        "{out}"
+    );
+    let (code, _, err) = check("[feedback]\nlisten = [\"127.0.0.1:2526\"]\n");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("feedback.domains"), "{err}");
+    let (code, _, err) = check(
+        "[server]\nlisten = [\"127.0.0.1:2526\"]\n[feedback]\nlisten = [\"127.0.0.1:2526\"]\ndomains = [\"fb.example.com\"]\n",
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("feedback.listen"), "{err}");
+}

@@ -104,6 +104,7 @@ impl Mem {
                 10,
                 std::time::Duration::from_secs(900),
             ),
+            inbox: None,
         });
         let (client, server) = tokio::io::duplex(64 * 1024);
         let (phase, phase_rx) = tokio::sync::watch::channel(Phase::Running);
@@ -111,6 +112,7 @@ impl Mem {
         let kind = ListenerKind {
             implicit_tls: false,
             loopback: false,
+            feedback: false,
         };
         tokio::spawn(run_session(server, peer, ctx, phase_rx, kind));
         let (r, w) = tokio::io::split(client);

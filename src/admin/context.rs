@@ -24,7 +24,7 @@ pub struct Handler {
     /// Owners and lock settings (replaced on reload).
     pub locks: std::sync::RwLock<crate::locks::LockSettings>,
     /// The feedback classifier: its rules file and settings (replaced on reload).
-    pub classifier: std::sync::RwLock<std::sync::Arc<crate::feedback::Classifier>>,
+    pub classifier: crate::feedback::inbox::SharedClassifier,
 }
 
 impl Handler {

@@ -137,6 +137,19 @@ pub fn check_config(cli: &Cli) -> u8 {
         p.display().to_string()
     });
     say!("  feedback    rules {rules}");
+    if !config.feedback.listen.is_empty() {
+        let listen: Vec<String> = config
+            .feedback
+            .listen
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        say!(
+            "  feedback    listen {} for {}",
+            listen.join(", "),
+            config.feedback.domains.join(", ")
+        );
+    }
     EXIT_OK
 }
 

@@ -13,6 +13,7 @@
 pub mod arf;
 pub mod autoreply;
 pub mod dsn;
+pub mod inbox;
 pub mod reply;
 pub mod rules;
 pub mod score;
@@ -47,6 +48,31 @@ pub struct Classified {
     /// The message's Message-ID, if it has one.
     #[serde(skip)]
     pub message_id: Option<String>,
+}
+
+impl Classified {
+    /// The feedback record of this message (`raw`), acting as `actor`; the store gives it its
+    /// id and time.
+    pub fn into_record(
+        self,
+        raw: &[u8],
+        actor: crate::model::Actor,
+    ) -> crate::model::feedback::Record {
+        use sha2::Digest as _;
+        crate::model::feedback::Record {
+            id: 0,
+            at: crate::model::Timestamp::now(),
+            actor,
+            kind: self.kind,
+            class: self.class,
+            actions: self.actions,
+            reviews: Vec::new(),
+            source: self.source,
+            evidence: self.evidence,
+            sha256: hex::encode(sha2::Sha256::digest(raw)),
+            message_id: self.message_id,
+        }
+    }
 }
 
 /// How the classifier treats addresses: whose are ours, which domains are shared by strangers.

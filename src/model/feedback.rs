@@ -149,3 +149,20 @@ impl Record {
         self.reviews.iter().any(|(_, s)| *s == ReviewState::Pending)
     }
 }
+
+/// A message the feedback listener accepted: kept in the store before the `250`, until it is
+/// classified and recorded (a crash in between loses nothing: it is processed at the next
+/// start).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Arrival {
+    /// When the `250` was said.
+    pub at: Timestamp,
+    /// The client's address and port.
+    pub client: String,
+    /// The envelope sender (empty for `<>`, as bounces have).
+    pub mail_from: String,
+    /// The envelope recipients (all in the feedback domains).
+    pub rcpts: Vec<String>,
+    /// The message, as received (dot-unstuffed, CRLF lines).
+    pub message: Vec<u8>,
+}

@@ -46,6 +46,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let Some(mut txn) = self.txn.take() else {
             return Ok(());
         };
+        if self.listener.feedback {
+            let reply = match received {
+                Received::Complete => self.keep_feedback(txn).await,
+                Received::TooLarge => Reply::message_too_large(),
+                Received::Unspooled(e) => {
+                    tracing::error!(session = %self.id, error = %e, "cannot spool a feedback message");
+                    Reply::local_error()
+                }
+            };
+            self.reply(reply);
+            self.body.reset();
+            return Ok(());
+        }
         let message_id = message_id(self.body.head());
         let delivery = self.deliver(&mut txn, received).await;
         // Answer first: the client must hear the upstream's verdict as early as possible

@@ -19,31 +19,47 @@ pub struct ListenerSet {
 }
 
 impl ListenerSet {
-    /// Binds every address (plain ones, then implicit-TLS ones); fails on the first that
-    /// cannot be bound.
-    pub async fn bind(plain: &[SocketAddr], tls: &[SocketAddr]) -> std::io::Result<ListenerSet> {
-        let mut listeners = Vec::with_capacity(plain.len() + tls.len());
+    /// Binds every address (plain ones, implicit-TLS ones, then the feedback listener's);
+    /// fails on the first that cannot be bound.
+    pub async fn bind(
+        plain: &[SocketAddr],
+        tls: &[SocketAddr],
+        feedback: &[SocketAddr],
+    ) -> std::io::Result<ListenerSet> {
+        let mut listeners = Vec::with_capacity(plain.len() + tls.len() + feedback.len());
         let all = plain
             .iter()
-            .map(|a| (a, false))
-            .chain(tls.iter().map(|a| (a, true)));
-        for (addr, implicit_tls) in all {
+            .map(|a| (a, false, false))
+            .chain(tls.iter().map(|a| (a, true, false)))
+            .chain(feedback.iter().map(|a| (a, false, true)));
+        for (addr, implicit_tls, feedback) in all {
             let listener = TcpListener::bind(addr).await.map_err(|e| {
                 std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
             })?;
             let kind = ListenerKind {
                 implicit_tls,
                 loopback: addr.ip().is_loopback(),
+                feedback,
             };
             listeners.push((listener, kind));
         }
         Ok(ListenerSet { listeners })
     }
 
-    /// The addresses actually bound (port 0 resolved), plain ones first.
+    /// The relay's addresses actually bound (port 0 resolved), plain ones first.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
             .iter()
+            .filter(|(_, k)| !k.feedback)
+            .filter_map(|(l, _)| l.local_addr().ok())
+            .collect()
+    }
+
+    /// The feedback listener's addresses actually bound.
+    pub fn feedback_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter(|(_, k)| k.feedback)
             .filter_map(|(l, _)| l.local_addr().ok())
             .collect()
     }

@@ -24,8 +24,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         if self.txn.is_some() {
             return self.reply(Reply::bad_sequence("nested MAIL command"));
         }
-        // No open relay: a client relays only from a trusted network or after AUTH.
-        let trusted = self.settings.access.is_trusted(self.peer.ip());
+        // No open relay: a client relays only from a trusted network or after AUTH. The
+        // feedback listener relays nothing and takes bounces from anyone.
+        let trusted = self.listener.feedback || self.settings.access.is_trusted(self.peer.ip());
         if self.user.is_none() && !trusted {
             return self.reply(Reply::auth_required());
         }
@@ -54,7 +55,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 Err(e) => return self.reply(Reply::bad_sender_syntax(&e.to_string())),
             }
         };
-        if let Some(user) = &self.user {
+        if let (Some(user), false) = (&self.user, self.listener.feedback) {
             if !self.settings.access.may_send_as(user, sender.as_ref()) {
                 return self.reply(Reply::sender_not_allowed(user));
             }
@@ -64,7 +65,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             address: sender.as_ref(),
             user: self.user.as_deref(),
         };
-        let owner = crate::decision::owner_for(&self.settings.policy, &self.settings.locks, &who);
+        let owner = if self.listener.feedback {
+            None
+        } else {
+            crate::decision::owner_for(&self.settings.policy, &self.settings.locks, &who)
+        };
         let params = MailParams {
             from: from.address.to_string(),
             eight_bit: from.flags & MAIL_BODY_8BITMIME != 0,

@@ -9,6 +9,7 @@ mod conn;
 mod data;
 pub mod dot;
 mod ehlo;
+mod inbound;
 pub mod listener;
 mod mail;
 mod misc;
@@ -94,6 +95,8 @@ pub struct SessionContext {
     pub spool: Arc<crate::spool::SpoolBudget>,
     /// Failed AUTH per client address and user name (kept across reloads).
     pub auth_failures: throttle::AuthThrottle,
+    /// Where the feedback listener's messages go (`None`: no feedback listener).
+    pub inbox: Option<Arc<crate::feedback::inbox::Inbox>>,
 }
 
 impl SessionContext {
@@ -134,6 +137,9 @@ pub struct ListenerKind {
     pub implicit_tls: bool,
     /// Bound to a loopback address (plaintext AUTH may be allowed there).
     pub loopback: bool,
+    /// The feedback listener: mail for the feedback domains only, kept in the store and
+    /// classified, never relayed; no AUTH needed.
+    pub feedback: bool,
 }
 
 /// Where the relay stands in its life; sessions watch it to stop at the right moment.

@@ -60,6 +60,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 return self.reject_early(&from, rcpt, reply, Why::BadAddress).await;
             }
         };
+        if self.listener.feedback {
+            return self.feedback_rcpt(rcpt, &addr);
+        }
         let sender = Sender {
             address: txn.sender.as_ref(),
             user: self.user.as_deref(),

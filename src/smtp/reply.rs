@@ -154,6 +154,25 @@ impl Reply {
         Reply::new(250, st(0, 0), format!("accepted: {rest}"))
     }
 
+    /// `250 2.0.0` on the feedback listener: the message is in the store, to be classified.
+    pub fn feedback_kept(arrival: u64) -> Reply {
+        Reply::new(
+            250,
+            st(0, 0),
+            format!("kept for feedback as arrival {arrival}"),
+        )
+    }
+
+    /// `550 5.7.1` on the feedback listener: a recipient outside the feedback domains. The
+    /// listener is no relay.
+    pub fn not_a_feedback_domain(rcpt: &str) -> Reply {
+        Reply::new(
+            550,
+            st(7, 1),
+            format!("<{rcpt}>: relay access denied, this server takes mail for its feedback domains only"),
+        )
+    }
+
     /// `354` after DATA.
     pub fn start_data() -> Reply {
         Reply::new(354, None, "end data with <CR><LF>.<CR><LF>")

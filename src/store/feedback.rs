@@ -9,7 +9,7 @@ use super::rules::{add, event, Ids, Tables};
 use super::tables::{self, decode, encode};
 use super::{AddOutcome, NewEntry, Refusal, StoreError};
 use crate::address::Target;
-use crate::model::feedback::{ActionKind, Record, ReviewState};
+use crate::model::feedback::{ActionKind, Arrival, Record, ReviewState};
 use crate::model::{Actor, EventKind, Timestamp, Units};
 
 /// What recording a message did.
@@ -29,7 +29,11 @@ pub(super) fn record(
     ids: &mut Ids,
     now: Timestamp,
     mut record: Record,
+    arrival: Option<u64>,
 ) -> Result<Recorded, StoreError> {
+    if let Some(id) = arrival {
+        t.txn.open_table(tables::FEEDBACK_INBOX)?.remove(id)?;
+    }
     let mut feedback = t.txn.open_table(tables::FEEDBACK)?;
     let mut by_hash = t.txn.open_table(tables::FEEDBACK_BY_HASH)?;
     if let Some(id) = by_hash.get(record.sha256.as_str())?.map(|v| v.value()) {
@@ -71,6 +75,14 @@ pub(super) fn record(
     feedback.insert(record.id, encode(&record)?.as_slice())?;
     by_hash.insert(record.sha256.as_str(), record.id)?;
     Ok(Recorded::New(record, outcomes))
+}
+
+/// Keeps a message the feedback listener accepted in the inbox; returns its arrival id.
+pub(super) fn arrive(t: &mut Tables<'_>, arrival: &Arrival) -> Result<u64, StoreError> {
+    let mut inbox = t.txn.open_table(tables::FEEDBACK_INBOX)?;
+    let id = inbox.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+    inbox.insert(id, encode(arrival)?.as_slice())?;
+    Ok(id)
 }
 
 /// Confirms (suppresses, with `units`) or dismisses the pending review items of record `id`.
@@ -214,7 +226,7 @@ mod tests {
             action("lee@globex.example", ActionKind::None, None),
         ];
         let Recorded::New(record, outcomes) = store
-            .record_feedback(message("aa", actions.clone()))
+            .record_feedback(message("aa", actions.clone()), None)
             .await
             .expect("record")
         else {
@@ -235,7 +247,7 @@ mod tests {
         assert_eq!(record.reviews, vec![(1, ReviewState::Pending)]);
         // The same message again: nothing new.
         let again = store
-            .record_feedback(message("aa", actions))
+            .record_feedback(message("aa", actions), None)
             .await
             .expect("record");
         assert!(matches!(again, Recorded::Seen(r) if r.id == 1));
@@ -254,11 +266,11 @@ mod tests {
         let (_dir, store) = store();
         let review = |t: &str| action(t, ActionKind::Review, Some(Reason::Unsubscribe));
         store
-            .record_feedback(message("a", vec![review("@gmail.com")]))
+            .record_feedback(message("a", vec![review("@gmail.com")]), None)
             .await
             .expect("record");
         store
-            .record_feedback(message("b", vec![review("jo@gmail.com")]))
+            .record_feedback(message("b", vec![review("jo@gmail.com")]), None)
             .await
             .expect("record");
         assert_eq!(
@@ -300,5 +312,40 @@ mod tests {
             .await
             .expect("review");
         assert!(matches!(missing, Err(Refusal::NotFound(_))));
+    }
+    #[tokio::test]
+    async fn an_arrival_waits_in_the_inbox_across_a_restart_and_leaves_it_with_its_record() {
+        let (dir, store) = store();
+        let arrival = |n: u8| crate::model::feedback::Arrival {
+            at: Timestamp(1),
+            client: "192.0.2.1:25".into(),
+            mail_from: String::new(),
+            rcpts: vec!["bounces@fb.example.com".into()],
+            message: vec![b'x', n],
+        };
+        assert_eq!(store.accept_arrival(arrival(1)).await.expect("keep"), 1);
+        assert_eq!(store.accept_arrival(arrival(2)).await.expect("keep"), 2);
+        store.close().await.expect("close");
+        let store =
+            Store::open(&dir.path().join("dnc.redb"), &StoreOptions::default()).expect("reopen");
+        let waiting = store.arrivals(10).expect("inbox");
+        assert_eq!(
+            waiting.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert_eq!(waiting[1].1, arrival(2));
+        store
+            .record_feedback(message("bb", Vec::new()), Some(1))
+            .await
+            .expect("record");
+        let waiting = store.arrivals(10).expect("inbox");
+        assert_eq!(waiting.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [2]);
+        // A message seen before still leaves the inbox.
+        store
+            .record_feedback(message("bb", Vec::new()), Some(2))
+            .await
+            .expect("record");
+        assert!(store.arrivals(10).expect("inbox").is_empty());
+        assert_eq!(store.feedback_records(0, 10, false).expect("list").len(), 1);
     }
 }

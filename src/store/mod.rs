@@ -686,14 +686,50 @@ impl Store {
     /// Records a classified feedback message and makes its suppressions through the one add
     /// path, in one transaction; returns once it is committed to disk. The same message
     /// recorded again changes nothing.
+    /// With `arrival`, the message leaves the feedback inbox in the same transaction.
     pub async fn record_feedback(
         &self,
         record: crate::model::feedback::Record,
+        arrival: Option<u64>,
     ) -> Result<Recorded, StoreError> {
-        match self.write(Work::Feedback(record)).await? {
+        match self
+            .write(Work::Feedback {
+                record: Box::new(record),
+                arrival,
+            })
+            .await?
+        {
             Output::Feedback(recorded) => Ok(recorded),
             _ => Err(unexpected()),
         }
+    }
+
+    /// Keeps a message the feedback listener accepted in the feedback inbox; returns its
+    /// arrival id once it is committed to disk.
+    pub async fn accept_arrival(
+        &self,
+        arrival: crate::model::feedback::Arrival,
+    ) -> Result<u64, StoreError> {
+        match self.write(Work::Arrival(arrival)).await? {
+            Output::Arrived(id) => Ok(id),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// The messages waiting in the feedback inbox, oldest first, at most `limit`.
+    pub fn arrivals(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(u64, crate::model::feedback::Arrival)>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(tables::FEEDBACK_INBOX)?;
+            let mut out = Vec::new();
+            for row in table.iter()?.take(limit) {
+                let (id, value) = row?;
+                out.push((id.value(), tables::decode(value.value())?));
+            }
+            Ok(out)
+        })
     }
 
     /// Confirms (suppresses, scoped to `units`) or dismisses the pending reviews of feedback

@@ -79,8 +79,14 @@ pub(super) enum Work {
     AbortImport {
         import: u64,
     },
-    /// Records a classified feedback message and makes its suppressions.
-    Feedback(crate::model::feedback::Record),
+    /// Records a classified feedback message and makes its suppressions; takes the message
+    /// out of the feedback inbox when it came from there.
+    Feedback {
+        record: Box<crate::model::feedback::Record>,
+        arrival: Option<u64>,
+    },
+    /// Keeps a message the feedback listener accepted, until it is recorded.
+    Arrival(crate::model::feedback::Arrival),
     /// Confirms or dismisses a feedback record's pending reviews.
     FeedbackReview {
         id: u64,
@@ -140,6 +146,7 @@ pub(super) enum Output {
     Imported(ImportCounts),
     Feedback(super::feedback::Recorded),
     FeedbackReviewed(Result<crate::model::feedback::Record, Refusal>),
+    Arrived(u64),
 }
 
 /// The next ids to hand out.
@@ -263,9 +270,10 @@ pub(super) fn apply(
                 .delete_table(tables::staging(&tables::staging_name(import)))?;
             Ok(Output::Recorded)
         }
-        Work::Feedback(record) => {
-            super::feedback::record(t, ids, now, record).map(Output::Feedback)
+        Work::Feedback { record, arrival } => {
+            super::feedback::record(t, ids, now, *record, arrival).map(Output::Feedback)
         }
+        Work::Arrival(arrival) => super::feedback::arrive(t, &arrival).map(Output::Arrived),
         Work::FeedbackReview {
             id,
             confirm,

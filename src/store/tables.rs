@@ -43,6 +43,10 @@ pub const FEEDBACK: TableDefinition<u64, &[u8]> = TableDefinition::new("feedback
 /// record.
 pub const FEEDBACK_BY_HASH: TableDefinition<&str, u64> = TableDefinition::new("feedback_by_hash");
 
+/// Messages the feedback listener accepted (the `250` said) and not yet recorded, by arrival
+/// id: the feedback inbox.
+pub const FEEDBACK_INBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("feedback_inbox");
+
 /// The name prefix of import staging tables (one per import in progress).
 pub const STAGING_PREFIX: &str = "import-staging-";
 

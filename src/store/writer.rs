@@ -184,6 +184,7 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
         // Opened on demand by their operations; created here so that readers find them.
         txn.open_table(tables::FEEDBACK)?;
         txn.open_table(tables::FEEDBACK_BY_HASH)?;
+        txn.open_table(tables::FEEDBACK_INBOX)?;
     }
     // Staging tables of imports cut short by a crash: void.
     let leftovers: Vec<String> = txn
@@ -644,8 +645,11 @@ impl Writer {
         let added = batch.done.iter().any(|(_, o)| {
             matches!(
                 o,
-                Output::Added(_) | Output::AddedMany(_) | Output::Imported(_)
-            )
+                Output::Added(_)
+                    | Output::AddedMany(_)
+                    | Output::Imported(_)
+                    | Output::FeedbackReviewed(Ok(_))
+            ) || matches!(o, Output::Feedback(super::feedback::Recorded::New(_, added)) if !added.is_empty())
         });
         if added {
             // Before any answer: once an add is acknowledged, transactions already open see

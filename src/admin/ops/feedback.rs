@@ -5,12 +5,11 @@
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::admin::context::{deny, required_text, Cx, Denied};
 use crate::admin::proto::ErrorCode;
 use crate::model::feedback::{Action, ActionKind, Class, Kind, Record};
-use crate::model::{Actor, Timestamp, Units};
+use crate::model::{Actor, Units};
 use crate::store::Recorded;
 
 /// The largest message `ingest` hands over, in bytes (the relay reads the start of a larger
@@ -128,21 +127,11 @@ pub async fn ingest(op: FeedbackIngest, cx: &mut Cx<'_>) -> Result<Ingested, Den
             format!("message over {MAX_MESSAGE} bytes"),
         ));
     }
-    let classified = cx.h.classifier()?.classify(&raw);
-    let record = Record {
-        id: 0,
-        at: Timestamp::now(),
-        actor: feedback_actor(&cx.actor),
-        kind: classified.kind,
-        class: classified.class,
-        actions: classified.actions,
-        reviews: Vec::new(),
-        source: classified.source,
-        evidence: classified.evidence,
-        sha256: hex::encode(Sha256::digest(&raw)),
-        message_id: classified.message_id,
-    };
-    let (record, new) = match cx.h.store.record_feedback(record).await? {
+    let record =
+        cx.h.classifier()?
+            .classify(&raw)
+            .into_record(&raw, feedback_actor(&cx.actor));
+    let (record, new) = match cx.h.store.record_feedback(record, None).await? {
         Recorded::New(record, _) => (record, true),
         Recorded::Seen(record) => (record, false),
     };

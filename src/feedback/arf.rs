@@ -29,9 +29,11 @@ pub fn report(message: &Message<'_>) -> Option<Vec<Action>> {
     let mut recipients: Vec<Address> = named("Original-Rcpt-To")
         .into_iter()
         .flat_map(addresses_in)
+        .filter(|a| !redacted(a))
         .collect();
     if recipients.is_empty() {
         recipients = enclosed_recipients(message);
+        recipients.retain(|a| !redacted(a));
     }
     let complaint = COMPLAINTS.contains(&kind.as_str());
     let actions = recipients
@@ -44,6 +46,24 @@ pub fn report(message: &Message<'_>) -> Option<Vec<Action>> {
         })
         .collect();
     Some(actions)
+}
+
+/// Whether a mailbox provider hid the address (RFC 6590 redaction): such an address names
+/// nobody and is never suppressed.
+fn redacted(address: &Address) -> bool {
+    let local = address.to_string();
+    let local = local.split('@').next().unwrap_or("").to_ascii_lowercase();
+    [
+        "redacted",
+        "xxx",
+        "***",
+        "undisclosed",
+        "removed",
+        "hidden",
+        "anonymi",
+    ]
+    .iter()
+    .any(|w| local.contains(w))
 }
 
 /// The fields of the `message/feedback-report` part, if the message has one.

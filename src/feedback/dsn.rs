@@ -29,7 +29,7 @@ static STATUS: LazyLock<Regex> = LazyLock::new(|| {
 /// Where a plain-text bounce starts quoting the returned message.
 static RETURNED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?im)^[\s>-]*(below this line is a copy|this is a copy of the message|original message (follows|headers)|-+ ?original message|the (original|returned) message|--- the header of the original message|------ this is a copy|received: |return-path: |content-type: message/)",
+        r"(?im)^[\s>-]*(below this line is a copy|this is a copy of the message|original message (follows|headers)|-+ ?original message|the (original|returned) message( follows| below| is (attached|below|enclosed)| headers|:)|--- the header of the original message|------ this is a copy|received: |return-path: |content-type: message/)",
     )
     .expect("returned-message pattern")
 });
@@ -152,9 +152,9 @@ fn rfc3464(text: &str) -> Vec<Failure> {
         if !(action.starts_with("failed") || action.starts_with("delayed")) {
             continue; // delivered, relayed, expanded
         }
-        let Some(recipient) = get("Final-Recipient")
-            .or_else(|| get("Original-Recipient"))
-            .and_then(|v| addresses_in(v).into_iter().next())
+        // The address we sent to: an alias expanded on the way is not the one to suppress.
+        let first = |name| get(name).and_then(|v| addresses_in(v).into_iter().next());
+        let Some(recipient) = first("Original-Recipient").or_else(|| first("Final-Recipient"))
         else {
             continue;
         };

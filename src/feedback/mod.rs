@@ -196,12 +196,32 @@ impl Classifier {
                 if class == Class::UnsubscribeCompany {
                     actions.push(self.company(&from, &why));
                 }
-                if let Some(original) = text.original_recipient(&from, &self.settings) {
+                let within_company =
+                    |a: &Address| class == Class::UnsubscribeCompany && a.domain() == from.domain();
+                if let Some(original) = text
+                    .original_recipient(&from, &self.settings)
+                    .filter(|a| !within_company(a))
+                {
                     let why = format!("{why} (the address it was sent to)");
                     actions.push(
                         Action::new(original.to_string(), ActionKind::Suppress, Some(reason))
                             .why(why),
                     );
+                }
+                if let Some(words) = self.rules.own_addresses.found(&text.new_text) {
+                    let why = format!("{why} (named in the reply: \"{}\")", clip(&words, 60));
+                    for a in addresses_in(&text.new_text)
+                        .into_iter()
+                        .filter(|a| !within_company(a))
+                    {
+                        let target = a.to_string();
+                        if !actions.iter().any(|x| x.target == target) {
+                            actions.push(
+                                Action::new(target, ActionKind::Suppress, Some(reason))
+                                    .why(why.clone()),
+                            );
+                        }
+                    }
                 }
             }
             (_, ActionKind::Review) => actions

@@ -8,6 +8,7 @@
 
 use std::sync::LazyLock;
 
+use mail_parser::decoders::html::html_to_text;
 use mail_parser::Message;
 use regex::Regex;
 
@@ -41,6 +42,21 @@ static QUOTE_HEADER: LazyLock<Regex> = LazyLock::new(|| {
     .expect("quote header pattern")
 });
 
+/// Where the quoted part of an HTML reply starts: a blockquote, Gmail's and Outlook's reply
+/// containers, Outlook's rule above the quoted header, Thunderbird's citation prefix.
+static HTML_QUOTE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?is)<blockquote|<div[^>]*class="[^"]*(gmail_quote|moz-cite-prefix|yahoo_quoted|OutlookMessageHeader)|<div[^>]*id="(divRplyFwdMsg|appendonsend|mail-editor-reference-message-container)"|<div[^>]*style="[^"]*border-top:\s*solid|<hr[^>]*id="stopSpelling""#,
+    )
+    .expect("html quote pattern")
+});
+
+/// An "On … wrote:" / "Le … a écrit :" attribution (its quote is usually marked with `>`).
+static ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^[>\s]*(on|le)\s.{0,300}(wrote|a\s+écrit|écrivait)\s*:")
+        .expect("attribution pattern")
+});
+
 /// The first line of an Outlook-style quoted header block (`From:` / `De :`).
 static BLOCK_FROM: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^\s*\*?(from|de|von)\s*\*?\s*:").expect("from pattern"));
@@ -69,38 +85,73 @@ static QUOTED_TO: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 impl Text {
-    /// The subject and text of `message`, split into new and quoted.
+    /// The subject and text of `message`, split into new and quoted. An HTML-only message is
+    /// cut at its quoting markup (blockquote, Gmail's and Outlook's reply containers) before
+    /// it is turned into text: the quoted part carries no `>` there.
     pub fn of(message: &Message<'_>) -> Text {
-        let body = message
-            .body_text(0)
-            .map(|t| t.into_owned())
-            .unwrap_or_default();
         let subject = message.subject().unwrap_or("");
+        let html = message.text_part(0).is_some_and(|p| p.is_text_html());
+        let body = match (html, message.body_html(0)) {
+            (true, Some(html)) => {
+                let (new, quoted) = match HTML_QUOTE.find(&html) {
+                    Some(m) => (&html[..m.start()], &html[m.start()..]),
+                    None => (&html[..], ""),
+                };
+                let mut text = html_to_text(new);
+                if !quoted.is_empty() {
+                    // Kept after a quote header, so that the original recipient is found.
+                    text.push_str("\n-----Original Message-----\n");
+                    text.push_str(&html_to_text(quoted));
+                }
+                text
+            }
+            _ => message
+                .body_text(0)
+                .map(|t| t.into_owned())
+                .unwrap_or_default(),
+        };
         Text::split(subject, &body)
     }
 
-    /// Splits a body into the new text and the quoted part.
+    /// Splits a body into the new text and the quoted part. After an "On … wrote:" whose
+    /// quote is marked with `>`, unmarked lines are the writer's too (answers below or
+    /// between the quoted lines); after any other quote header, everything is quoted.
     pub fn split(subject: &str, body: &str) -> Text {
         let body = body.replace("\r\n", "\n").replace('\r', "\n");
         let lines: Vec<&str> = body.lines().collect();
         let cut = quote_start(&lines);
+        let header = header_lines(&lines, cut);
+        let inline = cut < lines.len()
+            && ATTRIBUTION.is_match(&lines[cut..cut + header].join(" "))
+            && lines[cut + header..]
+                .iter()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(|l| l.trim_start().starts_with('>'));
         let mut new_lines = Vec::new();
-        for line in &lines[..cut] {
-            let trimmed = line.trim_end();
-            if SIGNATURE.is_match(trimmed) {
-                break;
-            }
-            if trimmed.trim_start().starts_with('>') {
+        let mut i = 0;
+        while i < lines.len() {
+            if i == cut {
+                if !inline {
+                    break;
+                }
+                i += header;
                 continue;
             }
-            new_lines.push(trimmed.trim());
+            let line = lines[i].trim_end();
+            if SIGNATURE.is_match(line) {
+                break;
+            }
+            if !line.trim_start().starts_with('>') {
+                new_lines.push(line.trim());
+            }
+            i += 1;
         }
         let prefix = SUBJECT_PREFIX.find(subject).map_or(0, |m| m.end());
         Text {
             subject: subject[prefix..].trim().to_string(),
             subject_is_thread: prefix > 0,
             new_text: fold(&new_lines.join("\n")),
-            quoted: lines[cut..].join("\n"),
+            quoted: lines[cut.min(lines.len())..].join("\n"),
         }
     }
 
@@ -160,6 +211,17 @@ fn quote_start(lines: &[&str]) -> usize {
     lines.len()
 }
 
+/// How many lines the quote header at `cut` takes: two when an attribution is wrapped.
+fn header_lines(lines: &[&str], cut: usize) -> usize {
+    match lines.get(cut) {
+        Some(line) if !QUOTE_HEADER.is_match(line.trim_start_matches(['>', ' '])) => {
+            2.min(lines.len() - cut)
+        }
+        Some(_) => 1,
+        None => 0,
+    }
+}
+
 /// Folds runs of spaces and tabs, drops blank lines.
 fn fold(text: &str) -> String {
     text.lines()
@@ -214,5 +276,19 @@ mod tests {
         assert_eq!(t.for_rules(), "UNSUBSCRIBE");
         let t = Text::split("Re: x", "Sounds good\n-- \nPat\nstop by our booth");
         assert_eq!(t.new_text, "Sounds good");
+    }
+    #[test]
+    fn answers_below_or_between_marked_quotes_are_new_text() {
+        let t = Text::split(
+            "Re: x",
+            "On 1/16/25 9:31 AM, Sam Carter wrote:\n> Hi Helen,\n> unsubscribe here\n\nNot my problem.\n\n> Would a call make sense?\n\nNo. Please stop emailing me.\n\n-- \nHelen\n",
+        );
+        assert_eq!(t.new_text, "Not my problem.\nNo. Please stop emailing me.");
+        // An unmarked quote after the attribution (Yahoo) is all quoted.
+        let t = Text::split(
+            "Re: x",
+            "Opt me out please.\n\n On Saturday, Acme <hello@acme.example> wrote:\n Hi Chris,\n Unsubscribe: https://x\n",
+        );
+        assert_eq!(t.new_text, "Opt me out please.");
     }
 }

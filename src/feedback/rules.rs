@@ -23,15 +23,19 @@ pub struct Patterns {
 
 impl Patterns {
     fn compile(list: &[String], what: &str) -> Result<Patterns, String> {
-        // A space in a pattern matches any run of white space, line breaks included: mail
-        // text is wrapped anywhere.
-        let list: Vec<String> = list.iter().map(|p| p.replace(' ', r"\s+")).collect();
+        // A space in a pattern matches any run of white space, line breaks included (mail
+        // text is wrapped anywhere), after punctuation too ("Remove. Me. From. Your. List.").
+        // Accents are folded on both sides: people write "desabonnement" for "désabonnement".
+        let list: Vec<String> = list
+            .iter()
+            .map(|p| fold(p).replace(' ', r"[.,;:!]*\s+"))
+            .collect();
         let build = |p: &String| {
             regex::RegexBuilder::new(p)
                 .case_insensitive(true)
                 .multi_line(true)
                 .build()
-                .map_err(|e| format!("{what}: pattern '{}': {e}", p.replace(r"\s+", " ")))
+                .map_err(|e| format!("{what}: pattern '{}': {e}", p.replace(r"[.,;:!]*\s+", " ")))
         };
         let each = list.iter().map(build).collect::<Result<_, _>>()?;
         let set = RegexSetBuilder::new(&list)
@@ -44,14 +48,52 @@ impl Patterns {
 
     /// Whether any pattern matches `text`.
     pub fn any(&self, text: &str) -> bool {
-        self.set.is_match(text)
+        self.set.is_match(&fold(text))
     }
 
-    /// The first match of any pattern in `text`, as found in the text (for the "why").
-    pub fn found<'t>(&self, text: &'t str) -> Option<&'t str> {
-        let i = self.set.matches(text).iter().next()?;
-        self.each.get(i)?.find(text).map(|m| m.as_str())
+    /// The first match of any pattern in `text`, as found in the text with its accents
+    /// folded (for the "why").
+    pub fn found(&self, text: &str) -> Option<String> {
+        let text = fold(text);
+        let i = self.set.matches(&text).iter().next()?;
+        self.each
+            .get(i)?
+            .find(&text)
+            .map(|m| m.as_str().to_string())
     }
+}
+
+/// `text` with accents taken off Latin letters and typographic quotes made plain, so that a
+/// pattern matches however a word was typed.
+pub fn fold(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.is_ascii() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' => out.push('a'),
+            'À' | 'Á' | 'Â' | 'Ä' | 'Ã' | 'Å' => out.push('A'),
+            'é' | 'è' | 'ê' | 'ë' => out.push('e'),
+            'É' | 'È' | 'Ê' | 'Ë' => out.push('E'),
+            'î' | 'ï' | 'í' | 'ì' => out.push('i'),
+            'Î' | 'Ï' | 'Í' | 'Ì' => out.push('I'),
+            'ô' | 'ö' | 'ó' | 'ò' | 'õ' => out.push('o'),
+            'Ô' | 'Ö' | 'Ó' | 'Ò' | 'Õ' => out.push('O'),
+            'ù' | 'û' | 'ü' | 'ú' => out.push('u'),
+            'Ù' | 'Û' | 'Ü' | 'Ú' => out.push('U'),
+            'ç' => out.push('c'),
+            'Ç' => out.push('C'),
+            'ñ' => out.push('n'),
+            'œ' => out.push_str("oe"),
+            'Œ' => out.push_str("OE"),
+            '\u{2019}' | '\u{2018}' | '\u{02bc}' | '`' => out.push('\''),
+            '\u{201c}' | '\u{201d}' | '«' | '»' => out.push('"'),
+            '\u{a0}' | '\u{202f}' => out.push(' '),
+            other => out.push(other),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// One reply rule: a class, what it does to the sender, and its patterns.
@@ -82,6 +124,9 @@ pub struct Rules {
     pub auto_text: Patterns,
     /// The reply rules, in order.
     pub replies: Vec<ReplyRule>,
+    /// Words by which a stop request names addresses of its writer's in its text ("my work
+    /// address", "both addresses", "remove x@y"): those addresses are suppressed too.
+    pub own_addresses: Patterns,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +136,8 @@ struct File {
     bounce: BounceFile,
     auto_reply: AutoFile,
     reply: Vec<ReplyFile>,
+    #[serde(default)]
+    own_addresses: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -170,11 +217,12 @@ impl Rules {
             auto_subject: Patterns::compile(&file.auto_reply.subject, "auto_reply.subject")?,
             auto_text: Patterns::compile(&file.auto_reply.text, "auto_reply.text")?,
             replies,
+            own_addresses: Patterns::compile(&file.own_addresses, "own_addresses")?,
         })
     }
 
     /// The first reply rule that matches `text`, with the words that matched.
-    pub fn reply<'t>(&self, text: &'t str) -> Option<(&ReplyRule, &'t str)> {
+    pub fn reply(&self, text: &str) -> Option<(&ReplyRule, String)> {
         self.replies.iter().find_map(|rule| {
             let found = rule.patterns.found(text)?;
             match &rule.unless {
@@ -227,5 +275,20 @@ mod tests {
             class("GDPR: delete my data and stop emailing me"),
             Some(Class::Legal)
         );
+    }
+    #[test]
+    fn accents_and_punctuation_do_not_hide_a_request() {
+        let rules = Rules::shipped().expect("shipped rules");
+        let class = |t: &str| rules.reply(t).map(|(r, _)| r.class);
+        assert_eq!(class("DESABONNEMENT SVP"), Some(Class::Unsubscribe));
+        assert_eq!(
+            class("Remove. Me. From. Your. List."),
+            Some(Class::Unsubscribe)
+        );
+        assert_eq!(
+            class("merci de ne plus m\u{2019}envoyer de relances"),
+            Some(Class::Unsubscribe)
+        );
+        assert_eq!(fold("Désinscrivez-moi «svp»"), "Desinscrivez-moi \"svp\"");
     }
 }

@@ -352,6 +352,7 @@ def reply(fid, lang, cls, sender, text, *, client="gmail", orig="EN1", orig_to=N
     opts = dict(wrap_attr=wrap_attr, nbsp=nbsp, to_line=to_line)
 
     q_plain = quote_plain(quote, lang, o, opts)
+    text = text.replace("{subj}", o.subject)
     if "{ATTR}" in text:
         text = text.replace("{ATTR}", attribution(attr_style, lang, o, nbsp))
     if "{QUOTE}" in text:
@@ -366,6 +367,10 @@ def reply(fid, lang, cls, sender, text, *, client="gmail", orig="EN1", orig_to=N
     plain = plain.rstrip("\n") + "\n" if plain.strip() else ""
 
     # ---- headers
+    if to == "VERP":
+        to = o.verp
+    if subject and "{subject}" in subject:
+        subject = subject.replace("{subject}", o.subject)
     if to is None:
         rt = o.reply_to or (o.rep_name, o.rep_addr)
         to = addr(*rt)

@@ -554,3 +554,23 @@ fn the_labelled_corpus_meets_the_accuracy_targets() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("| suppress hard-bounce | 46 | 46 | 46 | 100.0% | 100.0% |"));
 }
+
+#[test]
+fn the_readme_shows_what_classify_prints_for_the_example_files() {
+    let readme = std::fs::read_to_string("README.md").expect("README");
+    let block = readme
+        .split("<!-- classify-examples:")
+        .nth(1)
+        .and_then(|rest| rest.split("```json\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README's classify block");
+    let shown: Vec<Value> = block
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let mut files: Vec<&str> = EXAMPLES.to_vec();
+    files.sort(); // as the shell expands tests/feedback/examples/*.eml
+    let (code, printed, stderr) = classify(None, &files);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(printed, shown, "update the README's example block");
+}

@@ -54,8 +54,12 @@ struct Failure {
 pub fn report(message: &Message<'_>, rules: &Rules) -> Option<Bounce> {
     let failures = match delivery_status(message) {
         Some(text) => rfc3464(&text),
-        None if is_plain_bounce(message, rules) => plain(message),
-        None => return None,
+        None => match plain_bounce(message, rules)? {
+            // A bounce-like subject from an ordinary sender, naming no failed address, is an
+            // automatic notice ("Undeliverable mailbox: no longer monitored"), not a bounce.
+            (By::Subject, failures) if failures.is_empty() => return None,
+            (_, failures) => failures,
+        },
     };
     let actions: Vec<Action> = failures.iter().map(|f| judge(f, rules)).collect();
     let evidence = failures
@@ -179,15 +183,30 @@ fn rfc3464(text: &str) -> Vec<Failure> {
     out
 }
 
-/// Whether a message without a delivery-status part is a bounce, by its sender or subject.
-fn is_plain_bounce(message: &Message<'_>, rules: &Rules) -> bool {
+/// What marks a plain-text bounce.
+enum By {
+    /// A bounce sender (MAILER-DAEMON, postmaster, Mail Delivery System).
+    Sender,
+    /// Only a bounce subject.
+    Subject,
+}
+
+/// A message without a delivery-status part that is a bounce, by its sender or subject, with
+/// its failed recipients.
+fn plain_bounce(message: &Message<'_>, rules: &Rules) -> Option<(By, Vec<Failure>)> {
     let from = message.from().and_then(|f| f.first());
     let who = [
         from.and_then(|a| a.address()).unwrap_or(""),
         from.and_then(|a| a.name()).unwrap_or(""),
     ];
-    who.iter().any(|w| rules.bounce_sender.any(w))
-        || rules.bounce_subject.any(message.subject().unwrap_or(""))
+    let by = if who.iter().any(|w| rules.bounce_sender.any(w)) {
+        By::Sender
+    } else if rules.bounce_subject.any(message.subject().unwrap_or("")) {
+        By::Subject
+    } else {
+        return None;
+    };
+    Some((by, plain(message)))
 }
 
 /// The failed recipients of a plain-text bounce: `X-Failed-Recipients`, else each address in

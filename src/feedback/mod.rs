@@ -159,6 +159,9 @@ impl Classifier {
                 bounce.evidence,
             );
         }
+        if let Some(what) = not_written(message) {
+            return unknown(what);
+        }
         let text = reply::Text::of(message);
         if let Some(why) = autoreply::detect(message, &text, &self.rules) {
             return found(Kind::AutoReply, None, Vec::new(), Source::Reply, why);
@@ -173,7 +176,7 @@ impl Classifier {
     fn reply(&self, from: Address, text: &reply::Text) -> Classified {
         let words = text.for_rules();
         let (class, action, found_words) = match self.rules.reply(&words) {
-            Some((rule, found)) => (rule.class, rule.action, found.to_string()),
+            Some(m) => (m.class, m.action, m.words),
             None => (Class::Unclear, ActionKind::None, String::new()),
         };
         let why = match found_words.is_empty() {
@@ -273,6 +276,27 @@ fn found(
         evidence,
         message_id: None,
     }
+}
+
+/// What a message is when nobody wrote it and it is no bounce or complaint: a read receipt
+/// (RFC 8098, or any other report), or a calendar answer without text.
+fn not_written(message: &Message<'_>) -> Option<&'static str> {
+    use mail_parser::MimeHeaders as _;
+    if message.is_content_type("multipart", "report") {
+        return Some("a report that is neither a bounce nor a complaint (a read receipt)");
+    }
+    let is_calendar = |p: &mail_parser::MessagePart<'_>| p.is_content_type("text", "calendar");
+    let has_text = message
+        .text_body
+        .iter()
+        .chain(&message.html_body)
+        .any(|&i| {
+            message.part(i).is_some_and(|p| {
+                !is_calendar(p) && p.text_contents().is_some_and(|t| !t.trim().is_empty())
+            })
+        });
+    let calendar = message.parts.iter().any(is_calendar);
+    (calendar && !has_text).then_some("a calendar answer")
 }
 
 fn unknown(why: &str) -> Classified {

@@ -106,6 +106,19 @@ pub struct ReplyRule {
     pub patterns: Patterns,
     /// ... unless one of these matches too.
     pub unless: Option<Patterns>,
+    /// A match hedged by one of these ("should I unsubscribe?", "maybe take me off") is not
+    /// clear: the reply is `unclear`, and a person reviews it.
+    pub hedge: Option<Patterns>,
+}
+
+/// What a reply's text matched.
+pub struct Matched {
+    /// Its class.
+    pub class: Class,
+    /// What it does to the sender.
+    pub action: ActionKind,
+    /// The words that matched.
+    pub words: String,
 }
 
 /// The compiled rules.
@@ -164,6 +177,8 @@ struct ReplyFile {
     patterns: Vec<String>,
     #[serde(default)]
     unless: Vec<String>,
+    #[serde(default)]
+    hedge: Vec<String>,
 }
 
 impl Rules {
@@ -206,6 +221,10 @@ impl Rules {
                         true => None,
                         false => Some(Patterns::compile(&r.unless, &what)?),
                     },
+                    hedge: match r.hedge.is_empty() {
+                        true => None,
+                        false => Some(Patterns::compile(&r.hedge, &what)?),
+                    },
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -221,14 +240,23 @@ impl Rules {
         })
     }
 
-    /// The first reply rule that matches `text`, with the words that matched.
-    pub fn reply(&self, text: &str) -> Option<(&ReplyRule, String)> {
+    /// What the first reply rule that matches `text` gives, with the words that matched; a
+    /// hedged match is `unclear` and goes to review.
+    pub fn reply(&self, text: &str) -> Option<Matched> {
         self.replies.iter().find_map(|rule| {
-            let found = rule.patterns.found(text)?;
-            match &rule.unless {
-                Some(unless) if unless.any(text) => None,
-                _ => Some((rule, found)),
+            let words = rule.patterns.found(text)?;
+            if rule.unless.as_ref().is_some_and(|u| u.any(text)) {
+                return None;
             }
+            let (class, action) = match &rule.hedge {
+                Some(hedge) if hedge.any(text) => (Class::Unclear, ActionKind::Review),
+                _ => (rule.class, rule.action),
+            };
+            Some(Matched {
+                class,
+                action,
+                words,
+            })
         })
     }
 }
@@ -261,7 +289,7 @@ mod tests {
     #[test]
     fn the_first_rule_in_file_order_wins_and_unless_sets_it_aside() {
         let rules = Rules::shipped().expect("shipped rules");
-        let class = |t: &str| rules.reply(t).map(|(r, _)| r.class);
+        let class = |t: &str| rules.reply(t).map(|m| m.class);
         assert_eq!(class("please stop emailing me"), Some(Class::Unsubscribe));
         assert_eq!(
             class("merci de ne plus me contacter"),
@@ -279,7 +307,7 @@ mod tests {
     #[test]
     fn accents_and_punctuation_do_not_hide_a_request() {
         let rules = Rules::shipped().expect("shipped rules");
-        let class = |t: &str| rules.reply(t).map(|(r, _)| r.class);
+        let class = |t: &str| rules.reply(t).map(|m| m.class);
         assert_eq!(class("DESABONNEMENT SVP"), Some(Class::Unsubscribe));
         assert_eq!(
             class("Remove. Me. From. Your. List."),

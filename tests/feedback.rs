@@ -552,6 +552,20 @@ fn the_labelled_corpus_meets_the_accuracy_targets() {
         .output()
         .expect("run feedback score");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The held-out set, written apart from the rules (see the README for its first score).
+    let holdout = Path::new("tests/feedback/holdout");
+    let config =
+        dnc_relay::config::Config::load(Some(&holdout.join("relay.toml"))).expect("config");
+    let classifier = dnc_relay::feedback::Classifier::from_config(&config).expect("rules");
+    let report = dnc_relay::feedback::score::score(&classifier, &holdout.join("labels.jsonl"))
+        .expect("score");
+    assert!(report.messages >= 100);
+    assert!(
+        report.missed_targets().is_empty(),
+        "{}\n{}",
+        report.table(),
+        report.misses.join("\n")
+    );
     // The README shows this very table.
     let readme = std::fs::read_to_string("README.md").expect("README");
     let shown: Vec<&str> = readme

@@ -73,6 +73,27 @@ static SIGNATURE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("signature pattern")
 });
 
+/// A line that ends the writer's own words: a sign-off alone on its line, or the start of a
+/// disclaimer block (what follows is the signature and its legal and marketing boilerplate).
+static SIGN_OFF: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^\s*(
+            ((kind|best|warm|warmest)\s+)?regards|best\s+wishes|sincerely|respectfully|yours\s+(truly|sincerely)
+          | (bien\s+)?cordialement|bien\s+à\s+vous|sincères\s+salutations|salutations(\s+distinguées)?
+        )[\s,.!]*$
+        | ^\s*(confidentiality\s+notice|disclaimer\s*:|this\s+(e-?mail|message)(\s+and\s+any\s+attachments?)?\s+(is|are|may\s+be|contains?)\s+(confidential|privileged|intended)
+          | ce\s+(message|courriel|mail|e-mail)(\s+et\s+toutes\s+les\s+pièces\s+jointes)?\s+(est|sont)\s+(confidentiel|strictement|établi)
+          | please\s+consider\s+the\s+environment|pensez\s+à\s+l.environnement|avis\s+de\s+confidentialité)",
+    )
+    .expect("sign-off pattern")
+});
+
+/// A footer line of the writer's own mail: a link to unsubscribe from their company's mail.
+static FOOTER_LINK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(https?://\S+.*(unsubscrib|opt.?out|preferences|désinscri|désabonn)|(unsubscrib|opt.?out|preferences|désinscri|désabonn).*https?://)")
+        .expect("footer link pattern")
+});
+
 /// Reply and forward prefixes of a subject.
 static SUBJECT_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*((re|aw|sv|tr|fw|fwd|wg|réf|rép|ref)\s*(\[\d+\])?\s*:\s*)+")
@@ -138,10 +159,10 @@ impl Text {
                 continue;
             }
             let line = lines[i].trim_end();
-            if SIGNATURE.is_match(line) {
+            if SIGNATURE.is_match(line) || (!new_lines.is_empty() && SIGN_OFF.is_match(line)) {
                 break;
             }
-            if !line.trim_start().starts_with('>') {
+            if !line.trim_start().starts_with('>') && !FOOTER_LINK.is_match(line) {
                 new_lines.push(line.trim());
             }
             i += 1;

@@ -172,6 +172,10 @@ pub struct DecisionRecord {
     pub exemption: Option<String>,
     /// Another owner's lock that refused the recipient, or that it was warned about.
     pub lock: Option<String>,
+    /// What the relay did to the message's headers (`list-unsubscribe added`, or kept when
+    /// the message had one), on relayed and failed lines of marked sender groups.
+    #[serde(default)]
+    pub marked: Option<String>,
 }
 
 enum Msg {

@@ -50,6 +50,8 @@ pub struct Config {
     pub owners: Vec<OwnerConfig>,
     /// Reading bounces, complaints and replies.
     pub feedback: FeedbackConfig,
+    /// The one-click unsubscribe endpoint and its tokens.
+    pub unsubscribe: UnsubscribeConfig,
 }
 
 impl Default for Config {
@@ -69,6 +71,7 @@ impl Default for Config {
             locks: LocksConfig::default(),
             owners: Vec::new(),
             feedback: FeedbackConfig::default(),
+            unsubscribe: UnsubscribeConfig::default(),
         }
     }
 }
@@ -340,6 +343,57 @@ pub struct SenderGroup {
     /// Transactional mail (invoices, password resets): these senders neither take nor respect
     /// ownership locks.
     pub transactional: bool,
+    /// Add `List-Unsubscribe` (a one-click link and a `mailto:`) and `List-Unsubscribe-Post`
+    /// (RFC 8058) to each relayed message, one token per recipient: these senders then send
+    /// one recipient per transaction (a second RCPT gets `452 4.5.3`). Needs
+    /// `[unsubscribe] base_url`.
+    pub list_unsubscribe: bool,
+    /// What an unsubscribe from these senders' mail suppresses: `all` (every sender) or
+    /// `unit` (this group's unit only).
+    pub unsubscribe_scope: UnsubscribeScope,
+}
+
+/// What an unsubscribe click or mail suppresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnsubscribeScope {
+    /// The recipient, for every sender.
+    #[default]
+    All,
+    /// The recipient, for the senders of the group's unit.
+    Unit,
+}
+
+/// `[unsubscribe]`: the one-click unsubscribe endpoint (RFC 8058) and its tokens.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UnsubscribeConfig {
+    /// Addresses of the HTTP listener for `/u/TOKEN` (behind a TLS-terminating proxy, or
+    /// reached through `base_url`). Empty (the default): no listener.
+    pub listen: Vec<SocketAddr>,
+    /// The public base of the links, e.g. `https://unsubscribe.acme.example` (the link is
+    /// `BASE/u/TOKEN`). Needed by sender groups with `list_unsubscribe`.
+    pub base_url: Option<String>,
+    /// The token key (64 hex digits), created (mode 0600) if missing. Default:
+    /// `data_dir/token.key`. Keep it: links in mail already sent stop working without it.
+    pub key_file: Option<PathBuf>,
+    /// How long a link keeps working after its message was sent.
+    #[serde(with = "duration")]
+    pub token_lifetime: Duration,
+    /// Requests per minute one client address may make; more get `429`.
+    pub max_requests_per_minute: u32,
+}
+
+impl Default for UnsubscribeConfig {
+    fn default() -> Self {
+        UnsubscribeConfig {
+            listen: Vec::new(),
+            base_url: None,
+            key_file: None,
+            token_lifetime: Duration::from_secs(400 * 86_400),
+            max_requests_per_minute: 30,
+        }
+    }
 }
 
 /// How a kind of ownership lock is enforced.
@@ -770,6 +824,7 @@ impl Config {
             &mut self.tls.key_file,
             &mut self.upstream.ca_file,
             &mut self.feedback.rules,
+            &mut self.unsubscribe.key_file,
         ]
         .into_iter()
         .flatten()
@@ -825,6 +880,9 @@ impl Config {
                 "tls" => check_keys::<TlsConfig>(&prefix, section, errors, no_nested),
                 "locks" => check_keys::<LocksConfig>(&prefix, section, errors, no_nested),
                 "feedback" => check_keys::<FeedbackConfig>(&prefix, section, errors, no_nested),
+                "unsubscribe" => {
+                    check_keys::<UnsubscribeConfig>(&prefix, section, errors, no_nested)
+                }
                 "auth" => {
                     check_keys::<AuthConfig>(&prefix, section, errors, |key, value, errors| {
                         let (Some(users), "users") = (value.as_array(), key) else {
@@ -973,6 +1031,7 @@ impl Config {
         }
         self.validate_senders(&mut err);
         self.validate_feedback(&mut err);
+        self.validate_unsubscribe(&mut err);
         if errors.is_empty() {
             Ok(())
         } else {
@@ -1035,6 +1094,50 @@ impl Config {
                 "feedback.listen",
                 &format!("{a} is also a [server] listener; the feedback listener needs its own"),
             );
+        }
+    }
+
+    /// `[unsubscribe]` and the sender groups that add List-Unsubscribe.
+    fn validate_unsubscribe(&self, err: &mut dyn FnMut(&str, &str)) {
+        let u = &self.unsubscribe;
+        match &u.base_url {
+            Some(base)
+                if !(base.starts_with("https://") || base.starts_with("http://"))
+                    || base.contains(char::is_whitespace) =>
+            {
+                err(
+                    "unsubscribe.base_url",
+                    "must be an http(s) URL like https://unsubscribe.example.com",
+                )
+            }
+            Some(_) => {}
+            None => {
+                if let Some(g) = self.sender_groups.iter().find(|g| g.list_unsubscribe) {
+                    err(
+                        "unsubscribe.base_url",
+                        &format!(
+                            "sender group {:?} adds List-Unsubscribe: its links need a base URL",
+                            g.name
+                        ),
+                    );
+                }
+            }
+        }
+        let unitless = self
+            .sender_groups
+            .iter()
+            .find(|g| g.unsubscribe_scope == UnsubscribeScope::Unit && g.unit.is_none());
+        if let Some(g) = unitless {
+            err(
+                "sender_groups.unsubscribe_scope",
+                &format!(
+                    "sender group {:?} scopes unsubscribes to a unit but has none",
+                    g.name
+                ),
+            );
+        }
+        if u.max_requests_per_minute == 0 {
+            err("unsubscribe.max_requests_per_minute", "must be at least 1");
         }
     }
 
@@ -1132,6 +1235,14 @@ impl Config {
             .path
             .clone()
             .unwrap_or_else(|| self.data_dir.join("dnc.redb"))
+    }
+
+    /// The token key file.
+    pub fn token_key_path(&self) -> PathBuf {
+        self.unsubscribe
+            .key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("token.key"))
     }
 
     /// The admin socket.

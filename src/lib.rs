@@ -28,3 +28,5 @@ pub mod server;
 pub mod smtp;
 pub mod spool;
 pub mod store;
+pub mod token;
+pub mod unsubscribe;

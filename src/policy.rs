@@ -55,6 +55,19 @@ struct SenderGroup {
     patterns: Vec<SenderPattern>,
     exempt: Vec<crate::model::Reason>,
     transactional: bool,
+    list_unsubscribe: bool,
+    unsubscribe_scope: crate::config::UnsubscribeScope,
+}
+
+/// How a sender group marks what it sends: a List-Unsubscribe per recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marking {
+    /// The group's name.
+    pub group: String,
+    /// The group's unit.
+    pub unit: Option<String>,
+    /// What an unsubscribe suppresses.
+    pub scope: crate::config::UnsubscribeScope,
 }
 
 /// The sender groups, in config order: the first group a sender matches is its group.
@@ -84,6 +97,8 @@ impl SenderGroups {
                         .filter(|r| r.is_exemptable())
                         .collect(),
                     transactional: g.transactional,
+                    list_unsubscribe: g.list_unsubscribe,
+                    unsubscribe_scope: g.unsubscribe_scope,
                 })
                 .collect(),
         }
@@ -106,6 +121,17 @@ impl SenderGroups {
     /// Whether the sender's group sends transactional mail (exempt from ownership locks).
     pub fn is_transactional(&self, sender: &Sender<'_>) -> bool {
         self.classify(sender).is_some_and(|g| g.transactional)
+    }
+
+    /// How the sender's group marks its mail, if it adds List-Unsubscribe.
+    pub fn marking(&self, sender: &Sender<'_>) -> Option<Marking> {
+        self.classify(sender)
+            .filter(|g| g.list_unsubscribe)
+            .map(|g| Marking {
+                group: g.name.clone(),
+                unit: g.unit.clone(),
+                scope: g.unsubscribe_scope,
+            })
     }
 
     /// The unit of a sender, if its group has one.
@@ -408,6 +434,7 @@ mod tests {
                 senders: vec!["billing@acme.example".into()],
                 exempt_reasons: vec![Reason::Unsubscribe, Reason::NotInterested],
                 transactional: false,
+                ..Default::default()
             },
             crate::config::SenderGroup {
                 name: "acme-sales".into(),
@@ -415,6 +442,7 @@ mod tests {
                 senders: vec!["@acme.example".into()],
                 exempt_reasons: vec![],
                 transactional: false,
+                ..Default::default()
             },
             crate::config::SenderGroup {
                 name: "globex-sales".into(),
@@ -422,6 +450,7 @@ mod tests {
                 senders: vec!["@globex.example".into()],
                 exempt_reasons: vec![],
                 transactional: false,
+                ..Default::default()
             },
         ]
     }

@@ -74,13 +74,16 @@ pub enum StartError {
     /// The feedback rules file could not be loaded (exit 2).
     #[error("feedback.rules: {0}")]
     FeedbackRules(String),
+    /// The unsubscribe token key could not be loaded or created (exit 2).
+    #[error("unsubscribe.key_file: {0}")]
+    TokenKey(String),
 }
 
 impl StartError {
     /// The process exit code for this failure.
     pub fn exit_code(&self) -> i32 {
         match self {
-            StartError::Tls(_) | StartError::FeedbackRules(_) => 2,
+            StartError::Tls(_) | StartError::FeedbackRules(_) | StartError::TokenKey(_) => 2,
             _ => 3,
         }
     }
@@ -91,6 +94,7 @@ pub struct Server {
     smtp_addrs: Vec<SocketAddr>,
     tls_addrs: Vec<SocketAddr>,
     feedback_addrs: Vec<SocketAddr>,
+    unsubscribe_addrs: Vec<SocketAddr>,
     ctx: Arc<SessionContext>,
     handler: Arc<Handler>,
     hooks: Hooks,
@@ -121,6 +125,9 @@ impl Server {
         )
         .await
         .map_err(StartError::Listen)?;
+        let unsubscribe = crate::unsubscribe::http::Listeners::bind(&config.unsubscribe.listen)
+            .await
+            .map_err(StartError::Listen)?;
         // From here on, files are created.
         let store = open_store(&config, store_start, &hooks).await?;
         let log_path = config.decisions_path();
@@ -131,16 +138,21 @@ impl Server {
         relay.prepare()?;
         let (reloadable, admin_policy) = build_reloadable(&config, &store, &hooks)?;
         let classifier: SharedClassifier = Arc::new(std::sync::RwLock::new(Arc::new(classifier)));
-        let inbox = Inbox::new(&config.feedback.domains, store.clone(), classifier.clone());
-        let ctx = session_context(
-            &config,
-            &relay,
-            &log,
-            &store,
-            &hooks,
-            reloadable,
-            inbox.clone(),
+        let marker = crate::unsubscribe::Marker::from_config(&config)
+            .map_err(StartError::TokenKey)?
+            .map(Arc::new);
+        let units = crate::policy::SenderGroups::from_config(&config.sender_groups).units();
+        let inbox = Inbox::new(
+            &config.feedback.domains,
+            store.clone(),
+            classifier.clone(),
+            marker.clone().map(|m| (m, units)),
         );
+        let services = Services {
+            inbox: inbox.clone(),
+            marker: marker.clone(),
+        };
+        let ctx = session_context(&config, &relay, &log, &store, &hooks, reloadable, services);
         let smtp_addrs = listeners.local_addrs();
         let tls_addrs = listeners.tls_addrs();
         let feedback_addrs = listeners.feedback_addrs();
@@ -160,6 +172,20 @@ impl Server {
         let (phase, phase_rx) = watch::channel(Phase::Running);
         let tracker = TaskTracker::new();
         tracker.spawn(inbox.run(phase_rx.clone()));
+        let unsubscribe_addrs = unsubscribe.local_addrs();
+        match &marker {
+            Some(marker) => unsubscribe.serve(
+                marker.clone(),
+                store.clone(),
+                config.unsubscribe.max_requests_per_minute,
+                phase_rx.clone(),
+                &tracker,
+            ),
+            None if !unsubscribe_addrs.is_empty() => tracing::warn!(
+                "[unsubscribe] listen is set without base_url: no links are made, the endpoint is not served"
+            ),
+            None => {}
+        }
         smtp::serve(
             listeners,
             ctx.clone(),
@@ -173,6 +199,7 @@ impl Server {
         tracing::info!(
             listen = ?smtp_addrs,
             feedback = ?feedback_addrs,
+            unsubscribe = ?unsubscribe_addrs,
             upstream = relay.url(),
             store = %store.path().display(),
             socket = %admin.path().display(),
@@ -183,6 +210,7 @@ impl Server {
             smtp_addrs,
             tls_addrs,
             feedback_addrs,
+            unsubscribe_addrs,
             ctx,
             handler,
             hooks,
@@ -205,6 +233,11 @@ impl Server {
     /// The implicit-TLS SMTP addresses bound.
     pub fn tls_addrs(&self) -> &[SocketAddr] {
         &self.tls_addrs
+    }
+
+    /// The unsubscribe endpoint's addresses bound.
+    pub fn unsubscribe_addrs(&self) -> &[SocketAddr] {
+        &self.unsubscribe_addrs
     }
 
     /// The feedback listener's addresses bound.
@@ -238,6 +271,7 @@ impl Server {
                 "feedback.listen",
                 old.feedback.listen != config.feedback.listen,
             ),
+            ("unsubscribe", old.unsubscribe != config.unsubscribe),
             (
                 "feedback.domains",
                 old.feedback.domains != config.feedback.domains,
@@ -342,6 +376,14 @@ impl Server {
     }
 }
 
+/// The services sessions hand mail to besides the upstream.
+struct Services {
+    /// The feedback inbox.
+    inbox: Arc<Inbox>,
+    /// What marks the mail of `list_unsubscribe` groups.
+    marker: Option<Arc<crate::unsubscribe::Marker>>,
+}
+
 /// What every SMTP session shares.
 fn session_context(
     config: &Config,
@@ -350,7 +392,7 @@ fn session_context(
     store: &Store,
     hooks: &Hooks,
     reloadable: Reloadable,
-    inbox: Arc<Inbox>,
+    services: Services,
 ) -> Arc<SessionContext> {
     Arc::new(SessionContext {
         hostname: config.server.hostname.clone(),
@@ -374,7 +416,8 @@ fn session_context(
             config.auth.max_failures,
             config.auth.lockout,
         ),
-        inbox: Some(inbox),
+        inbox: Some(services.inbox),
+        marker: services.marker,
     })
 }
 

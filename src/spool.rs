@@ -236,6 +236,40 @@ impl Body {
         self.write_tail().await
     }
 
+    /// Puts `bytes` before the message (header fields the relay adds). A message in memory
+    /// grows in place; a spilled one is copied behind them into a new file, piece by piece.
+    pub async fn prepend(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let Some((old, len)) = self.file.clone() else {
+            if self.budget.try_reserve(bytes.len()) {
+                self.reserved += bytes.len();
+            }
+            self.mem.splice(0..0, bytes.iter().copied());
+            return Ok(());
+        };
+        let dir = self.budget.dir.clone();
+        let front = bytes.to_vec();
+        let file = file_op(move || -> std::io::Result<std::fs::File> {
+            let new = tempfile::tempfile_in(dir)?;
+            new.write_all_at(&front, 0)?;
+            let mut buf = vec![0u8; FILE_CHUNK];
+            let mut at = 0u64;
+            while at < len {
+                let n = (len - at).min(FILE_CHUNK as u64) as usize;
+                old.read_exact_at(&mut buf[..n], at)?;
+                new.write_all_at(&buf[..n], front.len() as u64 + at)?;
+                at += n as u64;
+            }
+            Ok(new)
+        })
+        .await??;
+        let mut head = bytes.to_vec();
+        head.extend_from_slice(&self.head);
+        head.truncate(HEAD);
+        self.head = head;
+        self.file = Some((Arc::new(file), len + bytes.len() as u64));
+        Ok(())
+    }
+
     /// Forgets the content (a message over the size limit is refused, not kept).
     pub fn discard(&mut self) {
         self.reset();

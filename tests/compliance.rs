@@ -42,6 +42,7 @@ async fn relay() -> TestRelay {
                 senders: vec!["billing@acme.example".into()],
                 exempt_reasons: vec![Reason::Unsubscribe],
                 transactional: false,
+                ..Default::default()
             },
             SenderGroup {
                 name: "acme-sales".into(),
@@ -49,6 +50,7 @@ async fn relay() -> TestRelay {
                 senders: vec!["@acme.example".into()],
                 exempt_reasons: vec![],
                 transactional: false,
+                ..Default::default()
             },
             SenderGroup {
                 name: "globex-sales".into(),
@@ -56,6 +58,7 @@ async fn relay() -> TestRelay {
                 senders: vec!["@globex.example".into()],
                 exempt_reasons: vec![],
                 transactional: false,
+                ..Default::default()
             },
         ];
     })

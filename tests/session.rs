@@ -105,6 +105,7 @@ impl Mem {
                 std::time::Duration::from_secs(900),
             ),
             inbox: None,
+            marker: None,
         });
         let (client, server) = tokio::io::duplex(64 * 1024);
         let (phase, phase_rx) = tokio::sync::watch::channel(Phase::Running);

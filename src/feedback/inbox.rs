@@ -30,11 +30,18 @@ pub struct Inbox {
     classifier: SharedClassifier,
     /// Woken when a message arrives.
     wake: tokio::sync::Notify,
+    /// The token key of List-Unsubscribe `mailto:` addresses, and the units they may name.
+    unsubscribe: Option<(Arc<crate::unsubscribe::Marker>, Vec<String>)>,
 }
 
 impl Inbox {
     /// An inbox taking mail for `domains`.
-    pub fn new(domains: &[String], store: Store, classifier: SharedClassifier) -> Arc<Inbox> {
+    pub fn new(
+        domains: &[String],
+        store: Store,
+        classifier: SharedClassifier,
+        unsubscribe: Option<(Arc<crate::unsubscribe::Marker>, Vec<String>)>,
+    ) -> Arc<Inbox> {
         let domains = domains
             .iter()
             .map(|d| crate::address::normalize_domain(d).unwrap_or_else(|_| d.to_lowercase()))
@@ -44,6 +51,7 @@ impl Inbox {
             store,
             classifier,
             wake: tokio::sync::Notify::new(),
+            unsubscribe,
         })
     }
 
@@ -113,25 +121,30 @@ impl Inbox {
 
     /// Classifies one message (off the async threads: a large message takes a while) and
     /// records it, taking it out of the inbox in the same transaction.
-    async fn record(&self, id: u64, arrival: Arrival) -> Result<(), StoreError> {
+    async fn record(&self, id: u64, mut arrival: Arrival) -> Result<(), StoreError> {
         let classifier = match self.classifier.read() {
             Ok(c) => c.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        let record = match self.unsubscribe_mail(&arrival).await? {
+            Some(record) => record,
+            None => {
+                let message = std::mem::take(&mut arrival.message);
+                tokio::task::spawn_blocking(move || {
+                    classifier
+                        .classify(&message)
+                        .into_record(&message, listener_actor())
+                })
+                .await
+                .map_err(|e| StoreError::Io(format!("the classifier failed: {e}")))?
+            }
         };
         let Arrival {
             at,
             client,
             mail_from,
-            message,
             ..
         } = arrival;
-        let record = tokio::task::spawn_blocking(move || {
-            classifier
-                .classify(&message)
-                .into_record(&message, listener_actor())
-        })
-        .await
-        .map_err(|e| StoreError::Io(format!("the classifier failed: {e}")))?;
         let (record, new) = match self.store.record_feedback(record, Some(id)).await? {
             Recorded::New(record, _) => (record, true),
             Recorded::Seen(record) => (record, false),
@@ -151,6 +164,90 @@ impl Inbox {
             "feedback recorded"
         );
         Ok(())
+    }
+}
+
+impl Inbox {
+    /// A List-Unsubscribe `mailto:` message (to `unsubscribe+TOKEN@` a feedback domain) whose
+    /// token holds for the address it comes from: suppressed as a click would be (source
+    /// `link`, the group's scope), and its record says so. `None` for anything else, which is
+    /// classified like any message (a forged token gets no favour, and no harm).
+    async fn unsubscribe_mail(
+        &self,
+        arrival: &Arrival,
+    ) -> Result<Option<crate::model::feedback::Record>, StoreError> {
+        use crate::model::feedback::{Action, Class, Kind, Record};
+        let Some((marker, units)) = &self.unsubscribe else {
+            return Ok(None);
+        };
+        let Some(token) = arrival
+            .rcpts
+            .iter()
+            .find_map(|r| crate::unsubscribe::mailto::token(r))
+        else {
+            return Ok(None);
+        };
+        let parsed = mail_parser::MessageParser::default().parse_headers(&arrival.message);
+        let from = parsed
+            .as_ref()
+            .and_then(|m| m.from())
+            .and_then(|f| f.first())
+            .and_then(|a| a.address())
+            .and_then(|a| crate::address::Address::parse(a).ok());
+        let Some(from) = from else {
+            return Ok(None);
+        };
+        let from = from.to_string();
+        let unit = match marker.sealer().check_mailto(token, &from, units) {
+            Ok(unit) => unit.map(str::to_string),
+            Err(e) => {
+                tracing::info!(from = %from, outcome = %e, "unsubscribe mail with a token that does not hold; classified as a reply");
+                return Ok(None);
+            }
+        };
+        let evidence = format!(
+            "unsubscribe mail (List-Unsubscribe mailto) from {from}, received from {}",
+            arrival.client
+        );
+        crate::unsubscribe::suppress(
+            &self.store,
+            &from,
+            unit.as_deref(),
+            evidence.clone(),
+            crate::unsubscribe::actor("mail"),
+        )
+        .await?;
+        tracing::info!(recipient = %from, unit = unit.as_deref().unwrap_or("all"), "unsubscribed by mail");
+        let scope = unit.map_or("every sender".to_string(), |u| format!("unit {u}"));
+        let action = Action {
+            target: from,
+            action: ActionKind::None,
+            reason: Some(crate::model::Reason::Unsubscribe),
+            status: None,
+            why: format!(
+                "unsubscribe mail with a valid token: suppressed for {scope} (source link)"
+            ),
+        };
+        let message_id = parsed
+            .as_ref()
+            .and_then(|m| m.message_id())
+            .map(str::to_string);
+        Ok(Some(Record {
+            id: 0,
+            at: crate::model::Timestamp::now(),
+            actor: crate::unsubscribe::actor("mail"),
+            kind: Kind::Reply,
+            class: Some(Class::Unsubscribe),
+            actions: vec![action],
+            reviews: Vec::new(),
+            source: crate::model::Source::Link,
+            evidence,
+            sha256: {
+                use sha2::Digest as _;
+                hex::encode(sha2::Sha256::digest(&arrival.message))
+            },
+            message_id,
+        }))
     }
 }
 

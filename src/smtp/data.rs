@@ -27,6 +27,7 @@ struct Delivery {
     decision: Decision,
     reason: Option<Why>,
     upstream: Option<String>,
+    marked: Option<crate::unsubscribe::Marked>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
@@ -76,6 +77,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             line.message_id = message_id.as_deref();
             line.upstream = delivery.upstream.clone();
             line.exemption = accepted.exemption.clone();
+            line.marked = delivery.marked.map(crate::unsubscribe::Marked::as_str);
             self.log_decision(line).await;
         }
         if delivery.decision == Decision::Relayed {
@@ -150,6 +152,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             decision: Decision::Failed,
             reason: Some(reason),
             upstream,
+            marked: None,
         };
         match received {
             Received::TooLarge => {
@@ -170,6 +173,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     txn.upstream.abort().await;
                     return refused;
                 }
+                let marked = match self.mark(txn).await {
+                    Ok(marked) => marked,
+                    Err(e) => {
+                        tracing::error!(session = %self.id, error = %e, "cannot add List-Unsubscribe to the message");
+                        txn.upstream.abort().await;
+                        return failed(
+                            Reply::local_error(),
+                            Why::SpoolUnavailable,
+                            Some(format!("marking failed: {e}")),
+                        );
+                    }
+                };
                 let outcome = txn.upstream.send(&mut self.body).await;
                 let reply = Reply::for_outcome(&outcome, |r| Reply::relayed(&r.text()));
                 let (decision, reason) = match &outcome {
@@ -185,6 +200,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     decision,
                     reason,
                     upstream: Some(outcome.describe()),
+                    marked,
                 }
             }
         }
@@ -225,12 +241,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 decision: Decision::Failed,
                 reason: Some(Why::ListedDuringTransaction),
                 upstream: None,
+                marked: None,
             });
         }
         for accepted in &mut txn.accepted {
             accepted.at = now;
         }
         None
+    }
+
+    /// For a sender group that adds List-Unsubscribe: the headers for this transaction's one
+    /// recipient at the top of the message, unless it has a List-Unsubscribe of its own.
+    async fn mark(
+        &mut self,
+        txn: &Transaction,
+    ) -> std::io::Result<Option<crate::unsubscribe::Marked>> {
+        use crate::unsubscribe::{has_list_unsubscribe, Marked};
+        let (Some(marking), Some(marker), [accepted]) =
+            (&txn.marking, &self.ctx.marker, txn.accepted.as_slice())
+        else {
+            return Ok(None);
+        };
+        if has_list_unsubscribe(self.body.head()) {
+            return Ok(Some(Marked::Kept));
+        }
+        let Ok(rcpt) = crate::address::Address::parse(&accepted.rcpt) else {
+            return Ok(None);
+        };
+        let headers = marker.headers(&rcpt, &txn.from, marking);
+        self.body.prepend(&headers).await?;
+        Ok(Some(Marked::Added))
     }
 
     /// The message went out: its send records, and the owner's claims that become locks (or

@@ -75,6 +75,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             eight_bit: from.flags & MAIL_BODY_8BITMIME != 0,
             smtputf8,
         };
+        let marking = match (&self.ctx.marker, self.listener.feedback) {
+            (Some(_), false) => self.settings.policy.groups().marking(&who),
+            _ => None,
+        };
         self.txn = Some(Transaction {
             from: params.from.clone(),
             sender,
@@ -83,6 +87,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             smtputf8,
             owner,
             additions: self.ctx.store.additions(),
+            marking,
         });
         self.idle_commands = 0;
         self.reply(Reply::sender_ok());

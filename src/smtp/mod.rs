@@ -97,6 +97,9 @@ pub struct SessionContext {
     pub auth_failures: throttle::AuthThrottle,
     /// Where the feedback listener's messages go (`None`: no feedback listener).
     pub inbox: Option<Arc<crate::feedback::inbox::Inbox>>,
+    /// What marks the mail of sender groups with `list_unsubscribe` (`None`: no
+    /// `[unsubscribe] base_url`).
+    pub marker: Option<Arc<crate::unsubscribe::Marker>>,
 }
 
 impl SessionContext {

@@ -47,6 +47,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             self.log_decision(line).await;
             return self.reply(reply);
         }
+        if txn.marking.is_some() && !txn.accepted.is_empty() {
+            // Not a client error: RFC 5321 clients send the rest in another transaction.
+            let reply = Reply::one_recipient_per_message();
+            let mut line = LogLine::new(&from, rcpt, Decision::Defer, &reply);
+            line.reason = Some(Why::TooManyRecipients);
+            self.log_decision(line).await;
+            return self.reply(reply);
+        }
         if !rcpt.is_ascii() && !txn.smtputf8 {
             let reply = Reply::needs_smtputf8();
             return self

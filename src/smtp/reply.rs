@@ -301,6 +301,16 @@ impl Reply {
         Reply::new(452, st(5, 3), "too many recipients")
     }
 
+    /// `452 4.5.3`: a sender group that adds List-Unsubscribe sends one recipient per
+    /// transaction (each copy carries its own link); the client sends the others in another.
+    pub fn one_recipient_per_message() -> Reply {
+        Reply::new(
+            452,
+            st(5, 3),
+            "one recipient per message from this sender (each copy has its own unsubscribe link); send the others in another transaction",
+        )
+    }
+
     /// `552 5.3.4`: the message is larger than the limit.
     pub fn message_too_large() -> Reply {
         Reply::new(552, st(3, 4), "message exceeds the size limit")

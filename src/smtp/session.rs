@@ -42,6 +42,8 @@ pub(super) struct Transaction {
     /// The store's count of adding commits when the transaction began: if it moved by the end
     /// of DATA, the recipients are checked again before the message goes out.
     pub additions: u64,
+    /// The sender's group adds List-Unsubscribe: one recipient per transaction, marked.
+    pub marking: Option<crate::policy::Marking>,
 }
 
 /// A recipient accepted at RCPT.
@@ -463,6 +465,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 upstream: line.upstream,
                 exemption: line.exemption,
                 lock: line.lock,
+                marked: line.marked.map(str::to_string),
             })
             .await;
     }
@@ -517,6 +520,7 @@ pub(super) struct LogLine<'a> {
     pub upstream: Option<String>,
     pub exemption: Option<String>,
     pub lock: Option<String>,
+    pub marked: Option<&'static str>,
 }
 
 impl<'a> LogLine<'a> {
@@ -534,6 +538,7 @@ impl<'a> LogLine<'a> {
             upstream: None,
             exemption: None,
             lock: None,
+            marked: None,
         }
     }
 }

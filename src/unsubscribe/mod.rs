@@ -1,0 +1,175 @@
+//! One-click unsubscribe (RFC 8058): the headers the relay adds to what marked sender groups
+//! send ([`Marker`]), the HTTP endpoint their links point at ([`http`]), and the `mailto:`
+//! form that arrives at the feedback listener ([`mailto`]).
+
+pub mod http;
+mod pages;
+
+use crate::address::Address;
+use crate::config::{Config, UnsubscribeScope};
+use crate::model::{Actor, Reason, Source, Units};
+use crate::policy::Marking;
+use crate::store::{AddOutcome, NewEntry, Store, StoreError};
+use crate::token::{now_secs, Claims, Sealer};
+
+/// What the relay needs to mark a message: the token key and where links and mail go.
+#[derive(Debug)]
+pub struct Marker {
+    sealer: Sealer,
+    /// `base_url` without a trailing slash.
+    base: String,
+    /// The domain of the `mailto:` form (the first feedback domain), if there is one.
+    mailto_domain: Option<String>,
+}
+
+/// What marking did to a message, for the decision log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marked {
+    /// The headers were added.
+    Added,
+    /// The message had a List-Unsubscribe already: left alone.
+    Kept,
+}
+
+impl Marked {
+    /// The words in the decision log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Marked::Added => "list-unsubscribe added",
+            Marked::Kept => "list-unsubscribe kept: the message had one",
+        }
+    }
+}
+
+impl Marker {
+    /// The marker of `config`, when links can be made (`[unsubscribe] base_url`); the token
+    /// key is loaded, or created when missing.
+    pub fn from_config(config: &Config) -> Result<Option<Marker>, String> {
+        let Some(base) = &config.unsubscribe.base_url else {
+            return Ok(None);
+        };
+        let path = config.token_key_path();
+        let (sealer, created) = Sealer::load_or_create(&path, config.unsubscribe.token_lifetime)?;
+        if created {
+            tracing::warn!(key = %path.display(), "created a new unsubscribe token key; keep it (links already sent need it)");
+        }
+        Ok(Some(Marker {
+            sealer,
+            base: base.trim_end_matches('/').to_string(),
+            mailto_domain: config.feedback.domains.first().map(|d| d.to_lowercase()),
+        }))
+    }
+
+    /// The token key, for the endpoint and the feedback listener.
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+
+    /// The header lines (CRLF-terminated, folded) for a copy to `rcpt` from `sender`.
+    pub fn headers(&self, rcpt: &Address, sender: &str, marking: &Marking) -> Vec<u8> {
+        let claims = Claims {
+            recipient: rcpt.to_string(),
+            sender: sender.to_string(),
+            group: marking.group.clone(),
+            unit: scoped_unit(marking),
+            issued: now_secs(),
+        };
+        let mut out = format!(
+            "List-Unsubscribe: <{}/u/{}>",
+            self.base,
+            self.sealer.seal(&claims)
+        );
+        if let Some(domain) = &self.mailto_domain {
+            let token = self
+                .sealer
+                .mailto(&rcpt.to_string(), claims.unit.as_deref());
+            out.push_str(&format!(",\r\n <mailto:unsubscribe+{token}@{domain}>"));
+        }
+        out.push_str("\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
+        out.into_bytes()
+    }
+}
+
+/// The unit an unsubscribe is scoped to: the group's, when it scopes to its unit.
+fn scoped_unit(marking: &Marking) -> Option<String> {
+    match marking.scope {
+        UnsubscribeScope::Unit => marking.unit.clone(),
+        UnsubscribeScope::All => None,
+    }
+}
+
+/// Whether a message's header block (`head`: its start) has a `List-Unsubscribe` field.
+pub fn has_list_unsubscribe(head: &[u8]) -> bool {
+    let end = memchr::memmem::find(head, b"\r\n\r\n").unwrap_or(head.len());
+    head[..end]
+        .split(|&b| b == b'\n')
+        .any(|line| line.len() >= 17 && line[..17].eq_ignore_ascii_case(b"list-unsubscribe:"))
+}
+
+/// Suppresses `recipient` (reason unsubscribe, source link), for every sender or for `unit`.
+pub async fn suppress(
+    store: &Store,
+    recipient: &str,
+    unit: Option<&str>,
+    evidence: String,
+    actor: Actor,
+) -> Result<Option<AddOutcome>, StoreError> {
+    let Ok(target) = crate::address::Target::parse(recipient) else {
+        return Ok(None);
+    };
+    let units = match unit {
+        Some(u) => Units::parse([u]),
+        None => Units::all(),
+    };
+    let entry = NewEntry {
+        target,
+        reason: Reason::Unsubscribe,
+        source: Source::Link,
+        evidence,
+        units,
+    };
+    store.add(entry, actor).await.map(Some)
+}
+
+/// The unsubscribe mail arriving at the feedback listener (`unsubscribe+TOKEN@domain`).
+pub mod mailto {
+    /// The token of an `unsubscribe+TOKEN@…` recipient, if it is one.
+    pub fn token(rcpt: &str) -> Option<&str> {
+        let local = rcpt.rsplit_once('@')?.0;
+        let (head, token) = local.split_once('+')?;
+        head.eq_ignore_ascii_case("unsubscribe").then_some(token)
+    }
+}
+
+/// The actor of link and mailto unsubscribes.
+pub fn actor(how: &str) -> Actor {
+    Actor {
+        user: format!("unsubscribe {how}"),
+        uid: None,
+        role: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_existing_list_unsubscribe_is_found_in_the_header_block_only() {
+        assert!(has_list_unsubscribe(
+            b"Subject: x\r\nlist-unsubscribe: <mailto:a@b>\r\n\r\nbody"
+        ));
+        assert!(!has_list_unsubscribe(
+            b"Subject: x\r\n\r\nList-Unsubscribe: in the body\r\n"
+        ));
+        assert!(!has_list_unsubscribe(b"List-Unsubscribe-Post: x\r\n\r\n"));
+    }
+
+    #[test]
+    fn mailto_tokens_are_found_in_their_recipient() {
+        assert_eq!(mailto::token("unsubscribe+abc@fb.example.com"), Some("abc"));
+        assert_eq!(mailto::token("Unsubscribe+abc@fb.example.com"), Some("abc"));
+        assert_eq!(mailto::token("bounces@fb.example.com"), None);
+        assert_eq!(mailto::token("other+abc@fb.example.com"), None);
+    }
+}

@@ -138,21 +138,16 @@ impl Server {
         relay.prepare()?;
         let (reloadable, admin_policy) = build_reloadable(&config, &store, &hooks)?;
         let classifier: SharedClassifier = Arc::new(std::sync::RwLock::new(Arc::new(classifier)));
-        let marker = crate::unsubscribe::Marker::from_config(&config)
-            .map_err(StartError::TokenKey)?
-            .map(Arc::new);
-        let units = crate::policy::SenderGroups::from_config(&config.sender_groups).units();
-        let inbox = Inbox::new(
-            &config.feedback.domains,
-            store.clone(),
-            classifier.clone(),
-            marker.clone().map(|m| (m, units)),
+        let services = Services::new(&config, &store, classifier.clone())?;
+        let ctx = session_context(
+            &config,
+            &relay,
+            &log,
+            &store,
+            &hooks,
+            reloadable,
+            services.clone(),
         );
-        let services = Services {
-            inbox: inbox.clone(),
-            marker: marker.clone(),
-        };
-        let ctx = session_context(&config, &relay, &log, &store, &hooks, reloadable, services);
         let smtp_addrs = listeners.local_addrs();
         let tls_addrs = listeners.tls_addrs();
         let feedback_addrs = listeners.feedback_addrs();
@@ -171,21 +166,8 @@ impl Server {
         let pruner = tokio::spawn(prune(store.clone(), config.audit.send_retention));
         let (phase, phase_rx) = watch::channel(Phase::Running);
         let tracker = TaskTracker::new();
-        tracker.spawn(inbox.run(phase_rx.clone()));
-        let unsubscribe_addrs = unsubscribe.local_addrs();
-        match &marker {
-            Some(marker) => unsubscribe.serve(
-                marker.clone(),
-                store.clone(),
-                config.unsubscribe.max_requests_per_minute,
-                phase_rx.clone(),
-                &tracker,
-            ),
-            None if !unsubscribe_addrs.is_empty() => tracing::warn!(
-                "[unsubscribe] listen is set without base_url: no links are made, the endpoint is not served"
-            ),
-            None => {}
-        }
+        let unsubscribe_addrs =
+            services.run(unsubscribe, &config, &store, phase_rx.clone(), &tracker);
         smtp::serve(
             listeners,
             ctx.clone(),
@@ -377,11 +359,61 @@ impl Server {
 }
 
 /// The services sessions hand mail to besides the upstream.
+#[derive(Clone)]
 struct Services {
     /// The feedback inbox.
     inbox: Arc<Inbox>,
     /// What marks the mail of `list_unsubscribe` groups.
     marker: Option<Arc<crate::unsubscribe::Marker>>,
+}
+
+impl Services {
+    /// The feedback inbox and the marker (its token key loaded, or created).
+    fn new(
+        config: &Config,
+        store: &Store,
+        classifier: SharedClassifier,
+    ) -> Result<Services, StartError> {
+        let marker = crate::unsubscribe::Marker::from_config(config)
+            .map_err(StartError::TokenKey)?
+            .map(Arc::new);
+        let units = crate::policy::SenderGroups::from_config(&config.sender_groups).units();
+        let inbox = Inbox::new(
+            &config.feedback.domains,
+            store.clone(),
+            classifier,
+            marker.clone().map(|m| (m, units)),
+        );
+        Ok(Services { inbox, marker })
+    }
+
+    /// Starts the inbox task and the unsubscribe endpoint on `tracker`; the endpoint's
+    /// addresses.
+    fn run(
+        &self,
+        endpoint: crate::unsubscribe::http::Listeners,
+        config: &Config,
+        store: &Store,
+        phase: smtp::PhaseWatch,
+        tracker: &TaskTracker,
+    ) -> Vec<SocketAddr> {
+        tracker.spawn(self.inbox.clone().run(phase.clone()));
+        let addrs = endpoint.local_addrs();
+        match &self.marker {
+            Some(marker) => endpoint.serve(
+                marker.clone(),
+                store.clone(),
+                config.unsubscribe.max_requests_per_minute,
+                phase,
+                tracker,
+            ),
+            None if !addrs.is_empty() => tracing::warn!(
+                "[unsubscribe] listen is set without base_url: no links are made, the endpoint is not served"
+            ),
+            None => {}
+        }
+        addrs
+    }
 }
 
 /// What every SMTP session shares.

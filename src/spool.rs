@@ -455,4 +455,22 @@ mod tests {
         c.reset();
         assert!(!c.is_spilled() && c.is_empty());
     }
+
+    #[tokio::test]
+    async fn header_fields_put_before_a_message_keep_it_whole_in_memory_or_in_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let budget = SpoolBudget::new(1024 * 1024, dir.path().into());
+        let front = b"List-Unsubscribe: <https://u.example/u/x>\r\n";
+        for size in [1000, 3 * 1024 * 1024 + 5] {
+            let m = message(size);
+            let mut body = Body::new(budget.clone());
+            fill(&mut body, &m).await;
+            body.prepend(front).await.unwrap();
+            let mut want = front.to_vec();
+            want.extend_from_slice(&m);
+            assert_eq!(body.len(), want.len() as u64);
+            assert_eq!(read_back(&body).await, want, "size {size}");
+            assert!(body.head().starts_with(front));
+        }
+    }
 }

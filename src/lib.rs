@@ -18,6 +18,7 @@ pub mod datadir;
 pub mod decision;
 pub mod feedback;
 pub mod lists;
+pub mod outbox;
 pub mod locks;
 pub mod model;
 pub mod panics;

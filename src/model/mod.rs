@@ -4,6 +4,7 @@
 //! the admin protocol (which shows them) and the audit log. They hold no I/O.
 
 pub mod feedback;
+pub mod outbox;
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

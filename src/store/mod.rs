@@ -7,6 +7,7 @@
 mod fault;
 mod feedback;
 mod guard;
+mod outbox;
 mod rules;
 mod tables;
 mod writer;
@@ -714,6 +715,51 @@ impl Store {
             Output::Arrived(id) => Ok(id),
             _ => Err(unexpected()),
         }
+    }
+
+    /// Queues a message the relay sends on its own; returns its id once it is on disk.
+    pub async fn queue_outgoing(
+        &self,
+        item: crate::model::outbox::Outgoing,
+    ) -> Result<u64, StoreError> {
+        match self.write(Work::Queue(Box::new(item))).await? {
+            Output::Arrived(id) => Ok(id),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// The outbox message `id` was sent, or given up: it leaves the outbox (on disk when this
+    /// returns, so that it is not sent again after a restart).
+    pub async fn outgoing_sent(&self, id: u64) -> Result<(), StoreError> {
+        self.write(Work::Sent(id)).await.map(|_| ())
+    }
+
+    /// The outbox message `id` waits until `next_try`; `error` is what this attempt met.
+    pub async fn outgoing_retry(
+        &self,
+        id: u64,
+        next_try: Timestamp,
+        error: String,
+    ) -> Result<(), StoreError> {
+        let work = Work::Retry {
+            id,
+            next_try,
+            error,
+        };
+        self.write(work).await.map(|_| ())
+    }
+
+    /// Every message in the outbox, oldest first.
+    pub fn outgoing(&self) -> Result<Vec<(u64, crate::model::outbox::Outgoing)>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(tables::OUTBOX)?;
+            let mut out = Vec::new();
+            for row in table.iter()? {
+                let (id, value) = row?;
+                out.push((id.value(), tables::decode(value.value())?));
+            }
+            Ok(out)
+        })
     }
 
     /// The messages waiting in the feedback inbox, oldest first, at most `limit`.

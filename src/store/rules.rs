@@ -87,6 +87,16 @@ pub(super) enum Work {
     },
     /// Keeps a message the feedback listener accepted, until it is recorded.
     Arrival(crate::model::feedback::Arrival),
+    /// Queues a message the relay sends on its own.
+    Queue(Box<crate::model::outbox::Outgoing>),
+    /// The outbox message was sent (or given up): it leaves the outbox.
+    Sent(u64),
+    /// The outbox message waits for another attempt.
+    Retry {
+        id: u64,
+        next_try: Timestamp,
+        error: String,
+    },
     /// Confirms or dismisses a feedback record's pending reviews.
     FeedbackReview {
         id: u64,
@@ -274,6 +284,13 @@ pub(super) fn apply(
             super::feedback::record(t, ids, now, *record, arrival).map(Output::Feedback)
         }
         Work::Arrival(arrival) => super::feedback::arrive(t, &arrival).map(Output::Arrived),
+        Work::Queue(item) => super::outbox::queue(t, &item).map(Output::Arrived),
+        Work::Sent(id) => super::outbox::sent(t, id).map(|()| Output::Recorded),
+        Work::Retry {
+            id,
+            next_try,
+            error,
+        } => super::outbox::retry(t, id, next_try, error).map(|()| Output::Recorded),
         Work::FeedbackReview {
             id,
             confirm,

@@ -47,6 +47,9 @@ pub const FEEDBACK_BY_HASH: TableDefinition<&str, u64> = TableDefinition::new("f
 /// id: the feedback inbox.
 pub const FEEDBACK_INBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("feedback_inbox");
 
+/// Mail the relay sends on its own, until the upstream took it: the outbox.
+pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+
 /// The name prefix of import staging tables (one per import in progress).
 pub const STAGING_PREFIX: &str = "import-staging-";
 

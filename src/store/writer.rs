@@ -185,6 +185,7 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(tables::FEEDBACK)?;
         txn.open_table(tables::FEEDBACK_BY_HASH)?;
         txn.open_table(tables::FEEDBACK_INBOX)?;
+        txn.open_table(tables::OUTBOX)?;
     }
     // Staging tables of imports cut short by a crash: void.
     let leftovers: Vec<String> = txn

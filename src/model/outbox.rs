@@ -1,0 +1,39 @@
+//! Mail the relay sends on its own (forwarded bounces, notifications), as the store keeps it
+//! in the outbox until the upstream took it.
+//!
+//! Stored with postcard: new variants go at the end of each enum, new fields at the end.
+
+use serde::{Deserialize, Serialize};
+
+use super::{named_enum, Timestamp};
+
+named_enum! {
+    /// Why the relay sends it.
+    pub enum OutgoingKind {
+        /// A bounce that came back through the return path, on its way to the original sender.
+        ForwardedBounce = "forwarded-bounce",
+        /// A notification to an owner, an approver or ops.
+        Notification = "notification",
+    }
+}
+
+/// One message in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outgoing {
+    /// Why it is sent.
+    pub kind: OutgoingKind,
+    /// The envelope sender (empty for `<>`, as forwarded bounces have).
+    pub mail_from: String,
+    /// The envelope recipients.
+    pub rcpts: Vec<String>,
+    /// The message, CRLF lines.
+    pub message: Vec<u8>,
+    /// When it was queued.
+    pub queued: Timestamp,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Not before this moment.
+    pub next_try: Timestamp,
+    /// What the last attempt met.
+    pub last_error: Option<String>,
+}

@@ -1,0 +1,47 @@
+//! The outbox in the store: mail the relay sends on its own, kept until the upstream took it
+//! (or it was given up), so that a restart or an upstream outage loses none and a sent one is
+//! not sent again.
+
+use redb::ReadableTable;
+
+use super::rules::Tables;
+use super::tables::{self, decode, encode};
+use super::StoreError;
+use crate::model::outbox::Outgoing;
+use crate::model::Timestamp;
+
+/// Queues `item`; returns its id.
+pub(super) fn queue(t: &mut Tables<'_>, item: &Outgoing) -> Result<u64, StoreError> {
+    let mut outbox = t.txn.open_table(tables::OUTBOX)?;
+    let id = outbox.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+    outbox.insert(id, encode(item)?.as_slice())?;
+    Ok(id)
+}
+
+/// Takes `id` out of the outbox.
+pub(super) fn sent(t: &mut Tables<'_>, id: u64) -> Result<(), StoreError> {
+    t.txn.open_table(tables::OUTBOX)?.remove(id)?;
+    Ok(())
+}
+
+/// Counts an attempt of `id` and sets its next one.
+pub(super) fn retry(
+    t: &mut Tables<'_>,
+    id: u64,
+    next_try: Timestamp,
+    error: String,
+) -> Result<(), StoreError> {
+    let mut outbox = t.txn.open_table(tables::OUTBOX)?;
+    let Some(mut item) = outbox
+        .get(id)?
+        .map(|v| decode::<Outgoing>(v.value()))
+        .transpose()?
+    else {
+        return Ok(());
+    };
+    item.attempts += 1;
+    item.next_try = next_try;
+    item.last_error = Some(error);
+    outbox.insert(id, encode(&item)?.as_slice())?;
+    Ok(())
+}

@@ -351,6 +351,19 @@ pub struct SenderGroup {
     /// What an unsubscribe from these senders' mail suppresses: `all` (every sender) or
     /// `unit` (this group's unit only).
     pub unsubscribe_scope: UnsubscribeScope,
+    /// Rewrite `MAIL FROM` to `bounces+TOKEN@` the first feedback domain (VERP), TOKEN
+    /// naming the recipient, the sender and the time: bounces then come back to the feedback
+    /// listener and name their recipient even when their text does not. One recipient per
+    /// transaction, as with `list_unsubscribe`. Needs `[feedback] domains`.
+    pub return_path: bool,
+    /// With `return_path`: forward each bounce, once recorded, to the original sender (the
+    /// sending tool still sees its bounces). `false` keeps them.
+    #[serde(default = "yes")]
+    pub forward_bounces: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What an unsubscribe click or mail suppresses.
@@ -1121,6 +1134,17 @@ impl Config {
                         ),
                     );
                 }
+            }
+        }
+        if self.feedback.domains.is_empty() {
+            if let Some(g) = self.sender_groups.iter().find(|g| g.return_path) {
+                err(
+                    "feedback.domains",
+                    &format!(
+                        "sender group {:?} rewrites its return path: bounces need a feedback domain",
+                        g.name
+                    ),
+                );
             }
         }
         let unitless = self

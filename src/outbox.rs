@@ -71,13 +71,15 @@ impl Outbox {
     }
 
     /// Sends what is due, then waits for the next due message or a new one, until the relay
-    /// stops.
+    /// stops. At start everything waiting is tried at once (a restart often follows the fix
+    /// of what held it, like `postqueue -f`).
     pub async fn run(self: Arc<Self>, mut phase: PhaseWatch) {
+        let mut all = true;
         loop {
             if *phase.borrow() != Phase::Running {
                 return;
             }
-            let wait = self.send_due().await;
+            let wait = self.send_due(std::mem::take(&mut all)).await;
             let changed = tokio::select! {
                 _ = self.wake.notified() => Ok(()),
                 _ = tokio::time::sleep(wait) => Ok(()),
@@ -89,8 +91,9 @@ impl Outbox {
         }
     }
 
-    /// Sends every due message; how long until the next one is due.
-    async fn send_due(&self) -> Duration {
+    /// Sends every due message (every message with `all`); how long until the next one is
+    /// due.
+    async fn send_due(&self, all: bool) -> Duration {
         let items = match self.store.outgoing() {
             Ok(items) => items,
             Err(e) => {
@@ -101,7 +104,7 @@ impl Outbox {
         let now = Timestamp::now();
         let mut next = Duration::from_secs(3600);
         for (id, item) in items {
-            if item.next_try > now {
+            if item.next_try > now && !all {
                 let micros = u64::try_from(item.next_try.0 - now.0).unwrap_or(0);
                 next = next.min(Duration::from_micros(micros));
                 continue;
@@ -133,7 +136,8 @@ impl Outbox {
                     tracing::error!(outgoing = id, %kind, to = %to, error = %why, "not sent for five days; given up");
                     return self.store.outgoing_sent(id).await;
                 }
-                let backoff = Duration::from_secs(30 << item.attempts.min(7)).min(Duration::from_secs(3600));
+                let backoff =
+                    Duration::from_secs(30 << item.attempts.min(7)).min(Duration::from_secs(3600));
                 tracing::warn!(outgoing = id, %kind, to = %to, error = %why, retry_in = ?backoff, "not sent yet");
                 let next = Timestamp(Timestamp::now().0 + backoff.as_micros() as i64);
                 self.store.outgoing_retry(id, next, why).await

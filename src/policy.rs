@@ -57,9 +57,12 @@ struct SenderGroup {
     transactional: bool,
     list_unsubscribe: bool,
     unsubscribe_scope: crate::config::UnsubscribeScope,
+    return_path: bool,
+    forward_bounces: bool,
 }
 
-/// How a sender group marks what it sends: a List-Unsubscribe per recipient.
+/// How a sender group marks what it sends, one copy per recipient: a List-Unsubscribe, a
+/// return path that brings bounces home, or both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Marking {
     /// The group's name.
@@ -68,6 +71,12 @@ pub struct Marking {
     pub unit: Option<String>,
     /// What an unsubscribe suppresses.
     pub scope: crate::config::UnsubscribeScope,
+    /// Add List-Unsubscribe.
+    pub list_unsubscribe: bool,
+    /// Rewrite the return path.
+    pub return_path: bool,
+    /// Forward bounces to the original sender.
+    pub forward_bounces: bool,
 }
 
 /// The sender groups, in config order: the first group a sender matches is its group.
@@ -99,6 +108,8 @@ impl SenderGroups {
                     transactional: g.transactional,
                     list_unsubscribe: g.list_unsubscribe,
                     unsubscribe_scope: g.unsubscribe_scope,
+                    return_path: g.return_path,
+                    forward_bounces: g.forward_bounces,
                 })
                 .collect(),
         }
@@ -123,14 +134,17 @@ impl SenderGroups {
         self.classify(sender).is_some_and(|g| g.transactional)
     }
 
-    /// How the sender's group marks its mail, if it adds List-Unsubscribe.
+    /// How the sender's group marks its mail, if it does.
     pub fn marking(&self, sender: &Sender<'_>) -> Option<Marking> {
         self.classify(sender)
-            .filter(|g| g.list_unsubscribe)
+            .filter(|g| g.list_unsubscribe || g.return_path)
             .map(|g| Marking {
                 group: g.name.clone(),
                 unit: g.unit.clone(),
                 scope: g.unsubscribe_scope,
+                list_unsubscribe: g.list_unsubscribe,
+                return_path: g.return_path,
+                forward_bounces: g.forward_bounces,
             })
     }
 

@@ -138,7 +138,7 @@ impl Server {
         relay.prepare()?;
         let (reloadable, admin_policy) = build_reloadable(&config, &store, &hooks)?;
         let classifier: SharedClassifier = Arc::new(std::sync::RwLock::new(Arc::new(classifier)));
-        let services = Services::new(&config, &store, classifier.clone())?;
+        let services = Services::new(&config, &store, &relay, classifier.clone())?;
         let ctx = session_context(
             &config,
             &relay,
@@ -365,6 +365,8 @@ struct Services {
     inbox: Arc<Inbox>,
     /// What marks the mail of `list_unsubscribe` groups.
     marker: Option<Arc<crate::unsubscribe::Marker>>,
+    /// Mail the relay sends on its own.
+    outbox: Arc<crate::outbox::Outbox>,
 }
 
 impl Services {
@@ -372,8 +374,11 @@ impl Services {
     fn new(
         config: &Config,
         store: &Store,
+        relay: &Relay,
         classifier: SharedClassifier,
     ) -> Result<Services, StartError> {
+        let budget = crate::spool::SpoolBudget::new(16 << 20, config.data_dir.clone());
+        let outbox = crate::outbox::Outbox::new(store.clone(), relay.clone(), budget);
         let marker = crate::unsubscribe::Marker::from_config(config)
             .map_err(StartError::TokenKey)?
             .map(Arc::new);
@@ -382,9 +387,14 @@ impl Services {
             &config.feedback.domains,
             store.clone(),
             classifier,
+            outbox.clone(),
             marker.clone().map(|m| (m, units)),
         );
-        Ok(Services { inbox, marker })
+        Ok(Services {
+            inbox,
+            marker,
+            outbox,
+        })
     }
 
     /// Starts the inbox task and the unsubscribe endpoint on `tracker`; the endpoint's
@@ -398,19 +408,20 @@ impl Services {
         tracker: &TaskTracker,
     ) -> Vec<SocketAddr> {
         tracker.spawn(self.inbox.clone().run(phase.clone()));
+        tracker.spawn(self.outbox.clone().run(phase.clone()));
         let addrs = endpoint.local_addrs();
         match &self.marker {
-            Some(marker) => endpoint.serve(
+            Some(marker) if marker.has_links() => endpoint.serve(
                 marker.clone(),
                 store.clone(),
                 config.unsubscribe.max_requests_per_minute,
                 phase,
                 tracker,
             ),
-            None if !addrs.is_empty() => tracing::warn!(
+            _ if !addrs.is_empty() => tracing::warn!(
                 "[unsubscribe] listen is set without base_url: no links are made, the endpoint is not served"
             ),
-            None => {}
+            _ => {}
         }
         addrs
     }

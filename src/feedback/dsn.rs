@@ -80,6 +80,30 @@ pub fn report(message: &Message<'_>, rules: &Rules) -> Option<Bounce> {
     })
 }
 
+/// What a bounce means for `recipient` when its report or text does not name it (the return
+/// path did): the first status and the diagnostic the bounce gives, judged as for a named
+/// recipient.
+pub fn judge_for(message: &Message<'_>, recipient: &Address, rules: &Rules) -> Action {
+    let text = delivery_status(message).unwrap_or_else(|| {
+        let body = message
+            .body_text(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default();
+        match RETURNED.find(&body) {
+            Some(m) => body[..m.start()].to_string(),
+            None => body,
+        }
+    });
+    let lower = text.to_lowercase();
+    let failure = Failure {
+        recipient: recipient.clone(),
+        status: find_status(&text),
+        diagnostic: lower.split_whitespace().collect::<Vec<_>>().join(" "),
+        delayed: lower.contains("action: delayed"),
+    };
+    judge(&failure, rules)
+}
+
 /// What one failure means for its recipient.
 fn judge(f: &Failure, rules: &Rules) -> Action {
     let target = f.recipient.to_string();

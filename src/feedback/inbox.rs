@@ -28,6 +28,8 @@ pub struct Inbox {
     domains: Vec<String>,
     store: Store,
     classifier: SharedClassifier,
+    /// Where forwarded bounces go.
+    outbox: Arc<crate::outbox::Outbox>,
     /// Woken when a message arrives.
     wake: tokio::sync::Notify,
     /// The token key of List-Unsubscribe `mailto:` addresses, and the units they may name.
@@ -40,6 +42,7 @@ impl Inbox {
         domains: &[String],
         store: Store,
         classifier: SharedClassifier,
+        outbox: Arc<crate::outbox::Outbox>,
         unsubscribe: Option<(Arc<crate::unsubscribe::Marker>, Vec<String>)>,
     ) -> Arc<Inbox> {
         let domains = domains
@@ -50,6 +53,7 @@ impl Inbox {
             domains,
             store,
             classifier,
+            outbox,
             wake: tokio::sync::Notify::new(),
             unsubscribe,
         })
@@ -126,29 +130,38 @@ impl Inbox {
             Ok(c) => c.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         };
+        let return_path = self.return_path(&arrival)?;
         let record = match self.unsubscribe_mail(&arrival).await? {
             Some(record) => record,
             None => {
-                let message = std::mem::take(&mut arrival.message);
+                let message = arrival.message.clone();
+                let rp = return_path.clone();
                 tokio::task::spawn_blocking(move || {
-                    classifier
-                        .classify(&message)
-                        .into_record(&message, listener_actor())
+                    let mut classified = classifier.classify(&message);
+                    if let Some(rp) = &rp {
+                        let named = classifier.bounce_for(&message, &classified, &rp.recipient);
+                        classified.actions.extend(named);
+                    }
+                    classified.into_record(&message, listener_actor())
                 })
                 .await
                 .map_err(|e| StoreError::Io(format!("the classifier failed: {e}")))?
             }
         };
+        let (record, new) = match self.store.record_feedback(record, Some(id)).await? {
+            Recorded::New(record, _) => (record, true),
+            Recorded::Seen(record) => (record, false),
+        };
+        if new {
+            self.forward(&record, return_path.as_ref(), &mut arrival.message)
+                .await?;
+        }
         let Arrival {
             at,
             client,
             mail_from,
             ..
         } = arrival;
-        let (record, new) = match self.store.record_feedback(record, Some(id)).await? {
-            Recorded::New(record, _) => (record, true),
-            Recorded::Seen(record) => (record, false),
-        };
         let count = |kind| record.actions.iter().filter(|a| a.action == kind).count();
         tracing::info!(
             feedback = record.id,
@@ -168,6 +181,49 @@ impl Inbox {
 }
 
 impl Inbox {
+    /// The return path a bounce came back to (`bounces+TOKEN@`), when its token holds and the
+    /// relay still knows it.
+    fn return_path(
+        &self,
+        arrival: &Arrival,
+    ) -> Result<Option<crate::model::feedback::ReturnPath>, StoreError> {
+        let Some((marker, _)) = &self.unsubscribe else {
+            return Ok(None);
+        };
+        let Some(id) = arrival.rcpts.iter().find_map(|r| marker.return_path_id(r)) else {
+            return Ok(None);
+        };
+        self.store.return_path(id)
+    }
+
+    /// A bounce that came back through a return path goes on to the original sender, once
+    /// recorded (through the outbox: not lost, not sent twice), unless its group keeps them.
+    async fn forward(
+        &self,
+        record: &crate::model::feedback::Record,
+        rp: Option<&crate::model::feedback::ReturnPath>,
+        message: &mut Vec<u8>,
+    ) -> Result<(), StoreError> {
+        use crate::model::feedback::Kind;
+        let Some(rp) = rp.filter(|rp| rp.forward && !rp.sender.is_empty()) else {
+            return Ok(());
+        };
+        if record.kind != Kind::Dsn {
+            return Ok(());
+        }
+        let id = self
+            .outbox
+            .queue(
+                crate::model::outbox::OutgoingKind::ForwardedBounce,
+                "",
+                vec![rp.sender.clone()],
+                std::mem::take(message),
+            )
+            .await?;
+        tracing::info!(feedback = record.id, outgoing = id, to = %rp.sender, recipient = %rp.recipient, "bounce forwarded to its original sender");
+        Ok(())
+    }
+
     /// A List-Unsubscribe `mailto:` message (to `unsubscribe+TOKEN@` a feedback domain) whose
     /// token holds for the address it comes from: suppressed as a click would be (source
     /// `link`, the group's scope), and its record says so. `None` for anything else, which is

@@ -133,6 +133,28 @@ impl Classifier {
         Ok(Classifier::new(Arc::new(rules), settings))
     }
 
+    /// What a bounce (`raw`) means for `recipient`, named by the return path it came back to
+    /// rather than by the bounce: an action for it, when the bounce does not name it already.
+    /// Only for messages that are bounces (an out-of-office sent to a return path is not).
+    pub fn bounce_for(
+        &self,
+        raw: &[u8],
+        classified: &Classified,
+        recipient: &str,
+    ) -> Option<Action> {
+        if classified.kind != Kind::Dsn || classified.actions.iter().any(|a| a.target == recipient)
+        {
+            return None;
+        }
+        let message = MessageParser::default().parse(raw)?;
+        let recipient = Address::parse(recipient).ok()?;
+        let mut action = dsn::judge_for(&message, &recipient, &self.rules);
+        action.why = format!("{} (named by the return path)", action.why);
+        let mut actions = vec![action];
+        self.spare_our_own(&mut actions);
+        actions.pop()
+    }
+
     /// Classifies one raw RFC 5322 message.
     pub fn classify(&self, raw: &[u8]) -> Classified {
         let Some(message) = MessageParser::default().parse(raw) else {

@@ -166,3 +166,18 @@ pub struct Arrival {
     /// The message, as received (dot-unstuffed, CRLF lines).
     pub message: Vec<u8>,
 }
+
+/// What a return-path token (`bounces+TOKEN@`) stands for: the copy a bounce is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnPath {
+    /// The recipient of the copy.
+    pub recipient: String,
+    /// The original envelope sender (where the bounce is forwarded).
+    pub sender: String,
+    /// The sender group.
+    pub group: String,
+    /// Whether its bounces are forwarded to `sender`.
+    pub forward: bool,
+    /// When the copy went out.
+    pub at: Timestamp,
+}

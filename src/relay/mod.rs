@@ -307,6 +307,18 @@ impl Transaction {
         }
     }
 
+    /// Sends `from` as the reverse-path instead of the client's (a rewritten return path).
+    /// Only before the first recipient opened the transaction upstream; false after.
+    pub fn set_sender(&mut self, from: String) -> bool {
+        match self.state {
+            State::NotOpened => {
+                self.mail.from = from;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Recipients the upstream accepted so far.
     pub fn accepted_recipients(&self) -> usize {
         self.recipients

@@ -77,7 +77,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             line.message_id = message_id.as_deref();
             line.upstream = delivery.upstream.clone();
             line.exemption = accepted.exemption.clone();
-            line.marked = delivery.marked.map(crate::unsubscribe::Marked::as_str);
+            line.marked = delivery.marked.map(|m| m.as_str().to_string());
             self.log_decision(line).await;
         }
         if delivery.decision == Decision::Relayed {
@@ -262,6 +262,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         else {
             return Ok(None);
         };
+        if !marking.list_unsubscribe || !marker.has_links() {
+            return Ok(None);
+        }
         if has_list_unsubscribe(self.body.head()) {
             return Ok(Some(Marked::Kept));
         }

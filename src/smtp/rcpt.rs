@@ -207,6 +207,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         claims: Vec<crate::locks::Claim>,
         warning: Option<String>,
     ) {
+        let rewritten = match self.rewrite_return_path(rcpt, at).await {
+            Ok(rewritten) => rewritten,
+            Err(e) => return self.defer_for_policy(from, rcpt, &e.to_string()).await,
+        };
         let Some(txn) = &mut self.txn else { return };
         let outcome = txn.upstream.add_recipient(rcpt).await;
         let reply = Reply::for_outcome(&outcome, |_| match &warning {
@@ -241,7 +245,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         line.upstream = Some(outcome.describe());
         line.exemption = exemption;
         line.lock = warning.map(|w| format!("warning: {w}"));
+        line.marked = rewritten.map(|path| format!("return path {path}"));
         self.log_decision(line).await;
         self.reply(reply);
+    }
+
+    /// For a sender group that rewrites its return path: keeps what this copy's bounces are
+    /// about and sends `bounces+TOKEN@` upstream as the reverse-path. The return path, if one.
+    async fn rewrite_return_path(
+        &mut self,
+        rcpt: &str,
+        at: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        let (Some(txn), Some(marker)) = (&self.txn, self.ctx.marker.clone()) else {
+            return Ok(None);
+        };
+        let Some(marking) = txn.marking.as_ref().filter(|m| m.return_path) else {
+            return Ok(None);
+        };
+        let recipient = Address::parse(rcpt).map_or_else(|_| rcpt.to_string(), |a| a.to_string());
+        let rp = crate::model::feedback::ReturnPath {
+            recipient,
+            sender: txn.from.clone(),
+            group: marking.group.clone(),
+            forward: marking.forward_bounces,
+            at,
+        };
+        let id = self.ctx.store.keep_return_path(rp).await?;
+        let Some(path) = marker.return_path(id) else {
+            return Ok(None);
+        };
+        let set = self
+            .txn
+            .as_mut()
+            .is_some_and(|txn| txn.upstream.set_sender(path.clone()));
+        Ok(set.then_some(path))
     }
 }

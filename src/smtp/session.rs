@@ -465,7 +465,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 upstream: line.upstream,
                 exemption: line.exemption,
                 lock: line.lock,
-                marked: line.marked.map(str::to_string),
+                marked: line.marked,
             })
             .await;
     }
@@ -520,7 +520,7 @@ pub(super) struct LogLine<'a> {
     pub upstream: Option<String>,
     pub exemption: Option<String>,
     pub lock: Option<String>,
-    pub marked: Option<&'static str>,
+    pub marked: Option<String>,
 }
 
 impl<'a> LogLine<'a> {

@@ -749,6 +749,30 @@ impl Store {
         self.write(work).await.map(|_| ())
     }
 
+    /// Keeps a return path handed out; its id (committed without fsync, like send records: a
+    /// crash may lose the last second's, and their bounces are then read from their text).
+    pub async fn keep_return_path(
+        &self,
+        rp: crate::model::feedback::ReturnPath,
+    ) -> Result<u64, StoreError> {
+        match self.write(Work::ReturnPath(Box::new(rp))).await? {
+            Output::Arrived(id) => Ok(id),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// The return path `id`.
+    pub fn return_path(
+        &self,
+        id: u64,
+    ) -> Result<Option<crate::model::feedback::ReturnPath>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(tables::RETURN_PATHS)?;
+            let value = table.get(id)?;
+            value.map(|v| tables::decode(v.value())).transpose()
+        })
+    }
+
     /// Every message in the outbox, oldest first.
     pub fn outgoing(&self) -> Result<Vec<(u64, crate::model::outbox::Outgoing)>, StoreError> {
         self.read(|txn| {

@@ -18,6 +18,17 @@ pub(super) fn queue(t: &mut Tables<'_>, item: &Outgoing) -> Result<u64, StoreErr
     Ok(id)
 }
 
+/// Keeps a return path; returns its id.
+pub(super) fn keep_return_path(
+    t: &mut Tables<'_>,
+    rp: &crate::model::feedback::ReturnPath,
+) -> Result<u64, StoreError> {
+    let mut table = t.txn.open_table(tables::RETURN_PATHS)?;
+    let id = table.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+    table.insert(id, encode(rp)?.as_slice())?;
+    Ok(id)
+}
+
 /// Takes `id` out of the outbox.
 pub(super) fn sent(t: &mut Tables<'_>, id: u64) -> Result<(), StoreError> {
     t.txn.open_table(tables::OUTBOX)?.remove(id)?;

@@ -87,6 +87,8 @@ pub(super) enum Work {
     },
     /// Keeps a message the feedback listener accepted, until it is recorded.
     Arrival(crate::model::feedback::Arrival),
+    /// Keeps a return path handed out (committed without fsync, like send records).
+    ReturnPath(Box<crate::model::feedback::ReturnPath>),
     /// Queues a message the relay sends on its own.
     Queue(Box<crate::model::outbox::Outgoing>),
     /// The outbox message was sent (or given up): it leaves the outbox.
@@ -285,6 +287,7 @@ pub(super) fn apply(
         }
         Work::Arrival(arrival) => super::feedback::arrive(t, &arrival).map(Output::Arrived),
         Work::Queue(item) => super::outbox::queue(t, &item).map(Output::Arrived),
+        Work::ReturnPath(rp) => super::outbox::keep_return_path(t, &rp).map(Output::Arrived),
         Work::Sent(id) => super::outbox::sent(t, id).map(|()| Output::Recorded),
         Work::Retry {
             id,

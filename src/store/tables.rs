@@ -47,6 +47,9 @@ pub const FEEDBACK_BY_HASH: TableDefinition<&str, u64> = TableDefinition::new("f
 /// id: the feedback inbox.
 pub const FEEDBACK_INBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("feedback_inbox");
 
+/// Return paths handed out (`bounces+TOKEN@`), by id: what a bounce is about.
+pub const RETURN_PATHS: TableDefinition<u64, &[u8]> = TableDefinition::new("return_paths");
+
 /// Mail the relay sends on its own, until the upstream took it: the outbox.
 pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 

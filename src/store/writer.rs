@@ -186,6 +186,7 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(tables::FEEDBACK_BY_HASH)?;
         txn.open_table(tables::FEEDBACK_INBOX)?;
         txn.open_table(tables::OUTBOX)?;
+        txn.open_table(tables::RETURN_PATHS)?;
     }
     // Staging tables of imports cut short by a crash: void.
     let leftovers: Vec<String> = txn
@@ -570,7 +571,10 @@ impl Writer {
         let records_only = writes.iter().all(|(w, _)| {
             matches!(
                 w,
-                Work::Records { .. } | Work::StageImport { .. } | Work::AbortImport { .. }
+                Work::Records { .. }
+                    | Work::StageImport { .. }
+                    | Work::AbortImport { .. }
+                    | Work::ReturnPath(_)
             )
         });
         let durable = !records_only

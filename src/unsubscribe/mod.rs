@@ -16,9 +16,9 @@ use crate::token::{now_secs, Claims, Sealer};
 #[derive(Debug)]
 pub struct Marker {
     sealer: Sealer,
-    /// `base_url` without a trailing slash.
-    base: String,
-    /// The domain of the `mailto:` form (the first feedback domain), if there is one.
+    /// `base_url` without a trailing slash (`None`: no links, return paths only).
+    base: Option<String>,
+    /// The domain of the `mailto:` form and of return paths (the first feedback domain).
     mailto_domain: Option<String>,
 }
 
@@ -42,12 +42,13 @@ impl Marked {
 }
 
 impl Marker {
-    /// The marker of `config`, when links can be made (`[unsubscribe] base_url`); the token
-    /// key is loaded, or created when missing.
+    /// The marker of `config`, when links can be made (`[unsubscribe] base_url`) or a sender
+    /// group rewrites its return path; the token key is loaded, or created when missing.
     pub fn from_config(config: &Config) -> Result<Option<Marker>, String> {
-        let Some(base) = &config.unsubscribe.base_url else {
+        let base = config.unsubscribe.base_url.as_ref();
+        if base.is_none() && !config.sender_groups.iter().any(|g| g.return_path) {
             return Ok(None);
-        };
+        }
         let path = config.token_key_path();
         let (sealer, created) = Sealer::load_or_create(&path, config.unsubscribe.token_lifetime)?;
         if created {
@@ -55,9 +56,24 @@ impl Marker {
         }
         Ok(Some(Marker {
             sealer,
-            base: base.trim_end_matches('/').to_string(),
+            base: base.map(|b| b.trim_end_matches('/').to_string()),
             mailto_domain: config.feedback.domains.first().map(|d| d.to_lowercase()),
         }))
+    }
+
+    /// Whether links are made (`[unsubscribe] base_url`).
+    pub fn has_links(&self) -> bool {
+        self.base.is_some()
+    }
+
+    /// The return-path token of `rcpt` (`bounces+TOKEN@…`), if it is one: its id.
+    pub fn return_path_id(&self, rcpt: &str) -> Option<u64> {
+        let local = rcpt.rsplit_once('@')?.0;
+        let (head, token) = local.split_once('+')?;
+        if !head.eq_ignore_ascii_case("bounces") {
+            return None;
+        }
+        self.sealer.check_return_token(token)
     }
 
     /// The token key, for the endpoint and the feedback listener.
@@ -65,8 +81,18 @@ impl Marker {
         &self.sealer
     }
 
-    /// The header lines (CRLF-terminated, folded) for a copy to `rcpt` from `sender`.
+    /// The return path for the copy stored as return path `id`: `bounces+TOKEN@domain`.
+    pub fn return_path(&self, id: u64) -> Option<String> {
+        let domain = self.mailto_domain.as_ref()?;
+        Some(format!("bounces+{}@{domain}", self.sealer.return_token(id)))
+    }
+
+    /// The header lines (CRLF-terminated, folded) for a copy to `rcpt` from `sender`; empty
+    /// when no links can be made.
     pub fn headers(&self, rcpt: &Address, sender: &str, marking: &Marking) -> Vec<u8> {
+        let Some(base) = &self.base else {
+            return Vec::new();
+        };
         let claims = Claims {
             recipient: rcpt.to_string(),
             sender: sender.to_string(),
@@ -74,11 +100,7 @@ impl Marker {
             unit: scoped_unit(marking),
             issued: now_secs(),
         };
-        let mut out = format!(
-            "List-Unsubscribe: <{}/u/{}>",
-            self.base,
-            self.sealer.seal(&claims)
-        );
+        let mut out = format!("List-Unsubscribe: <{base}/u/{}>", self.sealer.seal(&claims));
         if let Some(domain) = &self.mailto_domain {
             let token = self
                 .sealer

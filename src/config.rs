@@ -52,6 +52,8 @@ pub struct Config {
     pub feedback: FeedbackConfig,
     /// The one-click unsubscribe endpoint and its tokens.
     pub unsubscribe: UnsubscribeConfig,
+    /// Who is told when it matters, by mail.
+    pub notify: NotifyConfig,
 }
 
 impl Default for Config {
@@ -72,6 +74,7 @@ impl Default for Config {
             owners: Vec::new(),
             feedback: FeedbackConfig::default(),
             unsubscribe: UnsubscribeConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -366,6 +369,36 @@ fn yes() -> bool {
     true
 }
 
+/// `[notify]`: notifications by mail, through the upstream, from the store's outbox.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Told of every opt-out by reply, complaint or click.
+    pub ops: Vec<String>,
+    /// Told of every lift request (the people who may approve: ops and up).
+    pub approvers: Vec<String>,
+    /// Unix users' addresses (`alice = "alice@acme.example"`): a lift's requester is told of
+    /// its decision there.
+    pub users: std::collections::BTreeMap<String, String>,
+    /// The sender of notifications. Default: `dnc-relay@` the server's host name.
+    pub from: Option<String>,
+    /// At most one mail per person per interval; what comes in between goes in one digest.
+    #[serde(with = "duration")]
+    pub digest: Duration,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            ops: Vec::new(),
+            approvers: Vec::new(),
+            users: std::collections::BTreeMap::new(),
+            from: None,
+            digest: Duration::from_secs(600),
+        }
+    }
+}
+
 /// What an unsubscribe click or mail suppresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -580,6 +613,9 @@ pub struct OwnerConfig {
     /// (authenticated users) that are this owner: a rep who switches mailbox or domain stays
     /// the same owner.
     pub senders: Vec<String>,
+    /// Where the owner is told when a contact of theirs opts out (by reply, complaint or
+    /// click). Unset: an owner that is a mailbox is told there.
+    pub notify: Vec<String>,
 }
 
 /// `[log]`: where logs go.
@@ -893,6 +929,7 @@ impl Config {
                 "tls" => check_keys::<TlsConfig>(&prefix, section, errors, no_nested),
                 "locks" => check_keys::<LocksConfig>(&prefix, section, errors, no_nested),
                 "feedback" => check_keys::<FeedbackConfig>(&prefix, section, errors, no_nested),
+                "notify" => check_keys::<NotifyConfig>(&prefix, section, errors, no_nested),
                 "unsubscribe" => {
                     check_keys::<UnsubscribeConfig>(&prefix, section, errors, no_nested)
                 }

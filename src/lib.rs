@@ -20,6 +20,7 @@ pub mod feedback;
 pub mod lists;
 pub mod locks;
 pub mod model;
+pub mod notify;
 pub mod outbox;
 pub mod panics;
 pub mod policy;

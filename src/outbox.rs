@@ -46,6 +46,11 @@ impl Outbox {
         })
     }
 
+    /// Wakes the task: something was queued through the store directly.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
     /// Queues a message: once this returns it is on disk and will be sent.
     pub async fn queue(
         &self,

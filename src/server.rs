@@ -409,6 +409,12 @@ impl Services {
     ) -> Vec<SocketAddr> {
         tracker.spawn(self.inbox.clone().run(phase.clone()));
         tracker.spawn(self.outbox.clone().run(phase.clone()));
+        let notifier = crate::notify::Notifier::new(
+            store.clone(),
+            self.outbox.clone(),
+            crate::notify::Settings::from_config(config),
+        );
+        tracker.spawn(notifier.run(phase.clone()));
         let addrs = endpoint.local_addrs();
         match &self.marker {
             Some(marker) if marker.has_links() => endpoint.serve(

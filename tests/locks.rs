@@ -25,11 +25,13 @@ fn owners(c: &mut Config) {
             name: "sam".into(),
             team: Some("emea".into()),
             senders: vec!["sam@sales.example".into(), "@sam-outreach.example".into()],
+            ..OwnerConfig::default()
         },
         OwnerConfig {
             name: "priya".into(),
             team: Some("na".into()),
             senders: vec!["priya@sales.example".into()],
+            ..OwnerConfig::default()
         },
     ];
     c.sender_groups = vec![SenderGroup {

@@ -37,3 +37,26 @@ pub struct Outgoing {
     /// What the last attempt met.
     pub last_error: Option<String>,
 }
+
+/// One thing a person is told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// When it happened.
+    pub at: Timestamp,
+    /// One line: what happened.
+    pub subject: String,
+    /// The details: who, what, why, the evidence, the command to see more.
+    pub text: String,
+}
+
+/// Where notifications stand: the last history event read, what waits for each person's
+/// next mail, and when each was last mailed (at most one mail per digest interval).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyState {
+    /// The id of the last event read.
+    pub cursor: u64,
+    /// Notes waiting, per address.
+    pub pending: Vec<(String, Vec<Note>)>,
+    /// When each address was last mailed.
+    pub last_sent: Vec<(String, Timestamp)>,
+}

@@ -773,6 +773,38 @@ impl Store {
         })
     }
 
+    /// Where notifications stand, if they ever started.
+    pub fn notify_state(&self) -> Result<Option<crate::model::outbox::NotifyState>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(tables::NOTIFY)?;
+            let value = table.get("state")?;
+            value.map(|v| tables::decode(v.value())).transpose()
+        })
+    }
+
+    /// Moves notifications on: `state` and the mails it makes, queued in the outbox, in one
+    /// transaction (an event is told once, never twice, never not at all).
+    pub async fn notify_step(
+        &self,
+        state: crate::model::outbox::NotifyState,
+        mails: Vec<crate::model::outbox::Outgoing>,
+    ) -> Result<(), StoreError> {
+        let work = Work::NotifyStep {
+            state: Box::new(state),
+            mails,
+        };
+        self.write(work).await.map(|_| ())
+    }
+
+    /// The id of the last history event (0 when there is none).
+    pub fn last_event(&self) -> Result<u64, StoreError> {
+        self.read(|txn| {
+            let events = txn.open_table(tables::EVENTS)?;
+            let last = events.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+            Ok(last)
+        })
+    }
+
     /// Every message in the outbox, oldest first.
     pub fn outgoing(&self) -> Result<Vec<(u64, crate::model::outbox::Outgoing)>, StoreError> {
         self.read(|txn| {

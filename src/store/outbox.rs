@@ -4,11 +4,35 @@
 
 use redb::ReadableTable;
 
-use super::rules::Tables;
+use super::rules::{Output, Tables, Work};
 use super::tables::{self, decode, encode};
 use super::StoreError;
 use crate::model::outbox::Outgoing;
 use crate::model::Timestamp;
+
+/// Applies the writes of mail the relay sends on its own (the outbox, return paths,
+/// notifications).
+pub(super) fn apply(t: &mut Tables<'_>, work: Work) -> Result<Output, StoreError> {
+    match work {
+        Work::Queue(item) => queue(t, &item).map(Output::Arrived),
+        Work::NotifyStep { state, mails } => {
+            for mail in &mails {
+                queue(t, mail)?;
+            }
+            let mut table = t.txn.open_table(tables::NOTIFY)?;
+            table.insert("state", encode(&*state)?.as_slice())?;
+            Ok(Output::Recorded)
+        }
+        Work::ReturnPath(rp) => keep_return_path(t, &rp).map(Output::Arrived),
+        Work::Sent(id) => sent(t, id).map(|()| Output::Recorded),
+        Work::Retry {
+            id,
+            next_try,
+            error,
+        } => retry(t, id, next_try, error).map(|()| Output::Recorded),
+        _ => Err(StoreError::Io("not an outbox write".into())),
+    }
+}
 
 /// Queues `item`; returns its id.
 pub(super) fn queue(t: &mut Tables<'_>, item: &Outgoing) -> Result<u64, StoreError> {

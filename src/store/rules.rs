@@ -89,6 +89,11 @@ pub(super) enum Work {
     Arrival(crate::model::feedback::Arrival),
     /// Keeps a return path handed out (committed without fsync, like send records).
     ReturnPath(Box<crate::model::feedback::ReturnPath>),
+    /// Notifications: the new state and the mails it makes, queued in the same transaction.
+    NotifyStep {
+        state: Box<crate::model::outbox::NotifyState>,
+        mails: Vec<crate::model::outbox::Outgoing>,
+    },
     /// Queues a message the relay sends on its own.
     Queue(Box<crate::model::outbox::Outgoing>),
     /// The outbox message was sent (or given up): it leaves the outbox.
@@ -158,6 +163,7 @@ pub(super) enum Output {
     Imported(ImportCounts),
     Feedback(super::feedback::Recorded),
     FeedbackReviewed(Result<crate::model::feedback::Record, Refusal>),
+    /// The id given to a kept row (a feedback arrival, an outbox message, a return path).
     Arrived(u64),
 }
 
@@ -286,14 +292,11 @@ pub(super) fn apply(
             super::feedback::record(t, ids, now, *record, arrival).map(Output::Feedback)
         }
         Work::Arrival(arrival) => super::feedback::arrive(t, &arrival).map(Output::Arrived),
-        Work::Queue(item) => super::outbox::queue(t, &item).map(Output::Arrived),
-        Work::ReturnPath(rp) => super::outbox::keep_return_path(t, &rp).map(Output::Arrived),
-        Work::Sent(id) => super::outbox::sent(t, id).map(|()| Output::Recorded),
-        Work::Retry {
-            id,
-            next_try,
-            error,
-        } => super::outbox::retry(t, id, next_try, error).map(|()| Output::Recorded),
+        work @ (Work::Queue(_)
+        | Work::NotifyStep { .. }
+        | Work::ReturnPath(_)
+        | Work::Sent(_)
+        | Work::Retry { .. }) => super::outbox::apply(t, work),
         Work::FeedbackReview {
             id,
             confirm,

@@ -50,6 +50,9 @@ pub const FEEDBACK_INBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("fe
 /// Return paths handed out (`bounces+TOKEN@`), by id: what a bounce is about.
 pub const RETURN_PATHS: TableDefinition<u64, &[u8]> = TableDefinition::new("return_paths");
 
+/// Where notifications stand (one row, `state`).
+pub const NOTIFY: TableDefinition<&str, &[u8]> = TableDefinition::new("notify");
+
 /// Mail the relay sends on its own, until the upstream took it: the outbox.
 pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 

@@ -187,6 +187,7 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(tables::FEEDBACK_INBOX)?;
         txn.open_table(tables::OUTBOX)?;
         txn.open_table(tables::RETURN_PATHS)?;
+        txn.open_table(tables::NOTIFY)?;
     }
     // Staging tables of imports cut short by a crash: void.
     let leftovers: Vec<String> = txn

@@ -1,0 +1,137 @@
+//! Notifications as their readers meet them: an opt-out by reply tells the contact's owner
+//! and ops by mail through the upstream; more opt-outs within the digest interval come as one
+//! digest per person.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Client, Script, TestRelay, TestUpstream};
+use dnc_relay::config::{Config, OwnerConfig};
+
+fn setup(config: &mut Config) {
+    config.feedback.listen = vec!["127.0.0.1:0".parse().expect("addr")];
+    config.feedback.domains = vec!["fb.acme.example".into()];
+    config.notify.ops = vec!["ops@acme.example".into()];
+    config.notify.from = Some("dnc-relay@acme.example".into());
+    config.notify.digest = Duration::from_secs(2);
+    config.owners = vec![OwnerConfig {
+        name: "sam".into(),
+        senders: vec!["sam@sales.example".into()],
+        notify: vec!["sam@acme.example".into()],
+        ..OwnerConfig::default()
+    }];
+}
+
+async fn send(addr: std::net::SocketAddr, from: &str, to: &str, data: &str) -> String {
+    let mut c = Client::ready(addr, from).await;
+    c.expect(&format!("RCPT TO:<{to}>\r\n"), "250").await;
+    c.expect("DATA\r\n", "354").await;
+    c.send(&format!("{data}.\r\n")).await;
+    let reply = c.reply().await;
+    c.send("QUIT\r\n").await;
+    reply
+}
+
+fn stop_reply(who: &str) -> String {
+    format!(
+        "From: {who}\r\nTo: replies@fb.acme.example\r\nSubject: Re: hello\r\n\
+         Message-ID: <{}@example.com>\r\n\r\nPlease stop emailing me.\r\n",
+        who.replace('@', ".")
+    )
+}
+
+/// The notifications the upstream got, as (recipient, message text).
+fn notifications(upstream: &TestUpstream) -> Vec<(String, String)> {
+    upstream
+        .received()
+        .into_iter()
+        .filter(|r| r.mail_from.contains("dnc-relay@acme.example"))
+        .flat_map(|r| {
+            let text = String::from_utf8_lossy(&r.data).into_owned();
+            r.rcpts.into_iter().map(move |to| (to, text.clone()))
+        })
+        .collect()
+}
+
+async fn eventually(mut check: impl FnMut() -> bool) -> bool {
+    for _ in 0..300 {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn an_opt_out_by_reply_tells_the_owner_and_ops_and_later_ones_come_as_a_digest() {
+    let upstream = TestUpstream::start(Script::default()).await;
+    let relay = TestRelay::start(&upstream.url(), setup).await;
+    let feedback = relay.server.feedback_addrs()[0];
+    // Sam mails Pat, Lee and Kim: Sam's contact locks.
+    for to in ["pat@example.com", "lee@example.com", "kim@example.com"] {
+        let reply = send(
+            relay.addr,
+            "sam@sales.example",
+            to,
+            "Subject: hi\r\n\r\nhello\r\n",
+        )
+        .await;
+        assert!(reply.starts_with("250"), "{reply}");
+    }
+    // Pat writes back "please stop".
+    let reply = send(
+        feedback,
+        "pat@example.com",
+        "replies@fb.acme.example",
+        &stop_reply("pat@example.com"),
+    )
+    .await;
+    assert!(reply.starts_with("250"), "{reply}");
+    assert!(
+        eventually(|| notifications(&upstream).len() == 2).await,
+        "{:?}",
+        notifications(&upstream)
+    );
+    let told = notifications(&upstream);
+    let mut to: Vec<&str> = told.iter().map(|(t, _)| t.as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["ops@acme.example", "sam@acme.example"]);
+    let text = &told[0].1;
+    assert!(
+        text.contains("Subject: dnc-relay: pat@example.com opted out (unsubscribe, by reply)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Please stop emailing me."),
+        "the evidence: {text}"
+    );
+    assert!(
+        text.contains("dnc-relay suppress show pat@example.com"),
+        "{text}"
+    );
+
+    // Lee and Kim opt out right after: within the digest interval, one mail each later.
+    for who in ["lee@example.com", "kim@example.com"] {
+        let reply = send(feedback, who, "replies@fb.acme.example", &stop_reply(who)).await;
+        assert!(reply.starts_with("250"), "{reply}");
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        notifications(&upstream).len(),
+        2,
+        "nobody mailed twice within the interval"
+    );
+    assert!(eventually(|| notifications(&upstream).len() == 4).await);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let told = notifications(&upstream);
+    assert_eq!(told.len(), 4, "one digest each: {told:?}");
+    let digest = &told[3].1;
+    assert!(digest.contains("Subject: dnc-relay: 2 changes"), "{digest}");
+    assert!(
+        digest.contains("lee@example.com") && digest.contains("kim@example.com"),
+        "{digest}"
+    );
+    relay.stop().await;
+}

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::address::Target;
-use crate::model::outbox::{Note, NotifyState, Outgoing, OutgoingKind};
+use crate::model::outbox::{Note, Notification, NotifyState, Outgoing, OutgoingKind};
 use crate::model::{Event, EventKind, Source, Timestamp};
 use crate::outbox::Outbox;
 use crate::smtp::{Phase, PhaseWatch};
@@ -144,7 +144,7 @@ impl Notifier {
 
     /// The mails due now: one per person with notes who was not mailed within the digest
     /// interval.
-    fn due(&self, state: &mut NotifyState) -> Vec<Outgoing> {
+    fn due(&self, state: &mut NotifyState) -> Vec<Notification> {
         let now = Timestamp::now();
         let interval = self.settings.digest.as_micros() as i64;
         let mut mails = Vec::new();
@@ -160,15 +160,21 @@ impl Notifier {
                 continue;
             }
             match compose(&self.settings.from, &to, &notes) {
-                Some(message) => mails.push(Outgoing {
-                    kind: OutgoingKind::Notification,
-                    mail_from: self.settings.from.clone(),
-                    rcpts: vec![to.clone()],
-                    message,
-                    queued: now,
-                    attempts: 0,
-                    next_try: now,
-                    last_error: None,
+                Some(message) => mails.push(Notification {
+                    mail: Outgoing {
+                        kind: OutgoingKind::Notification,
+                        mail_from: self.settings.from.clone(),
+                        rcpts: vec![to.clone()],
+                        message,
+                        queued: now,
+                        attempts: 0,
+                        next_try: now,
+                        last_error: None,
+                    },
+                    about: notes
+                        .iter()
+                        .map(|n| (n.target.clone(), n.subject.clone()))
+                        .collect(),
                 }),
                 None => tracing::warn!(to = %to, "notification address not usable; notes dropped"),
             }
@@ -204,6 +210,7 @@ impl Notifier {
             } if matches!(source, Source::Reply | Source::Fbl | Source::Link) => {
                 let note = Note {
                     at: event.at,
+                    target: target.clone(),
                     subject: format!("{target} opted out ({reason}, by {source})"),
                     text: format!(
                         "{target} is on the do-not-contact list now.\n\
@@ -227,6 +234,7 @@ impl Notifier {
             } => {
                 let note = Note {
                     at: event.at,
+                    target: target.clone(),
                     subject: format!("lift #{lift} requested for {target}"),
                     text: format!(
                         "{} asks that {target} be lifted from the do-not-contact list.\n\
@@ -254,6 +262,7 @@ impl Notifier {
                 if let Some(to) = requester {
                     let note = Note {
                         at: event.at,
+                        target: target.clone(),
                         subject: format!("lift #{lift} for {target} {}", verdict.split(':').next().unwrap_or("")),
                         text: format!(
                             "Your lift request #{lift} for {target} was {verdict}\nBy: {}\nWhen: {}\n\n\
@@ -339,6 +348,7 @@ mod tests {
     fn one_note_is_a_mail_and_several_are_a_digest() {
         let note = |s: &str| Note {
             at: Timestamp(0),
+            target: "pat@example.com".into(),
             subject: s.into(),
             text: format!("{s} text\n"),
         };

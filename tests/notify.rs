@@ -111,6 +111,14 @@ async fn an_opt_out_by_reply_tells_the_owner_and_ops_and_later_ones_come_as_a_di
         text.contains("dnc-relay suppress show pat@example.com"),
         "{text}"
     );
+    // On the record: Pat's timeline says who was told.
+    let pat = dnc_relay::address::Target::parse("pat@example.com").expect("target");
+    let history = relay.server.store().history(&pat).expect("history");
+    let told = history
+        .iter()
+        .filter(|e| matches!(e.kind, dnc_relay::model::EventKind::Notified { .. }))
+        .count();
+    assert_eq!(told, 2, "{history:?}");
 
     // Lee and Kim opt out right after: within the digest interval, one mail each later.
     for who in ["lee@example.com", "kim@example.com"] {

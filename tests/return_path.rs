@@ -113,6 +113,12 @@ async fn a_bounce_to_a_rewritten_return_path_suppresses_its_recipient_and_goes_o
     assert_eq!(forwarded.mail_from, "<>");
     assert_eq!(forwarded.rcpts, ["rep@sales.example"]);
     assert_eq!(String::from_utf8_lossy(&forwarded.data), BOUNCE);
+    let pat = dnc_relay::address::Target::parse("pat@example.com").expect("target");
+    let history = relay.server.store().history(&pat).expect("history");
+    let forwarded_event = history.iter().any(|e| {
+        matches!(&e.kind, dnc_relay::model::EventKind::BounceForwarded { to, .. } if to == "rep@sales.example")
+    });
+    assert!(forwarded_event, "{history:?}");
     // A forged return path is just another bounce: nothing named, nothing forwarded.
     let forged = return_path.replacen("bounces+", "bounces+a", 1);
     assert!(send(feedback, "", &forged, BOUNCE).await.starts_with("250"));

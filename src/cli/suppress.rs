@@ -275,6 +275,16 @@ pub fn history_line(e: &Event) -> String {
             true => format!("feedback #{feedback} confirmed: {target} suppressed"),
             false => format!("feedback #{feedback} dismissed for {target}{}", quoted(why)),
         },
+        EventKind::Notified {
+            target,
+            to,
+            subject,
+        } => format!("{to} told about {target}{}", quoted(subject)),
+        EventKind::BounceForwarded {
+            target,
+            to,
+            feedback,
+        } => format!("bounce about {target} (feedback #{feedback}) forwarded to {to}"),
         EventKind::LockReleased { target, owner, note } => {
             format!("lock on {target} (owner {owner}) released{}", quoted(note))
         }

@@ -221,6 +221,12 @@ impl Inbox {
             )
             .await?;
         tracing::info!(feedback = record.id, outgoing = id, to = %rp.sender, recipient = %rp.recipient, "bounce forwarded to its original sender");
+        let kind = crate::model::EventKind::BounceForwarded {
+            target: rp.recipient.clone(),
+            to: rp.sender.clone(),
+            feedback: record.id,
+        };
+        self.store.record_event(kind, listener_actor()).await?;
         Ok(())
     }
 

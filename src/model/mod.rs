@@ -710,6 +710,25 @@ pub enum EventKind {
         /// Why (for a dismissal).
         why: String,
     },
+    /// Someone was told about the target by mail (queued in the outbox).
+    Notified {
+        /// The target.
+        target: String,
+        /// The address told.
+        to: String,
+        /// What the mail said, in one line.
+        subject: String,
+    },
+    /// A bounce about the target came back through its return path and was forwarded to the
+    /// original sender (queued in the outbox).
+    BounceForwarded {
+        /// The recipient the bounce is about.
+        target: String,
+        /// The original sender.
+        to: String,
+        /// The bounce's feedback record.
+        feedback: u64,
+    },
 }
 
 impl EventKind {
@@ -727,7 +746,9 @@ impl EventKind {
             | EventKind::LockTransferred { target, .. }
             | EventKind::LockReleased { target, .. }
             | EventKind::Feedback { target, .. }
-            | EventKind::FeedbackReviewed { target, .. } => Some(target),
+            | EventKind::FeedbackReviewed { target, .. }
+            | EventKind::Notified { target, .. }
+            | EventKind::BounceForwarded { target, .. } => Some(target),
             EventKind::Scrubbed { .. }
             | EventKind::Imported { .. }
             | EventKind::AccountGrouped { .. } => None,

@@ -17,6 +17,15 @@ named_enum! {
     }
 }
 
+/// A mail queued by the notifier, with what it tells (for the targets' timelines).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// The mail.
+    pub mail: Outgoing,
+    /// The targets it is about, and the one-line subject of each note.
+    pub about: Vec<(String, String)>,
+}
+
 /// One message in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outgoing {
@@ -47,6 +56,8 @@ pub struct Note {
     pub subject: String,
     /// The details: who, what, why, the evidence, the command to see more.
     pub text: String,
+    /// The target it is about (its timeline records the mail).
+    pub target: String,
 }
 
 /// Where notifications stand: the last history event read, what waits for each person's

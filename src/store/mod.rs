@@ -787,7 +787,7 @@ impl Store {
     pub async fn notify_step(
         &self,
         state: crate::model::outbox::NotifyState,
-        mails: Vec<crate::model::outbox::Outgoing>,
+        mails: Vec<crate::model::outbox::Notification>,
     ) -> Result<(), StoreError> {
         let work = Work::NotifyStep {
             state: Box::new(state),

@@ -4,20 +4,37 @@
 
 use redb::ReadableTable;
 
-use super::rules::{Output, Tables, Work};
+use super::rules::{event, Ids, Output, Tables, Work};
 use super::tables::{self, decode, encode};
 use super::StoreError;
+use crate::address::Target;
 use crate::model::outbox::Outgoing;
 use crate::model::Timestamp;
+use crate::model::{Actor, EventKind};
 
 /// Applies the writes of mail the relay sends on its own (the outbox, return paths,
 /// notifications).
-pub(super) fn apply(t: &mut Tables<'_>, work: Work) -> Result<Output, StoreError> {
+pub(super) fn apply(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    work: Work,
+) -> Result<Output, StoreError> {
     match work {
         Work::Queue(item) => queue(t, &item).map(Output::Arrived),
         Work::NotifyStep { state, mails } => {
-            for mail in &mails {
-                queue(t, mail)?;
+            for n in mails {
+                queue(t, &n.mail)?;
+                let to = n.mail.rcpts.join(", ");
+                for (target, subject) in n.about {
+                    let key = Target::parse(&target).ok().map(|t| t.match_key());
+                    let kind = EventKind::Notified {
+                        target,
+                        to: to.clone(),
+                        subject,
+                    };
+                    event(t, ids, now, &Actor::system(), kind, key.as_deref())?;
+                }
             }
             let mut table = t.txn.open_table(tables::NOTIFY)?;
             table.insert("state", encode(&*state)?.as_slice())?;

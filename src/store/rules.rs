@@ -92,7 +92,7 @@ pub(super) enum Work {
     /// Notifications: the new state and the mails it makes, queued in the same transaction.
     NotifyStep {
         state: Box<crate::model::outbox::NotifyState>,
-        mails: Vec<crate::model::outbox::Outgoing>,
+        mails: Vec<crate::model::outbox::Notification>,
     },
     /// Queues a message the relay sends on its own.
     Queue(Box<crate::model::outbox::Outgoing>),
@@ -264,7 +264,14 @@ pub(super) fn apply(
             why,
             actor,
         } => lift_decide(t, ids, now, id, approve, why, actor).map(Output::Lift),
-        Work::Event(kind, actor) => event(t, ids, now, &actor, kind, None).map(Output::Event),
+        Work::Event(kind, actor) => {
+            // Indexed under its target, when it has one, so that its timeline shows it.
+            let key = kind
+                .target()
+                .and_then(|t| Target::parse(t).ok())
+                .map(|t| t.match_key());
+            event(t, ids, now, &actor, kind, key.as_deref()).map(Output::Event)
+        }
         // Records carry ids given by the writer; see `Writer::commit` and `apply_records`.
         Work::Records { .. } => Err(StoreError::Io(
             "send records must be applied as a batch".into(),
@@ -296,7 +303,7 @@ pub(super) fn apply(
         | Work::NotifyStep { .. }
         | Work::ReturnPath(_)
         | Work::Sent(_)
-        | Work::Retry { .. }) => super::outbox::apply(t, work),
+        | Work::Retry { .. }) => super::outbox::apply(t, ids, now, work),
         Work::FeedbackReview {
             id,
             confirm,

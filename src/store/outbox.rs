@@ -4,10 +4,9 @@
 
 use redb::ReadableTable;
 
-use super::rules::{event, Ids, Output, Tables, Work};
+use super::rules::{event_about, Ids, Output, Tables, Work};
 use super::tables::{self, decode, encode};
 use super::StoreError;
-use crate::address::Target;
 use crate::model::outbox::Outgoing;
 use crate::model::Timestamp;
 use crate::model::{Actor, EventKind};
@@ -27,13 +26,12 @@ pub(super) fn apply(
                 queue(t, &n.mail)?;
                 let to = n.mail.rcpts.join(", ");
                 for (target, subject) in n.about {
-                    let key = Target::parse(&target).ok().map(|t| t.match_key());
                     let kind = EventKind::Notified {
                         target,
                         to: to.clone(),
                         subject,
                     };
-                    event(t, ids, now, &Actor::system(), kind, key.as_deref())?;
+                    event_about(t, ids, now, &Actor::system(), kind)?;
                 }
             }
             let mut table = t.txn.open_table(tables::NOTIFY)?;

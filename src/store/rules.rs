@@ -264,14 +264,7 @@ pub(super) fn apply(
             why,
             actor,
         } => lift_decide(t, ids, now, id, approve, why, actor).map(Output::Lift),
-        Work::Event(kind, actor) => {
-            // Indexed under its target, when it has one, so that its timeline shows it.
-            let key = kind
-                .target()
-                .and_then(|t| Target::parse(t).ok())
-                .map(|t| t.match_key());
-            event(t, ids, now, &actor, kind, key.as_deref()).map(Output::Event)
-        }
+        Work::Event(kind, actor) => event_about(t, ids, now, &actor, kind).map(Output::Event),
         // Records carry ids given by the writer; see `Writer::commit` and `apply_records`.
         Work::Records { .. } => Err(StoreError::Io(
             "send records must be applied as a batch".into(),
@@ -531,6 +524,21 @@ fn release_contact_lock(
         Some(match_key),
     )?;
     Ok(())
+}
+
+/// Appends an event, indexed under its target when it has one (its timeline shows it).
+pub(super) fn event_about(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    actor: &Actor,
+    kind: EventKind,
+) -> Result<u64, StoreError> {
+    let key = kind
+        .target()
+        .and_then(|t| Target::parse(t).ok())
+        .map(|t| t.match_key());
+    event(t, ids, now, actor, kind, key.as_deref())
 }
 
 /// Appends an event (indexed under `key` when given).

@@ -254,6 +254,7 @@ impl Server {
                 old.feedback.listen != config.feedback.listen,
             ),
             ("unsubscribe", old.unsubscribe != config.unsubscribe),
+            ("notify", old.notify != config.notify),
             (
                 "feedback.domains",
                 old.feedback.domains != config.feedback.domains,

@@ -143,3 +143,59 @@ async fn an_opt_out_by_reply_tells_the_owner_and_ops_and_later_ones_come_as_a_di
     );
     relay.stop().await;
 }
+
+#[test]
+fn a_lift_request_tells_the_approvers() {
+    use common::process::{text, Relay};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("relay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n[notify]\napprovers = [\"ops-lead@acme.example\"]\nfrom = \"dnc-relay@acme.example\"\n",
+            dir.path().join("data").display().to_string()
+        ),
+    )
+    .expect("config");
+    let relay = Relay::start_with_config(&config, &dir.path().join("data"));
+    let add = relay.cli(&[
+        "suppress",
+        "add",
+        "pat@example.com",
+        "--reason",
+        "unsubscribe",
+    ]);
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    let request = relay.cli(&[
+        "lift",
+        "request",
+        "pat@example.com",
+        "--proof",
+        "she wrote on 3 March asking to hear from us",
+    ]);
+    assert!(request.status.success(), "{}", text(&request.stderr));
+    // The capture upstream of the shipped config keeps what the outbox sends.
+    let outbox = dir.path().join("data/outbox");
+    let found = (0..250).find_map(|_| {
+        let mails: Vec<String> = std::fs::read_dir(&outbox)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        match mails.into_iter().find(|m| m.contains("lift #1 requested")) {
+            Some(m) => Some(m),
+            None => {
+                std::thread::sleep(Duration::from_millis(20));
+                None
+            }
+        }
+    });
+    let mail = found.expect("the approvers were told");
+    assert!(mail.contains("To: ops-lead@acme.example"), "{mail}");
+    assert!(mail.contains("dnc-relay lift approve 1"), "{mail}");
+    // An add by a person is not news for anyone: nobody else was mailed.
+    let count = std::fs::read_dir(&outbox).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(count, 1);
+}

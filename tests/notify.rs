@@ -23,6 +23,12 @@ fn setup(config: &mut Config) {
     }];
 }
 
+/// [`setup`], with upstream connections never reused (a down upstream is met at once).
+fn no_reuse(config: &mut Config) {
+    setup(config);
+    config.upstream.idle_timeout = Duration::from_millis(1);
+}
+
 async fn send(addr: std::net::SocketAddr, from: &str, to: &str, data: &str) -> String {
     let mut c = Client::ready(addr, from).await;
     c.expect(&format!("RCPT TO:<{to}>\r\n"), "250").await;
@@ -198,4 +204,54 @@ fn a_lift_request_tells_the_approvers() {
     // An add by a person is not news for anyone: nobody else was mailed.
     let count = std::fs::read_dir(&outbox).map(|d| d.count()).unwrap_or(0);
     assert_eq!(count, 1);
+}
+
+#[tokio::test]
+async fn the_owners_notification_waits_out_an_upstream_outage_and_a_restart() {
+    let upstream = TestUpstream::start(Script::default()).await;
+    let relay = TestRelay::start(&upstream.url(), no_reuse).await;
+    let feedback = relay.server.feedback_addrs()[0];
+    let reply = send(
+        relay.addr,
+        "sam@sales.example",
+        "pat@example.com",
+        "Subject: hi\r\n\r\nhello\r\n",
+    )
+    .await;
+    assert!(reply.starts_with("250"), "{reply}");
+    // The upstream goes down; Pat opts out.
+    upstream.script.lock().expect("script").greet_421 = true;
+    let stop = stop_reply("pat@example.com");
+    let reply = send(
+        feedback,
+        "pat@example.com",
+        "replies@fb.acme.example",
+        &stop,
+    )
+    .await;
+    assert!(reply.starts_with("250"), "{reply}");
+    let store = relay.server.store().clone();
+    assert!(
+        eventually(|| store.outgoing().is_ok_and(|o| o.len() == 2)).await,
+        "the owner's and ops' mails wait in the outbox"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(notifications(&upstream).is_empty());
+    drop(store);
+    // The relay restarts, the upstream is back: each is sent, once.
+    let dir = relay.stop().await;
+    upstream.script.lock().expect("script").greet_421 = false;
+    let mut config = common::test_config(dir.path(), &upstream.url());
+    no_reuse(&mut config);
+    let server = dnc_relay::server::Server::start(config, dnc_relay::server::Hooks::default())
+        .await
+        .expect("restart");
+    assert!(eventually(|| notifications(&upstream).len() == 2).await);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let told = notifications(&upstream);
+    let mut to: Vec<&str> = told.iter().map(|(t, _)| t.as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["ops@acme.example", "sam@acme.example"], "once each");
+    server.shutdown().await.expect("shutdown");
+    drop(dir);
 }

@@ -22,6 +22,12 @@ fn marked(config: &mut Config) {
     }];
 }
 
+/// [`marked`], with upstream connections never reused (a down upstream is met at once).
+fn marked_no_reuse(config: &mut Config) {
+    marked(config);
+    config.upstream.idle_timeout = Duration::from_millis(1);
+}
+
 /// A bounce that names no recipient anywhere: only its return path says whose it is.
 const BOUNCE: &str = "From: MAILER-DAEMON@mx.example.net\r\n\
                       To: undisclosed\r\n\
@@ -130,7 +136,7 @@ async fn a_bounce_to_a_rewritten_return_path_suppresses_its_recipient_and_goes_o
 #[tokio::test]
 async fn a_forwarded_bounce_waits_out_an_upstream_outage_and_a_restart() {
     let upstream = TestUpstream::start(Script::default()).await;
-    let relay = TestRelay::start(&upstream.url(), marked).await;
+    let relay = TestRelay::start(&upstream.url(), marked_no_reuse).await;
     let reply = send(
         relay.addr,
         "rep@sales.example",
@@ -165,7 +171,7 @@ async fn a_forwarded_bounce_waits_out_an_upstream_outage_and_a_restart() {
     let dir = relay.stop().await;
     upstream.script.lock().expect("script").greet_421 = false;
     let mut config = common::test_config(dir.path(), &upstream.url());
-    marked(&mut config);
+    marked_no_reuse(&mut config);
     let server = dnc_relay::server::Server::start(config, dnc_relay::server::Hooks::default())
         .await
         .expect("restart");

@@ -348,4 +348,27 @@ mod tests {
         assert!(store.arrivals(10).expect("inbox").is_empty());
         assert_eq!(store.feedback_records(0, 10, false).expect("list").len(), 1);
     }
+
+    #[tokio::test]
+    async fn return_paths_are_pruned_with_the_send_records() {
+        let (_dir, store) = store();
+        let rp = |at| crate::model::feedback::ReturnPath {
+            recipient: "pat@example.com".into(),
+            sender: "rep@acme.example".into(),
+            group: "prospecting".into(),
+            forward: true,
+            at,
+        };
+        let old = store
+            .keep_return_path(rp(Timestamp(1)))
+            .await
+            .expect("keep");
+        let new = store
+            .keep_return_path(rp(Timestamp::now()))
+            .await
+            .expect("keep");
+        store.prune_attempts(Timestamp(1_000)).await.expect("prune");
+        assert!(store.return_path(old).expect("read").is_none());
+        assert!(store.return_path(new).expect("read").is_some());
+    }
 }

@@ -933,6 +933,20 @@ fn prune(t: &mut Tables<'_>, before: Timestamp) -> Result<u64, StoreError> {
         }
         t.attempts.remove(*id)?;
     }
+    // Return paths go with the send records of their copies (ids grow with time).
+    let mut paths = t.txn.open_table(tables::RETURN_PATHS)?;
+    let mut expired = Vec::new();
+    for row in paths.iter()?.take(MAX) {
+        let (id, value) = row?;
+        let rp: crate::model::feedback::ReturnPath = decode(value.value())?;
+        if rp.at >= before {
+            break;
+        }
+        expired.push(id.value());
+    }
+    for id in &expired {
+        paths.remove(*id)?;
+    }
     Ok(old.len() as u64)
 }
 

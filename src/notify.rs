@@ -194,14 +194,8 @@ impl Notifier {
         let s = &self.settings;
         let mut out = Vec::new();
         match &event.kind {
+            // A re-add of an address already listed is not news: it was blocked already.
             EventKind::Suppressed {
-                target,
-                reason,
-                source,
-                evidence,
-                ..
-            }
-            | EventKind::Readded {
                 target,
                 reason,
                 source,
@@ -326,7 +320,13 @@ fn compose(from: &str, to: &str, notes: &[Note]) -> Option<Vec<u8>> {
             (format!("dnc-relay: {} changes", many.len()), body)
         }
     };
+    let domain = from.rsplit_once('@').map_or("localhost", |(_, d)| d);
     let message = lettre::Message::builder()
+        .message_id(Some(format!(
+            "<{}.{}@{domain}>",
+            Timestamp::now().0,
+            fastrand::u64(..)
+        )))
         .from(from.parse().ok()?)
         .to(to.parse().ok()?)
         .subject(subject)
@@ -334,6 +334,10 @@ fn compose(from: &str, to: &str, notes: &[Note]) -> Option<Vec<u8>> {
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("Auto-Submitted"),
             "auto-generated".to_string(),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("MIME-Version"),
+            "1.0".to_string(),
         ))
         .body(body)
         .ok()?;
@@ -361,6 +365,8 @@ mod tests {
         let one = String::from_utf8_lossy(&one);
         assert!(one.contains("Subject: dnc-relay: pat opted out"), "{one}");
         assert!(one.contains("Auto-Submitted: auto-generated"), "{one}");
+        assert!(one.contains("MIME-Version: 1.0"), "{one}");
+        assert!(one.contains("Message-ID: <"), "{one}");
         let two = compose(
             "dnc@acme.example",
             "sam@acme.example",

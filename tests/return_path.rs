@@ -128,8 +128,26 @@ async fn a_bounce_to_a_rewritten_return_path_suppresses_its_recipient_and_goes_o
     // A forged return path is just another bounce: nothing named, nothing forwarded.
     let forged = return_path.replacen("bounces+", "bounces+a", 1);
     assert!(send(feedback, "", &forged, BOUNCE).await.starts_with("250"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(upstream.received().len(), 2);
+    // Nor does anything from a real sender to a real return path (only bounces come from <>),
+    // nor a bounce past a few to one return path.
+    let phishing = BOUNCE.replacen("Message-ID: <b-1@", "Message-ID: <p-1@", 1);
+    assert!(
+        send(feedback, "attacker@evil.example", &return_path, &phishing)
+            .await
+            .starts_with("250")
+    );
+    for n in 0..4 {
+        let again = BOUNCE.replacen("Message-ID: <b-1@", &format!("Message-ID: <r-{n}@"), 1);
+        assert!(send(feedback, "", &return_path, &again)
+            .await
+            .starts_with("250"));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        upstream.received().len(),
+        4,
+        "the message, then three bounces forwarded: at most three per return path"
+    );
     relay.stop().await;
 }
 

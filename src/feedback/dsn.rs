@@ -194,6 +194,9 @@ fn rfc3464(text: &str) -> Vec<Failure> {
                 status = Some(specific);
             }
         }
+        if out.len() > super::MAX_ACTIONS {
+            break; // see `MAX_ACTIONS`: the rest is not read
+        }
         if out.iter().any(|f| f.recipient == recipient) {
             continue;
         }

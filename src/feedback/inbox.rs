@@ -19,6 +19,9 @@ pub type SharedClassifier = Arc<RwLock<Arc<Classifier>>>;
 /// How many inbox messages one pass reads.
 const BATCH: usize = 64;
 
+/// Bounces forwarded per return path at most (a delay notice and a failure, and a spare).
+const MAX_FORWARDS: u32 = 3;
+
 /// After a failure to record, wait this long before trying again.
 const RETRY: Duration = Duration::from_secs(1);
 
@@ -30,6 +33,8 @@ pub struct Inbox {
     classifier: SharedClassifier,
     /// Where forwarded bounces go.
     outbox: Arc<crate::outbox::Outbox>,
+    /// Bounces forwarded per return path since the start.
+    forwarded: std::sync::Mutex<std::collections::HashMap<u64, u32>>,
     /// Woken when a message arrives.
     wake: tokio::sync::Notify,
     /// The token key of List-Unsubscribe `mailto:` addresses, and the units they may name.
@@ -54,6 +59,7 @@ impl Inbox {
             store,
             classifier,
             outbox,
+            forwarded: std::sync::Mutex::new(std::collections::HashMap::new()),
             wake: tokio::sync::Notify::new(),
             unsubscribe,
         })
@@ -135,12 +141,22 @@ impl Inbox {
             Some(record) => record,
             None => {
                 let message = arrival.message.clone();
-                let rp = return_path.clone();
+                let rp = return_path.as_ref().map(|(_, rp)| rp.recipient.clone());
                 tokio::task::spawn_blocking(move || {
                     let mut classified = classifier.classify(&message);
-                    if let Some(rp) = &rp {
-                        let named = classifier.bounce_for(&message, &classified, &rp.recipient);
-                        classified.actions.extend(named);
+                    if let Some(named) =
+                        rp.and_then(|r| classifier.bounce_for(&message, &classified, &r))
+                    {
+                        // The evidence says what the bounce said of it, as for a named one.
+                        let e = &classified.evidence;
+                        let provenance = e.find(" (Message-ID").map_or("", |i| &e[i..]);
+                        classified.evidence = format!(
+                            "bounce: {} {}: {}{provenance}",
+                            named.target,
+                            named.status.as_deref().unwrap_or("no status"),
+                            crate::feedback::clip(&named.why, 300),
+                        );
+                        classified.actions.push(named);
                     }
                     classified.into_record(&message, listener_actor())
                 })
@@ -152,9 +168,14 @@ impl Inbox {
             Recorded::New(record, _) => (record, true),
             Recorded::Seen(record) => (record, false),
         };
-        if new {
-            self.forward(&record, return_path.as_ref(), &mut arrival.message)
-                .await?;
+        // Only bounces go on: from the null sender (RFC 3464), recorded once, and a few per
+        // return path at most (its token is in every copy's Return-Path: anyone who saw one
+        // must not make the relay mail its sender at will).
+        let bounce = arrival.mail_from.is_empty() && new;
+        if let (true, Some((id, rp))) = (bounce, &return_path) {
+            if self.may_forward(*id) {
+                self.forward(&record, rp, &mut arrival.message).await?;
+            }
         }
         let Arrival {
             at,
@@ -182,18 +203,32 @@ impl Inbox {
 
 impl Inbox {
     /// The return path a bounce came back to (`bounces+TOKEN@`), when its token holds and the
-    /// relay still knows it.
+    /// relay still knows it, with its id.
     fn return_path(
         &self,
         arrival: &Arrival,
-    ) -> Result<Option<crate::model::feedback::ReturnPath>, StoreError> {
+    ) -> Result<Option<(u64, crate::model::feedback::ReturnPath)>, StoreError> {
         let Some((marker, _)) = &self.unsubscribe else {
             return Ok(None);
         };
         let Some(id) = arrival.rcpts.iter().find_map(|r| marker.return_path_id(r)) else {
             return Ok(None);
         };
-        self.store.return_path(id)
+        Ok(self.store.return_path(id)?.map(|rp| (id, rp)))
+    }
+
+    /// Whether one more bounce may be forwarded for return path `id` (at most
+    /// [`MAX_FORWARDS`] since the relay started).
+    fn may_forward(&self, id: u64) -> bool {
+        let Ok(mut counts) = self.forwarded.lock() else {
+            return false;
+        };
+        if counts.len() > 100_000 {
+            counts.clear();
+        }
+        let n = counts.entry(id).or_insert(0);
+        *n += 1;
+        *n <= MAX_FORWARDS
     }
 
     /// A bounce that came back through a return path goes on to the original sender, once
@@ -201,13 +236,13 @@ impl Inbox {
     async fn forward(
         &self,
         record: &crate::model::feedback::Record,
-        rp: Option<&crate::model::feedback::ReturnPath>,
+        rp: &crate::model::feedback::ReturnPath,
         message: &mut Vec<u8>,
     ) -> Result<(), StoreError> {
         use crate::model::feedback::Kind;
-        let Some(rp) = rp.filter(|rp| rp.forward && !rp.sender.is_empty()) else {
+        if !rp.forward || rp.sender.is_empty() {
             return Ok(());
-        };
+        }
         if record.kind != Kind::Dsn {
             return Ok(());
         }
@@ -271,24 +306,32 @@ impl Inbox {
             "unsubscribe mail (List-Unsubscribe mailto) from {from}, received from {}",
             arrival.client
         );
-        crate::unsubscribe::suppress(
-            &self.store,
-            &from,
-            unit.as_deref(),
-            evidence.clone(),
-            crate::unsubscribe::actor("mail"),
-        )
-        .await?;
+        // For every sender, the record's suppression is the add (with the inbox removal, one
+        // transaction); for one unit, the add is scoped first and the record says so.
+        let action = match &unit {
+            None => ActionKind::Suppress,
+            Some(_) => {
+                crate::unsubscribe::suppress(
+                    &self.store,
+                    &from,
+                    unit.as_deref(),
+                    evidence.clone(),
+                    crate::unsubscribe::actor("mail"),
+                )
+                .await?;
+                ActionKind::None
+            }
+        };
         tracing::info!(recipient = %from, unit = unit.as_deref().unwrap_or("all"), "unsubscribed by mail");
-        let scope = unit.map_or("every sender".to_string(), |u| format!("unit {u}"));
+        let scope = unit.map_or("every sender".to_string(), |u| {
+            format!("unit {u} (suppressed)")
+        });
         let action = Action {
             target: from,
-            action: ActionKind::None,
+            action,
             reason: Some(crate::model::Reason::Unsubscribe),
             status: None,
-            why: format!(
-                "unsubscribe mail with a valid token: suppressed for {scope} (source link)"
-            ),
+            why: format!("unsubscribe mail with a valid token, for {scope}"),
         };
         let message_id = parsed
             .as_ref()

@@ -162,6 +162,7 @@ impl Classifier {
         };
         let mut out = self.by_kind(&message);
         self.spare_our_own(&mut out.actions);
+        bound(&mut out.actions);
         out.evidence = format!("{}{}", out.evidence, provenance(&message));
         out.message_id = message.message_id().map(str::to_string);
         out
@@ -321,6 +322,42 @@ fn not_written(message: &Message<'_>) -> Option<&'static str> {
     (calendar && !has_text).then_some("a calendar answer")
 }
 
+/// The most addresses one message may suppress by itself. A real bounce or complaint names
+/// one address, a few at most; a message naming more is a forgery or a mistake, and goes to
+/// a person (review) instead: one message from a stranger must not block thousands.
+pub const MAX_SUPPRESSED: usize = 10;
+
+/// The most addresses one message's record keeps (the rest are dropped, and the record says
+/// how many).
+pub const MAX_ACTIONS: usize = 100;
+
+/// Holds a message to [`MAX_SUPPRESSED`] suppressions and [`MAX_ACTIONS`] actions.
+fn bound(actions: &mut Vec<Action>) {
+    if actions.len() > MAX_ACTIONS {
+        let dropped = actions.len() - MAX_ACTIONS;
+        actions.truncate(MAX_ACTIONS);
+        if let Some(last) = actions.last_mut() {
+            last.why = format!("{} (and {dropped} more addresses, not kept)", last.why);
+        }
+    }
+    let suppressing = actions
+        .iter()
+        .filter(|a| a.action == ActionKind::Suppress)
+        .count();
+    if suppressing > MAX_SUPPRESSED {
+        for a in actions
+            .iter_mut()
+            .filter(|a| a.action == ActionKind::Suppress)
+        {
+            a.action = ActionKind::Review;
+            a.why = format!(
+                "{} (one message naming {suppressing} addresses suppresses none by itself: a person decides)",
+                a.why
+            );
+        }
+    }
+}
+
 fn unknown(why: &str) -> Classified {
     found(
         Kind::Unknown,
@@ -366,7 +403,11 @@ pub(crate) fn addresses_in(text: &str) -> Vec<Address> {
             .expect("address pattern")
     });
     let mut out: Vec<Address> = Vec::new();
-    for m in EMAIL.find_iter(text) {
+    // Bounded: no message names more than `MAX_ACTIONS` addresses that matter.
+    for m in EMAIL.find_iter(text).take(4 * MAX_ACTIONS) {
+        if out.len() > MAX_ACTIONS {
+            break;
+        }
         if let Ok(a) = Address::parse(m.as_str().trim_matches('.')) {
             if !out.contains(&a) {
                 out.push(a);
@@ -392,5 +433,28 @@ mod tests {
     fn clip_counts_characters_not_bytes() {
         assert_eq!(clip("désolé", 3), "dés");
         assert_eq!(clip("ok", 10), "ok");
+    }
+
+    #[test]
+    fn one_message_naming_many_addresses_suppresses_none_by_itself() {
+        let mut report = String::from(
+            "From: MAILER-DAEMON@mx.example.net\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+             MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+             --B\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n",
+        );
+        for n in 0..300 {
+            report.push_str(&format!(
+                "\r\nFinal-Recipient: rfc822; u{n}@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+            ));
+        }
+        report.push_str("\r\n--B--\r\n");
+        let classifier = Classifier::new(
+            Arc::new(Rules::shipped().expect("rules")),
+            Settings::default(),
+        );
+        let out = classifier.classify(report.as_bytes());
+        assert_eq!(out.kind, Kind::Dsn);
+        assert_eq!(out.actions.len(), MAX_ACTIONS);
+        assert!(out.actions.iter().all(|a| a.action == ActionKind::Review));
     }
 }

@@ -30,15 +30,17 @@ struct Endpoint {
     limiter: Limiter,
 }
 
-/// Requests per client address per minute.
+/// Requests per minute per key: the recipient a valid token names (a proxy in front makes
+/// every client one address, and mailbox providers post for many recipients), else the
+/// client's address.
 struct Limiter {
     per_minute: u32,
-    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    seen: Mutex<HashMap<String, (Instant, u32)>>,
 }
 
 impl Limiter {
-    /// Counts a request; false when the address is over its share this minute.
-    fn allow(&self, ip: IpAddr) -> bool {
+    /// Counts a request; false when the key is over its share this minute.
+    fn allow(&self, key: String) -> bool {
         let Ok(mut seen) = self.seen.lock() else {
             return false;
         };
@@ -46,7 +48,7 @@ impl Limiter {
         if seen.len() > 100_000 {
             seen.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
         }
-        let (start, count) = seen.entry(ip).or_insert((now, 0));
+        let (start, count) = seen.entry(key).or_insert((now, 0));
         if now.duration_since(*start) >= Duration::from_secs(60) {
             *start = now;
             *count = 0;
@@ -98,22 +100,68 @@ impl Listeners {
             .route("/u/{token}", get(show).post(unsubscribe))
             .fallback(not_found)
             .with_state(endpoint);
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         for listener in self.0 {
-            let app = app.clone();
-            let mut phase = phase.clone();
-            tracker.spawn(async move {
-                let service = app.into_make_service_with_connect_info::<SocketAddr>();
-                let stopped = async move {
-                    let _ = phase.wait_for(|p| *p != Phase::Running).await;
-                };
-                if let Err(e) = axum::serve(listener, service)
-                    .with_graceful_shutdown(stopped)
-                    .await
-                {
-                    tracing::error!(error = %e, "the unsubscribe endpoint stopped");
-                }
-            });
+            tracker.spawn(accept(listener, app.clone(), slots.clone(), phase.clone()));
         }
+    }
+}
+
+/// Connections served at once; more are closed at once.
+const MAX_CONNECTIONS: usize = 1024;
+
+/// Time for a request's headers to arrive.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest a connection is kept, whatever it does (a page and a click take seconds).
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Accepts connections until the relay stops; each is served with a header deadline and a
+/// lifetime, within [`MAX_CONNECTIONS`].
+async fn accept(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    slots: Arc<tokio::sync::Semaphore>,
+    mut phase: PhaseWatch,
+) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = phase.wait_for(|p| *p != Phase::Running) => return,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::warn!(error = %e, "unsubscribe endpoint: accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(client = %peer, "unsubscribe endpoint: too many connections; closed");
+            continue;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(
+                move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    let mut app = app.clone();
+                    async move { tower_service::Service::call(&mut app, request).await }
+                },
+            );
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            if tokio::time::timeout(CONNECTION_LIFETIME, connection)
+                .await
+                .is_err()
+            {
+                tracing::info!(client = %peer, "unsubscribe endpoint: connection closed after its lifetime");
+            }
+            drop(slot);
+        });
     }
 }
 
@@ -125,11 +173,12 @@ async fn show(
     headers: HeaderMap,
 ) -> Response {
     let lang = lang(&headers);
-    if !ep.limiter.allow(client.ip()) {
+    let opened = ep.marker.sealer().open(&token);
+    if !ep.limiter.allow(limit_key(&opened, client.ip())) {
         tracing::info!(%client, method = "GET", outcome = "rate-limited", "unsubscribe request");
-        return html(StatusCode::TOO_MANY_REQUESTS, pages::later(lang));
+        return too_many(lang);
     }
-    match ep.marker.sealer().open(&token) {
+    match opened {
         Ok(claims) => {
             tracing::info!(%client, method = "GET", outcome = "shown", "unsubscribe request");
             let page = pages::confirm(lang, &token, &pages::mask(&claims.recipient));
@@ -148,18 +197,22 @@ async fn unsubscribe(
     body: Bytes,
 ) -> Response {
     let lang = lang(&headers);
-    if !ep.limiter.allow(client.ip()) {
+    let opened = ep.marker.sealer().open(&token);
+    if !ep.limiter.allow(limit_key(&opened, client.ip())) {
         tracing::info!(%client, method = "POST", outcome = "rate-limited", "unsubscribe request");
-        return html(StatusCode::TOO_MANY_REQUESTS, pages::later(lang));
+        return too_many(lang);
     }
-    let claims = match ep.marker.sealer().open(&token) {
+    let claims = match opened {
         Ok(claims) => claims,
         Err(e) => return refused(client, "POST", e, lang),
     };
-    // RFC 8058: the body says one-click (form-urlencoded or multipart); anything else is not
-    // an unsubscribe request.
-    let text = String::from_utf8_lossy(&body);
-    if !(text.contains("List-Unsubscribe") && text.contains("One-Click")) {
+    // RFC 8058: the body is the field List-Unsubscribe=One-Click (form-urlencoded or
+    // multipart); anything else is not an unsubscribe request.
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !one_click(content_type, &body) {
         tracing::info!(%client, method = "POST", outcome = "no one-click body", "unsubscribe request");
         return html(StatusCode::BAD_REQUEST, pages::invalid(lang));
     }
@@ -193,6 +246,41 @@ async fn unsubscribe(
 async fn not_found(ConnectInfo(client): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Response {
     tracing::info!(%client, outcome = "not found", "unsubscribe request");
     html(StatusCode::NOT_FOUND, pages::invalid(lang(&headers)))
+}
+
+/// What a request counts against: the recipient of a valid token, else the client.
+fn limit_key(opened: &Result<crate::token::Claims, TokenError>, ip: IpAddr) -> String {
+    match opened {
+        Ok(claims) => format!("to {}", claims.recipient),
+        Err(_) => format!("from {ip}"),
+    }
+}
+
+/// `429` with the page and when to come back.
+fn too_many(lang: Lang) -> Response {
+    let mut response = html(StatusCode::TOO_MANY_REQUESTS, pages::later(lang));
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    response
+}
+
+/// Whether `body` is the one-click form: the field `List-Unsubscribe` with the value
+/// `One-Click`, form-urlencoded or in a multipart/form-data part.
+fn one_click(content_type: &str, body: &[u8]) -> bool {
+    if content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        let text = String::from_utf8_lossy(body);
+        return text.split("\r\n--").any(|part| {
+            let Some((head, value)) = part.split_once("\r\n\r\n") else {
+                return false;
+            };
+            head.contains("name=\"List-Unsubscribe\"") && value.trim_end() == "One-Click"
+        });
+    }
+    form_urlencoded::parse(body).any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click")
 }
 
 /// A bad or expired token: `400`, the same page whatever the cause.
@@ -233,5 +321,38 @@ fn html(status: StatusCode, body: String) -> Response {
         ),
     );
     h.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_click;
+
+    #[test]
+    fn only_the_one_click_field_is_an_unsubscribe() {
+        let form = "application/x-www-form-urlencoded";
+        assert!(one_click(form, b"List-Unsubscribe=One-Click"));
+        assert!(one_click(form, b"List-Unsubscribe=One%2DClick"));
+        assert!(one_click("", b"a=b&List-Unsubscribe=One-Click"));
+        for body in [
+            &b"{\"List-Unsubscribe\":\"One-Click\"}"[..],
+            b"xList-Unsubscribe=One-Click",
+            b"List-Unsubscribe=One-Clickx",
+            b"a=List-Unsubscribe%3DOne-Click",
+            b"",
+        ] {
+            assert!(!one_click(form, body), "{}", String::from_utf8_lossy(body));
+        }
+        let multipart = "--b\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--b--\r\n";
+        assert!(one_click(
+            "multipart/form-data; boundary=b",
+            multipart.as_bytes()
+        ));
+        let other = "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nList-Unsubscribe One-Click\r\n--b--\r\n";
+        assert!(!one_click(
+            "multipart/form-data; boundary=b",
+            other.as_bytes()
+        ));
+    }
 }

@@ -51,6 +51,9 @@ impl Marker {
         }
         let path = config.token_key_path();
         let (sealer, created) = Sealer::load_or_create(&path, config.unsubscribe.token_lifetime)?;
+        if base.is_some_and(|b| b.starts_with("http://")) {
+            tracing::warn!("[unsubscribe] base_url is http: mailbox providers honour one-click only over https (RFC 8058)");
+        }
         if created {
             tracing::warn!(key = %path.display(), "created a new unsubscribe token key; keep it (links already sent need it)");
         }
@@ -120,12 +123,18 @@ fn scoped_unit(marking: &Marking) -> Option<String> {
     }
 }
 
-/// Whether a message's header block (`head`: its start) has a `List-Unsubscribe` field.
+/// Whether a message's header block (`head`: its start) has a `List-Unsubscribe` or
+/// `List-Unsubscribe-Post` field (the obsolete `Name :` form too): the sender marked it.
 pub fn has_list_unsubscribe(head: &[u8]) -> bool {
     let end = memchr::memmem::find(head, b"\r\n\r\n").unwrap_or(head.len());
-    head[..end]
-        .split(|&b| b == b'\n')
-        .any(|line| line.len() >= 17 && line[..17].eq_ignore_ascii_case(b"list-unsubscribe:"))
+    head[..end].split(|&b| b == b'\n').any(|line| {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            return false;
+        };
+        let name = line[..colon].trim_ascii_end();
+        name.eq_ignore_ascii_case(b"list-unsubscribe")
+            || name.eq_ignore_ascii_case(b"list-unsubscribe-post")
+    })
 }
 
 /// Suppresses `recipient` (reason unsubscribe, source link), for every sender or for `unit`.
@@ -184,7 +193,13 @@ mod tests {
         assert!(!has_list_unsubscribe(
             b"Subject: x\r\n\r\nList-Unsubscribe: in the body\r\n"
         ));
-        assert!(!has_list_unsubscribe(b"List-Unsubscribe-Post: x\r\n\r\n"));
+        assert!(has_list_unsubscribe(b"List-Unsubscribe-Post: x\r\n\r\n"));
+        assert!(has_list_unsubscribe(
+            b"List-Unsubscribe : <mailto:a@b>\r\n\r\n"
+        ));
+        assert!(!has_list_unsubscribe(
+            b"X-List-Unsubscribe-Count: 1\r\n\r\n"
+        ));
     }
 
     #[test]

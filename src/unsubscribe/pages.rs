@@ -22,6 +22,9 @@ impl Lang {
                 .find_map(|f| f.trim().strip_prefix("q="))
                 .and_then(|q| q.parse::<f32>().ok())
                 .unwrap_or(1.0);
+            if q <= 0.0 {
+                continue; // q=0: not acceptable
+            }
             let lang = if tag.starts_with("fr") {
                 Lang::Fr
             } else if tag.starts_with("en") {
@@ -137,6 +140,7 @@ mod tests {
         assert_eq!(Lang::from_header(Some("de,fr;q=0.3,en;q=0.2")), Lang::Fr);
         assert_eq!(Lang::from_header(Some("de")), Lang::En);
         assert_eq!(Lang::from_header(None), Lang::En);
+        assert_eq!(Lang::from_header(Some("fr;q=0, en;q=0.5")), Lang::En);
     }
 
     #[test]

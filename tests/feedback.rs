@@ -489,6 +489,13 @@ fn mail_to_the_feedback_listener_takes_effect_at_the_next_rcpt_and_nothing_else_
         .starts_with("550 5.7.1"));
     assert!(s.cmd("DATA\r\n").starts_with("554"));
     s.cmd("QUIT\r\n");
+    // <postmaster> is taken, as RFC 5321 asks of every server.
+    let mut s = Smtp::connect(listener);
+    s.cmd("EHLO mx.elsewhere.example\r\n");
+    s.cmd("MAIL FROM:<>\r\n");
+    let reply = s.cmd("RCPT TO:<postmaster>\r\n");
+    assert!(reply.starts_with("250"), "{reply}");
+    s.cmd("QUIT\r\n");
     let (_, list, _) = run(&relay, &["feedback", "list"]);
     assert_eq!(list.lines().count(), 5, "{list}");
 }

@@ -137,6 +137,32 @@ pub fn check_config(cli: &Cli) -> u8 {
         p.display().to_string()
     });
     say!("  feedback    rules {rules}");
+    if let Some(base) = &config.unsubscribe.base_url {
+        let listen: Vec<String> = config
+            .unsubscribe
+            .listen
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        say!(
+            "  unsubscribe {base}/u/TOKEN, listen {}, key {}",
+            if listen.is_empty() {
+                "none".to_string()
+            } else {
+                listen.join(", ")
+            },
+            config.token_key_path().display()
+        );
+    }
+    let n = &config.notify;
+    if !n.ops.is_empty() || !n.approvers.is_empty() {
+        say!(
+            "  notify      ops {}; approvers {}; digest {}s",
+            n.ops.join(", "),
+            n.approvers.join(", "),
+            n.digest.as_secs()
+        );
+    }
     if !config.feedback.listen.is_empty() {
         let listen: Vec<String> = config
             .feedback

@@ -13,13 +13,15 @@ use crate::model::feedback::Arrival;
 use crate::model::Timestamp;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
-    /// RCPT on the feedback listener.
-    pub(super) fn feedback_rcpt(&mut self, rcpt: &str, addr: &Address) {
-        let takes = self
-            .ctx
-            .inbox
-            .as_ref()
-            .is_some_and(|inbox| inbox.takes(addr.domain()));
+    /// RCPT on the feedback listener (`addr` is `None` for `<postmaster>`, which RFC 5321
+    /// says every SMTP server takes).
+    pub(super) fn feedback_rcpt(&mut self, rcpt: &str, addr: Option<&Address>) {
+        let takes = addr.is_none_or(|addr| {
+            self.ctx
+                .inbox
+                .as_ref()
+                .is_some_and(|inbox| inbox.takes(addr.domain()))
+        });
         let Some(txn) = &mut self.txn else { return };
         if !takes {
             tracing::info!(

@@ -61,6 +61,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 .reject_early(&from, rcpt, reply, Why::NeedsSmtputf8)
                 .await;
         }
+        // smtp-proto reads `<postmaster>` as the empty address.
+        if self.listener.feedback && (rcpt.is_empty() || rcpt.eq_ignore_ascii_case("postmaster")) {
+            return self.feedback_rcpt("postmaster", None);
+        }
         let addr = match Address::parse(rcpt) {
             Ok(addr) => addr,
             Err(e) => {
@@ -69,7 +73,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
         };
         if self.listener.feedback {
-            return self.feedback_rcpt(rcpt, &addr);
+            return self.feedback_rcpt(rcpt, Some(&addr));
         }
         let sender = Sender {
             address: txn.sender.as_ref(),

@@ -80,7 +80,8 @@ pub(super) fn record(
 /// Keeps a message the feedback listener accepted in the inbox; returns its arrival id.
 pub(super) fn arrive(t: &mut Tables<'_>, arrival: &Arrival) -> Result<u64, StoreError> {
     let mut inbox = t.txn.open_table(tables::FEEDBACK_INBOX)?;
-    let id = inbox.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+    let last = inbox.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+    let id = super::outbox::next_id(t, "next_arrival", last)?;
     inbox.insert(id, encode(arrival)?.as_slice())?;
     Ok(id)
 }
@@ -346,6 +347,8 @@ mod tests {
             .await
             .expect("record");
         assert!(store.arrivals(10).expect("inbox").is_empty());
+        // Ids are never given twice, even once the inbox is empty again.
+        assert_eq!(store.accept_arrival(arrival(3)).await.expect("keep"), 3);
         assert_eq!(store.feedback_records(0, 10, false).expect("list").len(), 1);
     }
 

@@ -52,8 +52,19 @@ pub(super) fn apply(
 /// Queues `item`; returns its id.
 pub(super) fn queue(t: &mut Tables<'_>, item: &Outgoing) -> Result<u64, StoreError> {
     let mut outbox = t.txn.open_table(tables::OUTBOX)?;
-    let id = outbox.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+    let last = outbox.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+    let id = next_id(t, "next_outgoing", last)?;
     outbox.insert(id, encode(item)?.as_slice())?;
+    Ok(id)
+}
+
+/// The next id of a table whose rows leave it (the inbox, the outbox): counted in `META`
+/// under `key`, so that an id is never given twice, even once the table is empty again.
+pub(super) fn next_id(t: &mut Tables<'_>, key: &str, last: u64) -> Result<u64, StoreError> {
+    let mut meta = t.txn.open_table(tables::META)?;
+    let stored = meta.get(key)?.map(|v| v.value()).unwrap_or(0);
+    let id = stored.max(last + 1).max(1);
+    meta.insert(key, id + 1)?;
     Ok(id)
 }
 

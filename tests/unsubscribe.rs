@@ -315,3 +315,25 @@ fn one_recipient_per_transaction_a_message_with_its_own_header_is_left_alone_and
     let kim: serde_json::Value = serde_json::from_slice(&kim.stdout).expect("json");
     assert_eq!(kim["entry"]["source"], "reply", "{kim}");
 }
+
+#[test]
+fn a_client_that_never_finishes_its_request_is_cut_off() {
+    let s = Setup::start();
+    let mut stream = TcpStream::connect(s.http).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    // Headers that never end (slowloris): the endpoint closes the connection.
+    stream
+        .write_all(b"GET /u/abc HTTP/1.1\r\nHost: x\r\n")
+        .expect("write");
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let read = stream.read_to_end(&mut rest);
+    assert!(read.is_ok(), "closed, not timed out on our side: {read:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -212,6 +212,13 @@ fn a_marked_message_carries_a_link_whose_post_suppresses_and_whose_get_does_not(
             "{path}"
         );
     }
+    // Other methods: 405, nothing changes.
+    let (status, head, _) = http(s.http, "PUT", &link, "List-Unsubscribe=One-Click");
+    assert_eq!(status, 405, "{head}");
+    assert!(
+        head.contains("allow: GET, HEAD, POST") || head.contains("Allow: GET, HEAD, POST"),
+        "{head}"
+    );
     // A POST without the one-click body is not an unsubscribe.
     assert_eq!(http(s.http, "POST", &link, "").0, 400);
     assert!(rcpt("pat@example.com").starts_with("250"));

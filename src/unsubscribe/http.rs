@@ -99,6 +99,7 @@ impl Listeners {
         let app = Router::new()
             .route("/u/{token}", get(show).post(unsubscribe))
             .fallback(not_found)
+            .method_not_allowed_fallback(not_allowed)
             .with_state(endpoint);
         let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         for listener in self.0 {
@@ -281,6 +282,22 @@ fn one_click(content_type: &str, body: &[u8]) -> bool {
         });
     }
     form_urlencoded::parse(body).any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click")
+}
+
+async fn not_allowed(
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+) -> Response {
+    tracing::info!(%client, %method, outcome = "method not allowed", "unsubscribe request");
+    let mut response = html(
+        StatusCode::METHOD_NOT_ALLOWED,
+        pages::invalid(lang(&headers)),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, POST"));
+    response
 }
 
 /// A bad or expired token: `400`, the same page whatever the cause.

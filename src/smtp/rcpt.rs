@@ -42,9 +42,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             // so that it is closed after `max_errors` instead of logging without end.
             self.count_error();
             let reply = Reply::too_many_recipients();
-            let mut line = LogLine::new(&from, rcpt, Decision::Defer, &reply);
-            line.reason = Some(Why::TooManyRecipients);
-            self.log_decision(line).await;
+            if !self.listener.feedback {
+                let mut line = LogLine::new(&from, rcpt, Decision::Defer, &reply);
+                line.reason = Some(Why::TooManyRecipients);
+                self.log_decision(line).await;
+            }
             return self.reply(reply);
         }
         if txn.marking.is_some() && !txn.accepted.is_empty() {
@@ -157,8 +159,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         self.refuse(line, at, outcome).await;
     }
 
-    /// A refusal on the record: the decision log line, the send record, then the reply.
+    /// A refusal on the record: the decision log line, the send record, then the reply. The
+    /// feedback listener's refusals are inbound mail: the operational log has them.
     async fn refuse(&mut self, line: LogLine<'_>, at: Timestamp, outcome: AttemptOutcome) {
+        if self.listener.feedback {
+            tracing::info!(session = %self.id, client = %self.peer, rcpt = line.rcpt, reply = %line.reply, "feedback listener: recipient refused");
+            return self.reply(line.reply.clone());
+        }
         let (from, rcpt, reply) = (
             line.from.to_string(),
             line.rcpt.to_string(),

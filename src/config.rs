@@ -585,21 +585,6 @@ impl Config {
             .chain(self.owners.iter().flat_map(|o| o.senders.iter()));
         let mut out: Vec<String> = self.feedback.internal_domains.clone();
         out.extend(self.feedback.domains.iter().cloned());
-        let notified = self
-            .notify
-            .ops
-            .iter()
-            .chain(&self.notify.approvers)
-            .chain(self.notify.users.values())
-            .chain(self.owners.iter().flat_map(|o| o.notify.iter()));
-        for address in notified {
-            if let Some((_, domain)) = address.rsplit_once('@') {
-                let domain = domain.to_ascii_lowercase();
-                if !out.contains(&domain) {
-                    out.push(domain);
-                }
-            }
-        }
         for s in identities {
             let domain = match crate::sender::SenderPattern::parse(s) {
                 Ok(crate::sender::SenderPattern::Address(a)) => {

@@ -18,6 +18,9 @@ use crate::outbox::Outbox;
 use crate::smtp::{Phase, PhaseWatch};
 use crate::store::{Store, StoreError};
 
+/// The most notes one digest carries (the timelines hold the rest).
+const MAX_NOTES: usize = 100;
+
 /// How often the history is read.
 const POLL: Duration = Duration::from_secs(1);
 
@@ -105,19 +108,24 @@ impl Notifier {
 
     /// Reads the new events, queues the mails that are due, and writes both at once.
     async fn step(&self, state: &mut Option<NotifyState>) -> Result<(), StoreError> {
+        let mut fresh = false;
         let mut current = match state.take() {
             Some(s) => s,
             None => match self.store.notify_state()? {
                 Some(s) => s,
-                // The first start: the history before it is not news.
-                None => NotifyState {
-                    cursor: self.store.last_event()?,
-                    ..NotifyState::default()
-                },
+                // The first start: the history before it is not news (and where it starts is
+                // written at once, so that nothing after it is missed).
+                None => {
+                    fresh = true;
+                    NotifyState {
+                        cursor: self.store.last_event()?,
+                        ..NotifyState::default()
+                    }
+                }
             },
         };
         let events = self.store.events(current.cursor + 1, 500)?;
-        let moved = !events.is_empty();
+        let moved = fresh || !events.is_empty();
         for event in &events {
             current.cursor = event.id;
             if !self.settings.anyone() {
@@ -125,6 +133,8 @@ impl Notifier {
             }
             for (to, note) in self.notes_for(event)? {
                 match current.pending.iter_mut().find(|(a, _)| *a == to) {
+                    // Bounded: past this, a digest says the rest is in the history.
+                    Some((_, notes)) if notes.len() >= MAX_NOTES => {}
                     Some((_, notes)) => notes.push(note),
                     None => current.pending.push((to, vec![note])),
                 }

@@ -23,6 +23,8 @@ pub struct Outbox {
     relay: Relay,
     budget: Arc<SpoolBudget>,
     wake: tokio::sync::Notify,
+    /// Sent, but the store has not yet taken them out (it could not write): never sent again.
+    sent: std::sync::Mutex<std::collections::HashSet<u64>>,
 }
 
 /// What became of one attempt.
@@ -43,12 +45,33 @@ impl Outbox {
             relay,
             budget,
             wake: tokio::sync::Notify::new(),
+            sent: std::sync::Mutex::new(std::collections::HashSet::new()),
         })
     }
 
     /// Wakes the task: something was queued through the store directly.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// A message to queue, due now.
+    pub fn outgoing(
+        kind: crate::model::outbox::OutgoingKind,
+        mail_from: &str,
+        rcpts: Vec<String>,
+        message: Vec<u8>,
+    ) -> Outgoing {
+        let now = Timestamp::now();
+        Outgoing {
+            kind,
+            mail_from: mail_from.to_string(),
+            rcpts,
+            message,
+            queued: now,
+            attempts: 0,
+            next_try: now,
+            last_error: None,
+        }
     }
 
     /// Queues a message: once this returns it is on disk and will be sent.
@@ -59,17 +82,7 @@ impl Outbox {
         rcpts: Vec<String>,
         message: Vec<u8>,
     ) -> Result<u64, StoreError> {
-        let now = Timestamp::now();
-        let item = Outgoing {
-            kind,
-            mail_from: mail_from.to_string(),
-            rcpts,
-            message,
-            queued: now,
-            attempts: 0,
-            next_try: now,
-            last_error: None,
-        };
+        let item = Outbox::outgoing(kind, mail_from, rcpts, message);
         let id = self.store.queue_outgoing(item).await?;
         self.wake.notify_one();
         Ok(id)
@@ -109,6 +122,15 @@ impl Outbox {
         let now = Timestamp::now();
         let mut next = Duration::from_secs(3600);
         for (id, item) in items {
+            if self.was_sent(id) {
+                // Only its removal is owed.
+                if let Err(e) = self.store.outgoing_sent(id).await {
+                    tracing::error!(outgoing = id, error = %e, "cannot update the outbox; trying again");
+                    return Duration::from_secs(1);
+                }
+                self.forget_sent(id);
+                continue;
+            }
             if item.next_try > now && !all {
                 let micros = u64::try_from(item.next_try.0 - now.0).unwrap_or(0);
                 next = next.min(Duration::from_micros(micros));
@@ -129,7 +151,10 @@ impl Outbox {
         match outcome {
             Attempt::Sent(reply) => {
                 tracing::info!(outgoing = id, %kind, to = %to, upstream = %reply, "sent");
-                self.store.outgoing_sent(id).await
+                self.mark_sent(id);
+                self.store.outgoing_sent(id).await?;
+                self.forget_sent(id);
+                Ok(())
             }
             Attempt::Refused(reply) => {
                 tracing::error!(outgoing = id, %kind, to = %to, upstream = %reply, "refused by the upstream; given up");
@@ -148,6 +173,22 @@ impl Outbox {
                 self.store.outgoing_retry(id, next, why).await
             }
         }
+    }
+
+    fn mark_sent(&self, id: u64) {
+        if let Ok(mut sent) = self.sent.lock() {
+            sent.insert(id);
+        }
+    }
+
+    fn forget_sent(&self, id: u64) {
+        if let Ok(mut sent) = self.sent.lock() {
+            sent.remove(&id);
+        }
+    }
+
+    fn was_sent(&self, id: u64) -> bool {
+        self.sent.lock().is_ok_and(|sent| sent.contains(&id))
     }
 
     /// Hands `item` to the upstream.

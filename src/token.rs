@@ -176,25 +176,27 @@ impl Sealer {
     /// A return-path token for the return path stored under `id`: the id and a MAC over it
     /// (the recipient, sender and time are in the store; an address's local part has room for
     /// no more).
-    pub fn return_token(&self, id: u64) -> String {
-        let mut out = Vec::with_capacity(18);
+    pub fn return_token(&self, id: u64, salt: u32) -> String {
+        let mut out = Vec::with_capacity(22);
         out.extend_from_slice(&id.to_be_bytes());
-        out.extend_from_slice(&self.mac(0, &format!("return-path {id}"), None));
+        out.extend_from_slice(&salt.to_be_bytes());
+        out.extend_from_slice(&self.mac(0, &format!("return-path {id} {salt}"), None));
         encode(&out)
     }
 
-    /// The id in a return-path token, if this relay made it.
-    pub fn check_return_token(&self, token: &str) -> Option<u64> {
+    /// The id and salt in a return-path token, if this relay made it.
+    pub fn check_return_token(&self, token: &str) -> Option<(u64, u32)> {
         let bytes = decode(token)?;
-        if bytes.len() != 18 {
+        if bytes.len() != 22 {
             return None;
         }
         let id = u64::from_be_bytes(bytes[..8].try_into().ok()?);
+        let salt = u32::from_be_bytes(bytes[8..12].try_into().ok()?);
         let ok: bool = self
-            .mac(0, &format!("return-path {id}"), None)
-            .ct_eq(&bytes[8..])
+            .mac(0, &format!("return-path {id} {salt}"), None)
+            .ct_eq(&bytes[12..])
             .into();
-        ok.then_some(id)
+        ok.then_some((id, salt))
     }
 
     fn mac(&self, day: u32, recipient: &str, unit: Option<&str>) -> [u8; 10] {
@@ -327,11 +329,14 @@ mod tests {
     #[test]
     fn a_return_path_token_names_its_id_and_cannot_be_made_for_another() {
         let s = sealer();
-        let token = s.return_token(42);
+        let token = s.return_token(42, 7);
         assert!(("bounces+".len() + token.len()) <= 64, "{token}");
-        assert_eq!(s.check_return_token(&token), Some(42));
-        assert_eq!(s.check_return_token(&token.to_ascii_uppercase()), Some(42));
-        let other = Sealer::new(&[9u8; 32], Duration::from_secs(60)).return_token(43);
+        assert_eq!(s.check_return_token(&token), Some((42, 7)));
+        assert_eq!(
+            s.check_return_token(&token.to_ascii_uppercase()),
+            Some((42, 7))
+        );
+        let other = Sealer::new(&[9u8; 32], Duration::from_secs(60)).return_token(43, 7);
         assert_eq!(s.check_return_token(&other), None);
         assert_eq!(s.check_return_token("abc"), None);
     }

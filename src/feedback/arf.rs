@@ -53,17 +53,18 @@ pub fn report(message: &Message<'_>) -> Option<Vec<Action>> {
 fn redacted(address: &Address) -> bool {
     let local = address.to_string();
     let local = local.split('@').next().unwrap_or("").to_ascii_lowercase();
+    // The whole local part is a redaction word, or only x and * (a real `maxxx@` is not).
     [
         "redacted",
-        "xxx",
-        "***",
         "undisclosed",
         "removed",
         "hidden",
-        "anonymi",
+        "anonymous",
+        "anonymized",
+        "anonymised",
     ]
-    .iter()
-    .any(|w| local.contains(w))
+    .contains(&local.as_str())
+        || (local.len() >= 3 && local.chars().all(|c| c == 'x' || c == '*'))
 }
 
 /// The fields of the `message/feedback-report` part, if the message has one.

@@ -17,7 +17,7 @@ use super::Classifier;
 pub type SharedClassifier = Arc<RwLock<Arc<Classifier>>>;
 
 /// How many inbox messages one pass reads.
-const BATCH: usize = 64;
+const BATCH: usize = 8;
 
 /// Bounces forwarded per return path at most (a delay notice and a failure, and a spare).
 const MAX_FORWARDS: u32 = 3;
@@ -161,21 +161,53 @@ impl Inbox {
                     classified.into_record(&message, listener_actor())
                 })
                 .await
-                .map_err(|e| StoreError::Io(format!("the classifier failed: {e}")))?
+                .unwrap_or_else(|e| {
+                    // A message that makes the classifier panic is kept as unknown, not
+                    // retried for ever at the head of the inbox.
+                    tracing::error!(arrival = id, error = %e, "the classifier failed on a message; recorded as unknown");
+                    crate::feedback::Classified::unknown(&format!("the classifier failed: {e}"))
+                        .into_record(&arrival.message, listener_actor())
+                })
             }
         };
-        let (record, new) = match self.store.record_feedback(record, Some(id)).await? {
+        // Only bounces go on: from the null sender (RFC 3464), and a few per return path at
+        // most (its token is in every copy's Return-Path: anyone who saw one must not make
+        // the relay mail its sender at will). Queued with the record, in one transaction.
+        let forward = match &return_path {
+            Some((rp_id, rp))
+                if arrival.mail_from.is_empty()
+                    && rp.forward
+                    && !rp.sender.is_empty()
+                    && record.kind == crate::model::feedback::Kind::Dsn
+                    && self.may_forward(*rp_id) =>
+            {
+                Some(crate::model::outbox::Forward {
+                    mail: crate::outbox::Outbox::outgoing(
+                        crate::model::outbox::OutgoingKind::ForwardedBounce,
+                        "",
+                        vec![rp.sender.clone()],
+                        std::mem::take(&mut arrival.message),
+                    ),
+                    target: rp.recipient.clone(),
+                })
+            }
+            _ => None,
+        };
+        let forwarding = forward.is_some();
+        let recorded = self
+            .store
+            .record_feedback_and_forward(record, Some(id), forward)
+            .await?;
+        let (record, new) = match recorded {
             Recorded::New(record, _) => (record, true),
             Recorded::Seen(record) => (record, false),
         };
-        // Only bounces go on: from the null sender (RFC 3464), recorded once, and a few per
-        // return path at most (its token is in every copy's Return-Path: anyone who saw one
-        // must not make the relay mail its sender at will).
-        let bounce = arrival.mail_from.is_empty() && new;
-        if let (true, Some((id, rp))) = (bounce, &return_path) {
-            if self.may_forward(*id) {
-                self.forward(&record, rp, &mut arrival.message).await?;
-            }
+        if new && forwarding {
+            self.outbox.wake();
+            tracing::info!(
+                feedback = record.id,
+                "bounce forwarded to its original sender (queued)"
+            );
         }
         let Arrival {
             at,
@@ -211,10 +243,11 @@ impl Inbox {
         let Some((marker, _)) = &self.unsubscribe else {
             return Ok(None);
         };
-        let Some(id) = arrival.rcpts.iter().find_map(|r| marker.return_path_id(r)) else {
+        let Some((id, salt)) = arrival.rcpts.iter().find_map(|r| marker.return_path_id(r)) else {
             return Ok(None);
         };
-        Ok(self.store.return_path(id)?.map(|rp| (id, rp)))
+        let rp = self.store.return_path(id)?.filter(|rp| rp.salt == salt);
+        Ok(rp.map(|rp| (id, rp)))
     }
 
     /// Whether one more bounce may be forwarded for return path `id` (at most
@@ -229,40 +262,6 @@ impl Inbox {
         let n = counts.entry(id).or_insert(0);
         *n += 1;
         *n <= MAX_FORWARDS
-    }
-
-    /// A bounce that came back through a return path goes on to the original sender, once
-    /// recorded (through the outbox: not lost, not sent twice), unless its group keeps them.
-    async fn forward(
-        &self,
-        record: &crate::model::feedback::Record,
-        rp: &crate::model::feedback::ReturnPath,
-        message: &mut Vec<u8>,
-    ) -> Result<(), StoreError> {
-        use crate::model::feedback::Kind;
-        if !rp.forward || rp.sender.is_empty() {
-            return Ok(());
-        }
-        if record.kind != Kind::Dsn {
-            return Ok(());
-        }
-        let id = self
-            .outbox
-            .queue(
-                crate::model::outbox::OutgoingKind::ForwardedBounce,
-                "",
-                vec![rp.sender.clone()],
-                std::mem::take(message),
-            )
-            .await?;
-        tracing::info!(feedback = record.id, outgoing = id, to = %rp.sender, recipient = %rp.recipient, "bounce forwarded to its original sender");
-        let kind = crate::model::EventKind::BounceForwarded {
-            target: rp.recipient.clone(),
-            to: rp.sender.clone(),
-            feedback: record.id,
-        };
-        self.store.record_event(kind, listener_actor()).await?;
-        Ok(())
     }
 
     /// A List-Unsubscribe `mailto:` message (to `unsubscribe+TOKEN@` a feedback domain) whose
@@ -294,8 +293,10 @@ impl Inbox {
         let Some(from) = from else {
             return Ok(None);
         };
+        // The MAC is over the match key: J.Doe@gmail.com and jdoe@googlemail.com are one.
+        let key = crate::address::Target::Address(from.clone()).match_key();
         let from = from.to_string();
-        let unit = match marker.sealer().check_mailto(token, &from, units) {
+        let unit = match marker.sealer().check_mailto(token, &key, units) {
             Ok(unit) => unit.map(str::to_string),
             Err(e) => {
                 tracing::info!(from = %from, outcome = %e, "unsubscribe mail with a token that does not hold; classified as a reply");

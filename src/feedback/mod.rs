@@ -51,6 +51,11 @@ pub struct Classified {
 }
 
 impl Classified {
+    /// A message that is nothing the classifier knows, with why.
+    pub fn unknown(why: &str) -> Classified {
+        unknown(why)
+    }
+
     /// The feedback record of this message (`raw`), acting as `actor`; the store gives it its
     /// id and time.
     pub fn into_record(

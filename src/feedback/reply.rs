@@ -94,6 +94,12 @@ static FOOTER_LINK: LazyLock<Regex> = LazyLock::new(|| {
         .expect("footer link pattern")
 });
 
+/// Words of the writer about themselves.
+static FIRST_PERSON: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(me|my|i|i'm|moi|mon|ma|mes|je|j'|m'|nous|notre|us|our)\b")
+        .expect("first person pattern")
+});
+
 /// Reply and forward prefixes of a subject.
 static SUBJECT_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*((re|aw|sv|tr|fw|fwd|wg|réf|rép|ref)\s*(\[\d+\])?\s*:\s*)+")
@@ -162,7 +168,10 @@ impl Text {
             if SIGNATURE.is_match(line) || (!new_lines.is_empty() && SIGN_OFF.is_match(line)) {
                 break;
             }
-            if !line.trim_start().starts_with('>') && !FOOTER_LINK.is_match(line) {
+            // A footer's unsubscribe link is not the writer's words; a line of theirs that
+            // mentions one ("your unsubscribe link doesn't work, remove me") is.
+            let footer = FOOTER_LINK.is_match(line) && !FIRST_PERSON.is_match(line);
+            if !line.trim_start().starts_with('>') && !footer {
                 new_lines.push(line.trim());
             }
             i += 1;

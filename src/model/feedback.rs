@@ -180,4 +180,7 @@ pub struct ReturnPath {
     pub forward: bool,
     /// When the copy went out.
     pub at: Timestamp,
+    /// Random, in the token's MAC too: a token opens only the row it was made for, even if
+    /// a crash lost that row and its id was given again.
+    pub salt: u32,
 }

@@ -17,6 +17,16 @@ named_enum! {
     }
 }
 
+/// A bounce to forward to its original sender once it is recorded (queued in the same
+/// transaction as the record, with its event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forward {
+    /// The mail (the bounce, unchanged, from `<>`).
+    pub mail: Outgoing,
+    /// The recipient the bounce is about.
+    pub target: String,
+}
+
 /// A mail queued by the notifier, with what it tells (for the targets' timelines).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {

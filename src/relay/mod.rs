@@ -319,6 +319,11 @@ impl Transaction {
         }
     }
 
+    /// Whether MAIL went upstream (the reverse-path can no longer change).
+    pub fn is_started(&self) -> bool {
+        !matches!(self.state, State::NotOpened)
+    }
+
     /// Recipients the upstream accepted so far.
     pub fn accepted_recipients(&self) -> usize {
         self.recipients

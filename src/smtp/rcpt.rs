@@ -37,25 +37,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 .reject_early(&from, rcpt, reply, Why::BadParameter)
                 .await;
         }
-        if txn.accepted.len() >= self.ctx.limits.max_recipients {
-            // A client that keeps going past the limit is counted like any protocol error,
-            // so that it is closed after `max_errors` instead of logging without end.
-            self.count_error();
-            let reply = Reply::too_many_recipients();
-            if !self.listener.feedback {
-                let mut line = LogLine::new(&from, rcpt, Decision::Defer, &reply);
-                line.reason = Some(Why::TooManyRecipients);
-                self.log_decision(line).await;
-            }
-            return self.reply(reply);
-        }
-        if txn.marking.is_some() && !txn.accepted.is_empty() {
-            // Not a client error: RFC 5321 clients send the rest in another transaction.
-            let reply = Reply::one_recipient_per_message();
-            let mut line = LogLine::new(&from, rcpt, Decision::Defer, &reply);
-            line.reason = Some(Why::TooManyRecipients);
-            self.log_decision(line).await;
-            return self.reply(reply);
+        let (full, marked) = (
+            txn.accepted.len() >= self.ctx.limits.max_recipients,
+            txn.marking.is_some() && (!txn.accepted.is_empty() || txn.upstream.is_started()),
+        );
+        if full || marked {
+            return self.no_more_recipients(&from, rcpt, full).await;
         }
         if !rcpt.is_ascii() && !txn.smtputf8 {
             let reply = Reply::needs_smtputf8();
@@ -126,6 +113,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     .await
             }
         }
+    }
+
+    /// `452 4.5.3`: past `max_recipients` (`full`), or a second recipient of a marked copy
+    /// (one recipient each: once MAIL went upstream, its return path names the first one,
+    /// even one the upstream refused).
+    async fn no_more_recipients(&mut self, from: &str, rcpt: &str, full: bool) {
+        let reply = match full {
+            // A client that keeps going past the limit is counted like any protocol error,
+            // so that it is closed after `max_errors` instead of logging without end.
+            true => {
+                self.count_error();
+                Reply::too_many_recipients()
+            }
+            // Not a client error: RFC 5321 clients send the rest in another transaction.
+            false => Reply::one_recipient_per_message(),
+        };
+        if !self.listener.feedback {
+            let mut line = LogLine::new(from, rcpt, Decision::Defer, &reply);
+            line.reason = Some(Why::TooManyRecipients);
+            self.log_decision(line).await;
+        }
+        self.reply(reply);
     }
 
     /// `550` for a listed recipient, on the record.
@@ -281,9 +290,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             group: marking.group.clone(),
             forward: marking.forward_bounces,
             at,
+            salt: fastrand::u32(..),
         };
+        let salt = rp.salt;
         let id = self.ctx.store.keep_return_path(rp).await?;
-        let Some(path) = marker.return_path(id) else {
+        let Some(path) = marker.return_path(id, salt) else {
             return Ok(None);
         };
         let set = self

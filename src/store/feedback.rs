@@ -30,6 +30,7 @@ pub(super) fn record(
     now: Timestamp,
     mut record: Record,
     arrival: Option<u64>,
+    forward: Option<crate::model::outbox::Forward>,
 ) -> Result<Recorded, StoreError> {
     if let Some(id) = arrival {
         t.txn.open_table(tables::FEEDBACK_INBOX)?.remove(id)?;
@@ -74,6 +75,16 @@ pub(super) fn record(
     }
     feedback.insert(record.id, encode(&record)?.as_slice())?;
     by_hash.insert(record.sha256.as_str(), record.id)?;
+    if let Some(forward) = forward {
+        let to = forward.mail.rcpts.join(", ");
+        super::outbox::queue(t, &forward.mail)?;
+        let kind = EventKind::BounceForwarded {
+            target: forward.target,
+            to,
+            feedback: record.id,
+        };
+        super::rules::event_about(t, ids, now, &record.actor, kind)?;
+    }
     Ok(Recorded::New(record, outcomes))
 }
 
@@ -361,6 +372,7 @@ mod tests {
             group: "prospecting".into(),
             forward: true,
             at,
+            salt: 1,
         };
         let old = store
             .keep_return_path(rp(Timestamp(1)))

@@ -693,13 +693,24 @@ impl Store {
         record: crate::model::feedback::Record,
         arrival: Option<u64>,
     ) -> Result<Recorded, StoreError> {
-        match self
-            .write(Work::Feedback {
-                record: Box::new(record),
-                arrival,
-            })
-            .await?
-        {
+        self.record_feedback_and_forward(record, arrival, None)
+            .await
+    }
+
+    /// [`Store::record_feedback`], and when the record is new, `forward` queued in the outbox
+    /// with a `BounceForwarded` event, in the same transaction: forwarded once, never lost.
+    pub async fn record_feedback_and_forward(
+        &self,
+        record: crate::model::feedback::Record,
+        arrival: Option<u64>,
+        forward: Option<crate::model::outbox::Forward>,
+    ) -> Result<Recorded, StoreError> {
+        let work = Work::Feedback {
+            record: Box::new(record),
+            arrival,
+            forward: forward.map(Box::new),
+        };
+        match self.write(work).await? {
             Output::Feedback(recorded) => Ok(recorded),
             _ => Err(unexpected()),
         }

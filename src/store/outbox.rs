@@ -74,7 +74,8 @@ pub(super) fn keep_return_path(
     rp: &crate::model::feedback::ReturnPath,
 ) -> Result<u64, StoreError> {
     let mut table = t.txn.open_table(tables::RETURN_PATHS)?;
-    let id = table.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+    let last = table.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+    let id = next_id(t, "next_return_path", last)?;
     table.insert(id, encode(rp)?.as_slice())?;
     Ok(id)
 }

@@ -84,6 +84,7 @@ pub(super) enum Work {
     Feedback {
         record: Box<crate::model::feedback::Record>,
         arrival: Option<u64>,
+        forward: Option<Box<crate::model::outbox::Forward>>,
     },
     /// Keeps a message the feedback listener accepted, until it is recorded.
     Arrival(crate::model::feedback::Arrival),
@@ -288,9 +289,12 @@ pub(super) fn apply(
                 .delete_table(tables::staging(&tables::staging_name(import)))?;
             Ok(Output::Recorded)
         }
-        Work::Feedback { record, arrival } => {
-            super::feedback::record(t, ids, now, *record, arrival).map(Output::Feedback)
-        }
+        Work::Feedback {
+            record,
+            arrival,
+            forward,
+        } => super::feedback::record(t, ids, now, *record, arrival, forward.map(|f| *f))
+            .map(Output::Feedback),
         Work::Arrival(arrival) => super::feedback::arrive(t, &arrival).map(Output::Arrived),
         work @ (Work::Queue(_)
         | Work::NotifyStep { .. }

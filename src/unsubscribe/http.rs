@@ -46,7 +46,8 @@ impl Limiter {
         };
         let now = Instant::now();
         if seen.len() > 100_000 {
-            seen.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
+            // Bounded: a flood of keys forgets every count at once rather than growing.
+            seen.clear();
         }
         let (start, count) = seen.entry(key).or_insert((now, 0));
         if now.duration_since(*start) >= Duration::from_secs(60) {
@@ -182,7 +183,7 @@ async fn show(
     match opened {
         Ok(claims) => {
             tracing::info!(%client, method = "GET", outcome = "shown", "unsubscribe request");
-            let page = pages::confirm(lang, &token, &pages::mask(&claims.recipient));
+            let page = pages::confirm(lang, &pages::mask(&claims.recipient));
             html(StatusCode::OK, page)
         }
         Err(e) => refused(client, "GET", e, lang),
@@ -233,7 +234,11 @@ async fn unsubscribe(
     )
     .await;
     match added {
-        Ok(_) => {
+        Ok(None) => {
+            tracing::error!(%client, recipient = %claims.recipient, "a token names no address that can be listed; nothing added");
+            html(StatusCode::BAD_REQUEST, pages::invalid(lang))
+        }
+        Ok(Some(_)) => {
             tracing::info!(%client, method = "POST", outcome = "unsubscribed", recipient = %claims.recipient, group = %claims.group, "unsubscribe request");
             html(StatusCode::OK, pages::done(lang))
         }

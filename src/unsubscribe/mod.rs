@@ -70,7 +70,7 @@ impl Marker {
     }
 
     /// The return-path token of `rcpt` (`bounces+TOKEN@…`), if it is one: its id.
-    pub fn return_path_id(&self, rcpt: &str) -> Option<u64> {
+    pub fn return_path_id(&self, rcpt: &str) -> Option<(u64, u32)> {
         let local = rcpt.rsplit_once('@')?.0;
         let (head, token) = local.split_once('+')?;
         if !head.eq_ignore_ascii_case("bounces") {
@@ -84,10 +84,14 @@ impl Marker {
         &self.sealer
     }
 
-    /// The return path for the copy stored as return path `id`: `bounces+TOKEN@domain`.
-    pub fn return_path(&self, id: u64) -> Option<String> {
+    /// The return path for the copy stored as return path `id` with `salt`:
+    /// `bounces+TOKEN@domain`.
+    pub fn return_path(&self, id: u64, salt: u32) -> Option<String> {
         let domain = self.mailto_domain.as_ref()?;
-        Some(format!("bounces+{}@{domain}", self.sealer.return_token(id)))
+        Some(format!(
+            "bounces+{}@{domain}",
+            self.sealer.return_token(id, salt)
+        ))
     }
 
     /// The header lines (CRLF-terminated, folded) for a copy to `rcpt` from `sender`; empty
@@ -105,9 +109,8 @@ impl Marker {
         };
         let mut out = format!("List-Unsubscribe: <{base}/u/{}>", self.sealer.seal(&claims));
         if let Some(domain) = &self.mailto_domain {
-            let token = self
-                .sealer
-                .mailto(&rcpt.to_string(), claims.unit.as_deref());
+            let key = crate::address::Target::Address(rcpt.clone()).match_key();
+            let token = self.sealer.mailto(&key, claims.unit.as_deref());
             out.push_str(&format!(",\r\n <mailto:unsubscribe+{token}@{domain}>"));
         }
         out.push_str("\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");

@@ -48,7 +48,7 @@ impl Lang {
 }
 
 /// The page that asks for confirmation (a GET changes nothing: link scanners follow links).
-pub fn confirm(lang: Lang, token: &str, masked: &str) -> String {
+pub fn confirm(lang: Lang, masked: &str) -> String {
     let (title, text, button) = match lang {
         Lang::En => (
             "Unsubscribe",
@@ -65,9 +65,8 @@ pub fn confirm(lang: Lang, token: &str, masked: &str) -> String {
         lang,
         title,
         &format!(
-            "<p>{}</p>\n<form method=\"post\" action=\"/u/{}\">\n<input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\n<button type=\"submit\">{button}</button>\n</form>",
-            escape(&text),
-            escape(token)
+            "<p>{}</p>\n<form method=\"post\">\n<input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\n<button type=\"submit\">{button}</button>\n</form>",
+            escape(&text)
         ),
     )
 }
@@ -145,8 +144,9 @@ mod tests {
 
     #[test]
     fn the_confirm_page_posts_the_one_click_body_and_shows_a_masked_address() {
-        let page = confirm(Lang::En, "abc", &mask("pat@example.com"));
-        assert!(page.contains("<form method=\"post\" action=\"/u/abc\">"));
+        let page = confirm(Lang::En, &mask("pat@example.com"));
+        // No action: the form posts back to the link's own URL, whatever base_url's path.
+        assert!(page.contains("<form method=\"post\">"));
         assert!(page.contains("name=\"List-Unsubscribe\" value=\"One-Click\""));
         assert!(page.contains("p**@example.com"));
         assert!(!page.contains("pat@"));

@@ -542,7 +542,7 @@ impl Default for LocksConfig {
 }
 
 /// `[feedback]`: reading bounces, complaints and replies.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FeedbackConfig {
     /// Addresses of the feedback SMTP listener (what a bounce or feedback subdomain's MX points
@@ -553,6 +553,14 @@ pub struct FeedbackConfig {
     /// in any other domain is refused `550 5.7.1` and nothing is ever relayed from there.
     /// They count as our own domains: feedback never suppresses them.
     pub domains: Vec<String>,
+    /// Connections the feedback listener serves at once (its own share, apart from
+    /// `[server] max_connections`); more get `421 4.3.2`.
+    pub max_connections: usize,
+    /// Connections from one address to the feedback listener.
+    pub max_connections_per_client: usize,
+    /// Messages waiting in the feedback inbox beyond which the listener answers
+    /// `452 4.3.1` (the sending MTA keeps them): a flood cannot fill the store's disk.
+    pub max_waiting: u64,
     /// Our own domains (and their subdomains), besides those of `[[sender_groups]]` and
     /// `[[owners]]`: feedback never suppresses them, whatever a message says.
     pub internal_domains: Vec<String>,
@@ -561,6 +569,21 @@ pub struct FeedbackConfig {
     /// The rules file: the phrases and patterns the classifier looks for. Unset: the shipped
     /// `config/feedback-rules.toml` (built in).
     pub rules: Option<PathBuf>,
+}
+
+impl Default for FeedbackConfig {
+    fn default() -> Self {
+        FeedbackConfig {
+            listen: Vec::new(),
+            domains: Vec::new(),
+            max_connections: 100,
+            max_connections_per_client: 10,
+            max_waiting: 10_000,
+            internal_domains: Vec::new(),
+            not_interested: NotInterested::default(),
+            rules: None,
+        }
+    }
 }
 
 /// What a "not interested" reply does.
@@ -1118,6 +1141,12 @@ impl Config {
     /// `[feedback]`: a listener needs domains to take mail for, and each must be a domain.
     fn validate_feedback(&self, err: &mut dyn FnMut(&str, &str)) {
         let f = &self.feedback;
+        if f.max_connections == 0 || f.max_connections_per_client == 0 || f.max_waiting == 0 {
+            err(
+                "feedback.max_connections",
+                "max_connections, max_connections_per_client and max_waiting must be at least 1",
+            );
+        }
         if !f.listen.is_empty() && f.domains.is_empty() {
             err(
                 "feedback.domains",

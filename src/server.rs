@@ -175,6 +175,10 @@ impl Server {
                 total: config.server.max_connections,
                 per_client: config.server.max_connections_per_client,
             },
+            ConnectionLimits {
+                total: config.feedback.max_connections,
+                per_client: config.feedback.max_connections_per_client,
+            },
             phase_rx,
             tracker.clone(),
         );
@@ -390,6 +394,7 @@ impl Services {
             classifier,
             outbox.clone(),
             marker.clone().map(|m| (m, units)),
+            config.feedback.max_waiting,
         );
         Ok(Services {
             inbox,

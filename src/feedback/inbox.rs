@@ -33,6 +33,8 @@ pub struct Inbox {
     classifier: SharedClassifier,
     /// Where forwarded bounces go.
     outbox: Arc<crate::outbox::Outbox>,
+    /// Messages that may wait at most.
+    max_waiting: u64,
     /// Bounces forwarded per return path since the start.
     forwarded: std::sync::Mutex<std::collections::HashMap<u64, u32>>,
     /// Woken when a message arrives.
@@ -49,6 +51,7 @@ impl Inbox {
         classifier: SharedClassifier,
         outbox: Arc<crate::outbox::Outbox>,
         unsubscribe: Option<(Arc<crate::unsubscribe::Marker>, Vec<String>)>,
+        max_waiting: u64,
     ) -> Arc<Inbox> {
         let domains = domains
             .iter()
@@ -60,9 +63,18 @@ impl Inbox {
             classifier,
             outbox,
             forwarded: std::sync::Mutex::new(std::collections::HashMap::new()),
+            max_waiting,
             wake: tokio::sync::Notify::new(),
             unsubscribe,
         })
+    }
+
+    /// Whether the inbox is full (`[feedback] max_waiting`): the listener then answers
+    /// `452 4.3.1` and the sending MTA keeps its mail. A store that cannot tell counts as full.
+    pub fn is_full(&self) -> bool {
+        self.store
+            .arrivals_waiting()
+            .map_or(true, |n| n >= self.max_waiting)
     }
 
     /// Whether the listener takes mail for `domain` (normalised, as in [`crate::address`]).

@@ -22,7 +22,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 .as_ref()
                 .is_some_and(|inbox| inbox.takes(addr.domain()))
         });
+        let full = takes && self.ctx.inbox.as_ref().is_some_and(|inbox| inbox.is_full());
         let Some(txn) = &mut self.txn else { return };
+        if full {
+            tracing::warn!(session = %self.id, client = %self.peer, "feedback inbox full ([feedback] max_waiting): 452");
+            return self.reply(Reply::feedback_inbox_full());
+        }
         if !takes {
             tracing::info!(
                 session = %self.id,

@@ -109,19 +109,26 @@ impl Drop for ClientSlot {
 
 /// Accepts connections until the phase leaves `Running`. Sessions are spawned on `tracker`,
 /// which the caller closes and waits on.
+/// The feedback listener has connection limits of its own (`feedback`): strangers on the
+/// public MX must not take the slots of the mailers the relay serves.
 pub fn serve(
     listeners: ListenerSet,
     ctx: Context,
     limits: ConnectionLimits,
+    feedback: ConnectionLimits,
     phase: PhaseWatch,
     tracker: TaskTracker,
 ) {
-    let shared = Arc::new(Shared {
-        slots: Semaphore::new(limits.total),
-        per_client: Arc::new(PerClient::default()),
-        per_client_limit: limits.per_client,
-    });
+    let shared = |limits: ConnectionLimits| {
+        Arc::new(Shared {
+            slots: Semaphore::new(limits.total),
+            per_client: Arc::new(PerClient::default()),
+            per_client_limit: limits.per_client,
+        })
+    };
+    let (relay, inbound) = (shared(limits), shared(feedback));
     for (listener, kind) in listeners.listeners {
+        let shared = if kind.feedback { &inbound } else { &relay };
         tracker.spawn(accept_loop(
             listener,
             kind,

@@ -163,6 +163,15 @@ impl Reply {
         )
     }
 
+    /// `452 4.3.1` on the feedback listener: too much waits to be read; the sender keeps it.
+    pub fn feedback_inbox_full() -> Reply {
+        Reply::new(
+            452,
+            st(3, 1),
+            "too much feedback waiting to be read, try again later",
+        )
+    }
+
     /// `550 5.7.1` on the feedback listener: a recipient outside the feedback domains. The
     /// listener is no relay.
     pub fn not_a_feedback_domain(rcpt: &str) -> Reply {

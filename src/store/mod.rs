@@ -829,6 +829,15 @@ impl Store {
         })
     }
 
+    /// How many messages wait in the feedback inbox.
+    pub fn arrivals_waiting(&self) -> Result<u64, StoreError> {
+        self.read(|txn| {
+            use redb::ReadableTableMetadata as _;
+            let table = txn.open_table(tables::FEEDBACK_INBOX)?;
+            Ok(table.len()?)
+        })
+    }
+
     /// The messages waiting in the feedback inbox, oldest first, at most `limit`.
     pub fn arrivals(
         &self,

@@ -74,20 +74,6 @@ impl Outbox {
         }
     }
 
-    /// Queues a message: once this returns it is on disk and will be sent.
-    pub async fn queue(
-        &self,
-        kind: crate::model::outbox::OutgoingKind,
-        mail_from: &str,
-        rcpts: Vec<String>,
-        message: Vec<u8>,
-    ) -> Result<u64, StoreError> {
-        let item = Outbox::outgoing(kind, mail_from, rcpts, message);
-        let id = self.store.queue_outgoing(item).await?;
-        self.wake.notify_one();
-        Ok(id)
-    }
-
     /// Sends what is due, then waits for the next due message or a new one, until the relay
     /// stops. At start everything waiting is tried at once (a restart often follows the fix
     /// of what held it, like `postqueue -f`).

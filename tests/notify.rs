@@ -29,16 +29,6 @@ fn no_reuse(config: &mut Config) {
     config.upstream.idle_timeout = Duration::from_millis(1);
 }
 
-async fn send(addr: std::net::SocketAddr, from: &str, to: &str, data: &str) -> String {
-    let mut c = Client::ready(addr, from).await;
-    c.expect(&format!("RCPT TO:<{to}>\r\n"), "250").await;
-    c.expect("DATA\r\n", "354").await;
-    c.send(&format!("{data}.\r\n")).await;
-    let reply = c.reply().await;
-    c.send("QUIT\r\n").await;
-    reply
-}
-
 fn stop_reply(who: &str) -> String {
     format!(
         "From: {who}\r\nTo: replies@fb.acme.example\r\nSubject: Re: hello\r\n\
@@ -77,7 +67,7 @@ async fn an_opt_out_by_reply_tells_the_owner_and_ops_and_later_ones_come_as_a_di
     let feedback = relay.server.feedback_addrs()[0];
     // Sam mails Pat, Lee and Kim: Sam's contact locks.
     for to in ["pat@example.com", "lee@example.com", "kim@example.com"] {
-        let reply = send(
+        let reply = Client::deliver(
             relay.addr,
             "sam@sales.example",
             to,
@@ -87,7 +77,7 @@ async fn an_opt_out_by_reply_tells_the_owner_and_ops_and_later_ones_come_as_a_di
         assert!(reply.starts_with("250"), "{reply}");
     }
     // Pat writes back "please stop".
-    let reply = send(
+    let reply = Client::deliver(
         feedback,
         "pat@example.com",
         "replies@fb.acme.example",
@@ -128,7 +118,8 @@ async fn an_opt_out_by_reply_tells_the_owner_and_ops_and_later_ones_come_as_a_di
 
     // Lee and Kim opt out right after: within the digest interval, one mail each later.
     for who in ["lee@example.com", "kim@example.com"] {
-        let reply = send(feedback, who, "replies@fb.acme.example", &stop_reply(who)).await;
+        let reply =
+            Client::deliver(feedback, who, "replies@fb.acme.example", &stop_reply(who)).await;
         assert!(reply.starts_with("250"), "{reply}");
     }
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -211,7 +202,7 @@ async fn the_owners_notification_waits_out_an_upstream_outage_and_a_restart() {
     let upstream = TestUpstream::start(Script::default()).await;
     let relay = TestRelay::start(&upstream.url(), no_reuse).await;
     let feedback = relay.server.feedback_addrs()[0];
-    let reply = send(
+    let reply = Client::deliver(
         relay.addr,
         "sam@sales.example",
         "pat@example.com",
@@ -222,7 +213,7 @@ async fn the_owners_notification_waits_out_an_upstream_outage_and_a_restart() {
     // The upstream goes down; Pat opts out.
     upstream.script.lock().expect("script").greet_421 = true;
     let stop = stop_reply("pat@example.com");
-    let reply = send(
+    let reply = Client::deliver(
         feedback,
         "pat@example.com",
         "replies@fb.acme.example",

@@ -38,17 +38,6 @@ const BOUNCE: &str = "From: MAILER-DAEMON@mx.example.net\r\n\
                       \r\n\
                       550 5.1.1 Recipient address rejected: User unknown in local recipient table\r\n";
 
-/// Sends one message from `from` to `to` at `addr`; the reply to the data.
-async fn send(addr: std::net::SocketAddr, from: &str, to: &str, data: &str) -> String {
-    let mut c = Client::ready(addr, from).await;
-    c.expect(&format!("RCPT TO:<{to}>\r\n"), "250").await;
-    c.expect("DATA\r\n", "354").await;
-    c.send(&format!("{data}.\r\n")).await;
-    let reply = c.reply().await;
-    c.send("QUIT\r\n").await;
-    reply
-}
-
 /// The address in a `MAIL FROM` argument (`<a@b> BODY=8BITMIME`).
 fn path_of(mail_from: &str) -> String {
     let path = mail_from.trim_start_matches('<').split('>').next();
@@ -104,7 +93,7 @@ async fn a_bounce_to_a_rewritten_return_path_suppresses_its_recipient_and_goes_o
 
     // The bounce comes back to the return path; it names nobody.
     let feedback = relay.server.feedback_addrs()[0];
-    let reply = send(feedback, "", &return_path, BOUNCE).await;
+    let reply = Client::deliver(feedback, "", &return_path, BOUNCE).await;
     assert!(reply.starts_with("250"), "{reply}");
     assert!(
         eventually(async || rcpt_reply(relay.addr, "pat@example.com")
@@ -127,18 +116,20 @@ async fn a_bounce_to_a_rewritten_return_path_suppresses_its_recipient_and_goes_o
     assert!(forwarded_event, "{history:?}");
     // A forged return path is just another bounce: nothing named, nothing forwarded.
     let forged = return_path.replacen("bounces+", "bounces+a", 1);
-    assert!(send(feedback, "", &forged, BOUNCE).await.starts_with("250"));
+    assert!(Client::deliver(feedback, "", &forged, BOUNCE)
+        .await
+        .starts_with("250"));
     // Nor does anything from a real sender to a real return path (only bounces come from <>),
     // nor a bounce past a few to one return path.
     let phishing = BOUNCE.replacen("Message-ID: <b-1@", "Message-ID: <p-1@", 1);
     assert!(
-        send(feedback, "attacker@evil.example", &return_path, &phishing)
+        Client::deliver(feedback, "attacker@evil.example", &return_path, &phishing)
             .await
             .starts_with("250")
     );
     for n in 0..4 {
         let again = BOUNCE.replacen("Message-ID: <b-1@", &format!("Message-ID: <r-{n}@"), 1);
-        assert!(send(feedback, "", &return_path, &again)
+        assert!(Client::deliver(feedback, "", &return_path, &again)
             .await
             .starts_with("250"));
     }
@@ -155,7 +146,7 @@ async fn a_bounce_to_a_rewritten_return_path_suppresses_its_recipient_and_goes_o
 async fn a_forwarded_bounce_waits_out_an_upstream_outage_and_a_restart() {
     let upstream = TestUpstream::start(Script::default()).await;
     let relay = TestRelay::start(&upstream.url(), marked_no_reuse).await;
-    let reply = send(
+    let reply = Client::deliver(
         relay.addr,
         "rep@sales.example",
         "kim@example.com",
@@ -168,7 +159,7 @@ async fn a_forwarded_bounce_waits_out_an_upstream_outage_and_a_restart() {
     // The upstream goes down before the bounce comes back.
     upstream.script.lock().expect("script").greet_421 = true;
     let feedback = relay.server.feedback_addrs()[0];
-    assert!(send(feedback, "", &return_path, BOUNCE)
+    assert!(Client::deliver(feedback, "", &return_path, BOUNCE)
         .await
         .starts_with("250"));
     assert!(

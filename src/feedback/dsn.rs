@@ -89,10 +89,7 @@ pub fn judge_for(message: &Message<'_>, recipient: &Address, rules: &Rules) -> A
             .body_text(0)
             .map(|t| t.into_owned())
             .unwrap_or_default();
-        match RETURNED.find(&body) {
-            Some(m) => body[..m.start()].to_string(),
-            None => body,
-        }
+        before_returned(&body).to_string()
     });
     let lower = text.to_lowercase();
     let failure = Failure {
@@ -244,10 +241,7 @@ fn plain(message: &Message<'_>) -> Vec<Failure> {
         .map(|t| t.into_owned())
         .unwrap_or_default();
     let body = body.replace("\r\n", "\n");
-    let text = match RETURNED.find(&body) {
-        Some(m) => &body[..m.start()],
-        None => &body[..],
-    };
+    let text = before_returned(&body);
     let bouncer: Vec<Address> = message
         .from()
         .into_iter()
@@ -299,6 +293,14 @@ fn plain(message: &Message<'_>) -> Vec<Failure> {
             }
         })
         .collect()
+}
+
+/// A bounce's own text: what comes before the returned message.
+fn before_returned(body: &str) -> &str {
+    match RETURNED.find(body) {
+        Some(m) => &body[..m.start()],
+        None => body,
+    }
 }
 
 /// The first enhanced status code in `text`.

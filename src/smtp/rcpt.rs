@@ -277,10 +277,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         rcpt: &str,
         at: Timestamp,
     ) -> Result<Option<String>, StoreError> {
-        let (Some(txn), Some(marker)) = (&self.txn, self.ctx.marker.clone()) else {
+        // Checked before anything is cloned: most recipients are not marked.
+        let Some(txn) = &self.txn else {
             return Ok(None);
         };
         let Some(marking) = txn.marking.as_ref().filter(|m| m.return_path) else {
+            return Ok(None);
+        };
+        let Some(marker) = self.ctx.marker.clone() else {
             return Ok(None);
         };
         let recipient = Address::parse(rcpt).map_or_else(|_| rcpt.to_string(), |a| a.to_string());

@@ -728,17 +728,6 @@ impl Store {
         }
     }
 
-    /// Queues a message the relay sends on its own; returns its id once it is on disk.
-    pub async fn queue_outgoing(
-        &self,
-        item: crate::model::outbox::Outgoing,
-    ) -> Result<u64, StoreError> {
-        match self.write(Work::Queue(Box::new(item))).await? {
-            Output::Arrived(id) => Ok(id),
-            _ => Err(unexpected()),
-        }
-    }
-
     /// The outbox message `id` was sent, or given up: it leaves the outbox (on disk when this
     /// returns, so that it is not sent again after a restart).
     pub async fn outgoing_sent(&self, id: u64) -> Result<(), StoreError> {

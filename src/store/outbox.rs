@@ -20,7 +20,6 @@ pub(super) fn apply(
     work: Work,
 ) -> Result<Output, StoreError> {
     match work {
-        Work::Queue(item) => queue(t, &item).map(Output::Arrived),
         Work::NotifyStep { state, mails } => {
             for n in mails {
                 queue(t, &n.mail)?;

@@ -95,8 +95,6 @@ pub(super) enum Work {
         state: Box<crate::model::outbox::NotifyState>,
         mails: Vec<crate::model::outbox::Notification>,
     },
-    /// Queues a message the relay sends on its own.
-    Queue(Box<crate::model::outbox::Outgoing>),
     /// The outbox message was sent (or given up): it leaves the outbox.
     Sent(u64),
     /// The outbox message waits for another attempt.
@@ -296,8 +294,7 @@ pub(super) fn apply(
         } => super::feedback::record(t, ids, now, *record, arrival, forward.map(|f| *f))
             .map(Output::Feedback),
         Work::Arrival(arrival) => super::feedback::arrive(t, &arrival).map(Output::Arrived),
-        work @ (Work::Queue(_)
-        | Work::NotifyStep { .. }
+        work @ (Work::NotifyStep { .. }
         | Work::ReturnPath(_)
         | Work::Sent(_)
         | Work::Retry { .. }) => super::outbox::apply(t, ids, now, work),

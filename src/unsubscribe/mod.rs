@@ -71,12 +71,7 @@ impl Marker {
 
     /// The return-path token of `rcpt` (`bounces+TOKEN@…`), if it is one: its id.
     pub fn return_path_id(&self, rcpt: &str) -> Option<(u64, u32)> {
-        let local = rcpt.rsplit_once('@')?.0;
-        let (head, token) = local.split_once('+')?;
-        if !head.eq_ignore_ascii_case("bounces") {
-            return None;
-        }
-        self.sealer.check_return_token(token)
+        self.sealer.check_return_token(tagged(rcpt, "bounces")?)
     }
 
     /// The token key, for the endpoint and the feedback listener.
@@ -169,10 +164,15 @@ pub async fn suppress(
 pub mod mailto {
     /// The token of an `unsubscribe+TOKEN@…` recipient, if it is one.
     pub fn token(rcpt: &str) -> Option<&str> {
-        let local = rcpt.rsplit_once('@')?.0;
-        let (head, token) = local.split_once('+')?;
-        head.eq_ignore_ascii_case("unsubscribe").then_some(token)
+        super::tagged(rcpt, "unsubscribe")
     }
+}
+
+/// The tag of a `NAME+TAG@domain` recipient whose name is `name` (any case).
+fn tagged<'r>(rcpt: &'r str, name: &str) -> Option<&'r str> {
+    let local = rcpt.rsplit_once('@')?.0;
+    let (head, tag) = local.split_once('+')?;
+    head.eq_ignore_ascii_case(name).then_some(tag)
 }
 
 /// The actor of link and mailto unsubscribes.

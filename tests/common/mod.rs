@@ -428,6 +428,17 @@ impl Client {
         (client, greeting)
     }
 
+    /// One whole transaction to `to` (`from` may be empty for `<>`); the reply to the data.
+    pub async fn deliver(addr: SocketAddr, from: &str, to: &str, data: &str) -> String {
+        let mut c = Client::ready(addr, from).await;
+        c.expect(&format!("RCPT TO:<{to}>\r\n"), "250").await;
+        c.expect("DATA\r\n", "354").await;
+        c.send(&format!("{data}.\r\n")).await;
+        let reply = c.reply().await;
+        c.send("QUIT\r\n").await;
+        reply
+    }
+
     /// Connects, reads the greeting and says EHLO and MAIL FROM.
     pub async fn ready(addr: SocketAddr, from: &str) -> Client {
         let (mut c, greeting) = Client::connect(addr).await;

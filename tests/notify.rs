@@ -122,6 +122,13 @@ async fn an_opt_out_by_reply_tells_the_owner_and_ops_and_later_ones_come_as_a_di
             Client::deliver(feedback, who, "replies@fb.acme.example", &stop_reply(who)).await;
         assert!(reply.starts_with("250"), "{reply}");
     }
+    // Both are recorded (and so in the history the notifier reads) before we look.
+    let store = relay.server.store().clone();
+    let listed = |who: &str| {
+        let target = dnc_relay::address::Target::parse(who).expect("target");
+        store.get(&target).is_ok_and(|e| e.is_some())
+    };
+    assert!(eventually(|| listed("lee@example.com") && listed("kim@example.com")).await);
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(
         notifications(&upstream).len(),

@@ -133,7 +133,20 @@ async fn a_bounce_to_a_rewritten_return_path_suppresses_its_recipient_and_goes_o
             .await
             .starts_with("250"));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every bounce is recorded (its forward, if any, queued with it), and what was forwarded
+    // has arrived; then nothing more comes.
+    let store = relay.server.store().clone();
+    let recorded = async || {
+        store
+            .feedback_records(0, 100, false)
+            .is_ok_and(|r| r.len() == 6)
+    };
+    assert!(
+        eventually(recorded).await,
+        "six records (the forged copy of the first bounce is the same message)"
+    );
+    assert!(eventually(async || upstream.received().len() == 4).await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         upstream.received().len(),
         4,

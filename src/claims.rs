@@ -118,6 +118,16 @@ impl Claiming<'_> {
 }
 
 impl Claim {
+    /// The lock key claimed.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The lock the owner would take.
+    pub fn lock(&self) -> &Lock {
+        &self.lock
+    }
+
     /// The lock to store (or renew) for this claim now that its message was relayed: its store
     /// key and the lock, running for its ttl from `now`. The claim itself must be kept until
     /// the store has committed it (see [`crate::store::Store::record_relayed`]), so that no

@@ -54,6 +54,8 @@ pub struct Config {
     pub unsubscribe: UnsubscribeConfig,
     /// Who is told when it matters, by mail.
     pub notify: NotifyConfig,
+    /// A fleet of relays sharing one list through PostgreSQL. Absent: a single relay on redb.
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl Default for Config {
@@ -75,6 +77,7 @@ impl Default for Config {
             feedback: FeedbackConfig::default(),
             unsubscribe: UnsubscribeConfig::default(),
             notify: NotifyConfig::default(),
+            cluster: None,
         }
     }
 }
@@ -438,6 +441,47 @@ impl Default for UnsubscribeConfig {
             key_file: None,
             token_lifetime: Duration::from_secs(400 * 86_400),
             max_requests_per_minute: 30,
+        }
+    }
+}
+
+/// `[cluster]`: many relays, one list. PostgreSQL holds the history (the log) and the lock
+/// claims; each relay's redb is a replica it applies the log to, and RCPTs read only that.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// The database, as a URL: `postgres://USER@HOST:PORT/DB?sslmode=require`. Keep the
+    /// password out of it: `password_file` or the `PGPASSWORD` environment variable.
+    pub postgres: String,
+    /// A file holding the password (its first line), read at start.
+    pub password_file: Option<PathBuf>,
+    /// This relay's name in the fleet, unique (`cluster status` lists nodes by it).
+    pub node: String,
+    /// A relay that has not confirmed it is current within this long answers new recipients
+    /// `451 4.3.0` until it is current again.
+    #[serde(with = "duration")]
+    pub max_lag: Duration,
+    /// How long a lock claim at RCPT may take in PostgreSQL before the recipient gets
+    /// `451 4.3.0`.
+    #[serde(with = "duration")]
+    pub claim_timeout: Duration,
+    /// Connections to PostgreSQL for lock claims at RCPT (the log and the follower have one
+    /// each besides).
+    pub pool_size: usize,
+    /// CA certificates (PEM) for `sslmode=require`/`verify-full`; the system roots otherwise.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            postgres: String::new(),
+            password_file: None,
+            node: String::new(),
+            max_lag: Duration::from_secs(5),
+            claim_timeout: Duration::from_secs(2),
+            pool_size: 8,
+            ca_file: None,
         }
     }
 }
@@ -903,6 +947,14 @@ impl Config {
         {
             resolve(p);
         }
+        if let Some(cluster) = &mut self.cluster {
+            for p in [&mut cluster.password_file, &mut cluster.ca_file]
+                .into_iter()
+                .flatten()
+            {
+                resolve(p);
+            }
+        }
     }
 
     /// Parses config text, collecting every error with its key path.
@@ -1033,6 +1085,7 @@ impl Config {
         }
         let s = &self.server;
         self.validate_server(&mut err);
+        self.validate_cluster(&mut err);
         for (key, d) in [
             ("server.command_timeout", s.command_timeout),
             ("server.data_timeout", s.data_timeout),
@@ -1177,6 +1230,40 @@ impl Config {
     }
 
     /// `[unsubscribe]` and the sender groups that add List-Unsubscribe.
+    fn validate_cluster(&self, err: &mut dyn FnMut(&str, &str)) {
+        let Some(c) = &self.cluster else {
+            return;
+        };
+        if !(c.postgres.starts_with("postgres://") || c.postgres.starts_with("postgresql://")) {
+            err(
+                "cluster.postgres",
+                "must be a URL like postgres://dnc@db.example.com/dnc",
+            );
+        } else if c.postgres.parse::<tokio_postgres::Config>().is_err() {
+            err("cluster.postgres", "is not a valid PostgreSQL URL");
+        }
+        let node_ok = !c.node.is_empty()
+            && c.node.len() <= 64
+            && c.node
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'));
+        if !node_ok {
+            err(
+                "cluster.node",
+                "must be this relay's name: 1 to 64 letters, digits, '-', '_' or '.'",
+            );
+        }
+        if c.max_lag < Duration::from_millis(500) {
+            err("cluster.max_lag", "must be at least 500ms");
+        }
+        if c.claim_timeout.is_zero() {
+            err("cluster.claim_timeout", "must be positive");
+        }
+        if !(1..=256).contains(&c.pool_size) {
+            err("cluster.pool_size", "must be between 1 and 256");
+        }
+    }
+
     fn validate_unsubscribe(&self, err: &mut dyn FnMut(&str, &str)) {
         let u = &self.unsubscribe;
         match &u.base_url {

@@ -13,6 +13,7 @@ pub mod admin;
 pub mod audit;
 pub mod claims;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod datadir;
 pub mod decision;

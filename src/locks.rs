@@ -41,6 +41,14 @@ pub struct LockSettings {
 }
 
 impl LockSettings {
+    /// How locks of `kind` are enforced.
+    pub fn mode(&self, kind: LockKind) -> LockMode {
+        match kind {
+            LockKind::Contact => self.contact,
+            LockKind::Account => self.account,
+        }
+    }
+
     /// From `[locks]` and `[[owners]]`.
     pub fn from_config(config: &Config) -> LockSettings {
         LockSettings {

@@ -77,13 +77,19 @@ pub enum StartError {
     /// The unsubscribe token key could not be loaded or created (exit 2).
     #[error("unsubscribe.key_file: {0}")]
     TokenKey(String),
+    /// `[cluster]` could not be set up (a password file, a CA file) (exit 2).
+    #[error("cluster: {0}")]
+    Cluster(String),
 }
 
 impl StartError {
     /// The process exit code for this failure.
     pub fn exit_code(&self) -> i32 {
         match self {
-            StartError::Tls(_) | StartError::FeedbackRules(_) | StartError::TokenKey(_) => 2,
+            StartError::Tls(_)
+            | StartError::FeedbackRules(_)
+            | StartError::TokenKey(_)
+            | StartError::Cluster(_) => 2,
             _ => 3,
         }
     }
@@ -106,6 +112,9 @@ pub struct Server {
     log: DecisionLog,
     relay: Relay,
     pruner: tokio::task::JoinHandle<()>,
+    /// A fleet relay: the follower of the log and the lag watch.
+    follower: Vec<tokio::task::JoinHandle<()>>,
+    stop_follower: watch::Sender<bool>,
 }
 
 impl Server {
@@ -115,6 +124,12 @@ impl Server {
         warn_if_open_to_the_world(&config);
         tls_acceptor(&config).map_err(StartError::Tls)?;
         let classifier = Classifier::from_config(&config).map_err(StartError::FeedbackRules)?;
+        let cluster = match &config.cluster {
+            Some(c) => Some(Arc::new(
+                crate::cluster::Cluster::new(c).map_err(|e| StartError::Cluster(e.0))?,
+            )),
+            None => None,
+        };
         let relay = Relay::from_config(&config)?;
         let store_start = crate::datadir::inspect(&config)?;
         crate::admin::server::ensure_free(&config.socket_path())?;
@@ -129,7 +144,12 @@ impl Server {
             .await
             .map_err(StartError::Listen)?;
         // From here on, files are created.
-        let store = open_store(&config, store_start, &hooks).await?;
+        let store = open_store(&config, store_start, &hooks, cluster.as_deref()).await?;
+        let (stop_follower, stop_rx) = watch::channel(false);
+        let follower = match &cluster {
+            Some(cluster) => cluster.start(store.clone(), stop_rx),
+            None => Vec::new(),
+        };
         let log_path = config.decisions_path();
         let log = DecisionLog::open(&log_path).map_err(|source| StartError::Log {
             path: log_path,
@@ -138,7 +158,8 @@ impl Server {
         relay.prepare()?;
         let (reloadable, admin_policy) = build_reloadable(&config, &store, &hooks)?;
         let classifier: SharedClassifier = Arc::new(std::sync::RwLock::new(Arc::new(classifier)));
-        let services = Services::new(&config, &store, &relay, classifier.clone())?;
+        let mut services = Services::new(&config, &store, &relay, classifier.clone())?;
+        services.cluster = cluster.clone();
         let ctx = session_context(
             &config,
             &relay,
@@ -188,6 +209,7 @@ impl Server {
             unsubscribe = ?unsubscribe_addrs,
             upstream = relay.url(),
             store = %store.path().display(),
+            cluster_node = cluster.as_ref().map(|c| c.node.as_str()),
             socket = %admin.path().display(),
             decisions = %log.path().display(),
             "dnc-relay ready"
@@ -208,6 +230,8 @@ impl Server {
             log,
             relay,
             pruner,
+            follower,
+            stop_follower,
         })
     }
 
@@ -348,6 +372,16 @@ impl Server {
             }
         }
         self.admin.shutdown().await;
+        let _ = self.stop_follower.send(true);
+        for task in self.follower {
+            // The follower holds the store: it must be gone before the store closes.
+            if tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("the log's follower did not stop in time");
+            }
+        }
         self.pruner.abort();
         // Wait for the abort: the pruner holds the store, which must be the last user.
         let _ = self.pruner.await;
@@ -372,6 +406,8 @@ struct Services {
     marker: Option<Arc<crate::unsubscribe::Marker>>,
     /// Mail the relay sends on its own.
     outbox: Arc<crate::outbox::Outbox>,
+    /// A fleet relay's membership.
+    cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 impl Services {
@@ -400,6 +436,7 @@ impl Services {
             inbox,
             marker,
             outbox,
+            cluster: None,
         })
     }
 
@@ -473,6 +510,7 @@ fn session_context(
         ),
         inbox: Some(services.inbox),
         marker: services.marker,
+        cluster: services.cluster,
     })
 }
 
@@ -482,6 +520,7 @@ async fn open_store(
     config: &Config,
     start: crate::datadir::StoreStart,
     hooks: &Hooks,
+    cluster: Option<&crate::cluster::Cluster>,
 ) -> Result<Store, StartError> {
     crate::datadir::prepare(config)?;
     if config.admin.socket_group.is_some() && config.socket_path().starts_with(&config.data_dir) {
@@ -510,9 +549,15 @@ async fn open_store(
         fault: hooks.store_fault.clone(),
         create,
     };
-    let store = tokio::task::spawn_blocking(move || Store::open(&store_path, &store_options))
-        .await
-        .map_err(|e| StoreError::Io(e.to_string()))??;
+    let sequencer: Option<Box<dyn crate::store::replica::Sequencer>> = cluster.map(|c| {
+        Box::new(c.sequencer(tokio::runtime::Handle::current()))
+            as Box<dyn crate::store::replica::Sequencer>
+    });
+    let store = tokio::task::spawn_blocking(move || {
+        Store::open_replica(&store_path, &store_options, sequencer)
+    })
+    .await
+    .map_err(|e| StoreError::Io(e.to_string()))??;
     Ok(store)
 }
 

@@ -22,6 +22,7 @@ macro_rules! tell {
 
 mod audit;
 mod check;
+mod cluster;
 mod feedback;
 mod lift;
 mod lists;
@@ -101,6 +102,9 @@ pub enum Command {
     /// Hand messages (bounces, complaint reports, replies) over to the relay. Exit 0 something
     /// suppressed or put to review, 1 nothing actionable, 2 bad input, 3 relay unavailable.
     Ingest(feedback::IngestArgs),
+    /// The fleet (`[cluster]`): migrate the database's schema, show every relay's lag.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
     /// Who the relay takes you for, and your role.
     Whoami,
     /// Read a password from stdin and print its argon2 hash for `[[auth.users]] password_hash`.
@@ -139,6 +143,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Import(args) => lists::import(&cli, args),
         Command::Export(args) => lists::export(&cli, args),
         Command::Scrub(args) => lists::scrub(&cli, args),
+        Command::Cluster(cmd) => cluster::run(&cli, cmd),
         Command::Whoami => whoami(&cli),
         Command::HashPassword => hash_password(),
     }

@@ -87,9 +87,19 @@ fn add(cli: &Cli, args: &AddArgs) -> u8 {
         created,
         entry,
         event_id,
+        queued,
     } = &added;
     if args.json {
         super::print_json(&Body::Added(added.clone()));
+    } else if *queued {
+        say!(
+            "suppressed {} ({}, source {}, scope {}) on this relay now; the fleet's database is \
+             unreachable, so the other relays get it when it is back (cluster status shows what waits)",
+            entry.target,
+            entry.reason,
+            entry.source,
+            entry.scope()
+        );
     } else if *created {
         say!(
             "suppressed {} ({}, source {}, scope {}), event #{event_id}",

@@ -11,6 +11,7 @@
 mod capture;
 mod client;
 mod pool;
+pub use pool::client_tls_config;
 
 use std::fmt;
 use std::sync::Arc;

@@ -86,6 +86,16 @@ impl UpstreamSettings {
 
 /// rustls with ring, TLS 1.2+, the system roots plus the configured CA file.
 fn tls_connector(ca_file: Option<&Path>) -> Result<tokio_rustls::TlsConnector, SetupError> {
+    let config = client_tls_config(ca_file, "upstream.ca_file")?;
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+/// A TLS client configuration: rustls with ring, TLS 1.2+, the system roots plus the CA file
+/// (named `key` in errors).
+pub fn client_tls_config(
+    ca_file: Option<&Path>,
+    key: &str,
+) -> Result<rustls::ClientConfig, SetupError> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::CertificateDer;
     let mut roots = rustls::RootCertStore::empty();
@@ -93,7 +103,7 @@ fn tls_connector(ca_file: Option<&Path>) -> Result<tokio_rustls::TlsConnector, S
     if let Some(path) = ca_file {
         let shown = path.display();
         let pem = std::fs::read(path)
-            .map_err(|e| SetupError(format!("cannot read upstream.ca_file {shown}: {e}")))?;
+            .map_err(|e| SetupError(format!("cannot read {key} {shown}: {e}")))?;
         let mut added = 0;
         for cert in CertificateDer::pem_slice_iter(&pem) {
             let cert = cert.map_err(|e| SetupError(format!("{shown}: bad PEM: {e}")))?;
@@ -112,7 +122,7 @@ fn tls_connector(ca_file: Option<&Path>) -> Result<tokio_rustls::TlsConnector, S
         .map_err(|e| SetupError(format!("TLS setup failed: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+    Ok(config)
 }
 
 /// An idle connection and when it was last used.

@@ -100,6 +100,8 @@ pub struct SessionContext {
     /// What marks the mail of sender groups with `list_unsubscribe` (`None`: no
     /// `[unsubscribe] base_url`).
     pub marker: Option<Arc<crate::unsubscribe::Marker>>,
+    /// A fleet relay: whether it is current, and lock claims across the fleet.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 impl SessionContext {

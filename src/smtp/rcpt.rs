@@ -14,6 +14,8 @@ use super::reply::Reply;
 use super::session::{Accepted, LogLine, Session};
 use crate::address::Address;
 use crate::audit::{Decision, DecisionRule, Why};
+use crate::cluster::ClaimOutcome;
+use crate::config::LockMode;
 use crate::decision::{decide, Mode, RcptDecision};
 use crate::locks::describe;
 use crate::model::{AttemptOutcome, Lock, Timestamp};
@@ -71,7 +73,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let owner = txn.owner.clone();
         let now = Timestamp::now();
         // Nothing is decided that could not be recorded: in the decision log and the store.
-        let decision = if self.ctx.log.writable() {
+        let fleet_gate = self.ctx.cluster.as_ref().map(|c| c.gate.check());
+        let decision = if let Some(Err(behind)) = fleet_gate {
+            // A relay that cannot prove it is current with the fleet does not decide.
+            Err(behind)
+        } else if self.ctx.log.writable() {
             self.ctx
                 .store
                 .writable()
@@ -108,7 +114,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 warning,
                 claims,
             }) => {
-                let warning = warning.as_ref().map(describe);
+                let mut warning = warning.as_ref().map(describe);
+                if let Some(cluster) = self.ctx.cluster.clone().filter(|_| !claims.is_empty()) {
+                    // Across the fleet: one conditional write per lock key decides the owner.
+                    match cluster.claim(&claims, self.ctx.locks.now()).await {
+                        Ok(ClaimOutcome::Claimed) => {}
+                        Ok(ClaimOutcome::Held(lock)) => {
+                            if lock.review.is_some()
+                                || self.settings.locks.mode(lock.kind) == LockMode::Block
+                            {
+                                drop(claims);
+                                return self.refuse_locked(&from, rcpt, now, lock).await;
+                            }
+                            warning = Some(describe(&lock));
+                        }
+                        Err(e) => {
+                            drop(claims);
+                            return self.defer_for_policy(&from, rcpt, &e.0).await;
+                        }
+                    }
+                }
                 self.relay_rcpt(&from, rcpt, now, exemption, claims, warning)
                     .await
             }

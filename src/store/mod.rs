@@ -6,8 +6,10 @@
 
 mod fault;
 mod feedback;
+mod fleet;
 mod guard;
 mod outbox;
+pub mod replica;
 mod rules;
 mod tables;
 mod writer;
@@ -60,6 +62,9 @@ pub enum StoreError {
     /// nothing can be recorded, so nothing may be decided.
     #[error("the store cannot write ({0}); retrying every second")]
     Unwritable(String),
+    /// A fleet relay could not write to the fleet's log (PostgreSQL); nothing was changed.
+    #[error("{0}")]
+    Fleet(String),
 }
 
 impl StoreError {
@@ -119,6 +124,9 @@ pub enum AddOutcome {
         /// The id of the event that recorded this add.
         event_id: u64,
     },
+    /// A fleet relay could not reach PostgreSQL: the entry is in force on this relay now and
+    /// goes to the fleet's log (and to every other relay) once the database is back.
+    Queued(Entry),
 }
 
 /// What an import says about itself, for its event.
@@ -253,6 +261,10 @@ pub(super) struct Shared {
     imports: std::sync::atomic::AtomicU64,
     /// Commits that added entries so far (see [`Store::additions`]).
     additions: std::sync::atomic::AtomicU64,
+    /// A fleet relay: the last log entry applied to this replica.
+    applied: std::sync::atomic::AtomicU64,
+    /// A fleet relay: adds kept during an outage, waiting for the log.
+    queued: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -292,6 +304,23 @@ impl Shared {
     fn is_writable(&self) -> bool {
         self.writable.load(std::sync::atomic::Ordering::Acquire)
     }
+
+    /// Adds kept during an outage and not yet in the fleet's log.
+    pub(super) fn queued(&self) -> u64 {
+        self.queued.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Counts the queued adds again (after a commit that may have changed them).
+    pub(super) fn count_queued(&self) {
+        let count = self.db().and_then(|db| {
+            let txn = redb::ReadableDatabase::begin_read(&*db)?;
+            let outbox = txn.open_table(tables::FLEET_OUTBOX)?;
+            Ok(redb::ReadableTableMetadata::len(&outbox)?)
+        });
+        if let Ok(n) = count {
+            self.queued.store(n, std::sync::atomic::Ordering::Release);
+        }
+    }
 }
 
 /// A read snapshot of the lock and account tables; see [`Store::lock_view`].
@@ -325,6 +354,16 @@ impl Store {
     /// file left by a killed process is repaired by redb on open; every commit acknowledged
     /// before the kill is kept.
     pub fn open(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
+        Store::open_replica(path, options, None)
+    }
+
+    /// Opens the store as a replica of a fleet's log: writes that change the list go through
+    /// `sequencer` (see [`replica`]).
+    pub fn open_replica(
+        path: &Path,
+        options: &StoreOptions,
+        sequencer: Option<Box<dyn replica::Sequencer>>,
+    ) -> Result<Store, StoreError> {
         let db = open_database(path, options)?;
         let db = Arc::new(db);
         writer::init_schema(&db).map_err(|e| StoreError::Open {
@@ -342,9 +381,12 @@ impl Store {
             },
             imports: std::sync::atomic::AtomicU64::new(1),
             additions: std::sync::atomic::AtomicU64::new(0),
+            applied: std::sync::atomic::AtomicU64::new(0),
+            queued: std::sync::atomic::AtomicU64::new(0),
         });
+        shared.count_queued();
         let records = Arc::new(writer::RecordQueue::default());
-        let (jobs, handle) = writer::spawn(shared.clone(), records.clone())?;
+        let (jobs, handle) = writer::spawn(shared.clone(), records.clone(), sequencer)?;
         Ok(Store {
             shared,
             jobs,
@@ -383,12 +425,24 @@ impl Store {
     /// Looks up match keys and returns every entry found, with the index of its key. One
     /// short read transaction; no allocation unless an entry is found.
     pub fn find_all(&self, keys: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
+        let queued = self.shared.queued() > 0;
         self.read(|txn| {
             let table = txn.open_table(tables::SUPPRESSIONS)?;
             let mut found = Vec::new();
             for (i, key) in keys.iter().enumerate() {
                 if let Some(value) = table.get(*key)? {
                     found.push((i, tables::decode(value.value())?));
+                }
+            }
+            // A fleet relay's adds made while the database was unreachable bind here at once.
+            if queued {
+                let pending = txn.open_table(tables::PENDING_ADDS)?;
+                for (i, key) in keys.iter().enumerate() {
+                    if let Some(value) = pending.get(*key)? {
+                        if !found.iter().any(|(j, _)| *j == i) {
+                            found.push((i, tables::decode(value.value())?));
+                        }
+                    }
                 }
             }
             Ok(found)
@@ -664,10 +718,73 @@ impl Store {
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// A fleet relay: the last log entry applied to this replica.
+    pub fn applied(&self) -> u64 {
+        self.shared
+            .applied
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// A fleet relay: adds kept during a database outage, not yet in the fleet's log.
+    pub fn queued_adds(&self) -> u64 {
+        self.shared.queued()
+    }
+
+    /// A fleet relay: applies entries of the fleet's log (those already applied are
+    /// skipped); returns how many were new. Fails on a gap, leaving the replica unchanged.
+    pub async fn replicate(&self, entries: Vec<replica::LogEntry>) -> Result<u64, StoreError> {
+        match self.write(Work::Replicate(entries)).await? {
+            Output::Pruned(n) => Ok(n),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// A fleet relay: its own send records not yet copied to PostgreSQL, oldest first.
+    pub fn to_ship(&self, limit: usize) -> Result<Vec<(u128, Vec<u8>)>, StoreError> {
+        self.read(|txn| {
+            let ship = txn.open_table(tables::SHIP)?;
+            let mut out = Vec::new();
+            for row in ship.iter()?.take(limit) {
+                let (id, body) = row?;
+                out.push((id.value(), body.value().to_vec()));
+            }
+            Ok(out)
+        })
+    }
+
+    /// A fleet relay: these send records are in PostgreSQL now.
+    pub async fn shipped(&self, ids: Vec<u128>) -> Result<(), StoreError> {
+        self.write(Work::Shipped(ids)).await.map(|_| ())
+    }
+
+    /// A fleet relay: the position of the last send record of other relays copied here.
+    pub fn attempts_pulled(&self) -> Result<u64, StoreError> {
+        self.read(|txn| {
+            let meta = txn.open_table(tables::META)?;
+            Ok(meta
+                .get(tables::ATTEMPTS_PULLED_KEY)?
+                .map(|v| v.value())
+                .unwrap_or(0))
+        })
+    }
+
+    /// A fleet relay: keeps other relays' send records (encoded) up to log `position`.
+    pub async fn pulled(
+        &self,
+        attempts: Vec<(u128, Vec<u8>)>,
+        position: u64,
+    ) -> Result<(), StoreError> {
+        self.write(Work::Pulled { attempts, position })
+            .await
+            .map(|_| ())
+    }
+
     /// Adds a suppression and returns once it is committed to disk.
     pub async fn add(&self, entry: NewEntry, actor: Actor) -> Result<AddOutcome, StoreError> {
         match self.write(Work::Add(entry, actor)).await? {
             Output::Added(outcome) => Ok(outcome),
+            // Kept locally while the fleet's database is unreachable.
+            Output::AddedMany(mut outcomes) if outcomes.len() == 1 => Ok(outcomes.remove(0)),
             _ => Err(unexpected()),
         }
     }

@@ -9,6 +9,7 @@ use redb::{
     Database, MultimapTable, ReadableMultimapTable, ReadableTable, Table, WriteTransaction,
 };
 
+use super::replica::Replicated;
 use super::tables::{self, decode, encode};
 use super::{
     AddOutcome, ImportCounts, ImportSummary, Lift, LiftDecision, NewEntry, Refusal, StagedRow,
@@ -111,6 +112,19 @@ pub(super) enum Work {
         units: crate::model::Units,
         actor: Actor,
     },
+    /// A fleet relay: entries of the fleet's log to apply to this replica.
+    Replicate(Vec<super::replica::LogEntry>),
+    /// A fleet relay: an add made while the log was unreachable, kept locally to be pushed.
+    QueueAdd(Vec<NewEntry>, Actor),
+    /// A fleet relay: push the adds kept during an outage to the log (the writer does it).
+    PushQueued,
+    /// A fleet relay: other relays' send records, and the log position they end at.
+    Pulled {
+        attempts: Vec<(u128, Vec<u8>)>,
+        position: u64,
+    },
+    /// A fleet relay: its own send records now in PostgreSQL.
+    Shipped(Vec<u128>),
 }
 
 /// An administrative change to a lock.
@@ -169,6 +183,8 @@ pub(super) enum Output {
 /// The next ids to hand out.
 #[derive(Clone, Copy)]
 pub(super) struct Ids {
+    /// A fleet relay: the last log entry applied to this replica.
+    pub(super) applied: u64,
     pub(super) event: u64,
     pub(super) lift: u64,
     pub(super) attempt_seq: u32,
@@ -183,7 +199,13 @@ impl Ids {
         let lifts = txn.open_table(tables::LIFTS)?;
         let last_event = events.last()?.map(|(k, _)| k.value()).unwrap_or(0);
         let last_lift = lifts.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+        let meta = txn.open_table(tables::META)?;
+        let applied = meta
+            .get(tables::FLEET_APPLIED_KEY)?
+            .map(|v| v.value())
+            .unwrap_or(0);
         Ok(Ids {
+            applied,
             event: last_event + 1,
             lift: last_lift + 1,
             attempt_seq: 0,
@@ -205,14 +227,18 @@ pub(super) struct RecordBatch {
 pub(super) struct Tables<'t> {
     /// The transaction, for tables opened on demand (an import's staging table, feedback).
     pub(super) txn: &'t WriteTransaction,
-    suppressions: Table<'t, &'static str, &'static [u8]>,
-    events: Table<'t, u64, &'static [u8]>,
-    by_key: MultimapTable<'t, &'static str, u64>,
-    lifts: Table<'t, u64, &'static [u8]>,
+    pub(super) suppressions: Table<'t, &'static str, &'static [u8]>,
+    pub(super) events: Table<'t, u64, &'static [u8]>,
+    pub(super) by_key: MultimapTable<'t, &'static str, u64>,
+    pub(super) lifts: Table<'t, u64, &'static [u8]>,
     attempts: Table<'t, u128, &'static [u8]>,
     attempts_by_key: MultimapTable<'t, &'static str, u128>,
-    locks: Table<'t, &'static str, &'static [u8]>,
-    accounts: Table<'t, &'static str, &'static str>,
+    pub(super) locks: Table<'t, &'static str, &'static [u8]>,
+    pub(super) accounts: Table<'t, &'static str, &'static str>,
+    /// What the transaction changed in replicated tables (for the fleet's log).
+    pub(super) journal: super::replica::Journal,
+    /// A fleet relay: its own send records are also queued for PostgreSQL.
+    pub(super) ship: bool,
 }
 
 pub(super) fn open_tables(txn: &WriteTransaction) -> Result<Tables<'_>, StoreError> {
@@ -226,6 +252,8 @@ pub(super) fn open_tables(txn: &WriteTransaction) -> Result<Tables<'_>, StoreErr
         attempts_by_key: txn.open_multimap_table(tables::ATTEMPTS_BY_KEY)?,
         locks: txn.open_table(tables::LOCKS)?,
         accounts: txn.open_table(tables::ACCOUNTS)?,
+        journal: super::replica::Journal::default(),
+        ship: false,
     })
 }
 
@@ -294,6 +322,35 @@ pub(super) fn apply(
         } => super::feedback::record(t, ids, now, *record, arrival, forward.map(|f| *f))
             .map(Output::Feedback),
         Work::Arrival(arrival) => super::feedback::arrive(t, &arrival).map(Output::Arrived),
+        Work::QueueAdd(entries, actor) => {
+            let add = super::replica::QueuedAdd::new(&entries, &actor, now);
+            super::replica::queue_add(t, &add)
+                .map(|e| Output::AddedMany(e.into_iter().map(AddOutcome::Queued).collect()))
+        }
+        Work::Pulled { attempts, position } => {
+            for (id, body) in &attempts {
+                let attempt: Attempt = decode(body)?;
+                let ship = std::mem::replace(&mut t.ship, false);
+                let recorded = record_attempt(t, *id, &attempt);
+                t.ship = ship;
+                recorded?;
+            }
+            t.txn
+                .open_table(tables::META)?
+                .insert(tables::ATTEMPTS_PULLED_KEY, position)?;
+            Ok(Output::Recorded)
+        }
+        Work::Shipped(shipped) => {
+            let mut ship = t.txn.open_table(tables::SHIP)?;
+            for id in shipped {
+                ship.remove(id)?;
+            }
+            Ok(Output::Recorded)
+        }
+        // The writer applies these itself: they need the fleet's log.
+        Work::Replicate(_) | Work::PushQueued => Err(StoreError::Io(
+            "log entries must be applied by the writer".into(),
+        )),
         work @ (Work::NotifyStep { .. }
         | Work::ReturnPath(_)
         | Work::Sent(_)
@@ -313,6 +370,7 @@ pub(super) fn apply(
         } => {
             for d in &domains {
                 t.accounts.insert(d.as_str(), account.as_str())?;
+                t.journal.row(Replicated::Accounts, d);
             }
             let key = format!("@{account}");
             event(
@@ -376,6 +434,7 @@ fn lock_take(
         }
     };
     t.locks.insert(key, encode(&lock)?.as_slice())?;
+    t.journal.row(Replicated::Locks, key);
     Ok(Some(lock))
 }
 
@@ -444,6 +503,7 @@ fn lock_update(
         }
         LockOp::Release { note } => {
             t.locks.remove(key)?;
+            t.journal.row(Replicated::Locks, key);
             event(
                 t,
                 ids,
@@ -461,6 +521,7 @@ fn lock_update(
     };
     event(t, ids, now, actor, kind, Some(&ekey))?;
     t.locks.insert(key, encode(&lock)?.as_slice())?;
+    t.journal.row(Replicated::Locks, key);
     Ok(Ok(Some(lock)))
 }
 
@@ -512,6 +573,7 @@ fn release_contact_lock(
     };
     let lock: Lock = decode(value.value())?;
     drop(value);
+    t.journal.row(Replicated::Locks, &key);
     event(
         t,
         ids,
@@ -563,6 +625,7 @@ pub(super) fn event(
     if let Some(key) = key {
         t.by_key.insert(key, id)?;
     }
+    t.journal.events.push((id, key.map(str::to_string)));
     Ok(id)
 }
 
@@ -605,6 +668,7 @@ pub(super) fn add(
             entry.absorb(new.reason, new.source, &new.evidence, &new.units);
             if entry != before {
                 t.suppressions.insert(key, encode(&entry)?.as_slice())?;
+                t.journal.row(Replicated::Suppressions, key);
             }
             AddOutcome::AlreadySuppressed { entry, event_id }
         }
@@ -620,6 +684,7 @@ pub(super) fn add(
                 units: new.units.clone(),
             };
             t.suppressions.insert(key, encode(&entry)?.as_slice())?;
+            t.journal.row(Replicated::Suppressions, key);
             AddOutcome::Added(entry)
         }
     };
@@ -681,6 +746,7 @@ fn lift_request(
         decision: None,
     };
     t.lifts.insert(id, encode(&lift)?.as_slice())?;
+    t.journal.row(Replicated::Lifts, &id.to_string());
     Ok(Ok(lift))
 }
 
@@ -740,6 +806,7 @@ fn lift_decide(
             ))));
         }
         t.suppressions.remove(lift.key.as_str())?;
+        t.journal.row(Replicated::Suppressions, &lift.key);
         event(
             t,
             ids,
@@ -772,6 +839,7 @@ fn lift_decide(
         why,
     });
     t.lifts.insert(id, encode(&lift)?.as_slice())?;
+    t.journal.row(Replicated::Lifts, &id.to_string());
     Ok(Ok(lift))
 }
 
@@ -875,8 +943,18 @@ pub(super) fn apply_records(
     Ok(())
 }
 
-fn record_attempt(t: &mut Tables<'_>, id: u128, attempt: &Attempt) -> Result<(), StoreError> {
-    t.attempts.insert(id, encode(attempt)?.as_slice())?;
+pub(super) fn record_attempt(
+    t: &mut Tables<'_>,
+    id: u128,
+    attempt: &Attempt,
+) -> Result<(), StoreError> {
+    let encoded = encode(attempt)?;
+    if t.ship {
+        t.txn
+            .open_table(tables::SHIP)?
+            .insert(id, encoded.as_slice())?;
+    }
+    t.attempts.insert(id, encoded.as_slice())?;
     for key in attempt_keys(attempt) {
         t.attempts_by_key.insert(key.as_str(), id)?;
     }

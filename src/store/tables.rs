@@ -56,6 +56,22 @@ pub const NOTIFY: TableDefinition<&str, &[u8]> = TableDefinition::new("notify");
 /// Mail the relay sends on its own, until the upstream took it: the outbox.
 pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 
+/// A fleet relay's adds made while PostgreSQL was unreachable, by match key: in force on this
+/// relay (RCPTs read them with the list) until the log holds them.
+pub const PENDING_ADDS: TableDefinition<&str, &[u8]> = TableDefinition::new("pending_adds");
+
+/// Those adds, in the order they were made, waiting to be pushed to the fleet's log.
+pub const FLEET_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("fleet_outbox");
+
+/// A fleet relay's own send records not yet copied to PostgreSQL, by attempt id.
+pub const SHIP: TableDefinition<u128, &[u8]> = TableDefinition::new("ship");
+
+/// The `META` key holding the last log entry this replica applied.
+pub const FLEET_APPLIED_KEY: &str = "fleet_applied";
+
+/// The `META` key holding the position of the last send record of other relays copied here.
+pub const ATTEMPTS_PULLED_KEY: &str = "attempts_pulled";
+
 /// The name prefix of import staging tables (one per import in progress).
 pub const STAGING_PREFIX: &str = "import-staging-";
 

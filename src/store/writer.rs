@@ -188,6 +188,9 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(tables::OUTBOX)?;
         txn.open_table(tables::RETURN_PATHS)?;
         txn.open_table(tables::NOTIFY)?;
+        txn.open_table(tables::PENDING_ADDS)?;
+        txn.open_table(tables::FLEET_OUTBOX)?;
+        txn.open_table(tables::SHIP)?;
     }
     // Staging tables of imports cut short by a crash: void.
     let leftovers: Vec<String> = txn
@@ -206,8 +209,12 @@ pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
 pub(super) fn spawn(
     shared: Arc<Shared>,
     records: Arc<RecordQueue>,
+    sequencer: Option<Box<dyn super::replica::Sequencer>>,
 ) -> Result<(mpsc::Sender<Job>, std::thread::JoinHandle<()>), StoreError> {
     let ids = Ids::load(&*shared.db()?)?;
+    shared
+        .applied
+        .store(ids.applied, std::sync::atomic::Ordering::Release);
     let (tx, rx) = mpsc::channel(QUEUE);
     let handle = std::thread::Builder::new()
         .name("store-writer".into())
@@ -220,6 +227,7 @@ pub(super) fn spawn(
                 unsynced: None,
                 pending: Pending::default(),
                 last_reopen: None,
+                fleet: sequencer.map(super::fleet::Fleet::new),
             }
             .run(rx)
         })
@@ -269,10 +277,10 @@ static REOPEN_FAILURES: crate::panics::Throttle = crate::panics::Throttle::new(6
 /// How often a store that cannot write is reopened.
 const REOPEN_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-struct Writer {
-    shared: Arc<Shared>,
+pub(super) struct Writer {
+    pub(super) shared: Arc<Shared>,
     records: Arc<RecordQueue>,
-    ids: Ids,
+    pub(super) ids: Ids,
     stats: WriterStats,
     /// Since when send records have been committed without fsync, if they have.
     unsynced: Option<std::time::Instant>,
@@ -280,9 +288,11 @@ struct Writer {
     pending: Pending,
     /// When the store was last reopened after a write error.
     last_reopen: Option<std::time::Instant>,
+    /// A fleet relay: the fleet's log and what waits for it.
+    pub(super) fleet: Option<super::fleet::Fleet>,
 }
 
-type Reply = Option<oneshot::Sender<Result<Output, StoreError>>>;
+pub(super) type Reply = Option<oneshot::Sender<Result<Output, StoreError>>>;
 
 impl Writer {
     /// The next job. While send records are committed but not yet synced, waits at most until
@@ -293,9 +303,15 @@ impl Writer {
                 .unsynced
                 .map(|since| RECORD_SYNC.saturating_sub(since.elapsed()));
             let reopen_in = (!self.shared.is_writable()).then_some(REOPEN_EVERY);
-            let wait = match (sync_in, reopen_in) {
-                (None, None) => return rx.blocking_recv(),
-                (a, b) => a.into_iter().chain(b).min().unwrap_or(REOPEN_EVERY),
+            let push_in = self.fleet.as_ref().and_then(|f| f.push_in(&self.shared));
+            let wait = match (sync_in, reopen_in, push_in) {
+                (None, None, None) => return rx.blocking_recv(),
+                (a, b, c) => a
+                    .into_iter()
+                    .chain(b)
+                    .chain(c)
+                    .min()
+                    .unwrap_or(REOPEN_EVERY),
             };
             match clock.recv_within(rx, wait) {
                 Received::Job(job) => return Some(*job),
@@ -310,6 +326,17 @@ impl Writer {
                         self.reopen();
                     } else if self.unsynced.is_some() {
                         self.sync();
+                    }
+                    if self
+                        .fleet
+                        .as_ref()
+                        .and_then(|f| f.push_in(&self.shared))
+                        .is_some_and(|d| d.is_zero())
+                    {
+                        return Some(Job::Write {
+                            work: Work::PushQueued,
+                            reply: None,
+                        });
                     }
                 }
             }
@@ -520,7 +547,7 @@ impl Writer {
 
     /// Answers every job with the reason the store cannot write; send records are kept to be
     /// written once it can.
-    fn refuse(&mut self, writes: Vec<(Work, Reply)>) {
+    pub(super) fn refuse(&mut self, writes: Vec<(Work, Reply)>) {
         let why = StoreError::Unwritable(self.shared.why());
         for (work, reply) in writes {
             if let Work::Records {
@@ -537,7 +564,11 @@ impl Writer {
     }
 
     /// Gives send records their ids.
-    fn batch(&mut self, attempts: Vec<Attempt>, locks: Vec<(String, Lock)>) -> RecordBatch {
+    pub(super) fn batch(
+        &mut self,
+        attempts: Vec<Attempt>,
+        locks: Vec<(String, Lock)>,
+    ) -> RecordBatch {
         let attempts = attempts
             .into_iter()
             .map(|a| {
@@ -564,9 +595,19 @@ impl Writer {
         }
     }
 
+    /// Applies the jobs: through the fleet's log when they change what every replica holds,
+    /// in this store alone otherwise.
+    fn commit(&mut self, writes: Vec<(Work, Reply)>) {
+        if self.fleet.is_some() && writes.iter().any(|(w, _)| super::fleet::sequenced(w)) {
+            self.commit_fleet(writes);
+        } else {
+            self.commit_local(writes);
+        }
+    }
+
     /// Applies the jobs in one transaction and answers each after the commit. On any storage
     /// error nothing of the batch is kept, every job gets the error, and the store is reopened.
-    fn commit(&mut self, writes: Vec<(Work, Reply)>) {
+    pub(super) fn commit_local(&mut self, writes: Vec<(Work, Reply)>) {
         let saved = self.ids;
         // Only a batch of nothing but send records may skip the fsync (see RECORD_SYNC).
         let records_only = writes.iter().all(|(w, _)| {
@@ -616,38 +657,59 @@ impl Writer {
             }
             {
                 let mut t = open_tables(&txn)?;
-                for (work, reply) in pending.by_ref() {
-                    let applied = match work {
-                        Work::Records {
-                            attempts,
-                            locks,
-                            claims,
-                        } => {
-                            batch.claims.extend(claims);
-                            let records = self.batch(attempts, locks);
-                            let applied = apply_records(&mut t, &mut self.ids, now, &records);
-                            batch.records.push(records);
-                            applied.map(|()| Output::Recorded)
-                        }
-                        other => apply(&mut t, &mut self.ids, now, other),
-                    };
-                    match applied {
-                        Ok(output) => batch.done.push((reply, output)),
-                        Err(e) => {
-                            batch.done.push((reply, Output::Recorded));
-                            return Err(e);
-                        }
-                    }
-                }
+                t.ship = self.fleet.is_some();
+                self.apply_jobs(&mut t, now, pending, batch)?;
             }
             txn.commit()?;
             Ok(())
         })
     }
 
+    /// Applies the jobs to the open transaction, noting each answer in `batch`.
+    pub(super) fn apply_jobs(
+        &mut self,
+        t: &mut super::rules::Tables<'_>,
+        now: Timestamp,
+        pending: &mut std::vec::IntoIter<(Work, Reply)>,
+        batch: &mut Applied,
+    ) -> Result<(), StoreError> {
+        for (work, reply) in pending.by_ref() {
+            let applied = match work {
+                Work::Records {
+                    attempts,
+                    locks,
+                    claims,
+                } => {
+                    batch.claims.extend(claims);
+                    let records = self.batch(attempts, locks);
+                    let applied = apply_records(t, &mut self.ids, now, &records);
+                    batch.records.push(records);
+                    applied.map(|()| Output::Recorded)
+                }
+                Work::Replicate(entries) => self.replicate(t, &entries),
+                Work::PushQueued => self.push_queued(t),
+                other => apply(t, &mut self.ids, now, other),
+            };
+            match applied {
+                Ok(output) => batch.done.push((reply, output)),
+                Err(e) => {
+                    batch.done.push((reply, Output::Recorded));
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// After a commit: counts it, notes what is not yet durable, and answers every job.
-    fn committed(&mut self, batch: Applied, durable: bool) {
+    pub(super) fn committed(&mut self, batch: Applied, durable: bool) {
         self.stats.commits += 1;
+        self.shared
+            .applied
+            .store(self.ids.applied, std::sync::atomic::Ordering::Release);
+        if self.fleet.is_some() {
+            self.shared.count_queued();
+        }
         let added = batch.done.iter().any(|(_, o)| {
             matches!(
                 o,
@@ -683,7 +745,7 @@ impl Writer {
 
     /// After a failed transaction: keeps the send records for later, answers every job with
     /// the error, and on a storage failure starts the reopening.
-    fn rolled_back(&mut self, e: &StoreError, batch: Applied, rest: Vec<(Work, Reply)>) {
+    pub(super) fn rolled_back(&mut self, e: &StoreError, batch: Applied, rest: Vec<(Work, Reply)>) {
         if e.is_storage_failure() {
             // Records of this batch and those queued behind it are written once the store
             // can write again.
@@ -705,11 +767,11 @@ impl Writer {
 
 /// What one transaction applied, for answering once it is committed (or rolled back).
 #[derive(Default)]
-struct Applied {
+pub(super) struct Applied {
     /// Each job's answer.
-    done: Vec<(Reply, Output)>,
+    pub(super) done: Vec<(Reply, Output)>,
     /// The send records written.
-    records: Vec<RecordBatch>,
+    pub(super) records: Vec<RecordBatch>,
     /// Lock claims, released (dropped) with this: after the commit.
-    claims: Vec<Claim>,
+    pub(super) claims: Vec<Claim>,
 }

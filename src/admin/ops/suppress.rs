@@ -48,8 +48,12 @@ pub struct Added {
     pub created: bool,
     /// The entry in force after the add.
     pub entry: Entry,
-    /// The event that recorded this add.
+    /// The event that recorded this add (0 while it is queued).
     pub event_id: u64,
+    /// A fleet relay that could not reach PostgreSQL: the entry is in force on this relay
+    /// and goes to the fleet's log once the database is back.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queued: bool,
 }
 
 /// A page of the list in key order. Answered with [`Page`].
@@ -120,12 +124,22 @@ pub async fn add(op: SuppressAdd, cx: &mut Cx<'_>) -> Result<Added, Denied> {
             (entry, true, id)
         }
         AddOutcome::AlreadySuppressed { entry, event_id } => (entry, false, event_id),
+        AddOutcome::Queued(entry) => {
+            tracing::warn!(actor = %cx.actor, target = %entry.target, reason = %entry.reason, "suppression added on this relay only: the fleet's database is unreachable; it is pushed to the fleet when the database is back");
+            return Ok(Added {
+                created: true,
+                entry,
+                event_id: 0,
+                queued: true,
+            });
+        }
     };
     tracing::info!(actor = %cx.actor, target = %entry.target, reason = %entry.reason, created, "suppression added");
     Ok(Added {
         created,
         entry,
         event_id,
+        queued: false,
     })
 }
 

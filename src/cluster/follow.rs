@@ -1,0 +1,174 @@
+//! The follower: keeps the local replica current with the fleet's log.
+//!
+//! LISTEN wakes it on every commit to the log; a poll every second catches up anyway
+//! (notifications can be missed, and a quiet log must still be confirmed current). Each round
+//! it fetches what the replica lacks, applies it through the store's writer, and confirms the
+//! replica current as of the moment it asked when the answer held everything. It also copies
+//! this relay's send records to PostgreSQL and the other relays' back (fleet-wide audits), and
+//! reports where this node stands for `cluster status`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+
+use super::pg::{self, Db, PgError};
+use super::Gate;
+use crate::store::Store;
+
+/// Entries fetched per round; a relay far behind applies the log in rounds of this size.
+const BATCH: i64 = 20_000;
+
+/// Send records copied per round, each way.
+const RECORDS: usize = 5_000;
+
+/// How often the follower asks even without a notification.
+const POLL: Duration = Duration::from_secs(1);
+
+/// Failures logged at most this often.
+static FAILURES: crate::panics::Throttle = crate::panics::Throttle::new(10);
+
+/// Follows until `stop` says so, reconnecting after any failure.
+pub async fn run(
+    db: Db,
+    store: Store,
+    gate: Arc<Gate>,
+    node: String,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let result = follow(&db, &store, &gate, &node, &mut stop).await;
+        if *stop.borrow() {
+            return;
+        }
+        if let Err(e) = result {
+            if let Some(held_back) = FAILURES.should_log() {
+                tracing::warn!(
+                    node = node.as_str(),
+                    error = %e,
+                    failures_since_last = held_back,
+                    "cannot follow the fleet's log; retrying every second"
+                );
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// One connection's worth of following.
+async fn follow(
+    db: &Db,
+    store: &Store,
+    gate: &Gate,
+    node: &str,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<(), PgError> {
+    let (mut client, mut notes) =
+        pg::within(pg::STATEMENT_TIMEOUT, "the connection", db.connect()).await?;
+    let applied = pg::within(
+        pg::STATEMENT_TIMEOUT,
+        "the migrations",
+        pg::migrate(&mut client),
+    )
+    .await?;
+    if !applied.is_empty() {
+        tracing::info!(versions = ?applied, "the fleet's database schema was migrated");
+    }
+    client
+        .batch_execute(&format!("LISTEN {}", pg::CHANNEL))
+        .await?;
+    let mut last_report: Option<(Instant, u64)> = None;
+    loop {
+        let asked = Instant::now();
+        let fetched = pg::within(
+            pg::STATEMENT_TIMEOUT,
+            "a read of the log",
+            pg::fetch(&client, store.applied(), None, BATCH),
+        )
+        .await?;
+        let complete = (fetched.len() as i64) < BATCH;
+        if !fetched.is_empty() {
+            store
+                .replicate(fetched)
+                .await
+                .map_err(|e| PgError(format!("cannot apply the log: {e}")))?;
+        }
+        if complete {
+            gate.confirm(asked);
+        }
+        copy_records(&mut client, store, node).await?;
+        // Reported when the position moved, and every second anyway (the lag's clock).
+        let applied = store.applied();
+        if last_report.is_none_or(|(at, was)| was != applied || at.elapsed() >= POLL) {
+            let queued = store.queued_adds();
+            pg::within(
+                pg::STATEMENT_TIMEOUT,
+                "a status report",
+                pg::report(&client, node, applied, complete, queued),
+            )
+            .await?;
+            last_report = Some((Instant::now(), applied));
+        }
+        if !complete {
+            continue;
+        }
+        tokio::select! {
+            note = notes.recv() => {
+                if note.is_none() {
+                    return Err(PgError("the connection to PostgreSQL closed".into()));
+                }
+                drain(&mut notes);
+            }
+            _ = tokio::time::sleep(POLL) => {}
+            _ = stop.changed() => return Ok(()),
+        }
+    }
+}
+
+/// Takes every notification already queued: one round answers them all.
+fn drain(notes: &mut mpsc::UnboundedReceiver<()>) {
+    while notes.try_recv().is_ok() {}
+}
+
+/// Copies this relay's send records out and the others' in, a bounded number each way.
+async fn copy_records(
+    client: &mut tokio_postgres::Client,
+    store: &Store,
+    node: &str,
+) -> Result<(), PgError> {
+    let mine = store
+        .to_ship(RECORDS)
+        .map_err(|e| PgError(format!("cannot read send records: {e}")))?;
+    if !mine.is_empty() {
+        pg::within(
+            pg::STATEMENT_TIMEOUT,
+            "a copy of send records",
+            pg::ship(client, node, &mine),
+        )
+        .await?;
+        store
+            .shipped(mine.into_iter().map(|(id, _)| id).collect())
+            .await
+            .map_err(|e| PgError(format!("cannot note shipped send records: {e}")))?;
+    }
+    let after = store
+        .attempts_pulled()
+        .map_err(|e| PgError(format!("cannot read the store: {e}")))?;
+    let theirs = pg::within(
+        pg::STATEMENT_TIMEOUT,
+        "a read of send records",
+        pg::pull(client, node, after, RECORDS as i64),
+    )
+    .await?;
+    if let Some(last) = theirs.last().map(|(pos, _, _)| *pos) {
+        let attempts = theirs.into_iter().map(|(_, id, body)| (id, body)).collect();
+        store
+            .pulled(attempts, last)
+            .await
+            .map_err(|e| PgError(format!("cannot keep send records: {e}")))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,261 @@
+//! Many relays, one list: fleet mode on PostgreSQL (`[cluster]`).
+//!
+//! PostgreSQL holds the log (the history events, with the rows they describe) and the lock
+//! claims. Each relay keeps its redb store as a replica of the log ([`crate::store::replica`]):
+//! RCPT checks read only the replica, so the wire gains no round trip for suppressions. A
+//! relay that has not confirmed it is current within `max_lag` answers new recipients
+//! `451 4.3.0` ([`Gate`]). Lock claims at RCPT are one conditional write in PostgreSQL, so of
+//! two relays racing for a contact exactly one wins.
+
+pub mod follow;
+pub mod pg;
+mod sequencer;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::claims::Claim;
+use crate::config::ClusterConfig;
+use crate::model::{Actor, Lock, Review, Timestamp};
+pub use pg::{Db, PgError};
+pub use sequencer::PgSequencer;
+
+/// How long a claim taken at RCPT holds before its message is relayed (the relayed message's
+/// lock then runs for the full ttl). A message that fails keeps others out for this long.
+const CLAIM_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Whether this relay may decide: current with the fleet's log within `max_lag`.
+pub struct Gate {
+    origin: Instant,
+    /// Milliseconds since `origin` (plus one) when the replica was last known current; 0:
+    /// never since start.
+    confirmed: AtomicU64,
+    max_lag: Duration,
+    /// Whether the lag is over the bound (for logging the crossing once).
+    behind: AtomicBool,
+}
+
+impl Gate {
+    /// A gate that is closed until the first confirmation.
+    pub fn new(max_lag: Duration) -> Gate {
+        Gate {
+            origin: Instant::now(),
+            confirmed: AtomicU64::new(0),
+            max_lag,
+            behind: AtomicBool::new(true),
+        }
+    }
+
+    /// The replica held everything the log had when `asked` (the time the question was sent).
+    pub fn confirm(&self, asked: Instant) {
+        let ms = asked.saturating_duration_since(self.origin).as_millis() as u64 + 1;
+        self.confirmed.fetch_max(ms, Ordering::AcqRel);
+    }
+
+    /// How long since the replica was last known current (`None`: never since start).
+    pub fn lag(&self) -> Option<Duration> {
+        match self.confirmed.load(Ordering::Acquire) {
+            0 => None,
+            ms => Some(
+                self.origin
+                    .elapsed()
+                    .saturating_sub(Duration::from_millis(ms - 1)),
+            ),
+        }
+    }
+
+    /// `Ok` when current within `max_lag`; otherwise why not, for the log and the reply.
+    pub fn check(&self) -> Result<(), String> {
+        match self.lag() {
+            Some(lag) if lag <= self.max_lag => Ok(()),
+            Some(lag) => Err(format!(
+                "this relay has not confirmed it is current with the fleet for {} \
+                 (cluster.max_lag {})",
+                humantime::format_duration(Duration::from_millis(lag.as_millis() as u64)),
+                humantime::format_duration(self.max_lag)
+            )),
+            None => Err("this relay has not caught up with the fleet's log yet".into()),
+        }
+    }
+
+    /// Logs when the lag crosses the bound, either way.
+    pub fn watch(&self, node: &str) {
+        let over = self.check();
+        let was = self.behind.swap(over.is_err(), Ordering::AcqRel);
+        match (&over, was) {
+            (Err(why), false) => tracing::error!(
+                node,
+                why = why.as_str(),
+                "BEHIND THE FLEET: new recipients get 451 4.3.0 until this relay is current again"
+            ),
+            (Ok(()), true) => tracing::info!(
+                node,
+                lag_ms = self.lag().map(|l| l.as_millis() as u64),
+                "current with the fleet's log; recipients are decided again"
+            ),
+            _ => {}
+        }
+    }
+}
+
+/// This relay's membership in a fleet.
+pub struct Cluster {
+    /// This relay's name.
+    pub node: String,
+    /// Whether it may decide.
+    pub gate: Arc<Gate>,
+    db: Db,
+    /// Connections for lock claims at RCPT.
+    pool: deadpool_postgres::Pool,
+    claim_timeout: Duration,
+}
+
+/// What a claim at RCPT found.
+pub enum ClaimOutcome {
+    /// Every key is the owner's now (for the claim window, until the message is relayed).
+    Claimed,
+    /// Another owner holds this one (the rest of the claims may have been taken).
+    Held(Lock),
+}
+
+impl Cluster {
+    /// From `[cluster]`; connects lazily (a database that is down at start only keeps the
+    /// relay from deciding until it is back).
+    pub fn new(config: &ClusterConfig) -> Result<Cluster, PgError> {
+        let db = Db::new(config)?;
+        let manager_config = deadpool_postgres::ManagerConfig {
+            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+        };
+        let manager = match db.tls() {
+            Some(tls) => deadpool_postgres::Manager::from_config(
+                db.config().clone(),
+                tls.clone(),
+                manager_config,
+            ),
+            None => deadpool_postgres::Manager::from_config(
+                db.config().clone(),
+                tokio_postgres::NoTls,
+                manager_config,
+            ),
+        };
+        let pool = deadpool_postgres::Pool::builder(manager)
+            .max_size(config.pool_size)
+            .build()
+            .map_err(|e| PgError(format!("cannot set up the PostgreSQL pool: {e}")))?;
+        Ok(Cluster {
+            node: config.node.clone(),
+            gate: Arc::new(Gate::new(config.max_lag)),
+            db,
+            pool,
+            claim_timeout: config.claim_timeout,
+        })
+    }
+
+    /// The writer's way to the log (it runs on the writer thread and calls into `runtime`).
+    pub fn sequencer(&self, runtime: tokio::runtime::Handle) -> PgSequencer {
+        PgSequencer::new(
+            self.db.clone(),
+            self.node.clone(),
+            runtime,
+            self.gate.clone(),
+        )
+    }
+
+    /// The connection settings.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Claims the keys for their owner across the fleet: one conditional write per key,
+    /// all within `claim_timeout`. An error means nobody can tell: the caller answers 451.
+    pub async fn claim(&self, claims: &[Claim], now: Timestamp) -> Result<ClaimOutcome, PgError> {
+        if claims.is_empty() {
+            return Ok(ClaimOutcome::Claimed);
+        }
+        pg::within(self.claim_timeout, "a lock claim", async {
+            let client = self
+                .pool
+                .get()
+                .await
+                .map_err(|e| PgError(format!("no PostgreSQL connection for a claim: {e}")))?;
+            let insert = client
+                .prepare_cached(
+                    "INSERT INTO dnc_claims AS c (key, owner, until, review, node) \
+                     VALUES ($1, $2, $3, false, $4) ON CONFLICT (key) DO UPDATE SET \
+                     until = CASE WHEN c.owner = EXCLUDED.owner \
+                     THEN GREATEST(c.until, EXCLUDED.until) ELSE EXCLUDED.until END, \
+                     owner = EXCLUDED.owner, node = EXCLUDED.node \
+                     WHERE c.owner = EXCLUDED.owner OR (c.until <= $5 AND NOT c.review) \
+                     RETURNING owner",
+                )
+                .await?;
+            for claim in claims {
+                let lock = claim.lock();
+                let until = lock.expires.min(lock.since.plus(CLAIM_WINDOW));
+                let won = client
+                    .query_opt(
+                        &insert,
+                        &[&claim.key(), &lock.owner, &until.0, &self.node, &now.0],
+                    )
+                    .await?;
+                if won.is_some() {
+                    continue;
+                }
+                let row = client
+                    .query_opt(
+                        "SELECT owner, until, review FROM dnc_claims WHERE key = $1",
+                        &[&claim.key()],
+                    )
+                    .await?;
+                // Gone in between (released): the next RCPT claims it.
+                let Some(row) = row else {
+                    return Err(PgError("the claim changed while it was taken".into()));
+                };
+                let review: bool = row.get(2);
+                return Ok(ClaimOutcome::Held(Lock {
+                    owner: row.get(0),
+                    team: None,
+                    expires: Timestamp(row.get(1)),
+                    review: review.then(|| Review {
+                        by: Actor::system(),
+                        at: now,
+                        note: "under review".into(),
+                    }),
+                    ..lock.clone()
+                }));
+            }
+            Ok(ClaimOutcome::Claimed)
+        })
+        .await
+    }
+
+    /// Starts following the log: the follower (which also copies send records both ways and
+    /// reports this node) and the lag watch. They stop with `stop`.
+    pub fn start(
+        self: &Arc<Self>,
+        store: crate::store::Store,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let follower = tokio::spawn(follow::run(
+            self.db.clone(),
+            store,
+            self.gate.clone(),
+            self.node.clone(),
+            stop.clone(),
+        ));
+        let gate = self.gate.clone();
+        let node = self.node.clone();
+        let mut stop_watch = stop;
+        let watch = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => gate.watch(&node),
+                    _ = stop_watch.changed() => return,
+                }
+            }
+        });
+        vec![follower, watch]
+    }
+}

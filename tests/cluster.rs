@@ -189,3 +189,212 @@ fn wait_status(fleet: &Fleet, ok: impl Fn(&serde_json::Value) -> bool) -> serde_
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// The kinds of the events in `target`'s history as `node` holds it.
+fn history_kinds(fleet: &Fleet, node: &str, target: &str) -> Vec<String> {
+    let out = fleet.cli(node, &["audit", "contact", target, "--json"]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut kinds = Vec::new();
+    collect_kinds(&report, &mut kinds);
+    kinds
+}
+
+fn collect_kinds(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            if let (Some(kind), Some(_)) = (map.get("kind"), map.get("id")) {
+                if let Some(k) = kind.as_str() {
+                    out.push(k.to_string());
+                }
+            }
+            map.values().for_each(|v| collect_kinds(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_kinds(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_relay_killed_with_kill_9_catches_up_when_restarted() {
+    let Some(fleet) = Fleet::new() else { return };
+    let a = fleet.start("a", "");
+    let b = fleet.start("b", "");
+    wait_current(&a, Duration::from_secs(20));
+    wait_current(&b, Duration::from_secs(20));
+    suppress(&fleet, "a", "before@prospect.example");
+    wait_reply(&b, "before@prospect.example", "550 5.7.1", Duration::from_secs(5));
+    b.kill9();
+    let targets: Vec<String> = (0..5).map(|i| format!("while{i}@prospect.example")).collect();
+    for t in &targets {
+        suppress(&fleet, "a", t);
+    }
+    let b = fleet.start("b", "");
+    wait_current(&b, Duration::from_secs(20));
+    for t in &targets {
+        assert!(
+            Smtp::rcpt_reply(b.addr, t).starts_with("550 5.7.1"),
+            "{t} added while b was down is refused by b once it is current"
+        );
+    }
+    // Its history has each add once, as a's has.
+    assert!(history_kinds(&fleet, "b", "while3@prospect.example").contains(&"suppressed".into()));
+    assert_eq!(
+        history_kinds(&fleet, "b", "while3@prospect.example"),
+        history_kinds(&fleet, "a", "while3@prospect.example")
+    );
+    drop(a);
+}
+
+#[test]
+fn with_postgres_down_adds_still_block_lifts_are_refused_and_the_outbox_arrives_once() {
+    let Some(mut fleet) = Fleet::new() else { return };
+    let a = fleet.start("a", "");
+    let b = fleet.start("b", "");
+    wait_current(&a, Duration::from_secs(20));
+    wait_current(&b, Duration::from_secs(20));
+    suppress(&fleet, "a", "old@prospect.example");
+    wait_reply(&b, "old@prospect.example", "550 5.7.1", Duration::from_secs(5));
+
+    fleet.pg.stop();
+    // An add is in force on this relay at once, even without the database.
+    let said = suppress(&fleet, "a", "during@prospect.example");
+    assert!(said.contains("on this relay now"), "{said}");
+    assert!(Smtp::rcpt_reply(a.addr, "during@prospect.example").starts_with("550 5.7.1"));
+    // A lift needs the fleet: refused, in words.
+    let out = fleet.cli(
+        "a",
+        &["lift", "request", "old@prospect.example", "--proof", "she wrote back"],
+    );
+    assert!(!out.status.success());
+    let said = text(&out.stderr) + &text(&out.stdout);
+    assert!(said.contains("PostgreSQL") && said.contains("unreachable"), "{said}");
+    // Past max_lag (2 s) neither relay can prove it is current: new recipients get 451.
+    std::thread::sleep(Duration::from_millis(2500));
+    for relay in [&a, &b] {
+        let reply = Smtp::rcpt_reply(relay.addr, "anyone@fresh.example");
+        assert!(reply.starts_with("451 4.3.0"), "{reply}");
+    }
+    // cluster status cannot reach the database: exit 3.
+    assert_eq!(fleet.cli("a", &["cluster", "status"]).status.code(), Some(3));
+
+    fleet.pg.resume();
+    wait_current(&a, Duration::from_secs(20));
+    wait_current(&b, Duration::from_secs(20));
+    wait_reply(&b, "during@prospect.example", "550 5.7.1", Duration::from_secs(5));
+    // Exactly once: one push recorded, one add in the history, on both relays.
+    assert_eq!(fleet.pg.psql(&fleet.db, "SELECT count(*) FROM dnc_ops"), "1");
+    for node in ["a", "b"] {
+        let kinds = history_kinds(&fleet, node, "during@prospect.example");
+        assert_eq!(
+            kinds.iter().filter(|k| *k == "suppressed" || *k == "readded").count(),
+            1,
+            "{node}: {kinds:?}"
+        );
+    }
+    let status = wait_status(&fleet, |s| {
+        s["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["current"] == true && n["queued"] == 0 && n["behind"] == 0)
+    });
+    assert_eq!(status["nodes"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn two_relays_racing_for_the_same_contacts_each_have_exactly_one_winner() {
+    let Some(fleet) = Fleet::new() else { return };
+    let owners = r#"
+[locks]
+contact = "block"
+account = "off"
+
+[[owners]]
+name = "alice"
+senders = ["alice@sales.example"]
+
+[[owners]]
+name = "bob"
+senders = ["bob@sales.example"]
+"#;
+    let a = fleet.start("a", owners);
+    let b = fleet.start("b", owners);
+    wait_current(&a, Duration::from_secs(20));
+    wait_current(&b, Duration::from_secs(20));
+    let contacts: Vec<String> = (0..20).map(|i| format!("race{i}@target.example")).collect();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let race = |addr: std::net::SocketAddr, from: &'static str| {
+        let contacts = contacts.clone();
+        let barrier = barrier.clone();
+        std::thread::spawn(move || {
+            contacts
+                .iter()
+                .map(|c| {
+                    let mut s = Smtp::connect(addr);
+                    s.cmd("EHLO t\r\n");
+                    s.cmd(&format!("MAIL FROM:<{from}>\r\n"));
+                    barrier.wait();
+                    let reply = s.cmd(&format!("RCPT TO:<{c}>\r\n"));
+                    s.cmd("QUIT\r\n");
+                    reply
+                })
+                .collect::<Vec<String>>()
+        })
+    };
+    let alice = race(a.addr, "alice@sales.example");
+    let bob = race(b.addr, "bob@sales.example");
+    let (alice, bob) = (alice.join().unwrap(), bob.join().unwrap());
+    for (i, (ra, rb)) in alice.iter().zip(&bob).enumerate() {
+        let wins = [ra, rb].iter().filter(|r| r.starts_with("250")).count();
+        assert_eq!(wins, 1, "contact {i}: alice got {ra}, bob got {rb}");
+        for r in [ra, rb] {
+            assert!(r.starts_with("250") || r.starts_with("550 5.7.1"), "{r}");
+        }
+    }
+}
+
+/// Entries imported before the new relay joins: `DNC_RELAY_FLEET_ENTRIES`, 1,000,000 by default
+/// (the issue's size).
+fn join_entries() -> usize {
+    std::env::var("DNC_RELAY_FLEET_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+#[test]
+fn a_new_relay_joins_a_database_with_many_entries_and_serves_only_once_current() {
+    let Some(fleet) = Fleet::new() else { return };
+    let a = fleet.start("a", "");
+    wait_current(&a, Duration::from_secs(20));
+    let n = join_entries();
+    let csv = fleet.root.path().join("list.csv");
+    let mut body = String::with_capacity(n * 32);
+    body.push_str("email\n");
+    for i in 0..n {
+        body.push_str(&format!("lead{i}@list{}.example\n", i % 997));
+    }
+    std::fs::write(&csv, body).unwrap();
+    let started = Instant::now();
+    let out = fleet.cli(
+        "a",
+        &["import", csv.to_str().unwrap(), "--reason", "unsubscribe"],
+    );
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    eprintln!("imported {n} entries through the fleet in {:?}", started.elapsed());
+    let last = format!("lead{}@list{}.example", n - 1, (n - 1) % 997);
+    assert!(Smtp::rcpt_reply(a.addr, &last).starts_with("550 5.7.1"));
+
+    // A new relay: 451 until it holds the whole log, then the list in force.
+    let started = Instant::now();
+    let c = fleet.start("c", "");
+    let first = Smtp::rcpt_reply(c.addr, &last);
+    assert!(first.starts_with("451 4.3.0"), "before it is current: {first}");
+    wait_current(&c, Duration::from_secs(600));
+    eprintln!("a new relay caught up with {n} entries in {:?}", started.elapsed());
+    for i in [0, n / 2, n - 1] {
+        let t = format!("lead{i}@list{}.example", i % 997);
+        assert!(Smtp::rcpt_reply(c.addr, &t).starts_with("550 5.7.1"), "{t}");
+    }
+}

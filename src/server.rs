@@ -333,6 +333,11 @@ impl Server {
         &self.relay
     }
 
+    /// A fleet relay's membership (its gate, its claims), for tests and benchmarks.
+    pub fn cluster(&self) -> Option<&Arc<crate::cluster::Cluster>> {
+        self.ctx.cluster.as_ref()
+    }
+
     /// The config in force.
     pub fn config(&self) -> &Config {
         &self.config

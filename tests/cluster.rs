@@ -193,7 +193,12 @@ fn wait_status(fleet: &Fleet, ok: impl Fn(&serde_json::Value) -> bool) -> serde_
 /// The kinds of the events in `target`'s history as `node` holds it.
 fn history_kinds(fleet: &Fleet, node: &str, target: &str) -> Vec<String> {
     let out = fleet.cli(node, &["audit", "contact", target, "--json"]);
-    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut kinds = Vec::new();
     collect_kinds(&report, &mut kinds);
@@ -223,9 +228,16 @@ fn a_relay_killed_with_kill_9_catches_up_when_restarted() {
     wait_current(&a, Duration::from_secs(20));
     wait_current(&b, Duration::from_secs(20));
     suppress(&fleet, "a", "before@prospect.example");
-    wait_reply(&b, "before@prospect.example", "550 5.7.1", Duration::from_secs(5));
+    wait_reply(
+        &b,
+        "before@prospect.example",
+        "550 5.7.1",
+        Duration::from_secs(5),
+    );
     b.kill9();
-    let targets: Vec<String> = (0..5).map(|i| format!("while{i}@prospect.example")).collect();
+    let targets: Vec<String> = (0..5)
+        .map(|i| format!("while{i}@prospect.example"))
+        .collect();
     for t in &targets {
         suppress(&fleet, "a", t);
     }
@@ -248,13 +260,20 @@ fn a_relay_killed_with_kill_9_catches_up_when_restarted() {
 
 #[test]
 fn with_postgres_down_adds_still_block_lifts_are_refused_and_the_outbox_arrives_once() {
-    let Some(mut fleet) = Fleet::new() else { return };
+    let Some(mut fleet) = Fleet::new() else {
+        return;
+    };
     let a = fleet.start("a", "");
     let b = fleet.start("b", "");
     wait_current(&a, Duration::from_secs(20));
     wait_current(&b, Duration::from_secs(20));
     suppress(&fleet, "a", "old@prospect.example");
-    wait_reply(&b, "old@prospect.example", "550 5.7.1", Duration::from_secs(5));
+    wait_reply(
+        &b,
+        "old@prospect.example",
+        "550 5.7.1",
+        Duration::from_secs(5),
+    );
 
     fleet.pg.stop();
     // An add is in force on this relay at once, even without the database.
@@ -264,11 +283,20 @@ fn with_postgres_down_adds_still_block_lifts_are_refused_and_the_outbox_arrives_
     // A lift needs the fleet: refused, in words.
     let out = fleet.cli(
         "a",
-        &["lift", "request", "old@prospect.example", "--proof", "she wrote back"],
+        &[
+            "lift",
+            "request",
+            "old@prospect.example",
+            "--proof",
+            "she wrote back",
+        ],
     );
     assert!(!out.status.success());
     let said = text(&out.stderr) + &text(&out.stdout);
-    assert!(said.contains("PostgreSQL") && said.contains("unreachable"), "{said}");
+    assert!(
+        said.contains("PostgreSQL") && said.contains("unreachable"),
+        "{said}"
+    );
     // Past max_lag (2 s) neither relay can prove it is current: new recipients get 451.
     std::thread::sleep(Duration::from_millis(2500));
     for relay in [&a, &b] {
@@ -276,18 +304,32 @@ fn with_postgres_down_adds_still_block_lifts_are_refused_and_the_outbox_arrives_
         assert!(reply.starts_with("451 4.3.0"), "{reply}");
     }
     // cluster status cannot reach the database: exit 3.
-    assert_eq!(fleet.cli("a", &["cluster", "status"]).status.code(), Some(3));
+    assert_eq!(
+        fleet.cli("a", &["cluster", "status"]).status.code(),
+        Some(3)
+    );
 
     fleet.pg.resume();
     wait_current(&a, Duration::from_secs(20));
     wait_current(&b, Duration::from_secs(20));
-    wait_reply(&b, "during@prospect.example", "550 5.7.1", Duration::from_secs(5));
+    wait_reply(
+        &b,
+        "during@prospect.example",
+        "550 5.7.1",
+        Duration::from_secs(5),
+    );
     // Exactly once: one push recorded, one add in the history, on both relays.
-    assert_eq!(fleet.pg.psql(&fleet.db, "SELECT count(*) FROM dnc_ops"), "1");
+    assert_eq!(
+        fleet.pg.psql(&fleet.db, "SELECT count(*) FROM dnc_ops"),
+        "1"
+    );
     for node in ["a", "b"] {
         let kinds = history_kinds(&fleet, node, "during@prospect.example");
         assert_eq!(
-            kinds.iter().filter(|k| *k == "suppressed" || *k == "readded").count(),
+            kinds
+                .iter()
+                .filter(|k| *k == "suppressed" || *k == "readded")
+                .count(),
             1,
             "{node}: {kinds:?}"
         );
@@ -381,20 +423,107 @@ fn a_new_relay_joins_a_database_with_many_entries_and_serves_only_once_current()
         "a",
         &["import", csv.to_str().unwrap(), "--reason", "unsubscribe"],
     );
-    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
-    eprintln!("imported {n} entries through the fleet in {:?}", started.elapsed());
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    eprintln!(
+        "imported {n} entries through the fleet in {:?}",
+        started.elapsed()
+    );
     let last = format!("lead{}@list{}.example", n - 1, (n - 1) % 997);
-    assert!(Smtp::rcpt_reply(a.addr, &last).starts_with("550 5.7.1"));
+    wait_reply(&a, &last, "550 5.7.1", Duration::from_secs(10));
 
     // A new relay: 451 until it holds the whole log, then the list in force.
     let started = Instant::now();
     let c = fleet.start("c", "");
     let first = Smtp::rcpt_reply(c.addr, &last);
-    assert!(first.starts_with("451 4.3.0"), "before it is current: {first}");
+    assert!(
+        first.starts_with("451 4.3.0"),
+        "before it is current: {first}"
+    );
     wait_current(&c, Duration::from_secs(600));
-    eprintln!("a new relay caught up with {n} entries in {:?}", started.elapsed());
+    eprintln!(
+        "a new relay caught up with {n} entries in {:?}",
+        started.elapsed()
+    );
     for i in [0, n / 2, n - 1] {
         let t = format!("lead{i}@list{}.example", i % 997);
         assert!(Smtp::rcpt_reply(c.addr, &t).starts_with("550 5.7.1"), "{t}");
+    }
+}
+
+#[test]
+fn a_lift_requested_on_one_relay_and_approved_on_another_lets_mail_through_on_every_relay() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIPPED: needs root to run the CLI as a second user (the manager)");
+        return;
+    }
+    let Some(fleet) = Fleet::new() else { return };
+    let roles = "[admin.roles]\n\"4243\" = \"manager\"\n";
+    let relays: Vec<Relay> = ["a", "b", "c"]
+        .iter()
+        .map(|n| fleet.start(n, roles))
+        .collect();
+    for relay in &relays {
+        wait_current(relay, Duration::from_secs(20));
+    }
+    let target = "back@prospect.example";
+    suppress(&fleet, "a", target);
+    wait_reply(&relays[2], target, "550 5.7.1", Duration::from_secs(5));
+    // The manager asks on a (through a's socket, as uid 4243).
+    use std::os::unix::fs::PermissionsExt;
+    let data = fleet.dir("a").join("data");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = {
+        use std::os::unix::process::CommandExt;
+        std::process::Command::new(common::binary())
+            .arg("--socket")
+            .arg(data.join("admin.sock"))
+            .args([
+                "lift",
+                "request",
+                target,
+                "--proof",
+                "she wrote back on 2026-11-30",
+            ])
+            .env_remove("DNC_RELAY_CONFIG")
+            .env_remove("DNC_RELAY_SOCKET")
+            .uid(4243)
+            .gid(0)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let said = text(&out.stdout);
+    let id = said
+        .split('#')
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no lift id in {said}"))
+        .to_string();
+    // The block stays in force everywhere while the request waits.
+    assert!(Smtp::rcpt_reply(relays[2].addr, target).starts_with("550 5.7.1"));
+    // Approved on b by someone else (root is admin): mail passes on c within a second.
+    let out = fleet.cli("b", &["lift", "approve", &id]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let took = wait_reply(&relays[2], target, "250", Duration::from_secs(5));
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert!(Smtp::rcpt_reply(relays[0].addr, target).starts_with("250"));
+    let kinds = history_kinds(&fleet, "c", target);
+    for kind in ["suppressed", "lift-requested", "lift-approved"] {
+        assert!(kinds.contains(&kind.to_string()), "{kinds:?}");
     }
 }

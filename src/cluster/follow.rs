@@ -28,7 +28,9 @@ const POLL: Duration = Duration::from_secs(1);
 /// Failures logged at most this often.
 static FAILURES: crate::panics::Throttle = crate::panics::Throttle::new(10);
 
-/// Follows until `stop` says so, reconnecting after any failure.
+/// Follows until `stop` says so, reconnecting after any failure. Send records are copied by
+/// a task of their own: waiting for the store's writer (busy with an import, say) must never
+/// hold up the confirmations that keep this relay deciding.
 pub async fn run(
     db: Db,
     store: Store,
@@ -36,9 +38,11 @@ pub async fn run(
     node: String,
     mut stop: watch::Receiver<bool>,
 ) {
+    let copier = tokio::spawn(copy(db.clone(), store.clone(), node.clone(), stop.clone()));
     loop {
         let result = follow(&db, &store, &gate, &node, &mut stop).await;
         if *stop.borrow() {
+            let _ = copier.await;
             return;
         }
         if let Err(e) = result {
@@ -49,6 +53,35 @@ pub async fn run(
                     failures_since_last = held_back,
                     "cannot follow the fleet's log; retrying every second"
                 );
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            _ = stop.changed() => {
+                let _ = copier.await;
+                return;
+            }
+        }
+    }
+}
+
+/// Copies send records both ways every second until `stop`.
+async fn copy(db: Db, store: Store, node: String, mut stop: watch::Receiver<bool>) {
+    let mut client = None;
+    loop {
+        if client
+            .as_ref()
+            .is_none_or(|c: &tokio_postgres::Client| c.is_closed())
+        {
+            client = pg::within(pg::STATEMENT_TIMEOUT, "the connection", db.connect())
+                .await
+                .ok()
+                .map(|(c, _)| c);
+        }
+        if let Some(c) = client.as_mut() {
+            if let Err(e) = copy_records(c, &store, &node).await {
+                tracing::debug!(error = %e, "send records not copied this round");
+                client = None;
             }
         }
         tokio::select! {
@@ -99,7 +132,6 @@ async fn follow(
         if complete {
             gate.confirm(asked);
         }
-        copy_records(&mut client, store, node).await?;
         // Reported when the position moved, and every second anyway (the lag's clock).
         let applied = store.applied();
         if last_report.is_none_or(|(at, was)| was != applied || at.elapsed() >= POLL) {

@@ -2,7 +2,7 @@
 //! loopback, run as an unprivileged user (`nobody` when the tests run as root). It never
 //! touches a system instance. Without PostgreSQL's server binaries the tests that need it are
 //! skipped with a printed reason, except under `.ci/run` (`DNC_RELAY_CI` set), where that is
-//! a failure.
+//! a failure. Also used by `examples/fleet.rs` (self-contained for that reason).
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -19,6 +19,13 @@ pub struct Postgres {
     port: u16,
     child: Option<Child>,
     user: Option<(u32, u32)>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// Where the server binaries are (`initdb`, `postgres`), if installed.
@@ -125,7 +132,7 @@ impl Postgres {
             _dir: dir,
             data,
             bin,
-            port: super::process::free_port(),
+            port: free_port(),
             child: None,
             user,
         };

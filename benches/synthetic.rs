@@ -33,12 +33,24 @@ pub fn address_index(k: u64) -> u64 {
 /// Opens the store at `path` and fills it up to `entries`; returns it and how long the fill
 /// took (zero when it was already full).
 pub async fn filled_store(path: &Path, entries: u64, cache_size: usize) -> (Store, Duration) {
-    let store = Store::open(
+    filled_replica(path, entries, cache_size, None).await
+}
+
+/// [`filled_store`] as a fleet replica: the entries go through the fleet's log.
+#[allow(dead_code)]
+pub async fn filled_replica(
+    path: &Path,
+    entries: u64,
+    cache_size: usize,
+    sequencer: Option<Box<dyn dnc_relay::store::replica::Sequencer>>,
+) -> (Store, Duration) {
+    let store = Store::open_replica(
         path,
         &StoreOptions {
             cache_size,
             ..StoreOptions::default()
         },
+        sequencer,
     )
     .expect("open store");
     let have = store.count().expect("count");

@@ -17,6 +17,10 @@ use std::time::{Duration, Instant};
 #[path = "../benches/synthetic.rs"]
 mod synthetic;
 
+#[path = "../tests/common/postgres.rs"]
+#[allow(dead_code)]
+mod postgres;
+
 /// The relay's allocator, so that the store pre-fill (the bulk path `dnc-relay import` takes in
 /// the relay process) is timed as users get it.
 #[global_allocator]
@@ -82,6 +86,10 @@ struct Args {
     /// with the client and the sink for CPU.
     #[arg(long)]
     pin: bool,
+    /// Run the relay in a fleet (`[cluster]`) on this PostgreSQL URL (`private`: start one
+    /// here, as the tests do). The list is pre-filled through the fleet's log.
+    #[arg(long)]
+    postgres: Option<String>,
     /// Internal: run only the sink and print its address (used to start the sink process).
     #[arg(long, hide = true)]
     sink_only: bool,
@@ -145,7 +153,25 @@ async fn run(args: Args) {
         .data_dir
         .clone()
         .unwrap_or_else(|| tmp.path().to_path_buf());
-    prefill(&data_dir, args.entries).await;
+    let _pg;
+    let postgres = match args.postgres.as_deref() {
+        Some("private") => {
+            let pg = postgres::Postgres::start().expect("PostgreSQL installed");
+            pg.create_db("load");
+            let url = pg.url("load");
+            _pg = Some(pg);
+            Some(url)
+        }
+        other => {
+            _pg = None;
+            other.map(str::to_string)
+        }
+    };
+    prefill(&data_dir, args.entries, postgres.as_deref()).await;
+    let args = Args {
+        postgres,
+        ..args.clone()
+    };
     let port = free_port();
     let mut relay = if args.pin {
         // The relay inherits the mask of the thread that starts it.
@@ -514,8 +540,21 @@ async fn sink_session(stream: TcpStream) -> std::io::Result<()> {
 
 /// Fills the store with `entries` synthetic suppressions through the bulk path, unless it
 /// already holds them, and reports how long the import took.
-async fn prefill(dir: &Path, entries: u64) {
-    let (store, took) = synthetic::filled_store(&dir.join("dnc.redb"), entries, 64 << 20).await;
+async fn prefill(dir: &Path, entries: u64, postgres: Option<&str>) {
+    let sequencer = match postgres {
+        Some(url) => {
+            let cluster = dnc_relay::cluster::Cluster::new(&fleet_config(url)).expect("cluster");
+            cluster
+                .migrate()
+                .await
+                .expect("migrate the fleet's database");
+            let seq = cluster.sequencer(tokio::runtime::Handle::current());
+            Some(Box::new(seq) as Box<dyn dnc_relay::store::replica::Sequencer>)
+        }
+        None => None,
+    };
+    let (store, took) =
+        synthetic::filled_replica(&dir.join("dnc.redb"), entries, 64 << 20, sequencer).await;
     if took.is_zero() {
         println!("store: {entries} entries already present");
     } else {
@@ -526,6 +565,14 @@ async fn prefill(dir: &Path, entries: u64) {
         );
     }
     store.close().await.expect("close");
+}
+
+fn fleet_config(url: &str) -> dnc_relay::config::ClusterConfig {
+    dnc_relay::config::ClusterConfig {
+        postgres: url.into(),
+        node: "load".into(),
+        ..Default::default()
+    }
 }
 
 fn start_relay(args: &Args, dir: &Path, port: u16, sink: SocketAddr) -> Child {
@@ -541,7 +588,11 @@ fn start_relay(args: &Args, dir: &Path, port: u16, sink: SocketAddr) -> Child {
         &config,
         format!(
             "data_dir = {dir:?}\n[server]\nlisten = [\"127.0.0.1:{port}\"]\nhostname = \"relay.load\"\nmax_connections = 20000\nmax_connections_per_client = 20000\nworker_threads = {threads}\n\
-             [upstream]\nurl = \"smtp://{sink}\"\nmax_connections = 2048\n{share}[store]\ncache_size = \"{cache}\"\n[log]\nlevel = \"warn\"\n{locks}",
+             [upstream]\nurl = \"smtp://{sink}\"\nmax_connections = 2048\n{share}[store]\ncache_size = \"{cache}\"\n[log]\nlevel = \"warn\"\n{locks}{cluster}",
+            cluster = match &args.postgres {
+                Some(url) => format!("[cluster]\npostgres = {url:?}\nnode = \"load\"\n"),
+                None => String::new(),
+            },
             locks = match args.locks.as_str() {
                 "off" => "[locks]\ncontact = \"off\"\naccount = \"off\"\n",
                 _ => "",

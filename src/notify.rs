@@ -76,15 +76,30 @@ pub struct Notifier {
     store: Store,
     outbox: Arc<Outbox>,
     settings: Settings,
+    /// In a fleet, whether this relay is the one that tells (every relay reads the same
+    /// history; one mail per event, not one per relay). `None`: a single relay, always.
+    leader: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Notifier {
     /// A notifier queueing into `outbox`.
     pub fn new(store: Store, outbox: Arc<Outbox>, settings: Settings) -> Arc<Notifier> {
+        Notifier::in_fleet(store, outbox, settings, None)
+    }
+
+    /// A notifier that tells only while `leader` is set (see [`crate::cluster`]); the others
+    /// move their place in the history along without telling anyone.
+    pub fn in_fleet(
+        store: Store,
+        outbox: Arc<Outbox>,
+        settings: Settings,
+        leader: Option<Arc<std::sync::atomic::AtomicBool>>,
+    ) -> Arc<Notifier> {
         Arc::new(Notifier {
             store,
             outbox,
             settings,
+            leader,
         })
     }
 
@@ -126,9 +141,17 @@ impl Notifier {
         };
         let events = self.store.events(current.cursor + 1, 500)?;
         let moved = fresh || !events.is_empty();
+        let leading = self
+            .leader
+            .as_ref()
+            .is_none_or(|l| l.load(std::sync::atomic::Ordering::Acquire));
+        if !leading {
+            // Another relay of the fleet tells; what waited here is its to tell now.
+            current.pending.clear();
+        }
         for event in &events {
             current.cursor = event.id;
-            if !self.settings.anyone() {
+            if !leading || !self.settings.anyone() {
                 continue;
             }
             for (to, note) in self.notes_for(event)? {

@@ -143,6 +143,18 @@ impl Server {
         let unsubscribe = crate::unsubscribe::http::Listeners::bind(&config.unsubscribe.listen)
             .await
             .map_err(StartError::Listen)?;
+        if let Some(cluster) = &cluster {
+            match cluster.migrate().await {
+                Ok(applied) if !applied.is_empty() => {
+                    tracing::info!(versions = ?applied, "the fleet's database schema was migrated")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "the fleet's database cannot be reached at start: new recipients get 451 4.3.0 until this relay has caught up with the log"
+                ),
+            }
+        }
         // From here on, files are created.
         let store = open_store(&config, store_start, &hooks, cluster.as_deref()).await?;
         let (stop_follower, stop_rx) = watch::channel(false);
@@ -457,10 +469,11 @@ impl Services {
     ) -> Vec<SocketAddr> {
         tracker.spawn(self.inbox.clone().run(phase.clone()));
         tracker.spawn(self.outbox.clone().run(phase.clone()));
-        let notifier = crate::notify::Notifier::new(
+        let notifier = crate::notify::Notifier::in_fleet(
             store.clone(),
             self.outbox.clone(),
             crate::notify::Settings::from_config(config),
+            self.cluster.as_ref().map(|c| c.leader.clone()),
         );
         tracker.spawn(notifier.run(phase.clone()));
         let addrs = endpoint.local_addrs();

@@ -7,6 +7,7 @@
 //! this relay's send records to PostgreSQL and the other relays' back (fleet-wide audits), and
 //! reports where this node stands for `cluster status`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,12 +36,15 @@ pub async fn run(
     db: Db,
     store: Store,
     gate: Arc<Gate>,
+    leader: Arc<AtomicBool>,
     node: String,
     mut stop: watch::Receiver<bool>,
 ) {
     let copier = tokio::spawn(copy(db.clone(), store.clone(), node.clone(), stop.clone()));
     loop {
-        let result = follow(&db, &store, &gate, &node, &mut stop).await;
+        let result = follow(&db, &store, &gate, &leader, &node, &mut stop).await;
+        // The session lock went with the connection.
+        leader.store(false, Ordering::Release);
         if *stop.borrow() {
             let _ = copier.await;
             return;
@@ -96,6 +100,7 @@ async fn follow(
     db: &Db,
     store: &Store,
     gate: &Gate,
+    leader: &AtomicBool,
     node: &str,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), PgError> {
@@ -131,6 +136,18 @@ async fn follow(
         }
         if complete {
             gate.confirm(asked);
+        }
+        if !leader.load(Ordering::Acquire) {
+            let won = pg::within(
+                pg::STATEMENT_TIMEOUT,
+                "the notifier election",
+                pg::try_lead(&client),
+            )
+            .await?;
+            if won {
+                tracing::info!(node, "this relay sends the fleet's notifications");
+                leader.store(true, Ordering::Release);
+            }
         }
         // Reported when the position moved, and every second anyway (the lag's clock).
         let applied = store.applied();

@@ -7,6 +7,7 @@
 //! `451 4.3.0` ([`Gate`]). Lock claims at RCPT are one conditional write in PostgreSQL, so of
 //! two relays racing for a contact exactly one wins.
 
+mod claims;
 pub mod follow;
 pub mod pg;
 mod sequencer;
@@ -105,9 +106,12 @@ pub struct Cluster {
     pub node: String,
     /// Whether it may decide.
     pub gate: Arc<Gate>,
+    /// Whether this relay is the fleet's notifier (one relay tells, elected in PostgreSQL by
+    /// a session lock its follower holds; another takes over when its connection goes).
+    pub leader: Arc<AtomicBool>,
     db: Db,
-    /// Connections for lock claims at RCPT.
-    pool: deadpool_postgres::Pool,
+    /// Lock claims at RCPT, batched over a pool of connections.
+    claimer: claims::Claimer,
     claim_timeout: Duration,
 }
 
@@ -146,8 +150,9 @@ impl Cluster {
         Ok(Cluster {
             node: config.node.clone(),
             gate: Arc::new(Gate::new(config.max_lag)),
+            leader: Arc::new(AtomicBool::new(false)),
+            claimer: claims::Claimer::start(pool, config.node.clone(), config.pool_size),
             db,
-            pool,
             claim_timeout: config.claim_timeout,
         })
     }
@@ -162,6 +167,19 @@ impl Cluster {
         )
     }
 
+    /// Brings the database's schema up to date (at start; the follower checks again on each
+    /// connection).
+    pub async fn migrate(&self) -> Result<Vec<i32>, PgError> {
+        let (mut client, _notes) =
+            pg::within(pg::STATEMENT_TIMEOUT, "the connection", self.db.connect()).await?;
+        pg::within(
+            pg::STATEMENT_TIMEOUT,
+            "the migrations",
+            pg::migrate(&mut client),
+        )
+        .await
+    }
+
     /// The connection settings.
     pub fn db(&self) -> &Db {
         &self.db
@@ -169,61 +187,51 @@ impl Cluster {
 
     /// Claims the keys for their owner across the fleet: one conditional write per key,
     /// all within `claim_timeout`. An error means nobody can tell: the caller answers 451.
-    pub async fn claim(&self, claims: &[Claim], now: Timestamp) -> Result<ClaimOutcome, PgError> {
-        if claims.is_empty() {
+    /// A key the replica shows the owner holding for longer than a claim would is not asked
+    /// again: the fleet holds it for them already (an owner's follow-ups cost no round trip).
+    pub async fn claim(
+        &self,
+        claims: &[Claim],
+        replica: &crate::store::Store,
+        now: Timestamp,
+    ) -> Result<ClaimOutcome, PgError> {
+        let horizon = now.plus(CLAIM_WINDOW);
+        let mut wanted = Vec::with_capacity(claims.len());
+        for claim in claims {
+            let held = replica
+                .get_lock(claim.key())
+                .map_err(|e| PgError(format!("cannot read the replica: {e}")))?;
+            let ours = held.is_some_and(|l| {
+                l.owner == claim.lock().owner && l.review.is_none() && l.expires > horizon
+            });
+            if !ours {
+                wanted.push(claim);
+            }
+        }
+        if wanted.is_empty() {
             return Ok(ClaimOutcome::Claimed);
         }
         pg::within(self.claim_timeout, "a lock claim", async {
-            let client = self
-                .pool
-                .get()
-                .await
-                .map_err(|e| PgError(format!("no PostgreSQL connection for a claim: {e}")))?;
-            let insert = client
-                .prepare_cached(
-                    "INSERT INTO dnc_claims AS c (key, owner, until, review, node) \
-                     VALUES ($1, $2, $3, false, $4) ON CONFLICT (key) DO UPDATE SET \
-                     until = CASE WHEN c.owner = EXCLUDED.owner \
-                     THEN GREATEST(c.until, EXCLUDED.until) ELSE EXCLUDED.until END, \
-                     owner = EXCLUDED.owner, node = EXCLUDED.node \
-                     WHERE c.owner = EXCLUDED.owner OR (c.until <= $5 AND NOT c.review) \
-                     RETURNING owner",
-                )
-                .await?;
-            for claim in claims {
+            for claim in wanted {
                 let lock = claim.lock();
                 let until = lock.expires.min(lock.since.plus(CLAIM_WINDOW));
-                let won = client
-                    .query_opt(
-                        &insert,
-                        &[&claim.key(), &lock.owner, &until.0, &self.node, &now.0],
-                    )
+                let held = self
+                    .claimer
+                    .claim(claim.key(), &lock.owner, until.0, now.0)
                     .await?;
-                if won.is_some() {
-                    continue;
+                if let Some(holder) = held {
+                    return Ok(ClaimOutcome::Held(Lock {
+                        owner: holder.owner,
+                        team: None,
+                        expires: Timestamp(holder.until),
+                        review: holder.review.then(|| Review {
+                            by: Actor::system(),
+                            at: now,
+                            note: "under review".into(),
+                        }),
+                        ..lock.clone()
+                    }));
                 }
-                let row = client
-                    .query_opt(
-                        "SELECT owner, until, review FROM dnc_claims WHERE key = $1",
-                        &[&claim.key()],
-                    )
-                    .await?;
-                // Gone in between (released): the next RCPT claims it.
-                let Some(row) = row else {
-                    return Err(PgError("the claim changed while it was taken".into()));
-                };
-                let review: bool = row.get(2);
-                return Ok(ClaimOutcome::Held(Lock {
-                    owner: row.get(0),
-                    team: None,
-                    expires: Timestamp(row.get(1)),
-                    review: review.then(|| Review {
-                        by: Actor::system(),
-                        at: now,
-                        note: "under review".into(),
-                    }),
-                    ..lock.clone()
-                }));
             }
             Ok(ClaimOutcome::Claimed)
         })
@@ -241,6 +249,7 @@ impl Cluster {
             self.db.clone(),
             store,
             self.gate.clone(),
+            self.leader.clone(),
             self.node.clone(),
             stop.clone(),
         ));

@@ -458,6 +458,17 @@ fn table_number(table: Replicated) -> i16 {
     }
 }
 
+/// The session lock whose holder sends the fleet's notifications (an arbitrary fixed key).
+const NOTIFIER_LOCK: i64 = 0x646e_635f_6e6f_7469;
+
+/// Tries to become the fleet's notifier: held until this connection ends.
+pub async fn try_lead(client: &Client) -> Result<bool, PgError> {
+    let row = client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&NOTIFIER_LOCK])
+        .await?;
+    Ok(row.get(0))
+}
+
 /// Records where a node stands.
 pub async fn report(
     client: &Client,

@@ -24,7 +24,7 @@ pub struct PgSequencer {
     runtime: tokio::runtime::Handle,
     gate: Arc<Gate>,
     client: Option<Client>,
-    last_connect: Option<Instant>,
+    last_failed_connect: Option<Instant>,
     /// When the open write began (the replica is current as of then once it commits).
     begun: Option<Instant>,
 }
@@ -42,7 +42,7 @@ impl PgSequencer {
             runtime,
             gate,
             client: None,
-            last_connect: None,
+            last_failed_connect: None,
             begun: None,
         }
     }
@@ -54,14 +54,13 @@ impl PgSequencer {
         }
         if self.client.is_none() {
             if self
-                .last_connect
+                .last_failed_connect
                 .is_some_and(|at| at.elapsed() < RECONNECT_EVERY)
             {
                 return Err(SequenceError(
                     "no connection to PostgreSQL (retrying every second)".into(),
                 ));
             }
-            self.last_connect = Some(Instant::now());
             let db = self.db.clone();
             let (client, _notes) = self
                 .runtime
@@ -70,7 +69,12 @@ impl PgSequencer {
                     "the connection",
                     db.connect(),
                 ))
-                .map_err(|e| SequenceError(e.0))?;
+                .map_err(|e| {
+                    // Only a failed connect waits: a statement's error reconnects at once.
+                    self.last_failed_connect = Some(Instant::now());
+                    SequenceError(e.0)
+                })?;
+            self.last_failed_connect = None;
             self.client = Some(client);
         }
         self.client

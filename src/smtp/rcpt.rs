@@ -117,7 +117,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 let mut warning = warning.as_ref().map(describe);
                 if let Some(cluster) = self.ctx.cluster.clone().filter(|_| !claims.is_empty()) {
                     // Across the fleet: one conditional write per lock key decides the owner.
-                    match cluster.claim(&claims, self.ctx.locks.now()).await {
+                    let now = self.ctx.locks.now();
+                    match cluster.claim(&claims, &self.ctx.store, now).await {
                         Ok(ClaimOutcome::Claimed) => {}
                         Ok(ClaimOutcome::Held(lock)) => {
                             if lock.review.is_some()

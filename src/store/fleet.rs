@@ -63,6 +63,8 @@ impl Fleet {
 pub(super) fn sequenced(work: &Work) -> bool {
     match work {
         Work::Records { locks, .. } => !locks.is_empty(),
+        // Mails come with their `notified` events; the place in the history alone is local.
+        Work::NotifyStep { mails, .. } => !mails.is_empty(),
         Work::PushQueued => true,
         Work::Arrival(_)
         | Work::ReturnPath(_)

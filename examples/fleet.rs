@@ -120,6 +120,15 @@ async fn run(args: Args) {
     }
     if args.entries > 0 {
         catch_up(root.path(), &url, &a, args.entries).await;
+        if let Some(pg) = &pg {
+            let sizes = pg.psql(
+                "fleet",
+                "SELECT pg_size_pretty(pg_database_size('fleet')) || ' in all; log ' || \
+                 pg_size_pretty(pg_total_relation_size('dnc_log')) || ', state ' || \
+                 pg_size_pretty(pg_total_relation_size('dnc_state'))",
+            );
+            println!("PostgreSQL: {sizes}");
+        }
     }
     for s in [a, b, c] {
         s.shutdown().await.expect("shutdown");

@@ -527,3 +527,61 @@ fn a_lift_requested_on_one_relay_and_approved_on_another_lets_mail_through_on_ev
         assert!(kinds.contains(&kind.to_string()), "{kinds:?}");
     }
 }
+
+/// Runs `serve --config` expecting it to refuse to start: its exit code and stderr.
+fn refused_start(config: &std::path::Path) -> (Option<i32>, String) {
+    let out = std::process::Command::new(common::binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .env_remove("DNC_RELAY_CONFIG")
+        .output()
+        .unwrap();
+    (out.status.code(), text(&out.stderr))
+}
+
+#[test]
+fn a_single_relays_store_does_not_join_a_fleet_and_a_replica_does_not_run_alone() {
+    let Some(fleet) = Fleet::new() else { return };
+    // A single relay with a list of its own.
+    let single = fleet.dir("a").join("data");
+    std::fs::create_dir_all(&single).unwrap();
+    let relay = Relay::start(&single);
+    let out = relay.cli(&[
+        "suppress",
+        "add",
+        "x@prospect.example",
+        "--reason",
+        "unsubscribe",
+    ]);
+    assert!(out.status.success());
+    relay.sigterm();
+    // The same data directory with [cluster]: refused, with what to do instead.
+    std::fs::write(
+        fleet.dir("a").join("relay.toml"),
+        format!(
+            "data_dir = {:?}\n[cluster]\npostgres = {:?}\nnode = \"a\"\n",
+            single,
+            fleet.pg.url(&fleet.db)
+        ),
+    )
+    .unwrap();
+    let (code, err) = refused_start(&fleet.dir("a").join("relay.toml"));
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains("single relay's list") && err.contains("export"),
+        "{err}"
+    );
+    // A fleet replica started without [cluster]: refused too.
+    let b = fleet.start("b", "");
+    wait_current(&b, Duration::from_secs(20));
+    b.sigterm();
+    let alone = fleet.dir("b").join("alone.toml");
+    std::fs::write(
+        &alone,
+        format!("data_dir = {:?}\n", fleet.dir("b").join("data")),
+    )
+    .unwrap();
+    let (code, err) = refused_start(&alone);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("replica of a fleet's log"), "{err}");
+}

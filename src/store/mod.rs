@@ -366,9 +366,12 @@ impl Store {
     ) -> Result<Store, StoreError> {
         let db = open_database(path, options)?;
         let db = Arc::new(db);
-        writer::init_schema(&db).map_err(|e| StoreError::Open {
-            path: path.to_path_buf(),
-            message: e.to_string(),
+        writer::init_schema(&db, sequencer.is_some()).map_err(|e| match e {
+            StoreError::Fleet(why) => StoreError::Fleet(format!("{}: {why}", path.display())),
+            e => StoreError::Open {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            },
         })?;
         let shared = Arc::new(Shared {
             db: std::sync::RwLock::new(Some(db)),

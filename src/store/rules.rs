@@ -1044,7 +1044,7 @@ mod tests {
         fn new() -> Fixture {
             let dir = tempfile::tempdir().unwrap();
             let db = Database::create(dir.path().join("rules.redb")).unwrap();
-            super::super::writer::init_schema(&db).unwrap();
+            super::super::writer::init_schema(&db, false).unwrap();
             let ids = Ids::load(&db).unwrap();
             Fixture { _dir: dir, db, ids }
         }

@@ -66,6 +66,10 @@ pub const FLEET_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("flee
 /// A fleet relay's own send records not yet copied to PostgreSQL, by attempt id.
 pub const SHIP: TableDefinition<u128, &[u8]> = TableDefinition::new("ship");
 
+/// The `META` key set in a fleet replica's store (a single relay refuses it, and a fleet
+/// relay refuses a single relay's store with history).
+pub const FLEET_KEY: &str = "fleet";
+
 /// The `META` key holding the last log entry this replica applied.
 pub const FLEET_APPLIED_KEY: &str = "fleet_applied";
 

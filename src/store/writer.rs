@@ -162,11 +162,35 @@ fn drain(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
     }
 }
 
-/// Creates the tables on a new file and checks the schema version of an existing one.
-pub(super) fn init_schema(db: &Database) -> Result<(), StoreError> {
+/// Creates the tables on a new file and checks the schema version of an existing one; and
+/// that a fleet replica is opened as one (`fleet`) and a single relay's store is not.
+pub(super) fn init_schema(db: &Database, fleet: bool) -> Result<(), StoreError> {
     let txn = db.begin_write()?;
     {
         let mut meta = txn.open_table(tables::META)?;
+        let replica = meta.get(tables::FLEET_KEY)?.is_some();
+        let has_history = txn.open_table(tables::EVENTS)?.last()?.is_some();
+        match (fleet, replica) {
+            (true, false) if has_history => {
+                return Err(StoreError::Fleet(
+                    "this store is a single relay's list, not a replica of the fleet's log: \
+                     export it (dnc-relay export) and import it on a relay of the fleet, then \
+                     start this relay in a new data directory"
+                        .into(),
+                ))
+            }
+            (true, false) => {
+                meta.insert(tables::FLEET_KEY, 1)?;
+            }
+            (false, true) => {
+                return Err(StoreError::Fleet(
+                    "this store is a replica of a fleet's log: start the relay with its \
+                     [cluster] section, or move the data directory away to start a single relay"
+                        .into(),
+                ))
+            }
+            _ => {}
+        }
         let version = meta.get(tables::SCHEMA_VERSION_KEY)?.map(|v| v.value());
         match version {
             None => {

@@ -585,3 +585,28 @@ fn a_single_relays_store_does_not_join_a_fleet_and_a_replica_does_not_run_alone(
     assert_eq!(code, Some(3), "{err}");
     assert!(err.contains("replica of a fleet's log"), "{err}");
 }
+
+#[test]
+fn a_replica_pointed_at_another_fleets_database_never_decides() {
+    let Some(fleet) = Fleet::new() else { return };
+    let a = fleet.start("a", "");
+    wait_current(&a, Duration::from_secs(20));
+    suppress(&fleet, "a", "kept@prospect.example");
+    a.sigterm();
+    // Another database, another log: the same data directory must not follow it.
+    fleet.pg.create_db("other");
+    let config = fleet.dir("a").join("relay.toml");
+    let text_before = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text_before.replace(&fleet.pg.url(&fleet.db), &fleet.pg.url("other")),
+    )
+    .unwrap();
+    let a = Relay::start_with_config(&config, &fleet.dir("a").join("data"));
+    std::thread::sleep(Duration::from_secs(3));
+    let reply = Smtp::rcpt_reply(a.addr, "anyone@fresh.example");
+    assert!(reply.starts_with("451 4.3.0"), "{reply}");
+    let (status, log) = a.sigterm_with_log();
+    assert!(status.success());
+    assert!(log.contains("another fleet's log"), "{log}");
+}

@@ -115,6 +115,16 @@ async fn follow(
     if !applied.is_empty() {
         tracing::info!(versions = ?applied, "the fleet's database schema was migrated");
     }
+    let log = pg::within(
+        pg::STATEMENT_TIMEOUT,
+        "the log's identity",
+        pg::fleet_id(&client),
+    )
+    .await?;
+    store
+        .bind_fleet(log)
+        .await
+        .map_err(|e| PgError(e.to_string()))?;
     client
         .batch_execute(&format!("LISTEN {}", pg::CHANNEL))
         .await?;

@@ -149,9 +149,10 @@ const MIGRATIONS: &[(i32, &str)] = &[(
 CREATE TABLE dnc_head (
     id smallint PRIMARY KEY CHECK (id = 1),
     seq bigint NOT NULL,        -- the log's last entry
-    attempts bigint NOT NULL    -- the last send record's position
+    attempts bigint NOT NULL,   -- the last send record's position
+    fleet bigint NOT NULL       -- this log's identity: a replica of another log refuses it
 );
-INSERT INTO dnc_head VALUES (1, 0, 0);
+INSERT INTO dnc_head VALUES (1, 0, 0, 1 + (random() * 9e18)::bigint);
 -- The history: one row per event, in order. A replica copies the event (body, key) and the
 -- row images (rows, on a write's last entry) and never runs rules again.
 CREATE TABLE dnc_log (
@@ -280,6 +281,14 @@ pub async fn fetch(
             })
         })
         .collect()
+}
+
+/// The log's identity (see `dnc_head.fleet`).
+pub async fn fleet_id(client: &Client) -> Result<u64, PgError> {
+    let row = client
+        .query_one("SELECT fleet FROM dnc_head WHERE id = 1", &[])
+        .await?;
+    Ok(row.get::<_, i64>(0) as u64)
 }
 
 /// The log's head.

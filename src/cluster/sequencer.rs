@@ -93,7 +93,7 @@ impl PgSequencer {
 }
 
 impl Sequencer for PgSequencer {
-    fn begin(&mut self, applied: u64) -> Result<(u64, Vec<LogEntry>), SequenceError> {
+    fn begin(&mut self, applied: u64) -> Result<(u64, u64, Vec<LogEntry>), SequenceError> {
         let asked = Instant::now();
         let runtime = self.runtime.clone();
         let client = self.client()?;
@@ -104,17 +104,20 @@ impl Sequencer for PgSequencer {
                 client
                     .batch_execute("BEGIN; SET LOCAL lock_timeout = '5s'")
                     .await?;
-                let head: i64 = client
-                    .query_one("SELECT seq FROM dnc_head WHERE id = 1 FOR UPDATE", &[])
-                    .await?
-                    .get(0);
-                let head = head as u64;
+                let row = client
+                    .query_one(
+                        "SELECT seq, fleet FROM dnc_head WHERE id = 1 FOR UPDATE",
+                        &[],
+                    )
+                    .await?;
+                let head = row.get::<_, i64>(0) as u64;
+                let fleet = row.get::<_, i64>(1) as u64;
                 let behind = if head > applied {
                     pg::fetch(client, applied, Some(head), i64::MAX).await?
                 } else {
                     Vec::new()
                 };
-                Ok((head, behind))
+                Ok((head, fleet, behind))
             },
         ));
         let begun = self.finish(begun)?;

@@ -78,7 +78,8 @@ pub(super) fn sequenced(work: &Work) -> bool {
         | Work::Replicate(_)
         | Work::QueueAdd(..)
         | Work::Pulled { .. }
-        | Work::Shipped(_) => false,
+        | Work::Shipped(_)
+        | Work::BindFleet(_) => false,
         _ => true,
     }
 }
@@ -103,7 +104,7 @@ impl Writer {
                 ),
             );
         }
-        let (head, behind) = match fleet.sequencer.begin(self.ids.applied) {
+        let (head, log, behind) = match fleet.sequencer.begin(self.ids.applied) {
             Ok(begun) => begun,
             Err(e) => {
                 fleet.last_failure = Some(Instant::now());
@@ -113,7 +114,7 @@ impl Writer {
         let saved = self.ids;
         let mut batch = Applied::default();
         let mut pending = writes.into_iter();
-        match self.apply_fleet(&mut pending, head, &behind, &mut batch) {
+        match self.apply_fleet(&mut pending, (head, log), &behind, &mut batch) {
             Ok(()) => {
                 if let Some(fleet) = self.fleet.as_mut() {
                     fleet.last_failure = None;
@@ -207,7 +208,7 @@ impl Writer {
     fn apply_fleet(
         &mut self,
         pending: &mut std::vec::IntoIter<(Work, Reply)>,
-        head: u64,
+        (head, log): (u64, u64),
         behind: &[LogEntry],
         batch: &mut Applied,
     ) -> Result<(), StoreError> {
@@ -219,6 +220,7 @@ impl Writer {
             {
                 let mut t = open_tables(&txn)?;
                 t.ship = true;
+                self.bind_fleet(&mut t, log)?;
                 for entry in behind {
                     self.apply_entry(&mut t, entry)?;
                 }
@@ -260,6 +262,32 @@ impl Writer {
             .as_mut()
             .map(|f| std::mem::take(&mut f.pushed))
             .unwrap_or_default()
+    }
+
+    /// Checks that the log reached is the one this replica follows; a new replica is bound
+    /// to it. Another fleet's database (a wrong URL, a restored copy) is refused: its entries
+    /// would be mixed into a list they do not belong to.
+    pub(super) fn bind_fleet(
+        &mut self,
+        t: &mut super::rules::Tables<'_>,
+        log: u64,
+    ) -> Result<(), StoreError> {
+        if self.ids.fleet == log {
+            return Ok(());
+        }
+        if self.ids.fleet == 0 && self.ids.applied == 0 {
+            t.txn
+                .open_table(tables::META)?
+                .insert(tables::FLEET_KEY, log)?;
+            self.ids.fleet = log;
+            return Ok(());
+        }
+        Err(StoreError::Fleet(format!(
+            "this store follows another fleet's log (its database identity is {:x}, the \
+             database reached has {log:x}): check cluster.postgres, or start this relay in a new \
+             data directory",
+            self.ids.fleet
+        )))
     }
 
     /// Applies one log entry unless this replica has it already.

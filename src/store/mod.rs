@@ -742,6 +742,11 @@ impl Store {
         }
     }
 
+    /// A fleet relay: binds this replica to the log it reached, or refuses another fleet's.
+    pub async fn bind_fleet(&self, log: u64) -> Result<(), StoreError> {
+        self.write(Work::BindFleet(log)).await.map(|_| ())
+    }
+
     /// A fleet relay: its own send records not yet copied to PostgreSQL, oldest first.
     pub fn to_ship(&self, limit: usize) -> Result<Vec<(u128, Vec<u8>)>, StoreError> {
         self.read(|txn| {

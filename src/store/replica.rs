@@ -77,9 +77,9 @@ pub struct SequenceError(pub String);
 /// The fleet's log, as the store's writer sees it. Implemented over PostgreSQL by
 /// `crate::cluster`; the calls block the writer thread (they are bounded by timeouts).
 pub trait Sequencer: Send {
-    /// Opens a write: takes the log's lock and returns its head and the entries after
-    /// `applied` (the replica must apply them before it runs any rule).
-    fn begin(&mut self, applied: u64) -> Result<(u64, Vec<LogEntry>), SequenceError>;
+    /// Opens a write: takes the log's lock and returns its head, its identity and the
+    /// entries after `applied` (the replica must apply them before it runs any rule).
+    fn begin(&mut self, applied: u64) -> Result<(u64, u64, Vec<LogEntry>), SequenceError>;
     /// Which of these outage operations the log already holds (written, and the answer lost).
     fn done_ops(&mut self, ops: &[u64]) -> Result<Vec<u64>, SequenceError>;
     /// Appends the entries (and marks the operations done) and commits. The new head is the

@@ -125,6 +125,8 @@ pub(super) enum Work {
     },
     /// A fleet relay: its own send records now in PostgreSQL.
     Shipped(Vec<u128>),
+    /// A fleet relay: the identity of the log it reached (bound at first, then checked).
+    BindFleet(u64),
 }
 
 /// An administrative change to a lock.
@@ -185,6 +187,8 @@ pub(super) enum Output {
 pub(super) struct Ids {
     /// A fleet relay: the last log entry applied to this replica.
     pub(super) applied: u64,
+    /// A fleet relay: the identity of the log this replica follows (0: not yet bound).
+    pub(super) fleet: u64,
     pub(super) event: u64,
     pub(super) lift: u64,
     pub(super) attempt_seq: u32,
@@ -204,8 +208,10 @@ impl Ids {
             .get(tables::FLEET_APPLIED_KEY)?
             .map(|v| v.value())
             .unwrap_or(0);
+        let fleet = meta.get(tables::FLEET_KEY)?.map(|v| v.value()).unwrap_or(0);
         Ok(Ids {
             applied,
+            fleet,
             event: last_event + 1,
             lift: last_lift + 1,
             attempt_seq: 0,
@@ -348,7 +354,7 @@ pub(super) fn apply(
             Ok(Output::Recorded)
         }
         // The writer applies these itself: they need the fleet's log.
-        Work::Replicate(_) | Work::PushQueued => Err(StoreError::Io(
+        Work::Replicate(_) | Work::PushQueued | Work::BindFleet(_) => Err(StoreError::Io(
             "log entries must be applied by the writer".into(),
         )),
         work @ (Work::NotifyStep { .. }

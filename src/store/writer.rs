@@ -180,7 +180,8 @@ pub(super) fn init_schema(db: &Database, fleet: bool) -> Result<(), StoreError> 
                 ))
             }
             (true, false) => {
-                meta.insert(tables::FLEET_KEY, 1)?;
+                // Bound to its log's identity at the first contact (see `Writer::bind_fleet`).
+                meta.insert(tables::FLEET_KEY, 0)?;
             }
             (false, true) => {
                 return Err(StoreError::Fleet(
@@ -712,6 +713,7 @@ impl Writer {
                 }
                 Work::Replicate(entries) => self.replicate(t, &entries),
                 Work::PushQueued => self.push_queued(t),
+                Work::BindFleet(fleet) => self.bind_fleet(t, fleet).map(|()| Output::Recorded),
                 other => apply(t, &mut self.ids, now, other),
             };
             match applied {

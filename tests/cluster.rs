@@ -14,6 +14,8 @@ struct Fleet {
     pg: Postgres,
     db: String,
     root: tempfile::TempDir,
+    /// `cluster.max_lag` of the relays started.
+    max_lag: Duration,
 }
 
 impl Fleet {
@@ -26,6 +28,7 @@ impl Fleet {
             pg,
             db,
             root: tempfile::tempdir().unwrap(),
+            max_lag: Duration::from_secs(2),
         })
     }
 
@@ -50,13 +53,14 @@ url = "capture:{captured}"
 [cluster]
 postgres = "{url}"
 node = "{node}"
-max_lag = "2s"
+max_lag = "{max_lag}ms"
 
 {extra}
 "#,
                 data = data.display(),
                 captured = dir.join("captured").display(),
                 url = self.pg.url(&self.db),
+                max_lag = self.max_lag.as_millis(),
             ),
         )
         .unwrap();
@@ -263,8 +267,12 @@ fn with_postgres_down_adds_still_block_lifts_are_refused_and_the_outbox_arrives_
     let Some(mut fleet) = Fleet::new() else {
         return;
     };
-    let a = fleet.start("a", "");
-    let b = fleet.start("b", "");
+    // Long enough for the checks below to run before the relays stop deciding.
+    fleet.max_lag = Duration::from_secs(5);
+    let units =
+        "[[sender_groups]]\nname = \"acme\"\nunit = \"acme\"\nsenders = [\"@acme.example\"]\n";
+    let a = fleet.start("a", units);
+    let b = fleet.start("b", units);
     wait_current(&a, Duration::from_secs(20));
     wait_current(&b, Duration::from_secs(20));
     suppress(&fleet, "a", "old@prospect.example");
@@ -274,12 +282,33 @@ fn with_postgres_down_adds_still_block_lifts_are_refused_and_the_outbox_arrives_
         "550 5.7.1",
         Duration::from_secs(5),
     );
+    // Listed for one unit only: other senders may mail it.
+    let scoped = "scoped@prospect.example";
+    let out = fleet.cli(
+        "a",
+        &[
+            "suppress",
+            "add",
+            scoped,
+            "--reason",
+            "unsubscribe",
+            "--scope",
+            "acme",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(Smtp::rcpt_reply(a.addr, scoped).starts_with("250"));
 
     fleet.pg.stop();
     // An add is in force on this relay at once, even without the database.
     let said = suppress(&fleet, "a", "during@prospect.example");
     assert!(said.contains("on this relay now"), "{said}");
     assert!(Smtp::rcpt_reply(a.addr, "during@prospect.example").starts_with("550 5.7.1"));
+    // Widened to every unit during the outage: the wider scope binds at once, though the
+    // list still holds the narrow entry.
+    suppress(&fleet, "a", scoped);
+    let reply = Smtp::rcpt_reply(a.addr, scoped);
+    assert!(reply.starts_with("550 5.7.1"), "{reply}");
     // A lift needs the fleet: refused, in words.
     let out = fleet.cli(
         "a",
@@ -297,8 +326,8 @@ fn with_postgres_down_adds_still_block_lifts_are_refused_and_the_outbox_arrives_
         said.contains("PostgreSQL") && said.contains("unreachable"),
         "{said}"
     );
-    // Past max_lag (2 s) neither relay can prove it is current: new recipients get 451.
-    std::thread::sleep(Duration::from_millis(2500));
+    // Past max_lag neither relay can prove it is current: new recipients get 451.
+    std::thread::sleep(fleet.max_lag + Duration::from_millis(500));
     for relay in [&a, &b] {
         let reply = Smtp::rcpt_reply(relay.addr, "anyone@fresh.example");
         assert!(reply.starts_with("451 4.3.0"), "{reply}");
@@ -318,10 +347,11 @@ fn with_postgres_down_adds_still_block_lifts_are_refused_and_the_outbox_arrives_
         "550 5.7.1",
         Duration::from_secs(5),
     );
-    // Exactly once: one push recorded, one add in the history, on both relays.
+    wait_reply(&b, scoped, "550 5.7.1", Duration::from_secs(5));
+    // Exactly once: one push recorded per add, one add in the history, on both relays.
     assert_eq!(
         fleet.pg.psql(&fleet.db, "SELECT count(*) FROM dnc_ops"),
-        "1"
+        "2"
     );
     for node in ["a", "b"] {
         let kinds = history_kinds(&fleet, node, "during@prospect.example");

@@ -1,7 +1,8 @@
 //! Lock claims at RCPT, across the fleet, batched.
 //!
 //! Every claim is one conditional row in `dnc_claims`: inserted, or updated when the same
-//! owner holds it or its holder's claim ran out (and it is not under review). Claims that
+//! owner holds it or its holder's claim ran out (a review ends with its lock, as on a single
+//! relay; while it runs, only its owner gets the key). Claims that
 //! arrive together go to PostgreSQL in one statement (a few workers, each taking whatever
 //! waits): under load a claim costs a share of one statement instead of a statement and a
 //! commit of its own. Keys are sorted within a statement so that two statements never lock
@@ -148,7 +149,7 @@ async fn run(
              until = CASE WHEN c.owner = EXCLUDED.owner \
              THEN GREATEST(c.until, EXCLUDED.until) ELSE EXCLUDED.until END, \
              owner = EXCLUDED.owner, node = EXCLUDED.node \
-             WHERE c.owner = EXCLUDED.owner OR (c.until <= $5 AND NOT c.review) \
+             WHERE c.owner = EXCLUDED.owner OR c.until <= $5 \
              RETURNING key, owner, until, review",
         )
         .await?;

@@ -69,9 +69,11 @@ pub async fn run(
     }
 }
 
-/// Copies send records both ways every second until `stop`.
+/// Copies send records both ways every second until `stop`; forgets long-expired claims
+/// once an hour.
 async fn copy(db: Db, store: Store, node: String, mut stop: watch::Receiver<bool>) {
     let mut client = None;
+    let mut pruned: Option<Instant> = None;
     loop {
         if client
             .as_ref()
@@ -86,6 +88,14 @@ async fn copy(db: Db, store: Store, node: String, mut stop: watch::Receiver<bool
             if let Err(e) = copy_records(c, &store, &node).await {
                 tracing::debug!(error = %e, "send records not copied this round");
                 client = None;
+            } else if pruned.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
+                let now = crate::model::Timestamp::now().0;
+                if let Ok(n) =
+                    pg::within(pg::STATEMENT_TIMEOUT, "a prune", pg::prune_claims(c, now)).await
+                {
+                    tracing::debug!(pruned = n, "expired claims forgotten");
+                    pruned = Some(Instant::now());
+                }
             }
         }
         tokio::select! {
@@ -138,6 +148,20 @@ async fn follow(
         )
         .await?;
         let complete = (fetched.len() as i64) < BATCH;
+        if fetched.is_empty() {
+            // A log that ends before what this replica applied is not the log it followed
+            // (a database restored from an older backup): never current against it.
+            let head =
+                pg::within(pg::STATEMENT_TIMEOUT, "the log's head", pg::head(&client)).await?;
+            if head < store.applied() {
+                return Err(PgError(format!(
+                    "the fleet's log ends at entry {head} but this replica applied {}: the \
+                     database lost entries (restored from an older backup?); this relay will \
+                     not decide against it",
+                    store.applied()
+                )));
+            }
+        }
         if !fetched.is_empty() {
             store
                 .replicate(fetched)

@@ -131,14 +131,21 @@ impl Cluster {
         let manager_config = deadpool_postgres::ManagerConfig {
             recycling_method: deadpool_postgres::RecyclingMethod::Fast,
         };
+        // A claim that cannot finish within its timeout is cancelled by the server too: it
+        // must not land after its RCPT was answered 451.
+        let mut claims_config = db.config().clone();
+        claims_config.options(format!(
+            "-c statement_timeout={}",
+            config.claim_timeout.as_millis().max(1)
+        ));
         let manager = match db.tls() {
             Some(tls) => deadpool_postgres::Manager::from_config(
-                db.config().clone(),
+                claims_config.clone(),
                 tls.clone(),
                 manager_config,
             ),
             None => deadpool_postgres::Manager::from_config(
-                db.config().clone(),
+                claims_config,
                 tokio_postgres::NoTls,
                 manager_config,
             ),

@@ -374,8 +374,9 @@ pub fn write_limit(entries: usize) -> Duration {
 /// The state rows (and, for locks, the claims) the entries' row images describe: the last
 /// image of each row wins, written in a few set-based statements.
 async fn write_state(client: &Client, node: &str, entries: &[LogEntry]) -> Result<(), PgError> {
-    let mut last: std::collections::HashMap<(i16, &str), (&RowImage, i64)> =
-        std::collections::HashMap::new();
+    // Sorted by key: rows are locked in the order claim batches lock them (no deadlock).
+    let mut last: std::collections::BTreeMap<(i16, &str), (&RowImage, i64)> =
+        std::collections::BTreeMap::new();
     for entry in entries {
         for row in &entry.rows {
             last.insert(
@@ -476,6 +477,14 @@ pub async fn try_lead(client: &Client) -> Result<bool, PgError> {
         .query_one("SELECT pg_try_advisory_lock($1)", &[&NOTIFIER_LOCK])
         .await?;
     Ok(row.get(0))
+}
+
+/// Forgets claims that ran out more than a day ago (any relay may; they no longer hold).
+pub async fn prune_claims(client: &Client, now: i64) -> Result<u64, PgError> {
+    let day = 86_400_000_000_i64;
+    Ok(client
+        .execute("DELETE FROM dnc_claims WHERE until < $1", &[&(now - day)])
+        .await?)
 }
 
 /// Records where a node stands.

@@ -14,6 +14,10 @@ use super::pg::{self, Db, PgError};
 use super::Gate;
 use crate::store::replica::{LogEntry, SequenceError, Sequencer};
 
+/// A relay further behind than this does not write (it would apply the gap while holding
+/// every relay's writes); its follower catches up first.
+const MAX_BEHIND: u64 = 20_000;
+
 /// How often a lost connection is tried again.
 const RECONNECT_EVERY: Duration = Duration::from_secs(1);
 
@@ -112,6 +116,20 @@ impl Sequencer for PgSequencer {
                     .await?;
                 let head = row.get::<_, i64>(0) as u64;
                 let fleet = row.get::<_, i64>(1) as u64;
+                if head > applied + MAX_BEHIND {
+                    // Applying that much here would hold the whole fleet's writes: the
+                    // follower catches up first.
+                    return Err(PgError(format!(
+                        "this relay is {} entries behind the fleet's log and is catching up",
+                        head - applied
+                    )));
+                }
+                if head < applied {
+                    return Err(PgError(format!(
+                        "the fleet's log ends at entry {head} but this replica applied \
+                         {applied}: the database lost entries; nothing is written to it"
+                    )));
+                }
                 let behind = if head > applied {
                     pg::fetch(client, applied, Some(head), i64::MAX).await?
                 } else {
@@ -159,11 +177,15 @@ impl Sequencer for PgSequencer {
                 Ok(())
             },
         ));
-        self.finish(published)?;
+        self.finish(published)
+    }
+
+    fn committed(&mut self) {
+        // Current as of the moment the write began: it caught up under the log's lock, and
+        // its own entries are in the replica now.
         if let Some(asked) = self.begun.take() {
             self.gate.confirm(asked);
         }
-        Ok(())
     }
 
     fn abort(&mut self) {

@@ -118,6 +118,7 @@ impl Writer {
             Ok(()) => {
                 if let Some(fleet) = self.fleet.as_mut() {
                     fleet.last_failure = None;
+                    fleet.sequencer.committed();
                 }
                 self.committed(batch, true);
             }
@@ -187,6 +188,7 @@ impl Writer {
                     local.push((work, reply));
                 }
                 Work::PushQueued => {}
+                work if !sequenced(&work) => local.push((work, reply)),
                 _ => {
                     if let Some(reply) = reply {
                         let _ = reply.send(Err(StoreError::Fleet(format!(

@@ -431,7 +431,7 @@ impl Store {
         let queued = self.shared.queued() > 0;
         self.read(|txn| {
             let table = txn.open_table(tables::SUPPRESSIONS)?;
-            let mut found = Vec::new();
+            let mut found: Vec<(usize, Entry)> = Vec::new();
             for (i, key) in keys.iter().enumerate() {
                 if let Some(value) = table.get(*key)? {
                     found.push((i, tables::decode(value.value())?));
@@ -442,8 +442,14 @@ impl Store {
                 let pending = txn.open_table(tables::PENDING_ADDS)?;
                 for (i, key) in keys.iter().enumerate() {
                     if let Some(value) = pending.get(*key)? {
-                        if !found.iter().any(|(j, _)| *j == i) {
-                            found.push((i, tables::decode(value.value())?));
+                        let add: Entry = tables::decode(value.value())?;
+                        // Merged with the entry in force, as the push will merge it: the
+                        // stronger reason and the wider scope bind now, never the weaker.
+                        match found.iter_mut().find(|(j, _)| *j == i) {
+                            Some((_, entry)) => {
+                                entry.absorb(add.reason, add.source, &add.evidence, &add.units)
+                            }
+                            None => found.push((i, add)),
                         }
                     }
                 }

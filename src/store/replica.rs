@@ -87,7 +87,13 @@ pub trait Sequencer: Send {
     fn publish(&mut self, entries: &[LogEntry], ops: &[u64]) -> Result<(), SequenceError>;
     /// Gives up the write opened by [`Sequencer::begin`].
     fn abort(&mut self);
+    /// The replica committed what was published: it is current as of the write's start.
+    fn committed(&mut self);
 }
+
+/// Row images carried by one log entry at most (unless a write has fewer entries than
+/// chunks).
+const ROWS_PER_ENTRY: usize = 10_000;
 
 /// What a write transaction changed in replicated tables, noted as it goes.
 #[derive(Default)]
@@ -147,15 +153,34 @@ pub(super) fn entries_since(
     if rows.is_empty() {
         return Ok(entries);
     }
-    match entries.last_mut() {
-        Some(last) => last.rows = rows,
-        None => entries.push(LogEntry {
+    if entries.is_empty() {
+        entries.push(LogEntry {
             seq: head + 1,
             at,
             body: None,
             key: None,
-            rows,
-        }),
+            rows: Vec::new(),
+        });
+    }
+    // An import's images are spread over its last entries, a bounded number on each (one
+    // entry's images are one value in PostgreSQL); they may then show a moment before the
+    // last events of the same write, never before the write began.
+    let chunks: Vec<Vec<RowImage>> = rows
+        .chunks(ROWS_PER_ENTRY)
+        .map(<[RowImage]>::to_vec)
+        .collect();
+    let n = entries.len();
+    let first = n.saturating_sub(chunks.len());
+    for (entry, chunk) in entries[first..]
+        .iter_mut()
+        .zip(chunks.iter().rev().take(n).rev())
+    {
+        entry.rows = chunk.clone();
+    }
+    if chunks.len() > n {
+        // More chunks than entries (many rows, few events): the first entry takes the rest.
+        let extra: Vec<RowImage> = chunks[..chunks.len() - n].concat();
+        entries[0].rows.splice(0..0, extra);
     }
     Ok(entries)
 }
@@ -319,8 +344,9 @@ pub(super) fn queue_add(t: &mut Tables<'_>, add: &QueuedAdd) -> Result<Vec<Entry
     Ok(entries)
 }
 
-/// Removes a pushed add from the outbox and its entries from the pending table (the log
-/// holds them now).
+/// Removes a pushed add from the outbox, and its entries from the pending table (the log
+/// holds them now) unless an add still waiting names them too: those are rebuilt from the
+/// adds that wait.
 pub(super) fn unqueue_add(
     t: &mut Tables<'_>,
     slot: u64,
@@ -328,9 +354,31 @@ pub(super) fn unqueue_add(
 ) -> Result<(), StoreError> {
     let mut outbox = t.txn.open_table(tables::FLEET_OUTBOX)?;
     outbox.remove(slot)?;
+    let keys: Vec<String> = add.local_entries()?.into_iter().map(|(k, _)| k).collect();
+    let mut still: std::collections::HashMap<String, Entry> = std::collections::HashMap::new();
+    for row in outbox.iter()? {
+        let (_, value) = row?;
+        let waiting: QueuedAdd = decode(value.value())?;
+        for (key, entry) in waiting.local_entries()? {
+            if !keys.contains(&key) {
+                continue;
+            }
+            match still.get_mut(&key) {
+                Some(held) => {
+                    held.absorb(entry.reason, entry.source, &entry.evidence, &entry.units)
+                }
+                None => {
+                    still.insert(key, entry);
+                }
+            }
+        }
+    }
     let mut pending = t.txn.open_table(tables::PENDING_ADDS)?;
-    for (key, ..) in add.local_entries()? {
-        pending.remove(key.as_str())?;
+    for key in &keys {
+        match still.get(key) {
+            Some(entry) => pending.insert(key.as_str(), encode(entry)?.as_slice())?,
+            None => pending.remove(key.as_str())?,
+        };
     }
     Ok(())
 }

@@ -440,6 +440,7 @@ impl Writer {
             let txn = db.begin_write()?;
             {
                 let mut t = open_tables(&txn)?;
+                t.ship = self.fleet.is_some();
                 let now = Timestamp::now();
                 for batch in &self.pending.batches {
                     apply_records(&mut t, &mut ids, now, batch)?;
@@ -624,7 +625,15 @@ impl Writer {
     /// in this store alone otherwise.
     fn commit(&mut self, writes: Vec<(Work, Reply)>) {
         if self.fleet.is_some() && writes.iter().any(|(w, _)| super::fleet::sequenced(w)) {
-            self.commit_fleet(writes);
+            // Local jobs first (send records before admin changes, as below), on their own:
+            // the log's trouble must never hold back or fail what only this store keeps.
+            let (sequenced, local): (Vec<_>, Vec<_>) = writes
+                .into_iter()
+                .partition(|(w, _)| super::fleet::sequenced(w));
+            if !local.is_empty() {
+                self.commit_local(local);
+            }
+            self.commit_fleet(sequenced);
         } else {
             self.commit_local(writes);
         }

@@ -113,8 +113,7 @@ pub struct Server {
     relay: Relay,
     pruner: tokio::task::JoinHandle<()>,
     /// A fleet relay: the follower of the log and the lag watch.
-    follower: Vec<tokio::task::JoinHandle<()>>,
-    stop_follower: watch::Sender<bool>,
+    follower: FleetTasks,
 }
 
 impl Server {
@@ -124,12 +123,7 @@ impl Server {
         warn_if_open_to_the_world(&config);
         tls_acceptor(&config).map_err(StartError::Tls)?;
         let classifier = Classifier::from_config(&config).map_err(StartError::FeedbackRules)?;
-        let cluster = match &config.cluster {
-            Some(c) => Some(Arc::new(
-                crate::cluster::Cluster::new(c).map_err(|e| StartError::Cluster(e.0))?,
-            )),
-            None => None,
-        };
+        let cluster = join_fleet(&config)?;
         let relay = Relay::from_config(&config)?;
         let store_start = crate::datadir::inspect(&config)?;
         crate::admin::server::ensure_free(&config.socket_path())?;
@@ -143,25 +137,9 @@ impl Server {
         let unsubscribe = crate::unsubscribe::http::Listeners::bind(&config.unsubscribe.listen)
             .await
             .map_err(StartError::Listen)?;
-        if let Some(cluster) = &cluster {
-            match cluster.migrate().await {
-                Ok(applied) if !applied.is_empty() => {
-                    tracing::info!(versions = ?applied, "the fleet's database schema was migrated")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(
-                    error = %e,
-                    "the fleet's database cannot be reached at start: new recipients get 451 4.3.0 until this relay has caught up with the log"
-                ),
-            }
-        }
         // From here on, files are created.
         let store = open_store(&config, store_start, &hooks, cluster.as_deref()).await?;
-        let (stop_follower, stop_rx) = watch::channel(false);
-        let follower = match &cluster {
-            Some(cluster) => cluster.start(store.clone(), stop_rx),
-            None => Vec::new(),
-        };
+        let follower = FleetTasks::start(cluster.as_ref(), &store);
         let log_path = config.decisions_path();
         let log = DecisionLog::open(&log_path).map_err(|source| StartError::Log {
             path: log_path,
@@ -201,17 +179,12 @@ impl Server {
         let tracker = TaskTracker::new();
         let unsubscribe_addrs =
             services.run(unsubscribe, &config, &store, phase_rx.clone(), &tracker);
+        let (smtp_limits, feedback_limits) = connection_limits(&config);
         smtp::serve(
             listeners,
             ctx.clone(),
-            ConnectionLimits {
-                total: config.server.max_connections,
-                per_client: config.server.max_connections_per_client,
-            },
-            ConnectionLimits {
-                total: config.feedback.max_connections,
-                per_client: config.feedback.max_connections_per_client,
-            },
+            smtp_limits,
+            feedback_limits,
             phase_rx,
             tracker.clone(),
         );
@@ -243,7 +216,6 @@ impl Server {
             relay,
             pruner,
             follower,
-            stop_follower,
         })
     }
 
@@ -389,16 +361,7 @@ impl Server {
             }
         }
         self.admin.shutdown().await;
-        let _ = self.stop_follower.send(true);
-        for task in self.follower {
-            // The follower holds the store: it must be gone before the store closes.
-            if tokio::time::timeout(Duration::from_secs(10), task)
-                .await
-                .is_err()
-            {
-                tracing::warn!("the log's follower did not stop in time");
-            }
-        }
+        self.follower.stop().await;
         self.pruner.abort();
         // Wait for the abort: the pruner holds the store, which must be the last user.
         let _ = self.pruner.await;
@@ -494,6 +457,77 @@ impl Services {
     }
 }
 
+/// The SMTP listeners' and the feedback listener's connection limits.
+fn connection_limits(config: &Config) -> (ConnectionLimits, ConnectionLimits) {
+    (
+        ConnectionLimits {
+            total: config.server.max_connections,
+            per_client: config.server.max_connections_per_client,
+        },
+        ConnectionLimits {
+            total: config.feedback.max_connections,
+            per_client: config.feedback.max_connections_per_client,
+        },
+    )
+}
+
+/// A fleet relay's follower and lag watch, and how to stop them.
+struct FleetTasks {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+}
+
+impl FleetTasks {
+    fn start(cluster: Option<&Arc<crate::cluster::Cluster>>, store: &Store) -> FleetTasks {
+        let (stop, stop_rx) = watch::channel(false);
+        let tasks = cluster
+            .map(|c| c.start(store.clone(), stop_rx))
+            .unwrap_or_default();
+        FleetTasks { tasks, stop }
+    }
+
+    /// Stops them; they hold the store, which must be the last user when it closes.
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            if tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("the log's follower did not stop in time");
+            }
+        }
+    }
+}
+
+/// A fleet relay's membership, from `[cluster]` (nothing is connected yet).
+fn join_fleet(config: &Config) -> Result<Option<Arc<crate::cluster::Cluster>>, StartError> {
+    config
+        .cluster
+        .as_ref()
+        .map(|c| {
+            crate::cluster::Cluster::new(c)
+                .map(Arc::new)
+                .map_err(|e| StartError::Cluster(e.0))
+        })
+        .transpose()
+}
+
+/// Brings the fleet's schema up to date at start; a database that cannot be reached only
+/// keeps this relay from deciding until it has caught up.
+async fn migrate_fleet(cluster: &crate::cluster::Cluster) {
+    match cluster.migrate().await {
+        Ok(applied) if !applied.is_empty() => {
+            tracing::info!(versions = ?applied, "the fleet's database schema was migrated")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(
+            error = %e,
+            "the fleet's database cannot be reached at start: new recipients get 451 4.3.0 until this relay has caught up with the log"
+        ),
+    }
+}
+
 /// What every SMTP session shares.
 fn session_context(
     config: &Config,
@@ -553,6 +587,9 @@ async fn open_store(
             mode = format!("{mode:04o}"),
             "other local users can reach this file of the relay's; make it private (chmod go-rwx)"
         );
+    }
+    if let Some(cluster) = cluster {
+        migrate_fleet(cluster).await;
     }
     let store_path = config.store_path();
     let create = start == crate::datadir::StoreStart::Create;

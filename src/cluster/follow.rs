@@ -114,60 +114,11 @@ async fn follow(
     node: &str,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), PgError> {
-    let (mut client, mut notes) =
-        pg::within(pg::STATEMENT_TIMEOUT, "the connection", db.connect()).await?;
-    let applied = pg::within(
-        pg::STATEMENT_TIMEOUT,
-        "the migrations",
-        pg::migrate(&mut client),
-    )
-    .await?;
-    if !applied.is_empty() {
-        tracing::info!(versions = ?applied, "the fleet's database schema was migrated");
-    }
-    let log = pg::within(
-        pg::STATEMENT_TIMEOUT,
-        "the log's identity",
-        pg::fleet_id(&client),
-    )
-    .await?;
-    store
-        .bind_fleet(log)
-        .await
-        .map_err(|e| PgError(e.to_string()))?;
-    client
-        .batch_execute(&format!("LISTEN {}", pg::CHANNEL))
-        .await?;
+    let (client, mut notes) = open(db, store).await?;
     let mut last_report: Option<(Instant, u64)> = None;
     loop {
         let asked = Instant::now();
-        let fetched = pg::within(
-            pg::STATEMENT_TIMEOUT,
-            "a read of the log",
-            pg::fetch(&client, store.applied(), None, BATCH),
-        )
-        .await?;
-        let complete = (fetched.len() as i64) < BATCH;
-        if fetched.is_empty() {
-            // A log that ends before what this replica applied is not the log it followed
-            // (a database restored from an older backup): never current against it.
-            let head =
-                pg::within(pg::STATEMENT_TIMEOUT, "the log's head", pg::head(&client)).await?;
-            if head < store.applied() {
-                return Err(PgError(format!(
-                    "the fleet's log ends at entry {head} but this replica applied {}: the \
-                     database lost entries (restored from an older backup?); this relay will \
-                     not decide against it",
-                    store.applied()
-                )));
-            }
-        }
-        if !fetched.is_empty() {
-            store
-                .replicate(fetched)
-                .await
-                .map_err(|e| PgError(format!("cannot apply the log: {e}")))?;
-        }
+        let complete = catch_up(&client, store).await?;
         if complete {
             gate.confirm(asked);
         }
@@ -209,6 +160,68 @@ async fn follow(
             _ = stop.changed() => return Ok(()),
         }
     }
+}
+
+/// Connects, migrates the schema if needed, checks (or binds) the log's identity, listens.
+async fn open(
+    db: &Db,
+    store: &Store,
+) -> Result<(tokio_postgres::Client, mpsc::UnboundedReceiver<()>), PgError> {
+    let (mut client, notes) =
+        pg::within(pg::STATEMENT_TIMEOUT, "the connection", db.connect()).await?;
+    let applied = pg::within(
+        pg::STATEMENT_TIMEOUT,
+        "the migrations",
+        pg::migrate(&mut client),
+    )
+    .await?;
+    if !applied.is_empty() {
+        tracing::info!(versions = ?applied, "the fleet's database schema was migrated");
+    }
+    let log = pg::within(
+        pg::STATEMENT_TIMEOUT,
+        "the log's identity",
+        pg::fleet_id(&client),
+    )
+    .await?;
+    store
+        .bind_fleet(log)
+        .await
+        .map_err(|e| PgError(e.to_string()))?;
+    client
+        .batch_execute(&format!("LISTEN {}", pg::CHANNEL))
+        .await?;
+    Ok((client, notes))
+}
+
+/// One round: fetches what the replica lacks and applies it; whether that was everything.
+async fn catch_up(client: &tokio_postgres::Client, store: &Store) -> Result<bool, PgError> {
+    let fetched = pg::within(
+        pg::STATEMENT_TIMEOUT,
+        "a read of the log",
+        pg::fetch(client, store.applied(), None, BATCH),
+    )
+    .await?;
+    let complete = (fetched.len() as i64) < BATCH;
+    if fetched.is_empty() {
+        // A log that ends before what this replica applied is not the log it followed (a
+        // database restored from an older backup): never current against it.
+        let head = pg::within(pg::STATEMENT_TIMEOUT, "the log's head", pg::head(client)).await?;
+        if head < store.applied() {
+            return Err(PgError(format!(
+                "the fleet's log ends at entry {head} but this replica applied {}: the \
+                 database lost entries (restored from an older backup?); this relay will not \
+                 decide against it",
+                store.applied()
+            )));
+        }
+        return Ok(complete);
+    }
+    store
+        .replicate(fetched)
+        .await
+        .map_err(|e| PgError(format!("cannot apply the log: {e}")))?;
+    Ok(complete)
 }
 
 /// Takes every notification already queued: one round answers them all.

@@ -114,31 +114,44 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 warning,
                 claims,
             }) => {
-                let mut warning = warning.as_ref().map(describe);
-                if let Some(cluster) = self.ctx.cluster.clone().filter(|_| !claims.is_empty()) {
-                    // Across the fleet: one conditional write per lock key decides the owner.
-                    let now = self.ctx.locks.now();
-                    match cluster.claim(&claims, &self.ctx.store, now).await {
-                        Ok(ClaimOutcome::Claimed) => {}
-                        Ok(ClaimOutcome::Held(lock)) => {
-                            if lock.review.is_some()
-                                || self.settings.locks.mode(lock.kind) == LockMode::Block
-                            {
-                                drop(claims);
-                                return self.refuse_locked(&from, rcpt, now, lock).await;
-                            }
-                            warning = Some(describe(&lock));
-                        }
-                        Err(e) => {
-                            drop(claims);
-                            return self.defer_for_policy(&from, rcpt, &e.0).await;
-                        }
-                    }
-                }
-                self.relay_rcpt(&from, rcpt, now, exemption, claims, warning)
+                let warning = warning.as_ref().map(describe);
+                self.pass_rcpt(&from, rcpt, now, exemption, claims, warning)
                     .await
             }
         }
+    }
+
+    /// A recipient the list lets through: in a fleet, its lock claims are taken across the
+    /// fleet first (one conditional write per key decides the owner), then it is relayed.
+    async fn pass_rcpt(
+        &mut self,
+        from: &str,
+        rcpt: &str,
+        now: Timestamp,
+        exemption: Option<Exemption>,
+        claims: Vec<crate::locks::Claim>,
+        mut warning: Option<String>,
+    ) {
+        if let Some(cluster) = self.ctx.cluster.clone().filter(|_| !claims.is_empty()) {
+            let at = self.ctx.locks.now();
+            match cluster.claim(&claims, &self.ctx.store, at).await {
+                Ok(ClaimOutcome::Claimed) => {}
+                Ok(ClaimOutcome::Held(lock))
+                    if lock.review.is_some()
+                        || self.settings.locks.mode(lock.kind) == LockMode::Block =>
+                {
+                    drop(claims);
+                    return self.refuse_locked(from, rcpt, now, lock).await;
+                }
+                Ok(ClaimOutcome::Held(lock)) => warning = Some(describe(&lock)),
+                Err(e) => {
+                    drop(claims);
+                    return self.defer_for_policy(from, rcpt, &e.0).await;
+                }
+            }
+        }
+        self.relay_rcpt(from, rcpt, now, exemption, claims, warning)
+            .await
     }
 
     /// `452 4.5.3`: past `max_recipients` (`full`), or a second recipient of a marked copy

@@ -129,6 +129,39 @@ pub(super) enum Work {
     BindFleet(u64),
 }
 
+/// A fleet relay's jobs that stay in this store: outage adds, other relays' send records,
+/// shipped send records.
+fn apply_fleet_local(t: &mut Tables<'_>, now: Timestamp, work: Work) -> Result<Output, StoreError> {
+    match work {
+        Work::QueueAdd(entries, actor) => {
+            let add = super::replica::QueuedAdd::new(&entries, &actor, now);
+            super::replica::queue_add(t, &add)
+                .map(|e| Output::AddedMany(e.into_iter().map(AddOutcome::Queued).collect()))
+        }
+        Work::Pulled { attempts, position } => {
+            for (id, body) in &attempts {
+                let attempt: Attempt = decode(body)?;
+                let ship = std::mem::replace(&mut t.ship, false);
+                let recorded = record_attempt(t, *id, &attempt);
+                t.ship = ship;
+                recorded?;
+            }
+            t.txn
+                .open_table(tables::META)?
+                .insert(tables::ATTEMPTS_PULLED_KEY, position)?;
+            Ok(Output::Recorded)
+        }
+        Work::Shipped(shipped) => {
+            let mut ship = t.txn.open_table(tables::SHIP)?;
+            for id in shipped {
+                ship.remove(id)?;
+            }
+            Ok(Output::Recorded)
+        }
+        _ => Err(StoreError::Io("not a fleet job".into())),
+    }
+}
+
 /// An administrative change to a lock.
 #[derive(Debug, Clone)]
 pub enum LockOp {
@@ -328,30 +361,8 @@ pub(super) fn apply(
         } => super::feedback::record(t, ids, now, *record, arrival, forward.map(|f| *f))
             .map(Output::Feedback),
         Work::Arrival(arrival) => super::feedback::arrive(t, &arrival).map(Output::Arrived),
-        Work::QueueAdd(entries, actor) => {
-            let add = super::replica::QueuedAdd::new(&entries, &actor, now);
-            super::replica::queue_add(t, &add)
-                .map(|e| Output::AddedMany(e.into_iter().map(AddOutcome::Queued).collect()))
-        }
-        Work::Pulled { attempts, position } => {
-            for (id, body) in &attempts {
-                let attempt: Attempt = decode(body)?;
-                let ship = std::mem::replace(&mut t.ship, false);
-                let recorded = record_attempt(t, *id, &attempt);
-                t.ship = ship;
-                recorded?;
-            }
-            t.txn
-                .open_table(tables::META)?
-                .insert(tables::ATTEMPTS_PULLED_KEY, position)?;
-            Ok(Output::Recorded)
-        }
-        Work::Shipped(shipped) => {
-            let mut ship = t.txn.open_table(tables::SHIP)?;
-            for id in shipped {
-                ship.remove(id)?;
-            }
-            Ok(Output::Recorded)
+        work @ (Work::QueueAdd(..) | Work::Pulled { .. } | Work::Shipped(_)) => {
+            apply_fleet_local(t, now, work)
         }
         // The writer applies these itself: they need the fleet's log.
         Work::Replicate(_) | Work::PushQueued | Work::BindFleet(_) => Err(StoreError::Io(
@@ -373,22 +384,7 @@ pub(super) fn apply(
             account,
             domains,
             actor,
-        } => {
-            for d in &domains {
-                t.accounts.insert(d.as_str(), account.as_str())?;
-                t.journal.row(Replicated::Accounts, d);
-            }
-            let key = format!("@{account}");
-            event(
-                t,
-                ids,
-                now,
-                &actor,
-                EventKind::AccountGrouped { account, domains },
-                Some(&key),
-            )
-            .map(Output::Event)
-        }
+        } => group_account(t, ids, now, account, domains, &actor).map(Output::Event),
     }
 }
 
@@ -562,6 +558,30 @@ fn lock_prune(t: &mut Tables<'_>, now: Timestamp) -> Result<u64, StoreError> {
         t.locks.remove(key.as_str())?;
     }
     Ok(expired.len() as u64)
+}
+
+/// Groups domains into one account (for account locks).
+fn group_account(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    account: String,
+    domains: Vec<String>,
+    actor: &Actor,
+) -> Result<u64, StoreError> {
+    for d in &domains {
+        t.accounts.insert(d.as_str(), account.as_str())?;
+        t.journal.row(Replicated::Accounts, d);
+    }
+    let key = format!("@{account}");
+    event(
+        t,
+        ids,
+        now,
+        actor,
+        EventKind::AccountGrouped { account, domains },
+        Some(&key),
+    )
 }
 
 /// A suppression or hard bounce of a contact ends its lock.

@@ -640,3 +640,118 @@ fn a_replica_pointed_at_another_fleets_database_never_decides() {
     assert!(status.success());
     assert!(log.contains("another fleet's log"), "{log}");
 }
+
+/// The attempts in `address`'s timeline as `node`'s `audit contact --json` shows them.
+fn audited_attempts(fleet: &Fleet, node: &str, address: &str) -> Vec<serde_json::Value> {
+    let out = fleet.cli(node, &["audit", "contact", address, "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}{}", text(&out.stdout), text(&out.stderr)));
+    report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|item| item.get("attempt").cloned())
+        .collect()
+}
+
+#[test]
+fn audits_on_any_relay_see_the_mail_of_every_relay() {
+    let Some(fleet) = Fleet::new() else { return };
+    let relays: Vec<Relay> = ["a", "b", "c"].iter().map(|n| fleet.start(n, "")).collect();
+    for relay in &relays {
+        wait_current(relay, Duration::from_secs(20));
+    }
+    let contact = "pat@northwind.example";
+    // Relayed through a.
+    let mut s = Smtp::connect(relays[0].addr);
+    s.cmd("EHLO t\r\n");
+    s.cmd("MAIL FROM:<rep@sales.example>\r\n");
+    assert!(s
+        .cmd(&format!("RCPT TO:<{contact}>\r\n"))
+        .starts_with("250"));
+    assert!(s.cmd("DATA\r\n").starts_with("354"));
+    assert!(s
+        .cmd("Subject: hello\r\n\r\nHi Pat.\r\n.\r\n")
+        .starts_with("250"));
+    s.cmd("QUIT\r\n");
+    // Pat opts out (on b); the next attempt, through b, is refused.
+    suppress(&fleet, "b", contact);
+    wait_reply(&relays[1], contact, "550 5.7.1", Duration::from_secs(5));
+    // Within a few seconds c's audit holds both: the relayed one from a, the refusal on b.
+    let started = Instant::now();
+    loop {
+        let attempts = audited_attempts(&fleet, "c", contact);
+        let text = serde_json::to_string(&attempts).unwrap();
+        if text.contains("relayed") && text.contains("refused") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "c's audit of {contact}: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // And PostgreSQL holds every relay's send records.
+    let nodes = fleet.pg.psql(
+        &fleet.db,
+        "SELECT string_agg(DISTINCT node, ',' ORDER BY node) FROM dnc_attempts",
+    );
+    assert!(nodes.contains('a') && nodes.contains('b'), "{nodes}");
+}
+
+/// Mails in the capture directories of every relay of the fleet that mention `needle`.
+fn captured_mentioning(fleet: &Fleet, nodes: &[&str], needle: &str) -> usize {
+    nodes
+        .iter()
+        .flat_map(|n| {
+            std::fs::read_dir(fleet.dir(n).join("captured"))
+                .into_iter()
+                .flatten()
+        })
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            std::fs::read_to_string(e.path())
+                .map(|t| t.contains(needle))
+                .unwrap_or(false)
+        })
+        .count()
+}
+
+#[test]
+fn a_lift_request_is_told_to_the_approvers_once_not_once_per_relay() {
+    let Some(fleet) = Fleet::new() else { return };
+    let notify = "[notify]\napprovers = [\"compliance@acme.example\"]\ndigest = \"1s\"\n";
+    let nodes = ["a", "b", "c"];
+    let relays: Vec<Relay> = nodes.iter().map(|n| fleet.start(n, notify)).collect();
+    for relay in &relays {
+        wait_current(relay, Duration::from_secs(20));
+    }
+    let target = "again@prospect.example";
+    suppress(&fleet, "a", target);
+    let out = fleet.cli(
+        "b",
+        &[
+            "lift",
+            "request",
+            target,
+            "--proof",
+            "she asked for the brochure",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let started = Instant::now();
+    while captured_mentioning(&fleet, &nodes, "compliance@acme.example") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no relay told the approvers"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Every relay has read the request by now (a second of polling, several times over).
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        captured_mentioning(&fleet, &nodes, "compliance@acme.example"),
+        1,
+        "the approvers are told once by the fleet"
+    );
+}

@@ -29,13 +29,12 @@ pub struct Holder {
     pub review: bool,
 }
 
-/// One claim on its way.
+/// The claims of one RCPT on their way (its contact and account keys, in one statement).
 struct Request {
-    key: String,
+    keys: Vec<(String, i64)>,
     owner: String,
-    until: i64,
     now: i64,
-    reply: oneshot::Sender<Result<Option<Holder>, PgError>>,
+    reply: oneshot::Sender<Result<Vec<Option<Holder>>, PgError>>,
 }
 
 /// The queue the workers take claims from.
@@ -55,21 +54,19 @@ impl Claimer {
         Claimer { tx }
     }
 
-    /// Claims `key` for `owner` until `until`: `None` when the owner has it now, else who
-    /// holds it.
+    /// Claims each key for `owner` until its time: for each, `None` when the owner has it
+    /// now, else who holds it.
     pub async fn claim(
         &self,
-        key: &str,
+        keys: Vec<(String, i64)>,
         owner: &str,
-        until: i64,
         now: i64,
-    ) -> Result<Option<Holder>, PgError> {
+    ) -> Result<Vec<Option<Holder>>, PgError> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Request {
-                key: key.to_string(),
+                keys,
                 owner: owner.to_string(),
-                until,
                 now,
                 reply,
             })
@@ -104,11 +101,14 @@ async fn work(
         match run(&pool, &node, &batch).await {
             Ok(holders) => {
                 for req in batch {
-                    let answer = match holders.get(&req.key) {
-                        Some(h) if h.owner == req.owner => None,
-                        Some(h) => Some(h.clone()),
-                        None => None,
-                    };
+                    let answer = req
+                        .keys
+                        .iter()
+                        .map(|(key, _)| match holders.get(key) {
+                            Some(h) if h.owner != req.owner => Some(h.clone()),
+                            _ => None,
+                        })
+                        .collect();
                     let _ = req.reply.send(Ok(answer));
                 }
             }
@@ -128,13 +128,17 @@ async fn run(
     batch: &[Request],
 ) -> Result<BTreeMap<String, Holder>, PgError> {
     // One row per key (the first claimant's); the others learn the holder below.
-    let mut first: BTreeMap<&str, &Request> = BTreeMap::new();
+    let mut first: BTreeMap<&str, (&str, i64)> = BTreeMap::new();
     for req in batch {
-        first.entry(req.key.as_str()).or_insert(req);
+        for (key, until) in &req.keys {
+            first
+                .entry(key.as_str())
+                .or_insert((req.owner.as_str(), *until));
+        }
     }
     let keys: Vec<&str> = first.keys().copied().collect();
-    let owners: Vec<&str> = first.values().map(|r| r.owner.as_str()).collect();
-    let untils: Vec<i64> = first.values().map(|r| r.until).collect();
+    let owners: Vec<&str> = first.values().map(|(o, _)| *o).collect();
+    let untils: Vec<i64> = first.values().map(|(_, u)| *u).collect();
     let now = batch.iter().map(|r| r.now).max().unwrap_or(0);
     let client = pool
         .get()

@@ -218,31 +218,37 @@ impl Cluster {
         if wanted.is_empty() {
             return Ok(ClaimOutcome::Claimed);
         }
-        pg::within(self.claim_timeout, "a lock claim", async {
-            for claim in wanted {
-                let lock = claim.lock();
+        let owner = wanted[0].lock().owner.clone();
+        let keys = wanted
+            .iter()
+            .map(|c| {
+                let lock = c.lock();
                 let until = lock.expires.min(lock.since.plus(CLAIM_WINDOW));
-                let held = self
-                    .claimer
-                    .claim(claim.key(), &lock.owner, until.0, now.0)
-                    .await?;
-                if let Some(holder) = held {
-                    return Ok(ClaimOutcome::Held(Lock {
-                        owner: holder.owner,
-                        team: None,
-                        expires: Timestamp(holder.until),
-                        review: holder.review.then(|| Review {
-                            by: Actor::system(),
-                            at: now,
-                            note: "under review".into(),
-                        }),
-                        ..lock.clone()
-                    }));
-                }
+                (c.key().to_string(), until.0)
+            })
+            .collect();
+        let held = pg::within(
+            self.claim_timeout,
+            "a lock claim",
+            self.claimer.claim(keys, &owner, now.0),
+        )
+        .await?;
+        for (claim, holder) in wanted.iter().zip(held) {
+            if let Some(holder) = holder {
+                return Ok(ClaimOutcome::Held(Lock {
+                    owner: holder.owner,
+                    team: None,
+                    expires: Timestamp(holder.until),
+                    review: holder.review.then(|| Review {
+                        by: Actor::system(),
+                        at: now,
+                        note: "under review".into(),
+                    }),
+                    ..claim.lock().clone()
+                }));
             }
-            Ok(ClaimOutcome::Claimed)
-        })
-        .await
+        }
+        Ok(ClaimOutcome::Claimed)
     }
 
     /// Starts following the log: the follower (which also copies send records both ways and

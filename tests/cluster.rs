@@ -755,3 +755,46 @@ fn a_lift_request_is_told_to_the_approvers_once_not_once_per_relay() {
         "the approvers are told once by the fleet"
     );
 }
+
+#[test]
+fn a_replica_ahead_of_a_restored_database_stops_deciding_instead_of_skipping_entries() {
+    let Some(fleet) = Fleet::new() else { return };
+    let a = fleet.start("a", "");
+    wait_current(&a, Duration::from_secs(20));
+    suppress(&fleet, "a", "before@prospect.example");
+    suppress(&fleet, "a", "after-backup@prospect.example");
+    a.sigterm();
+    // The database goes back to a backup taken before the last add ...
+    fleet.pg.psql(
+        &fleet.db,
+        "DELETE FROM dnc_log WHERE seq = (SELECT seq FROM dnc_head); \
+         UPDATE dnc_head SET seq = seq - 1",
+    );
+    // ... and another relay writes since, under the same entry number.
+    let b = fleet.start("b", "");
+    wait_current(&b, Duration::from_secs(20));
+    suppress(&fleet, "b", "diverging@prospect.example");
+    // a must not skip b's entry (it has one with that number): it stops deciding.
+    let a = fleet.start("a", "");
+    std::thread::sleep(Duration::from_secs(3));
+    for rcpt in ["diverging@prospect.example", "anyone@fresh.example"] {
+        let reply = Smtp::rcpt_reply(a.addr, rcpt);
+        assert!(reply.starts_with("451 4.3.0"), "{rcpt}: {reply}");
+    }
+    // An add is still taken (kept locally, for when the relay is rebuilt: export it), and
+    // nothing is written to that log.
+    let said = suppress(&fleet, "a", "x@prospect.example");
+    assert!(said.contains("on this relay now"), "{said}");
+    let lift = fleet.cli(
+        "a",
+        &["lift", "request", "before@prospect.example", "--proof", "p"],
+    );
+    assert!(!lift.status.success());
+    assert!(
+        text(&lift.stderr).contains("disagree"),
+        "{}",
+        text(&lift.stderr)
+    );
+    let (_, log) = a.sigterm_with_log();
+    assert!(log.contains("restored from an older backup"), "{log}");
+}

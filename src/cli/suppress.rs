@@ -93,8 +93,10 @@ fn add(cli: &Cli, args: &AddArgs) -> u8 {
         super::print_json(&Body::Added(added.clone()));
     } else if *queued {
         say!(
-            "suppressed {} ({}, source {}, scope {}) on this relay now; the fleet's database is \
-             unreachable, so the other relays get it when it is back (cluster status shows what waits)",
+            "suppressed {} ({}, source {}, scope {}) on this relay now; the fleet's log cannot \
+             be written (its database is unreachable, or this relay is catching up or out of \
+             step: see its log), so the other relays get it once it can (cluster status shows \
+             what waits)",
             entry.target,
             entry.reason,
             entry.source,

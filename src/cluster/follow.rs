@@ -118,7 +118,7 @@ async fn follow(
     let mut last_report: Option<(Instant, u64)> = None;
     loop {
         let asked = Instant::now();
-        let complete = catch_up(&client, store).await?;
+        let complete = catch_up(&client, store, gate).await?;
         if complete {
             gate.confirm(asked);
         }
@@ -195,7 +195,12 @@ async fn open(
 }
 
 /// One round: fetches what the replica lacks and applies it; whether that was everything.
-async fn catch_up(client: &tokio_postgres::Client, store: &Store) -> Result<bool, PgError> {
+async fn catch_up(
+    client: &tokio_postgres::Client,
+    store: &Store,
+    gate: &Gate,
+) -> Result<bool, PgError> {
+    check_anchor(client, store, gate).await?;
     let fetched = pg::within(
         pg::STATEMENT_TIMEOUT,
         "a read of the log",
@@ -204,17 +209,6 @@ async fn catch_up(client: &tokio_postgres::Client, store: &Store) -> Result<bool
     .await?;
     let complete = (fetched.len() as i64) < BATCH;
     if fetched.is_empty() {
-        // A log that ends before what this replica applied is not the log it followed (a
-        // database restored from an older backup): never current against it.
-        let head = pg::within(pg::STATEMENT_TIMEOUT, "the log's head", pg::head(client)).await?;
-        if head < store.applied() {
-            return Err(PgError(format!(
-                "the fleet's log ends at entry {head} but this replica applied {}: the \
-                 database lost entries (restored from an older backup?); this relay will not \
-                 decide against it",
-                store.applied()
-            )));
-        }
         return Ok(complete);
     }
     store
@@ -222,6 +216,41 @@ async fn catch_up(client: &tokio_postgres::Client, store: &Store) -> Result<bool
         .await
         .map_err(|e| PgError(format!("cannot apply the log: {e}")))?;
     Ok(complete)
+}
+
+/// Checks that the log still holds, at this replica's position, the entry the replica
+/// applied there. A database restored from an older backup and written to since has other
+/// entries under the same numbers: following it would skip them (and keep entries the log
+/// lost). Such a replica never decides or writes again until it is rebuilt.
+async fn check_anchor(
+    client: &tokio_postgres::Client,
+    store: &Store,
+    gate: &Gate,
+) -> Result<(), PgError> {
+    let applied = store.applied();
+    if applied == 0 {
+        return Ok(());
+    }
+    let theirs = pg::within(
+        pg::STATEMENT_TIMEOUT,
+        "a check of the log",
+        pg::entry_body(client, applied),
+    )
+    .await?;
+    let mine = store
+        .event_body(applied)
+        .map_err(|e| PgError(format!("cannot read the replica: {e}")))?;
+    let why = match theirs {
+        Some(body) if body == mine => return Ok(()),
+        Some(_) => format!("the fleet's log holds another entry {applied} than this replica"),
+        None => format!("the fleet's log has no entry {applied}, which this replica applied"),
+    };
+    gate.diverge();
+    Err(PgError(format!(
+        "{why}: the database lost entries (restored from an older backup?). This relay no \
+         longer decides or writes: export its list (dnc-relay export), stop it, move its data \
+         directory away, start it again (it rejoins from the log), and import the export"
+    )))
 }
 
 /// Takes every notification already queued: one round answers them all.

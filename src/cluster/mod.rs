@@ -35,6 +35,8 @@ pub struct Gate {
     max_lag: Duration,
     /// Whether the lag is over the bound (for logging the crossing once).
     behind: AtomicBool,
+    /// The replica and the log disagree (see `follow::check_anchor`): closed for good.
+    diverged: AtomicBool,
 }
 
 impl Gate {
@@ -45,7 +47,19 @@ impl Gate {
             confirmed: AtomicU64::new(0),
             max_lag,
             behind: AtomicBool::new(true),
+            diverged: AtomicBool::new(false),
         }
+    }
+
+    /// The replica and the fleet's log disagree: nothing is decided or written until the
+    /// relay is rebuilt.
+    pub fn diverge(&self) {
+        self.diverged.store(true, Ordering::Release);
+    }
+
+    /// Whether [`Gate::diverge`] was called.
+    pub fn diverged(&self) -> bool {
+        self.diverged.load(Ordering::Acquire)
     }
 
     /// The replica held everything the log had when `asked` (the time the question was sent).
@@ -68,6 +82,9 @@ impl Gate {
 
     /// `Ok` when current within `max_lag`; otherwise why not, for the log and the reply.
     pub fn check(&self) -> Result<(), String> {
+        if self.diverged() {
+            return Err("this relay's replica and the fleet's log disagree".into());
+        }
         match self.lag() {
             Some(lag) if lag <= self.max_lag => Ok(()),
             Some(lag) => Err(format!(

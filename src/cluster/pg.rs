@@ -291,6 +291,15 @@ pub async fn fleet_id(client: &Client) -> Result<u64, PgError> {
     Ok(row.get::<_, i64>(0) as u64)
 }
 
+/// Entry `seq` as the log holds it: `None` when there is no such entry, `Some(None)` for an
+/// entry of row images alone.
+pub async fn entry_body(client: &Client, seq: u64) -> Result<Option<Option<Vec<u8>>>, PgError> {
+    let row = client
+        .query_opt("SELECT body FROM dnc_log WHERE seq = $1", &[&(seq as i64)])
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
 /// The log's head.
 pub async fn head(client: &Client) -> Result<u64, PgError> {
     let row = client

@@ -98,6 +98,11 @@ impl PgSequencer {
 
 impl Sequencer for PgSequencer {
     fn begin(&mut self, applied: u64) -> Result<(u64, u64, Vec<LogEntry>), SequenceError> {
+        if self.gate.diverged() {
+            return Err(SequenceError(
+                "this relay's replica and the fleet's log disagree; it writes nothing until it is rebuilt".into(),
+            ));
+        }
         let asked = Instant::now();
         let runtime = self.runtime.clone();
         let client = self.client()?;

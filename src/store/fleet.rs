@@ -330,7 +330,7 @@ impl Writer {
                 .open_table(tables::META)?
                 .insert(tables::FLEET_APPLIED_KEY, self.ids.applied)?;
         }
-        Ok(Output::Pruned(applied))
+        Ok(Output::Replicated(applied))
     }
 
     /// Pushes adds kept during an outage, oldest first: each is run again against the list as

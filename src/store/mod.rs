@@ -469,8 +469,10 @@ impl Store {
     pub fn entry_at(&self, key: &str, at: Timestamp) -> Result<Option<Entry>, StoreError> {
         let mut entry: Option<Entry> = None;
         for event in self.events_by_key(key)? {
+            // In log order; an add kept during a fleet's database outage joins the log after
+            // events that happened later, so a later event does not end the walk.
             if event.at > at {
-                break;
+                continue;
             }
             match event.kind {
                 EventKind::Suppressed {
@@ -492,16 +494,27 @@ impl Store {
                     })
                 }
                 EventKind::Readded {
+                    target,
                     reason,
                     source,
                     evidence,
                     units,
-                    ..
-                } => {
-                    if let Some(e) = entry.as_mut() {
-                        e.absorb(reason, source, &evidence, &units);
+                } => match entry.as_mut() {
+                    Some(e) => e.absorb(reason, source, &evidence, &units),
+                    // Its first add is later in time (see above): in force from this one.
+                    None => {
+                        entry = Some(Entry {
+                            target,
+                            reason,
+                            source,
+                            evidence,
+                            actor: event.actor,
+                            added_at: event.at,
+                            event_id: event.id,
+                            units,
+                        })
                     }
-                }
+                },
                 EventKind::LiftApproved { .. } => entry = None,
                 _ => {}
             }
@@ -734,6 +747,14 @@ impl Store {
             .load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// The stored form of event `id` (for comparing a replica with the fleet's log).
+    pub fn event_body(&self, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|txn| {
+            let events = txn.open_table(tables::EVENTS)?;
+            Ok(events.get(id)?.map(|v| v.value().to_vec()))
+        })
+    }
+
     /// A fleet relay: adds kept during a database outage, not yet in the fleet's log.
     pub fn queued_adds(&self) -> u64 {
         self.shared.queued()
@@ -743,7 +764,7 @@ impl Store {
     /// skipped); returns how many were new. Fails on a gap, leaving the replica unchanged.
     pub async fn replicate(&self, entries: Vec<replica::LogEntry>) -> Result<u64, StoreError> {
         match self.write(Work::Replicate(entries)).await? {
-            Output::Pruned(n) => Ok(n),
+            Output::Replicated(n) => Ok(n),
             _ => Err(unexpected()),
         }
     }

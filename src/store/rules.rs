@@ -207,6 +207,8 @@ pub(super) enum Output {
     Event(u64),
     Recorded,
     Pruned(u64),
+    /// Log entries applied to a fleet replica (how many were new).
+    Replicated(u64),
     Lock(Result<Option<Lock>, Refusal>),
     Imported(ImportCounts),
     Feedback(super::feedback::Recorded),

@@ -753,6 +753,8 @@ impl Writer {
                     | Output::Imported(_)
                     | Output::FeedbackReviewed(Ok(_))
             ) || matches!(o, Output::Feedback(super::feedback::Recorded::New(_, added)) if !added.is_empty())
+                // Another relay's changes: transactions open here check the list again too.
+                || matches!(o, Output::Replicated(n) if *n > 0)
         });
         if added {
             // Before any answer: once an add is acknowledged, transactions already open see

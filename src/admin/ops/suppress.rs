@@ -125,7 +125,7 @@ pub async fn add(op: SuppressAdd, cx: &mut Cx<'_>) -> Result<Added, Denied> {
         }
         AddOutcome::AlreadySuppressed { entry, event_id } => (entry, false, event_id),
         AddOutcome::Queued(entry) => {
-            tracing::warn!(actor = %cx.actor, target = %entry.target, reason = %entry.reason, "suppression added on this relay only: the fleet's database is unreachable; it is pushed to the fleet when the database is back");
+            tracing::warn!(actor = %cx.actor, target = %entry.target, reason = %entry.reason, "suppression added on this relay only: the fleet's log cannot be written now; it is pushed to the fleet when it can");
             return Ok(Added {
                 created: true,
                 entry,

@@ -450,7 +450,8 @@ impl Default for UnsubscribeConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClusterConfig {
-    /// The database, as a URL: `postgres://USER@HOST:PORT/DB?sslmode=require`. Keep the
+    /// The database, as a URL: `postgres://USER@HOST:PORT/DB` (TLS with verification unless
+    /// `sslmode=prefer` or `disable` says otherwise). Keep the
     /// password out of it: `password_file` or the `PGPASSWORD` environment variable.
     pub postgres: String,
     /// A file holding the password (its first line), read at start.
@@ -468,7 +469,7 @@ pub struct ClusterConfig {
     /// Connections to PostgreSQL for lock claims at RCPT (the log and the follower have one
     /// each besides).
     pub pool_size: usize,
-    /// CA certificates (PEM) for `sslmode=require`/`verify-full`; the system roots otherwise.
+    /// CA certificates (PEM) for the database's TLS certificate, besides the system roots.
     pub ca_file: Option<PathBuf>,
 }
 
@@ -1253,8 +1254,9 @@ impl Config {
                 "must be this relay's name: 1 to 64 letters, digits, '-', '_' or '.'",
             );
         }
-        if c.max_lag < Duration::from_millis(500) {
-            err("cluster.max_lag", "must be at least 500ms");
+        if c.max_lag < Duration::from_millis(500) || c.max_lag > Duration::from_secs(600) {
+            // Longer would let a relay decide from a list minutes old: not a lag bound.
+            err("cluster.max_lag", "must be between 500ms and 10m");
         }
         if c.claim_timeout.is_zero() {
             err("cluster.claim_timeout", "must be positive");

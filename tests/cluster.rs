@@ -38,7 +38,12 @@ impl Fleet {
 
     /// Writes `node`'s config (capture upstream, `[cluster]`, plus `extra`) and starts it.
     fn start(&self, node: &str, extra: &str) -> Relay {
-        let dir = self.dir(node);
+        self.start_as(node, node, extra)
+    }
+
+    /// [`Fleet::start`] in directory `name` with node name `node`.
+    fn start_as(&self, name: &str, node: &str, extra: &str) -> Relay {
+        let dir = self.dir(name);
         std::fs::create_dir_all(&dir).unwrap();
         let config = dir.join("relay.toml");
         let data = dir.join("data");
@@ -797,4 +802,53 @@ fn a_replica_ahead_of_a_restored_database_stops_deciding_instead_of_skipping_ent
     );
     let (_, log) = a.sigterm_with_log();
     assert!(log.contains("restored from an older backup"), "{log}");
+}
+
+#[test]
+fn an_add_on_another_relay_stops_a_transaction_already_open_here() {
+    let Some(fleet) = Fleet::new() else { return };
+    let a = fleet.start("a", "");
+    let b = fleet.start("b", "");
+    wait_current(&a, Duration::from_secs(20));
+    wait_current(&b, Duration::from_secs(20));
+    let contact = "open@prospect.example";
+    let mut s = Smtp::connect(b.addr);
+    s.cmd("EHLO t\r\n");
+    s.cmd("MAIL FROM:<rep@sales.example>\r\n");
+    assert!(s
+        .cmd(&format!("RCPT TO:<{contact}>\r\n"))
+        .starts_with("250"));
+    // The contact opts out on a while the message is being written on b.
+    suppress(&fleet, "a", contact);
+    wait_reply(&b, contact, "550 5.7.1", Duration::from_secs(5));
+    assert!(s.cmd("DATA\r\n").starts_with("354"));
+    let reply = s.cmd("Subject: hi\r\n\r\nHello.\r\n.\r\n");
+    assert!(reply.starts_with("451 4.7.1"), "{reply}");
+    let captured = std::fs::read_dir(fleet.dir("b").join("captured"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(captured, 0, "nothing reached the upstream");
+}
+
+#[test]
+fn two_relays_given_the_same_node_name_are_reported() {
+    let Some(fleet) = Fleet::new() else { return };
+    let a = fleet.start_as("a", "twin", "");
+    let b = fleet.start_as("b", "twin", "");
+    wait_current(&a, Duration::from_secs(20));
+    wait_current(&b, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_secs(4));
+    let (_, log_a) = a.sigterm_with_log();
+    let (_, log_b) = b.sigterm_with_log();
+    assert!(
+        log_a.contains("ANOTHER RELAY REPORTS AS THIS NODE")
+            || log_b.contains("ANOTHER RELAY REPORTS AS THIS NODE"),
+        "{log_a}\n{log_b}"
+    );
+    // A restart under the same name is not a twin.
+    let a = fleet.start_as("a", "twin", "");
+    wait_current(&a, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_secs(3));
+    let (_, log) = a.sigterm_with_log();
+    assert!(!log.contains("ANOTHER RELAY REPORTS AS THIS NODE"), "{log}");
 }

@@ -67,7 +67,14 @@ pub fn run(cli: &Cli, cmd: &ClusterCommand) -> u8 {
                 Ok(EXIT_OK)
             }
             ClusterCommand::Status { json } => {
-                let (head, nodes) = pg::status(&client).await.map_err(unreachable)?;
+                let (head, nodes) = pg::status(&client).await.map_err(|e| {
+                    if e.0.contains("dnc_head") {
+                        let hint = "the fleet's database has no schema yet: run `dnc-relay cluster migrate` (relays also do at start)";
+                        (EXIT_UNREACHABLE, PgError(format!("{e}; {hint}")))
+                    } else {
+                        unreachable(e)
+                    }
+                })?;
                 Ok(print_status(&cluster, head, &nodes, *json))
             }
         }

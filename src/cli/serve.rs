@@ -125,6 +125,13 @@ pub fn check_config(cli: &Cli) -> u8 {
         tell!("dnc-relay: {origin}: feedback.rules: {e}");
         return EXIT_USAGE;
     }
+    if let Some(cluster) = &config.cluster {
+        // The password file and the CA file are read now, as the relay would at start.
+        if let Err(e) = crate::cluster::Db::new(cluster) {
+            tell!("dnc-relay: {origin}: cluster: {e}");
+            return EXIT_USAGE;
+        }
+    }
     say!("{origin}: OK");
     let listen: Vec<String> = config.server.listen.iter().map(|a| a.to_string()).collect();
     say!("  listen      {}", listen.join(", "));

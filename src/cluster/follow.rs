@@ -26,6 +26,12 @@ const RECORDS: usize = 5_000;
 /// How often the follower asks even without a notification.
 const POLL: Duration = Duration::from_secs(1);
 
+/// This process among the fleet's (two relays given the same node name are told apart).
+static INSTANCE: std::sync::LazyLock<i64> = std::sync::LazyLock::new(|| fastrand::i64(1..i64::MAX));
+
+/// Reports of a twin node, logged at most once a minute.
+static TWINS: crate::panics::Throttle = crate::panics::Throttle::new(60);
+
 /// Failures logged at most this often.
 static FAILURES: crate::panics::Throttle = crate::panics::Throttle::new(10);
 
@@ -116,6 +122,8 @@ async fn follow(
 ) -> Result<(), PgError> {
     let (client, mut notes) = open(db, store).await?;
     let mut last_report: Option<(Instant, u64)> = None;
+    let instance = *INSTANCE;
+    let mut twin_seen = false;
     loop {
         let asked = Instant::now();
         let complete = catch_up(&client, store, gate).await?;
@@ -138,12 +146,23 @@ async fn follow(
         let applied = store.applied();
         if last_report.is_none_or(|(at, was)| was != applied || at.elapsed() >= POLL) {
             let queued = store.queued_adds();
-            pg::within(
+            let twin = pg::within(
                 pg::STATEMENT_TIMEOUT,
                 "a status report",
-                pg::report(&client, node, applied, complete, queued),
+                pg::report(&client, node, instance, applied, complete, queued),
             )
             .await?;
+            // Twice in a row: not this relay's own previous process, which reports no more.
+            if twin && twin_seen {
+                if let Some(held_back) = TWINS.should_log() {
+                    tracing::error!(
+                        node,
+                        reports_since_last = held_back,
+                        "ANOTHER RELAY REPORTS AS THIS NODE: give every relay its own cluster.node (cluster status cannot tell them apart)"
+                    );
+                }
+            }
+            twin_seen = twin;
             last_report = Some((Instant::now(), applied));
         }
         if !complete {

@@ -75,6 +75,11 @@ impl Db {
                 config.password(password);
             }
         }
+        if !c.postgres.contains("sslmode=") {
+            // Secure unless told otherwise: `prefer` (the client's default) would fall back
+            // to plaintext for anyone on the path who refuses TLS.
+            config.ssl_mode(tokio_postgres::config::SslMode::Require);
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(3));
         }
@@ -201,7 +206,8 @@ CREATE TABLE dnc_nodes (
     confirmed_at timestamptz,
     contact_at timestamptz NOT NULL,
     queued bigint NOT NULL DEFAULT 0,
-    version text NOT NULL
+    version text NOT NULL,
+    instance bigint NOT NULL DEFAULT 0  -- random per process start: tells twins apart
 );
 "#,
 )];
@@ -496,31 +502,39 @@ pub async fn prune_claims(client: &Client, now: i64) -> Result<u64, PgError> {
         .await?)
 }
 
-/// Records where a node stands.
+/// Records where a node stands; `true` when another live process reported under the same
+/// node name just before (a twin, or this relay's own previous process just restarted).
 pub async fn report(
     client: &Client,
     node: &str,
+    instance: i64,
     applied: u64,
     confirmed: bool,
     queued: u64,
-) -> Result<(), PgError> {
-    client
-        .execute(
-            "INSERT INTO dnc_nodes (node, applied, confirmed_at, contact_at, queued, version) \
-             VALUES ($1, $2, CASE WHEN $3 THEN now() END, now(), $4, $5) \
+) -> Result<bool, PgError> {
+    let row = client
+        .query_one(
+            "WITH prev AS (SELECT instance, now() - contact_at < interval '5 seconds' AS live \
+             FROM dnc_nodes WHERE node = $1) \
+             INSERT INTO dnc_nodes (node, applied, confirmed_at, contact_at, queued, version, \
+             instance) VALUES ($1, $2, CASE WHEN $3 THEN now() END, now(), $4, $5, $6) \
              ON CONFLICT (node) DO UPDATE SET applied = EXCLUDED.applied, \
              confirmed_at = COALESCE(EXCLUDED.confirmed_at, dnc_nodes.confirmed_at), \
-             contact_at = now(), queued = EXCLUDED.queued, version = EXCLUDED.version",
+             contact_at = now(), queued = EXCLUDED.queued, version = EXCLUDED.version, \
+             instance = EXCLUDED.instance \
+             RETURNING (SELECT instance FROM prev), (SELECT live FROM prev)",
             &[
                 &node,
                 &(applied as i64),
                 &confirmed,
                 &(queued as i64),
                 &env!("CARGO_PKG_VERSION"),
+                &instance,
             ],
         )
         .await?;
-    Ok(())
+    let (before, live): (Option<i64>, Option<bool>) = (row.get(0), row.get(1));
+    Ok(before.is_some_and(|b| b != instance) && live == Some(true))
 }
 
 /// Copies this relay's send records to PostgreSQL (each once: `(node, id)` is unique),

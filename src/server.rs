@@ -168,6 +168,7 @@ impl Server {
             roles: std::sync::RwLock::new(config.admin.roles.clone()),
             locks: std::sync::RwLock::new(LockSettings::from_config(&config)),
             classifier,
+            cluster: cluster.clone(),
         });
         let admin = AdminServer::bind(
             &config.socket_path(),

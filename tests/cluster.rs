@@ -337,6 +337,13 @@ fn with_postgres_down_adds_still_block_lifts_are_refused_and_the_outbox_arrives_
         let reply = Smtp::rcpt_reply(relay.addr, "anyone@fresh.example");
         assert!(reply.starts_with("451 4.3.0"), "{reply}");
     }
+    // `check` answers from the replica, and says it may be out of date.
+    let out = fleet.cli("a", &["check", "anyone@fresh.example"]);
+    assert!(
+        text(&out.stderr).contains("may be out of date"),
+        "{}",
+        text(&out.stderr)
+    );
     // cluster status cannot reach the database: exit 3.
     assert_eq!(
         fleet.cli("a", &["cluster", "status"]).status.code(),

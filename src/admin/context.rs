@@ -25,6 +25,9 @@ pub struct Handler {
     pub locks: std::sync::RwLock<crate::locks::LockSettings>,
     /// The feedback classifier: its rules file and settings (replaced on reload).
     pub classifier: crate::feedback::inbox::SharedClassifier,
+    /// A fleet relay's membership: whether its replica is current (answers from a replica
+    /// that is not say so).
+    pub cluster: Option<std::sync::Arc<crate::cluster::Cluster>>,
 }
 
 impl Handler {

@@ -376,6 +376,10 @@ pub struct CheckResult {
     /// What that lock does at RCPT: `refuse` (block mode or under review) or `warn`.
     #[serde(default)]
     pub lock_effect: Option<crate::decision::LockEffect>,
+    /// A fleet relay whose replica is not current: why (the wire answers `451 4.3.0`
+    /// meanwhile, and this answer may be out of date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_current: Option<String>,
 }
 
 crate::model::named_enum! {

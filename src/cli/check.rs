@@ -37,6 +37,12 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> u8 {
     } else {
         print_text(&result);
     }
+    if let Some(why) = &result.not_current {
+        tell!(
+            "dnc-relay: warning: {why}; this answer comes from a list that may be out of date, \
+             and the relay answers 451 4.3.0 on the wire until it is current"
+        );
+    }
     if result.deliverable {
         EXIT_OK
     } else {

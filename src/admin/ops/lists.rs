@@ -127,6 +127,7 @@ pub fn check(op: Check, cx: &mut Cx<'_>) -> Result<CheckResult, Denied> {
         smtp_reply: None,
         lock: None,
         lock_effect: None,
+        not_current: h.cluster.as_ref().and_then(|c| c.gate.check().err()),
     };
     let decision = match op.at {
         // Locks have no point-in-time view: `--at` answers for the list alone.

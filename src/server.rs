@@ -162,14 +162,7 @@ impl Server {
         let smtp_addrs = listeners.local_addrs();
         let tls_addrs = listeners.tls_addrs();
         let feedback_addrs = listeners.feedback_addrs();
-        let handler = Arc::new(Handler {
-            store: store.clone(),
-            policy: std::sync::RwLock::new(admin_policy),
-            roles: std::sync::RwLock::new(config.admin.roles.clone()),
-            locks: std::sync::RwLock::new(LockSettings::from_config(&config)),
-            classifier,
-            cluster: cluster.clone(),
-        });
+        let handler = admin_handler(&config, &store, admin_policy, classifier, &cluster);
         let admin = AdminServer::bind(
             &config.socket_path(),
             config.admin.socket_group.as_deref(),
@@ -456,6 +449,24 @@ impl Services {
         }
         addrs
     }
+}
+
+/// What admin requests are served with.
+fn admin_handler(
+    config: &Config,
+    store: &Store,
+    policy: Policy,
+    classifier: SharedClassifier,
+    cluster: &Option<Arc<crate::cluster::Cluster>>,
+) -> Arc<Handler> {
+    Arc::new(Handler {
+        store: store.clone(),
+        policy: std::sync::RwLock::new(policy),
+        roles: std::sync::RwLock::new(config.admin.roles.clone()),
+        locks: std::sync::RwLock::new(LockSettings::from_config(config)),
+        classifier,
+        cluster: cluster.clone(),
+    })
 }
 
 /// The SMTP listeners' and the feedback listener's connection limits.

@@ -475,7 +475,27 @@ impl Store {
                 continue;
             }
             match event.kind {
+                EventKind::Readded {
+                    reason,
+                    source,
+                    evidence,
+                    units,
+                    ..
+                } if entry.is_some() => {
+                    if let Some(e) = entry.as_mut() {
+                        e.absorb(reason, source, &evidence, &units);
+                    }
+                }
+                // A re-add with no entry before it: its first add is later in time (see
+                // above), so the entry is in force from this one.
                 EventKind::Suppressed {
+                    target,
+                    reason,
+                    source,
+                    evidence,
+                    units,
+                }
+                | EventKind::Readded {
                     target,
                     reason,
                     source,
@@ -493,28 +513,6 @@ impl Store {
                         units,
                     })
                 }
-                EventKind::Readded {
-                    target,
-                    reason,
-                    source,
-                    evidence,
-                    units,
-                } => match entry.as_mut() {
-                    Some(e) => e.absorb(reason, source, &evidence, &units),
-                    // Its first add is later in time (see above): in force from this one.
-                    None => {
-                        entry = Some(Entry {
-                            target,
-                            reason,
-                            source,
-                            evidence,
-                            actor: event.actor,
-                            added_at: event.at,
-                            event_id: event.id,
-                            units,
-                        })
-                    }
-                },
                 EventKind::LiftApproved { .. } => entry = None,
                 _ => {}
             }

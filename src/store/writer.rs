@@ -253,6 +253,7 @@ pub(super) fn spawn(
                 pending: Pending::default(),
                 last_reopen: None,
                 fleet: sequencer.map(super::fleet::Fleet::new),
+                recount_queued: false,
             }
             .run(rx)
         })
@@ -315,6 +316,8 @@ pub(super) struct Writer {
     last_reopen: Option<std::time::Instant>,
     /// A fleet relay: the fleet's log and what waits for it.
     pub(super) fleet: Option<super::fleet::Fleet>,
+    /// The transaction under way queued or pushed outage adds: count them after its commit.
+    recount_queued: bool,
 }
 
 pub(super) type Reply = Option<oneshot::Sender<Result<Output, StoreError>>>;
@@ -708,6 +711,10 @@ impl Writer {
         batch: &mut Applied,
     ) -> Result<(), StoreError> {
         for (work, reply) in pending.by_ref() {
+            // Only these change the adds waiting for the fleet's log (counted after commit).
+            if matches!(work, Work::QueueAdd(..) | Work::PushQueued) {
+                self.recount_queued = true;
+            }
             let applied = match work {
                 Work::Records {
                     attempts,
@@ -742,7 +749,7 @@ impl Writer {
         self.shared
             .applied
             .store(self.ids.applied, std::sync::atomic::Ordering::Release);
-        if self.fleet.is_some() {
+        if std::mem::take(&mut self.recount_queued) {
             self.shared.count_queued();
         }
         let added = batch.done.iter().any(|(_, o)| {

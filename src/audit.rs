@@ -176,6 +176,9 @@ pub struct DecisionRecord {
     /// the message had one), on relayed and failed lines of marked sender groups.
     #[serde(default)]
     pub marked: Option<String>,
+    /// The sender's group (from `[[sender_groups]]`), when it belongs to one.
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 enum Msg {
@@ -344,6 +347,7 @@ impl Writer {
     }
 
     fn push(&mut self, record: &DecisionRecord) {
+        crate::metrics::count_decision(record);
         let start = self.buf.len();
         if serde_json::to_writer(&mut self.buf, record).is_err() {
             self.buf.truncate(start);

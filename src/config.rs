@@ -56,6 +56,12 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// A fleet of relays sharing one list through PostgreSQL. Absent: a single relay on redb.
     pub cluster: Option<ClusterConfig>,
+    /// The internal HTTP listener: `/metrics`, `/healthz` and the web console.
+    pub http: HttpConfig,
+    /// The web console's users and its session rules.
+    pub console: ConsoleConfig,
+    /// Alerts: which rules, and where they are delivered.
+    pub alerts: AlertsConfig,
 }
 
 impl Default for Config {
@@ -77,6 +83,9 @@ impl Default for Config {
             feedback: FeedbackConfig::default(),
             unsubscribe: UnsubscribeConfig::default(),
             notify: NotifyConfig::default(),
+            http: HttpConfig::default(),
+            console: ConsoleConfig::default(),
+            alerts: AlertsConfig::default(),
             cluster: None,
         }
     }
@@ -398,6 +407,113 @@ impl Default for NotifyConfig {
             users: std::collections::BTreeMap::new(),
             from: None,
             digest: Duration::from_secs(600),
+        }
+    }
+}
+
+/// `[http]`: the internal HTTP listener (`/metrics`, `/healthz`, the console). Never the
+/// same listener as the public unsubscribe endpoint.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Addresses to listen on (keep them internal). Empty (the default): no listener.
+    pub listen: Vec<SocketAddr>,
+    /// Serve HTTPS with the relay's `[tls]` certificate (the console's cookies are then
+    /// `Secure`). Without it, put the listener on loopback or behind a TLS proxy.
+    pub tls: bool,
+}
+
+/// `[console]`: who may log in to the web console, and its session rules.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// The console's accounts (`[[console.users]]`); none: the console answers only its
+    /// login page, and nobody can log in.
+    pub users: Vec<ConsoleUser>,
+    /// A session unused for this long is ended (the user logs in again).
+    #[serde(with = "duration")]
+    pub idle_timeout: Duration,
+    /// Failed logins allowed for one user name, or from one client address, within
+    /// `login_lockout`; past it, logins are refused until `login_lockout` has passed.
+    pub max_login_failures: u32,
+    /// How long a user name or client address stays locked out.
+    #[serde(with = "duration")]
+    pub login_lockout: Duration,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            users: Vec::new(),
+            idle_timeout: Duration::from_secs(30 * 60),
+            max_login_failures: 5,
+            login_lockout: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// One console account.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleUser {
+    /// The login name; the console records actions as `console:NAME`.
+    pub name: String,
+    /// An argon2 hash from `dnc-relay hash-password`.
+    pub password_hash: String,
+    /// The role, as on the admin socket: `sdr`, `manager`, `ops`, `admin`.
+    pub role: crate::model::Role,
+}
+
+/// `[alerts]`: the rules that raise alerts, and where alerts go. Every alert is recorded in
+/// the store (`dnc-relay alerts list`), then posted to `webhook` and mailed to `email`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// An `https://` (or `http://`) URL that gets each alert as a JSON POST, retried with
+    /// backoff until it answers 2xx.
+    pub webhook: Option<String>,
+    /// A file whose first line is sent as `Authorization: Bearer ...` to the webhook.
+    pub webhook_token_file: Option<PathBuf>,
+    /// Addresses mailed each alert (through the outbox and the upstream).
+    pub email: Vec<String>,
+    /// How often the rules are evaluated.
+    #[serde(with = "duration")]
+    pub interval: Duration,
+    /// Alert on every lift approved.
+    pub lift_approved: bool,
+    /// Unsubscribes, complaints or hard bounces in the last hour, per sender group and per
+    /// sender, at or above this many...
+    pub spike_threshold: u64,
+    /// ...and above this many times their trailing 7-day hourly average, raise an alert.
+    pub spike_factor: f64,
+    /// Complaints over this share of the recipients relayed in the last 24 hours (0.001 is
+    /// 0.1%) raise an alert...
+    pub complaint_rate: f64,
+    /// ...once at least this many recipients were relayed in those 24 hours.
+    pub complaint_rate_min_relayed: u64,
+    /// An import of at least this many rows raises an alert (0: never).
+    pub import_burst: u64,
+    /// At least this many feedback messages in one hour raise an alert (0: never).
+    pub feedback_burst: u64,
+    /// Alert when this fleet relay's replica stops being current (and again when it is).
+    pub replica_behind: bool,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            webhook: None,
+            webhook_token_file: None,
+            email: Vec::new(),
+            interval: Duration::from_secs(60),
+            lift_approved: true,
+            spike_threshold: 20,
+            spike_factor: 3.0,
+            complaint_rate: 0.001,
+            complaint_rate_min_relayed: 1000,
+            import_burst: 10_000,
+            feedback_burst: 500,
+            replica_behind: true,
         }
     }
 }
@@ -1006,6 +1122,22 @@ impl Config {
                 "locks" => check_keys::<LocksConfig>(&prefix, section, errors, no_nested),
                 "feedback" => check_keys::<FeedbackConfig>(&prefix, section, errors, no_nested),
                 "notify" => check_keys::<NotifyConfig>(&prefix, section, errors, no_nested),
+                "http" => check_keys::<HttpConfig>(&prefix, section, errors, no_nested),
+                "alerts" => check_keys::<AlertsConfig>(&prefix, section, errors, no_nested),
+                "console" => {
+                    check_keys::<ConsoleConfig>(&prefix, section, errors, |key, value, errors| {
+                        let (Some(users), "users") = (value.as_array(), key) else {
+                            return false;
+                        };
+                        for (i, user) in users.iter().enumerate() {
+                            if let Some(user) = user.as_table() {
+                                let prefix = format!("console.users[{i}].");
+                                check_keys::<ConsoleUser>(&prefix, user, errors, no_nested);
+                            }
+                        }
+                        true
+                    })
+                }
                 "unsubscribe" => {
                     check_keys::<UnsubscribeConfig>(&prefix, section, errors, no_nested)
                 }
@@ -1159,6 +1291,7 @@ impl Config {
         self.validate_senders(&mut err);
         self.validate_feedback(&mut err);
         self.validate_unsubscribe(&mut err);
+        self.validate_http(&mut err);
         if errors.is_empty() {
             Ok(())
         } else {
@@ -1317,6 +1450,82 @@ impl Config {
         }
         if u.max_requests_per_minute == 0 {
             err("unsubscribe.max_requests_per_minute", "must be at least 1");
+        }
+    }
+
+    /// `[http]`, `[console]` and `[alerts]`.
+    fn validate_http(&self, err: &mut dyn FnMut(&str, &str)) {
+        if self.http.tls && (self.tls.cert_file.is_none() || self.tls.key_file.is_none()) {
+            err(
+                "http.tls",
+                "needs [tls] cert_file and key_file (the listener uses the relay's certificate)",
+            );
+        }
+        let public = &self.unsubscribe.listen;
+        if let Some(a) = self.http.listen.iter().find(|a| public.contains(a)) {
+            err(
+                "http.listen",
+                &format!(
+                    "{a} is also the public unsubscribe listener; the console never shares it"
+                ),
+            );
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, u) in self.console.users.iter().enumerate() {
+            let key = |field: &str| format!("console.users[{i}].{field}");
+            if u.name.trim().is_empty() || u.name.contains(char::is_whitespace) {
+                err(&key("name"), "every user needs a name without spaces");
+            } else if !names.insert(u.name.as_str()) {
+                err(
+                    &key("name"),
+                    &format!("'{}' is used by an earlier user", u.name),
+                );
+            }
+            if !u.password_hash.starts_with("$argon2") {
+                err(
+                    &key("password_hash"),
+                    "must be an argon2 hash from `dnc-relay hash-password`",
+                );
+            }
+        }
+        if self.console.idle_timeout < Duration::from_secs(60) {
+            err("console.idle_timeout", "must be at least 1m");
+        }
+        if self.console.max_login_failures == 0 {
+            err("console.max_login_failures", "must be at least 1");
+        }
+        let a = &self.alerts;
+        if let Some(url) = &a.webhook {
+            let uri = url.parse::<axum::http::Uri>().ok();
+            let scheme = uri.as_ref().and_then(|u| u.scheme_str());
+            if !matches!(scheme, Some("http" | "https"))
+                || uri.as_ref().and_then(|u| u.host()).is_none()
+            {
+                err(
+                    "alerts.webhook",
+                    "must be an http(s) URL like https://hooks.example.com/dnc",
+                );
+            }
+        }
+        for to in &a.email {
+            if crate::address::Address::parse(to).is_err() {
+                err("alerts.email", &format!("'{to}' is not an address"));
+            }
+        }
+        if a.interval < Duration::from_secs(1) {
+            err("alerts.interval", "must be at least 1s");
+        }
+        if !(a.spike_factor >= 1.0) {
+            err("alerts.spike_factor", "must be at least 1");
+        }
+        if a.spike_threshold == 0 {
+            err("alerts.spike_threshold", "must be at least 1");
+        }
+        if !(a.complaint_rate > 0.0 && a.complaint_rate < 1.0) {
+            err(
+                "alerts.complaint_rate",
+                "must be between 0 and 1 (0.001 is 0.1%)",
+            );
         }
     }
 

@@ -10,6 +10,7 @@
 pub mod access;
 pub mod address;
 pub mod admin;
+pub mod alerts;
 pub mod audit;
 pub mod claims;
 pub mod cli;
@@ -18,8 +19,10 @@ pub mod config;
 pub mod datadir;
 pub mod decision;
 pub mod feedback;
+pub mod http;
 pub mod lists;
 pub mod locks;
+pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod outbox;

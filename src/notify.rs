@@ -341,7 +341,7 @@ impl Notifier {
 }
 
 /// One mail to `to` with `notes` (a digest when there are several).
-fn compose(from: &str, to: &str, notes: &[Note]) -> Option<Vec<u8>> {
+pub(crate) fn compose(from: &str, to: &str, notes: &[Note]) -> Option<Vec<u8>> {
     use lettre::message::header::{ContentType, HeaderName, HeaderValue};
     let (subject, body) = match notes {
         [one] => (format!("dnc-relay: {}", one.subject), one.text.clone()),

@@ -148,6 +148,16 @@ impl SenderGroups {
             })
     }
 
+    /// The name of the sender's group, if it belongs to one.
+    pub fn group_of(&self, sender: &Sender<'_>) -> Option<&str> {
+        self.classify(sender).map(|g| g.name.as_str())
+    }
+
+    /// The names of the configured groups, in config order.
+    pub fn names(&self) -> Vec<String> {
+        self.groups.iter().map(|g| g.name.clone()).collect()
+    }
+
     /// The unit of a sender, if its group has one.
     pub fn unit_of(&self, sender: &Sender<'_>) -> Option<&str> {
         self.classify(sender).and_then(|g| g.unit.as_deref())

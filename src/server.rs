@@ -80,6 +80,9 @@ pub enum StartError {
     /// `[cluster]` could not be set up (a password file, a CA file) (exit 2).
     #[error("cluster: {0}")]
     Cluster(String),
+    /// `[alerts]` could not be set up (the webhook's token file) (exit 2).
+    #[error("{0}")]
+    Alerts(String),
 }
 
 impl StartError {
@@ -88,6 +91,7 @@ impl StartError {
         match self {
             StartError::Tls(_)
             | StartError::FeedbackRules(_)
+            | StartError::Alerts(_)
             | StartError::TokenKey(_)
             | StartError::Cluster(_) => 2,
             _ => 3,
@@ -101,6 +105,7 @@ pub struct Server {
     tls_addrs: Vec<SocketAddr>,
     feedback_addrs: Vec<SocketAddr>,
     unsubscribe_addrs: Vec<SocketAddr>,
+    http_addrs: Vec<SocketAddr>,
     ctx: Arc<SessionContext>,
     handler: Arc<Handler>,
     hooks: Hooks,
@@ -134,7 +139,10 @@ impl Server {
         )
         .await
         .map_err(StartError::Listen)?;
-        let unsubscribe = crate::unsubscribe::http::Listeners::bind(&config.unsubscribe.listen)
+        let unsubscribe = crate::http::Listeners::bind(&config.unsubscribe.listen)
+            .await
+            .map_err(StartError::Listen)?;
+        let internal = crate::http::Listeners::bind(&config.http.listen)
             .await
             .map_err(StartError::Listen)?;
         // From here on, files are created.
@@ -172,7 +180,21 @@ impl Server {
         let (phase, phase_rx) = watch::channel(Phase::Running);
         let tracker = TaskTracker::new();
         let unsubscribe_addrs =
-            services.run(unsubscribe, &config, &store, phase_rx.clone(), &tracker);
+            services.run(unsubscribe, &config, &store, phase_rx.clone(), &tracker)?;
+        let http_addrs = internal.local_addrs();
+        let probe = Arc::new(crate::http::internal::Probe {
+            store: store.clone(),
+            log: log.clone(),
+            cluster: cluster.clone(),
+        });
+        serve_internal(
+            internal,
+            &config,
+            probe,
+            &handler,
+            phase_rx.clone(),
+            &tracker,
+        )?;
         let (smtp_limits, feedback_limits) = connection_limits(&config);
         smtp::serve(
             listeners,
@@ -186,6 +208,7 @@ impl Server {
             listen = ?smtp_addrs,
             feedback = ?feedback_addrs,
             unsubscribe = ?unsubscribe_addrs,
+            http = ?http_addrs,
             upstream = relay.url(),
             store = %store.path().display(),
             cluster_node = cluster.as_ref().map(|c| c.node.as_str()),
@@ -198,6 +221,7 @@ impl Server {
             tls_addrs,
             feedback_addrs,
             unsubscribe_addrs,
+            http_addrs,
             ctx,
             handler,
             hooks,
@@ -226,6 +250,11 @@ impl Server {
     /// The unsubscribe endpoint's addresses bound.
     pub fn unsubscribe_addrs(&self) -> &[SocketAddr] {
         &self.unsubscribe_addrs
+    }
+
+    /// The internal HTTP listener's addresses bound (`/metrics`, `/healthz`, the console).
+    pub fn http_addrs(&self) -> &[SocketAddr] {
+        &self.http_addrs
     }
 
     /// The feedback listener's addresses bound.
@@ -418,14 +447,22 @@ impl Services {
     /// addresses.
     fn run(
         &self,
-        endpoint: crate::unsubscribe::http::Listeners,
+        endpoint: crate::http::Listeners,
         config: &Config,
         store: &Store,
         phase: smtp::PhaseWatch,
         tracker: &TaskTracker,
-    ) -> Vec<SocketAddr> {
+    ) -> Result<Vec<SocketAddr>, StartError> {
         tracker.spawn(self.inbox.clone().run(phase.clone()));
         tracker.spawn(self.outbox.clone().run(phase.clone()));
+        let alerter = crate::alerts::Alerter::from_config(
+            config,
+            store.clone(),
+            self.outbox.clone(),
+            self.cluster.as_ref(),
+        )
+        .map_err(StartError::Alerts)?;
+        tracker.spawn(alerter.run(phase.clone()));
         let notifier = crate::notify::Notifier::in_fleet(
             store.clone(),
             self.outbox.clone(),
@@ -435,7 +472,8 @@ impl Services {
         tracker.spawn(notifier.run(phase.clone()));
         let addrs = endpoint.local_addrs();
         match &self.marker {
-            Some(marker) if marker.has_links() => endpoint.serve(
+            Some(marker) if marker.has_links() => crate::unsubscribe::http::serve(
+                endpoint,
                 marker.clone(),
                 store.clone(),
                 config.unsubscribe.max_requests_per_minute,
@@ -447,8 +485,34 @@ impl Services {
             ),
             _ => {}
         }
-        addrs
+        Ok(addrs)
     }
+}
+
+/// Serves the internal face (`/metrics`, `/healthz`, the console) on `[http] listen`.
+fn serve_internal(
+    listeners: crate::http::Listeners,
+    config: &Config,
+    probe: Arc<crate::http::internal::Probe>,
+    _handler: &Arc<Handler>,
+    phase: smtp::PhaseWatch,
+    tracker: &TaskTracker,
+) -> Result<(), StartError> {
+    let tls = if config.http.tls {
+        tls_acceptor(config).map_err(StartError::Tls)?
+    } else {
+        None
+    };
+    let app = crate::http::internal::router(probe, crate::http::console::router());
+    let limits = crate::http::Limits {
+        name: "internal http",
+        max_connections: 256,
+        header_timeout: Duration::from_secs(10),
+        lifetime: Duration::from_secs(300),
+        tls,
+    };
+    listeners.serve(app, limits, phase, tracker);
+    Ok(())
 }
 
 /// What admin requests are served with.

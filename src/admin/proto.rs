@@ -162,6 +162,7 @@ macro_rules! operations {
     };
 }
 
+use super::ops::alerts::{AlertsList, AlertsPage};
 use super::ops::audit::{AuditContact, AuditDuplicates, AuditSample};
 use super::ops::feedback::{
     FeedbackConfirm, FeedbackDismiss, FeedbackIngest, FeedbackList, FeedbackPage, FeedbackShow,
@@ -208,6 +209,7 @@ operations! {
     FeedbackConfirm => FeedbackShown(FeedbackShown), Sdr, "confirming feedback";
     FeedbackDismiss => FeedbackShown(FeedbackShown), Manager, "dismissing feedback";
     LocksGroup => Recorded(Recorded), Manager, "grouping an account";
+    AlertsList => Alerts(AlertsPage), Sdr, "listing alerts";
 }
 
 /// One row of an import, already parsed and validated by the CLI.
@@ -316,6 +318,8 @@ pub enum Body {
     FeedbackPage(FeedbackPage),
     /// Answer to `feedback-show`, `feedback-confirm` and `feedback-dismiss`.
     FeedbackShown(FeedbackShown),
+    /// Answer to `alerts-list`.
+    Alerts(AlertsPage),
 }
 
 /// The result of `audit duplicates`.

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 pub use super::context::Handler;
 use super::context::{require, Conn, Cx, Denied};
-use super::ops::{audit, feedback, lift, lists, locks, suppress};
+use super::ops::{alerts, audit, feedback, lift, lists, locks, suppress};
 use super::proto::{
     Body, ErrorCode, Request, RequestLine, Response, ResponseLine, MAX_REQUEST_LINE,
     PROTOCOL_VERSION,
@@ -447,5 +447,6 @@ async fn dispatch(request: Request, cx: &mut Cx<'_>) -> Result<Body, Denied> {
         Request::FeedbackShow(op) => Body::FeedbackShown(feedback::show(op, cx)?),
         Request::FeedbackConfirm(op) => Body::FeedbackShown(feedback::confirm(op, cx).await?),
         Request::FeedbackDismiss(op) => Body::FeedbackShown(feedback::dismiss(op, cx).await?),
+        Request::AlertsList(op) => Body::Alerts(alerts::list(op, cx)?),
     })
 }

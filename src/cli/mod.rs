@@ -20,6 +20,7 @@ macro_rules! tell {
     };
 }
 
+mod alerts;
 mod audit;
 mod check;
 mod cluster;
@@ -105,6 +106,10 @@ pub enum Command {
     /// The fleet (`[cluster]`): migrate the database's schema, show every relay's lag.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
+    /// The alerts raised (`[alerts]`): lifts approved, opt-out spikes, complaint rate,
+    /// bursts, a replica behind.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
     /// Who the relay takes you for, and your role.
     Whoami,
     /// Read a password from stdin and print its argon2 hash for `[[auth.users]] password_hash`.
@@ -144,6 +149,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Export(args) => lists::export(&cli, args),
         Command::Scrub(args) => lists::scrub(&cli, args),
         Command::Cluster(cmd) => cluster::run(&cli, cmd),
+        Command::Alerts(cmd) => alerts::run(&cli, cmd),
         Command::Whoami => whoami(&cli),
         Command::HashPassword => hash_password(),
     }

@@ -3,6 +3,7 @@
 //! These types are shared by the store (which persists them), the policy (which reads entries),
 //! the admin protocol (which shows them) and the audit log. They hold no I/O.
 
+pub mod alert;
 pub mod feedback;
 pub mod outbox;
 

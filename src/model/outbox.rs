@@ -14,6 +14,8 @@ named_enum! {
         ForwardedBounce = "forwarded-bounce",
         /// A notification to an owner, an approver or ops.
         Notification = "notification",
+        /// An alert, to `[alerts] email`.
+        Alert = "alert",
     }
 }
 

@@ -78,9 +78,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             line.upstream = delivery.upstream.clone();
             line.exemption = accepted.exemption.clone();
             line.marked = delivery.marked.map(|m| m.as_str().to_string());
+            line.group = txn.group.as_deref();
             self.log_decision(line).await;
         }
         if delivery.decision == Decision::Relayed {
+            crate::metrics::METRICS.messages_relayed.inc();
             self.record_relayed(&mut txn, &message_id, &delivery).await;
         }
         tracing::debug!(
@@ -185,7 +187,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                         );
                     }
                 };
+                let started = std::time::Instant::now();
                 let outcome = txn.upstream.send(&mut self.body).await;
+                crate::metrics::observe_upstream(started.elapsed());
                 let reply = Reply::for_outcome(&outcome, |r| Reply::relayed(&r.text()));
                 let (decision, reason) = match &outcome {
                     Outcome::Accepted(_) => (Decision::Relayed, None),

@@ -79,6 +79,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             (Some(_), false) => self.settings.policy.groups().marking(&who),
             _ => None,
         };
+        let group = self
+            .settings
+            .policy
+            .groups()
+            .group_of(&who)
+            .map(str::to_string);
         self.txn = Some(Transaction {
             from: params.from.clone(),
             sender,
@@ -88,6 +94,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             owner,
             additions: self.ctx.store.additions(),
             marking,
+            group,
         });
         self.idle_commands = 0;
         self.reply(Reply::sender_ok());

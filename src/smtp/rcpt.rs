@@ -72,6 +72,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         };
         let owner = txn.owner.clone();
         let now = Timestamp::now();
+        let started = std::time::Instant::now();
         // Nothing is decided that could not be recorded: in the decision log and the store.
         let fleet_gate = self.ctx.cluster.as_ref().map(|c| c.gate.check());
         let decision = if let Some(Err(behind)) = fleet_gate {
@@ -103,6 +104,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         } else {
             Err("the decision log cannot be written".to_string())
         };
+        crate::metrics::observe_rcpt(started.elapsed());
         match decision {
             Err(e) => self.defer_for_policy(&from, rcpt, &e).await,
             Ok(RcptDecision::Suppressed(block)) => {

@@ -42,6 +42,8 @@ pub(super) struct Transaction {
     /// The store's count of adding commits when the transaction began: if it moved by the end
     /// of DATA, the recipients are checked again before the message goes out.
     pub additions: u64,
+    /// The sender's group, by name (for the decision log and metrics).
+    pub group: Option<String>,
     /// The sender's group adds List-Unsubscribe: one recipient per transaction, marked.
     pub marking: Option<crate::policy::Marking>,
 }
@@ -466,6 +468,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 exemption: line.exemption,
                 lock: line.lock,
                 marked: line.marked,
+                group: line
+                    .group
+                    .or_else(|| self.txn.as_ref().and_then(|t| t.group.as_deref()))
+                    .map(str::to_string),
             })
             .await;
     }
@@ -521,6 +527,7 @@ pub(super) struct LogLine<'a> {
     pub exemption: Option<String>,
     pub lock: Option<String>,
     pub marked: Option<String>,
+    pub group: Option<&'a str>,
 }
 
 impl<'a> LogLine<'a> {
@@ -539,6 +546,7 @@ impl<'a> LogLine<'a> {
             exemption: None,
             lock: None,
             marked: None,
+            group: None,
         }
     }
 }

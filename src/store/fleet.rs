@@ -67,6 +67,8 @@ pub(super) fn sequenced(work: &Work) -> bool {
         Work::NotifyStep { mails, .. } => !mails.is_empty(),
         Work::PushQueued => true,
         Work::Arrival(_)
+        | Work::AlertStep { .. }
+        | Work::AlertDelivery { .. }
         | Work::ReturnPath(_)
         | Work::Sent(_)
         | Work::Retry { .. }

@@ -946,6 +946,62 @@ impl Store {
         self.write(work).await.map(|_| ())
     }
 
+    /// Where alerting stands, if it ever started.
+    pub fn alert_state(&self) -> Result<Option<crate::model::alert::AlertState>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(tables::ALERT_STATE)?;
+            let value = table.get("state")?;
+            value.map(|v| tables::decode(v.value())).transpose()
+        })
+    }
+
+    /// Moves alerting on: its state, the alerts raised (ids given here) and their mails, in
+    /// one transaction (an alert is raised once, not lost, not twice).
+    pub async fn alert_step(
+        &self,
+        state: crate::model::alert::AlertState,
+        alerts: Vec<crate::model::alert::Alert>,
+        mails: Vec<crate::model::outbox::Outgoing>,
+    ) -> Result<(), StoreError> {
+        let work = Work::AlertStep {
+            state: Box::new(state),
+            alerts,
+            mails,
+        };
+        self.write(work).await.map(|_| ())
+    }
+
+    /// Records where an alert's webhook delivery stands.
+    pub async fn alert_delivery(
+        &self,
+        id: u64,
+        delivery: crate::model::alert::Delivery,
+    ) -> Result<(), StoreError> {
+        self.write(Work::AlertDelivery { id, delivery })
+            .await
+            .map(|_| ())
+    }
+
+    /// The alerts, newest first, at most `limit`, with ids below `before` (all: `u64::MAX`).
+    pub fn alerts(
+        &self,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::model::alert::Alert>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(tables::ALERTS)?;
+            let mut out = Vec::new();
+            for row in table.range(..before)?.rev() {
+                let (_, value) = row?;
+                out.push(tables::decode(value.value())?);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// The id of the last history event (0 when there is none).
     pub fn last_event(&self) -> Result<u64, StoreError> {
         self.read(|txn| {

@@ -37,6 +37,37 @@ pub(super) fn apply(
             table.insert("state", encode(&*state)?.as_slice())?;
             Ok(Output::Recorded)
         }
+        Work::AlertStep {
+            state,
+            alerts,
+            mails,
+        } => {
+            for mail in &mails {
+                queue(t, mail)?;
+            }
+            let mut table = t.txn.open_table(tables::ALERTS)?;
+            let mut last = table.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+            for mut alert in alerts {
+                last += 1;
+                alert.id = last;
+                table.insert(last, encode(&alert)?.as_slice())?;
+            }
+            let mut table = t.txn.open_table(tables::ALERT_STATE)?;
+            table.insert("state", encode(&*state)?.as_slice())?;
+            Ok(Output::Recorded)
+        }
+        Work::AlertDelivery { id, delivery } => {
+            let mut table = t.txn.open_table(tables::ALERTS)?;
+            let found = table
+                .get(id)?
+                .map(|v| decode::<crate::model::alert::Alert>(v.value()));
+            if let Some(alert) = found {
+                let mut alert = alert?;
+                alert.webhook = delivery;
+                table.insert(id, encode(&alert)?.as_slice())?;
+            }
+            Ok(Output::Recorded)
+        }
         Work::ReturnPath(rp) => keep_return_path(t, &rp).map(Output::Arrived),
         Work::Sent(id) => sent(t, id).map(|()| Output::Recorded),
         Work::Retry {

@@ -96,6 +96,17 @@ pub(super) enum Work {
         state: Box<crate::model::outbox::NotifyState>,
         mails: Vec<crate::model::outbox::Notification>,
     },
+    /// Alerting: the new state, the alerts raised and their mails, in one transaction.
+    AlertStep {
+        state: Box<crate::model::alert::AlertState>,
+        alerts: Vec<crate::model::alert::Alert>,
+        mails: Vec<crate::model::outbox::Outgoing>,
+    },
+    /// An alert's webhook delivery moved on.
+    AlertDelivery {
+        id: u64,
+        delivery: crate::model::alert::Delivery,
+    },
     /// The outbox message was sent (or given up): it leaves the outbox.
     Sent(u64),
     /// The outbox message waits for another attempt.
@@ -371,6 +382,8 @@ pub(super) fn apply(
             "log entries must be applied by the writer".into(),
         )),
         work @ (Work::NotifyStep { .. }
+        | Work::AlertStep { .. }
+        | Work::AlertDelivery { .. }
         | Work::ReturnPath(_)
         | Work::Sent(_)
         | Work::Retry { .. }) => super::outbox::apply(t, ids, now, work),

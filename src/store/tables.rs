@@ -53,6 +53,12 @@ pub const RETURN_PATHS: TableDefinition<u64, &[u8]> = TableDefinition::new("retu
 /// Where notifications stand (one row, `state`).
 pub const NOTIFY: TableDefinition<&str, &[u8]> = TableDefinition::new("notify");
 
+/// Alerts raised, by id (local to each relay: in a fleet the elected relay raises them).
+pub const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
+
+/// Where alerting stands (one row, `state`).
+pub const ALERT_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("alert_state");
+
 /// Mail the relay sends on its own, until the upstream took it: the outbox.
 pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 

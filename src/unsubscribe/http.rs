@@ -19,7 +19,7 @@ use axum::Router;
 
 use super::pages::{self, Lang};
 use super::{suppress, Marker};
-use crate::smtp::{Phase, PhaseWatch};
+use crate::smtp::PhaseWatch;
 use crate::store::Store;
 use crate::token::TokenError;
 
@@ -59,112 +59,37 @@ impl Limiter {
     }
 }
 
-/// The bound listeners of the endpoint.
-pub struct Listeners(Vec<tokio::net::TcpListener>);
-
-impl Listeners {
-    /// Binds every address.
-    pub async fn bind(addrs: &[SocketAddr]) -> std::io::Result<Listeners> {
-        let mut out = Vec::with_capacity(addrs.len());
-        for addr in addrs {
-            let l = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-                std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
-            })?;
-            out.push(l);
-        }
-        Ok(Listeners(out))
-    }
-
-    /// The addresses bound.
-    pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.0.iter().filter_map(|l| l.local_addr().ok()).collect()
-    }
-
-    /// Serves until the relay stops, on `tracker`.
-    pub fn serve(
-        self,
-        marker: Arc<Marker>,
-        store: Store,
-        per_minute: u32,
-        phase: PhaseWatch,
-        tracker: &tokio_util::task::TaskTracker,
-    ) {
-        let endpoint = Arc::new(Endpoint {
-            marker,
-            store,
-            limiter: Limiter {
-                per_minute,
-                seen: Mutex::new(HashMap::new()),
-            },
-        });
-        let app = Router::new()
-            .route("/u/{token}", get(show).post(unsubscribe))
-            .fallback(not_found)
-            .method_not_allowed_fallback(not_allowed)
-            .with_state(endpoint);
-        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-        for listener in self.0 {
-            tracker.spawn(accept(listener, app.clone(), slots.clone(), phase.clone()));
-        }
-    }
-}
-
-/// Connections served at once; more are closed at once.
-const MAX_CONNECTIONS: usize = 1024;
-
-/// Time for a request's headers to arrive.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The longest a connection is kept, whatever it does (a page and a click take seconds).
-const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
-
-/// Accepts connections until the relay stops; each is served with a header deadline and a
-/// lifetime, within [`MAX_CONNECTIONS`].
-async fn accept(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    slots: Arc<tokio::sync::Semaphore>,
-    mut phase: PhaseWatch,
+/// Serves the endpoint on `listeners` until the relay stops, on `tracker`.
+pub fn serve(
+    listeners: crate::http::Listeners,
+    marker: Arc<Marker>,
+    store: Store,
+    per_minute: u32,
+    phase: PhaseWatch,
+    tracker: &tokio_util::task::TaskTracker,
 ) {
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = phase.wait_for(|p| *p != Phase::Running) => return,
-        };
-        let (stream, peer) = match accepted {
-            Ok(pair) => pair,
-            Err(e) => {
-                tracing::warn!(error = %e, "unsubscribe endpoint: accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(client = %peer, "unsubscribe endpoint: too many connections; closed");
-            continue;
-        };
-        let app = app.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(
-                move |mut request: axum::http::Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(ConnectInfo(peer));
-                    let mut app = app.clone();
-                    async move { tower_service::Service::call(&mut app, request).await }
-                },
-            );
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-            if tokio::time::timeout(CONNECTION_LIFETIME, connection)
-                .await
-                .is_err()
-            {
-                tracing::info!(client = %peer, "unsubscribe endpoint: connection closed after its lifetime");
-            }
-            drop(slot);
-        });
-    }
+    let endpoint = Arc::new(Endpoint {
+        marker,
+        store,
+        limiter: Limiter {
+            per_minute,
+            seen: Mutex::new(HashMap::new()),
+        },
+    });
+    let app = Router::new()
+        .route("/u/{token}", get(show).post(unsubscribe))
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_allowed)
+        .with_state(endpoint);
+    let limits = crate::http::Limits {
+        name: "unsubscribe endpoint",
+        // A page and a click take seconds.
+        max_connections: 1024,
+        header_timeout: Duration::from_secs(10),
+        lifetime: Duration::from_secs(60),
+        tls: None,
+    };
+    listeners.serve(app, limits, phase, tracker);
 }
 
 /// `GET /u/TOKEN`: the confirm page; nothing changes.

@@ -3,6 +3,7 @@
 //! handlers on the server side. A handler gets its request and a [`super::context::Cx`], and
 //! its role was checked before it runs.
 
+pub mod alerts;
 pub mod audit;
 pub mod feedback;
 pub mod lift;

@@ -1,0 +1,68 @@
+//! `dnc-relay alerts list`: the alerts on the record, newest first.
+
+use clap::Subcommand;
+
+use super::Cli;
+use crate::admin::ops::alerts::AlertsList;
+use crate::model::alert::{Alert, Delivery};
+
+/// `alerts` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// List the alerts raised, newest first, with where each was delivered.
+    List {
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Print JSON (one array).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs an `alerts` subcommand.
+pub fn run(cli: &Cli, cmd: &AlertsCommand) -> u8 {
+    let AlertsCommand::List { limit, json } = cmd;
+    match cli.call(AlertsList { limit: *limit }) {
+        Ok(page) => super::print_lines(&page.alerts, *json, "no alerts", alert_line),
+        Err(code) => code,
+    }
+}
+
+/// One alert on one line.
+pub fn alert_line(a: &Alert) -> String {
+    format!(
+        "#{:<4} {} {:<18} {:<28} {} [webhook: {}]",
+        a.id,
+        a.at,
+        a.rule.as_str(),
+        a.scope,
+        a.subject,
+        delivery(&a.webhook)
+    )
+}
+
+/// Where a webhook delivery stands, in words.
+pub fn delivery(d: &Delivery) -> String {
+    match d {
+        Delivery::None => "none configured".into(),
+        Delivery::Pending {
+            attempts,
+            last_error,
+            ..
+        } => match last_error {
+            Some(e) => format!("pending after {attempts} attempts: {e}"),
+            None => "pending".into(),
+        },
+        Delivery::Delivered {
+            status, attempts, ..
+        } => {
+            format!("delivered ({status}, attempt {attempts})")
+        }
+        Delivery::GaveUp {
+            attempts,
+            last_error,
+            ..
+        } => format!("given up after {attempts} attempts: {last_error}"),
+    }
+}

@@ -1,0 +1,215 @@
+//! The internal HTTP face: `/metrics` (Prometheus text), `/healthz` (ready or not, and why)
+//! and the web console under `/`. Bound only by `[http] listen`, never on the public
+//! unsubscribe listener.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+
+use crate::audit::DecisionLog;
+use crate::store::Store;
+
+/// What `/metrics` and `/healthz` read.
+pub struct Probe {
+    /// The store.
+    pub store: Store,
+    /// The decision log (a relay that cannot write it decides nothing).
+    pub log: DecisionLog,
+    /// A fleet relay's membership.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
+}
+
+struct Internal {
+    probe: Arc<Probe>,
+    registry: Registry,
+}
+
+/// The internal face's router: `/metrics`, `/healthz` and the console.
+pub fn router(probe: Arc<Probe>, console: Router) -> Router {
+    let mut registry = crate::metrics::registry();
+    registry.register_collector(Box::new(Gauges {
+        probe: probe.clone(),
+        cache: Mutex::new(None),
+    }));
+    let internal = Arc::new(Internal { probe, registry });
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .with_state(internal)
+        .merge(console)
+}
+
+async fn metrics(State(internal): State<Arc<Internal>>) -> Response {
+    // Scrape-time gauges read the store: off the runtime's threads.
+    let encoded = tokio::task::spawn_blocking(move || {
+        let mut text = String::with_capacity(16 * 1024);
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &internal.registry)
+            .map(|()| text)
+    })
+    .await;
+    match encoded {
+        Ok(Ok(text)) => {
+            let mut response = (StatusCode::OK, text).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            response
+        }
+        _ => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot encode the metrics\n",
+        )
+            .into_response(),
+    }
+}
+
+/// `200 ready` when the relay can decide (store writable, decision log writable, and in a
+/// fleet the replica current); otherwise `503` with what is wrong, one line each.
+async fn healthz(State(internal): State<Arc<Internal>>) -> Response {
+    let probe = &internal.probe;
+    let mut problems = Vec::new();
+    if let Err(e) = probe.store.writable() {
+        problems.push(format!("store: {e}"));
+    }
+    if !probe.log.writable() {
+        problems.push("decision log: cannot be written".to_string());
+    }
+    if let Some(c) = &probe.cluster {
+        if let Err(why) = c.gate.check() {
+            problems.push(format!("replica: {why}"));
+        }
+    }
+    let (status, body) = if problems.is_empty() {
+        (StatusCode::OK, "ready\n".to_string())
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready\n{}\n", problems.join("\n")),
+        )
+    };
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Gauges read from the store at scrape time (cached for a few seconds: a scrape every
+/// second by several Prometheus servers reads the store once).
+struct Gauges {
+    probe: Arc<Probe>,
+    cache: Mutex<Option<(Instant, Vec<Reading>)>>,
+}
+
+impl std::fmt::Debug for Gauges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Gauges")
+    }
+}
+
+/// One gauge's value.
+#[derive(Clone)]
+struct Reading {
+    name: &'static str,
+    help: &'static str,
+    value: f64,
+}
+
+const CACHE_FOR: Duration = Duration::from_secs(5);
+
+impl Gauges {
+    fn read(&self) -> Vec<Reading> {
+        let store = &self.probe.store;
+        let mut out = Vec::new();
+        let mut push = |name, help, value: Option<f64>| {
+            if let Some(value) = value {
+                out.push(Reading { name, help, value });
+            }
+        };
+        push(
+            "store_entries",
+            "Suppression entries in the store",
+            store.count().ok().map(|n| n as f64),
+        );
+        push(
+            "lifts_pending",
+            "Lift requests waiting for a decision",
+            store
+                .lifts()
+                .ok()
+                .map(|l| l.iter().filter(|l| l.decision.is_none()).count() as f64),
+        );
+        push(
+            "feedback_reviews_pending",
+            "Feedback records with a review waiting",
+            store
+                .feedback_records(0, usize::MAX, true)
+                .ok()
+                .map(|r| r.len() as f64),
+        );
+        push(
+            "lock_reviews_pending",
+            "Ownership locks under review",
+            store
+                .locks()
+                .ok()
+                .map(|l| l.iter().filter(|l| l.review.is_some()).count() as f64),
+        );
+        push(
+            "outbox_depth",
+            "Mails the relay sends on its own (notifications, alerts, forwarded bounces) waiting",
+            store.outgoing().ok().map(|o| o.len() as f64),
+        );
+        if let Some(c) = &self.probe.cluster {
+            let lag = c.gate.lag();
+            push(
+                "replica_lag_seconds",
+                "Time since this relay last confirmed it is current with the fleet's log (-1: never)",
+                Some(lag.map_or(-1.0, |l| l.as_secs_f64())),
+            );
+            push(
+                "replica_current",
+                "1 when this relay's replica is current within cluster.max_lag",
+                Some(if c.gate.check().is_ok() { 1.0 } else { 0.0 }),
+            );
+            push(
+                "replica_applied",
+                "The last entry of the fleet's log applied here",
+                Some(store.applied() as f64),
+            );
+        }
+        out
+    }
+}
+
+impl Collector for Gauges {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let readings = {
+            let mut cache = self.cache.lock().map_err(|_| std::fmt::Error)?;
+            match &*cache {
+                Some((at, r)) if at.elapsed() < CACHE_FOR => r.clone(),
+                _ => {
+                    let r = self.read();
+                    *cache = Some((Instant::now(), r.clone()));
+                    r
+                }
+            }
+        };
+        for r in readings {
+            let gauge = ConstGauge::new(r.value);
+            let metric = encoder.encode_descriptor(r.name, r.help, None, gauge.metric_type())?;
+            gauge.encode(metric)?;
+        }
+        Ok(())
+    }
+}

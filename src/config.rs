@@ -454,14 +454,24 @@ impl Default for ConsoleConfig {
 
 /// One console account.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ConsoleUser {
     /// The login name; the console records actions as `console:NAME`.
     pub name: String,
     /// An argon2 hash from `dnc-relay hash-password`.
     pub password_hash: String,
-    /// The role, as on the admin socket: `sdr`, `manager`, `ops`, `admin`.
+    /// The role, as on the admin socket: `sdr` (the default), `manager`, `ops`, `admin`.
     pub role: crate::model::Role,
+}
+
+impl Default for ConsoleUser {
+    fn default() -> Self {
+        ConsoleUser {
+            name: String::new(),
+            password_hash: String::new(),
+            role: crate::model::Role::Sdr,
+        }
+    }
 }
 
 /// `[alerts]`: the rules that raise alerts, and where alerts go. Every alert is recorded in
@@ -1515,7 +1525,7 @@ impl Config {
         if a.interval < Duration::from_secs(1) {
             err("alerts.interval", "must be at least 1s");
         }
-        if !(a.spike_factor >= 1.0) {
+        if a.spike_factor.is_nan() || a.spike_factor < 1.0 {
             err("alerts.spike_factor", "must be at least 1");
         }
         if a.spike_threshold == 0 {

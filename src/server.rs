@@ -494,7 +494,7 @@ fn serve_internal(
     listeners: crate::http::Listeners,
     config: &Config,
     probe: Arc<crate::http::internal::Probe>,
-    _handler: &Arc<Handler>,
+    handler: &Arc<Handler>,
     phase: smtp::PhaseWatch,
     tracker: &TaskTracker,
 ) -> Result<(), StartError> {
@@ -503,7 +503,8 @@ fn serve_internal(
     } else {
         None
     };
-    let app = crate::http::internal::router(probe, crate::http::console::router());
+    let console = crate::http::console::Console::new(config, handler.clone());
+    let app = crate::http::internal::router(probe, crate::http::console::router(console));
     let limits = crate::http::Limits {
         name: "internal http",
         max_connections: 256,

@@ -44,11 +44,13 @@ pub fn sample(
         }
     }
     violations.sort_by_key(|v| v.attempt.at);
+    reservoir.sort_by_key(|a| a.at);
     Ok(SampleReport {
         since,
         relayed,
         checked: reservoir.len() as u64,
         violations,
+        sample: reservoir,
     })
 }
 

@@ -421,6 +421,9 @@ pub struct SampleReport {
     pub checked: u64,
     /// Those that were on the list when they were sent.
     pub violations: Vec<Violation>,
+    /// The sends checked, oldest first (violations among them).
+    #[serde(default)]
+    pub sample: Vec<Attempt>,
 }
 
 /// A recipient relayed while an entry was in force.

@@ -399,6 +399,22 @@ async fn answer(line: &[u8], conn: &mut Conn, handler: &Handler) -> Response {
     }
 }
 
+/// Runs one request for `actor` (a console user) through the same dispatch and role checks
+/// as the socket: the console can do nothing the CLI could not.
+pub async fn call(handler: &Handler, actor: Actor, request: Request) -> Result<Body, Denied> {
+    let mut conn = Conn {
+        actor: actor.clone(),
+        import: None,
+        settled: false,
+    };
+    let mut cx = Cx {
+        h: handler,
+        actor,
+        conn: &mut conn,
+    };
+    dispatch(request, &mut cx).await
+}
+
 /// The one dispatch: the role the operation needs is checked here, once; then its handler in
 /// `ops` runs. Commands that read send records first wait for those the relay has queued.
 async fn dispatch(request: Request, cx: &mut Cx<'_>) -> Result<Body, Denied> {

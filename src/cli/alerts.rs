@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use super::Cli;
 use crate::admin::ops::alerts::AlertsList;
-use crate::model::alert::{Alert, Delivery};
+use crate::model::alert::Alert;
 
 /// `alerts` subcommands.
 #[derive(Debug, Subcommand)]
@@ -38,31 +38,6 @@ pub fn alert_line(a: &Alert) -> String {
         a.rule.as_str(),
         a.scope,
         a.subject,
-        delivery(&a.webhook)
+        a.webhook.describe()
     )
-}
-
-/// Where a webhook delivery stands, in words.
-pub fn delivery(d: &Delivery) -> String {
-    match d {
-        Delivery::None => "none configured".into(),
-        Delivery::Pending {
-            attempts,
-            last_error,
-            ..
-        } => match last_error {
-            Some(e) => format!("pending after {attempts} attempts: {e}"),
-            None => "pending".into(),
-        },
-        Delivery::Delivered {
-            status, attempts, ..
-        } => {
-            format!("delivered ({status}, attempt {attempts})")
-        }
-        Delivery::GaveUp {
-            attempts,
-            last_error,
-            ..
-        } => format!("given up after {attempts} attempts: {last_error}"),
-    }
 }

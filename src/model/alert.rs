@@ -63,6 +63,33 @@ pub enum Delivery {
     },
 }
 
+impl Delivery {
+    /// Where the delivery stands, in words.
+    pub fn describe(&self) -> String {
+        match self {
+            Delivery::None => "none configured".into(),
+            Delivery::Pending {
+                attempts,
+                last_error,
+                ..
+            } => match last_error {
+                Some(e) => format!("pending after {attempts} attempts: {e}"),
+                None => "pending".into(),
+            },
+            Delivery::Delivered {
+                status, attempts, ..
+            } => {
+                format!("delivered ({status}, attempt {attempts})")
+            }
+            Delivery::GaveUp {
+                attempts,
+                last_error,
+                ..
+            } => format!("given up after {attempts} attempts: {last_error}"),
+        }
+    }
+}
+
 /// One alert, on the record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {

@@ -4,6 +4,7 @@
 //! the admin protocol (which shows them) and the audit log. They hold no I/O.
 
 pub mod alert;
+pub mod describe;
 pub mod feedback;
 pub mod outbox;
 

@@ -1,0 +1,263 @@
+//! Console sign-in: accounts from `[[console.users]]` (argon2), sessions held in memory
+//! (a random id in an `HttpOnly`, `SameSite=Strict` cookie, `Secure` over TLS) that end after
+//! `idle_timeout` without use, a CSRF token per session checked on every form, and login
+//! throttling per user name and per client address.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::PasswordVerifier;
+use argon2::Argon2;
+
+use crate::config::ConsoleConfig;
+use crate::model::{Actor, Role};
+
+/// Sessions open at once, at most (the oldest idle ones go first).
+const MAX_SESSIONS: usize = 10_000;
+
+/// Verified against for unknown names, so that a wrong name takes as long as a wrong password.
+const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$kqQci6HMEksYfGYhtPCu3Q$a6wqow/38IDCUExdfPwxUIRD9yoTvwi1ChfE0ynJDHc";
+
+/// One signed-in user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The console user's name.
+    pub user: String,
+    /// Its role.
+    pub role: Role,
+    /// The token every form of this session carries.
+    pub csrf: String,
+    last_seen: Instant,
+}
+
+impl Session {
+    /// The actor the console acts as for this user: `console:NAME`, with the user's role.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user: format!("console:{}", self.user),
+            uid: None,
+            role: Some(self.role),
+        }
+    }
+}
+
+/// Accounts, sessions and the login throttle.
+pub struct Auth {
+    users: HashMap<String, (String, Role)>,
+    idle: Duration,
+    max_failures: u32,
+    lockout: Duration,
+    sessions: Mutex<HashMap<String, Session>>,
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+/// Why a login was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LoginRefused {
+    /// Wrong name or password (the same answer for both).
+    Wrong,
+    /// Too many failures for this name or address: try again after this long.
+    Throttled(Duration),
+}
+
+impl Auth {
+    /// From `[console]`.
+    pub fn from_config(config: &ConsoleConfig) -> Auth {
+        Auth {
+            users: config
+                .users
+                .iter()
+                .map(|u| (u.name.clone(), (u.password_hash.clone(), u.role)))
+                .collect(),
+            idle: config.idle_timeout,
+            max_failures: config.max_login_failures,
+            lockout: config.login_lockout,
+            sessions: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Checks a name and password (argon2 on a blocking thread, throttled); the new session's
+    /// id and the session.
+    pub async fn login(
+        &self,
+        name: &str,
+        password: &str,
+        client: IpAddr,
+    ) -> Result<(String, Session), LoginRefused> {
+        let keys = [format!("user:{name}"), format!("ip:{client}")];
+        if let Some(wait) = self.throttled(&keys) {
+            return Err(LoginRefused::Throttled(wait));
+        }
+        let (hash, role) = match self.users.get(name) {
+            Some((hash, role)) => (hash.clone(), Some(*role)),
+            None => (DECOY_HASH.to_string(), None),
+        };
+        let password = password.as_bytes().to_vec();
+        let ok = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&hash)
+                .map(|parsed| {
+                    Argon2::default()
+                        .verify_password(&password, &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false);
+        let role = match (ok, role) {
+            (true, Some(role)) => role,
+            _ => {
+                self.fail(&keys);
+                return Err(LoginRefused::Wrong);
+            }
+        };
+        if let Ok(mut f) = self.failures.lock() {
+            f.remove(&keys[0]);
+        }
+        let session = Session {
+            user: name.to_string(),
+            role,
+            csrf: random_token(),
+            last_seen: Instant::now(),
+        };
+        let id = random_token();
+        if let Ok(mut sessions) = self.sessions.lock() {
+            let idle = self.idle;
+            sessions.retain(|_, s| s.last_seen.elapsed() < idle);
+            if sessions.len() >= MAX_SESSIONS {
+                if let Some(oldest) = sessions
+                    .iter()
+                    .min_by_key(|(_, s)| s.last_seen)
+                    .map(|(k, _)| k.clone())
+                {
+                    sessions.remove(&oldest);
+                }
+            }
+            sessions.insert(id.clone(), session.clone());
+        }
+        Ok((id, session))
+    }
+
+    /// The session with this id, if it is open and was used within `idle_timeout`; using it
+    /// keeps it open.
+    pub fn session(&self, id: &str) -> Option<Session> {
+        let mut sessions = self.sessions.lock().ok()?;
+        let fresh = sessions
+            .get(id)
+            .is_some_and(|s| s.last_seen.elapsed() < self.idle);
+        if !fresh {
+            sessions.remove(id);
+            return None;
+        }
+        let s = sessions.get_mut(id)?;
+        s.last_seen = Instant::now();
+        Some(s.clone())
+    }
+
+    /// Ends a session.
+    pub fn logout(&self, id: &str) {
+        if let Ok(mut sessions) = self.sessions.lock() {
+            sessions.remove(id);
+        }
+    }
+
+    fn throttled(&self, keys: &[String]) -> Option<Duration> {
+        let failures = self.failures.lock().ok()?;
+        keys.iter()
+            .filter_map(|k| failures.get(k))
+            .filter(|(n, last)| *n >= self.max_failures && last.elapsed() < self.lockout)
+            .map(|(_, last)| self.lockout.saturating_sub(last.elapsed()))
+            .max()
+    }
+
+    fn fail(&self, keys: &[String]) {
+        let Ok(mut failures) = self.failures.lock() else {
+            return;
+        };
+        if failures.len() > 100_000 {
+            let lockout = self.lockout;
+            failures.retain(|_, (_, last)| last.elapsed() < lockout);
+        }
+        for k in keys {
+            let entry = failures.entry(k.clone()).or_insert((0, Instant::now()));
+            if entry.1.elapsed() >= self.lockout {
+                entry.0 = 0;
+            }
+            entry.0 += 1;
+            entry.1 = Instant::now();
+        }
+    }
+}
+
+/// 128 random bits, hex.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom_fill(&mut bytes).is_err() {
+        // The OS refused randomness: fall back to a seeded generator mixed with the clock
+        // (still unguessable to a remote client, and this does not happen on Linux).
+        let mut rng = fastrand::Rng::new();
+        bytes.iter_mut().for_each(|b| *b = rng.u8(..));
+    }
+    hex::encode(bytes)
+}
+
+fn getrandom_fill(bytes: &mut [u8]) -> std::io::Result<()> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")?.read_exact(bytes)
+}
+
+/// Whether two tokens are equal, in constant time.
+pub fn same_token(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth() -> Auth {
+        let hash = crate::access::hash_password(b"right").unwrap();
+        Auth::from_config(&ConsoleConfig {
+            users: vec![crate::config::ConsoleUser {
+                name: "ann".into(),
+                password_hash: hash,
+                role: Role::Ops,
+            }],
+            idle_timeout: Duration::from_secs(60),
+            max_login_failures: 3,
+            login_lockout: Duration::from_secs(60),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_name_is_locked_out_after_its_failures_even_with_the_right_password() {
+        let a = auth();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let (id, s) = a.login("ann", "right", ip).await.unwrap();
+        assert_eq!(a.session(&id).unwrap().user, s.user);
+        for _ in 0..3 {
+            assert_eq!(
+                a.login("ann", "wrong", ip).await.unwrap_err(),
+                LoginRefused::Wrong
+            );
+        }
+        assert!(matches!(
+            a.login("ann", "right", "192.0.2.9".parse().unwrap()).await,
+            Err(LoginRefused::Throttled(_))
+        ));
+        assert_eq!(
+            a.login("nobody", "right", "192.0.2.7".parse().unwrap())
+                .await
+                .unwrap_err(),
+            LoginRefused::Wrong
+        );
+        a.logout(&id);
+        assert!(a.session(&id).is_none());
+        assert!(same_token("abc", "abc") && !same_token("abc", "abd"));
+    }
+}

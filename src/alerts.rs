@@ -679,8 +679,12 @@ impl Alerter {
                             last_error: error,
                         }
                     } else {
-                        let wait = Duration::from_secs(5u64 << attempts.min(10))
-                            .min(Duration::from_secs(3600));
+                        // Backoff in evaluation intervals: 2, 4, 8, ... of them, 1 s to an hour.
+                        let wait = self
+                            .config
+                            .interval
+                            .saturating_mul(1 << attempts.min(12))
+                            .clamp(Duration::from_secs(1), Duration::from_secs(3600));
                         tracing::warn!(
                             alert = a.id,
                             error,

@@ -257,6 +257,12 @@ impl Server {
         &self.http_addrs
     }
 
+    /// The admin handler (what the socket and the console serve requests with), for callers
+    /// in this process.
+    pub fn handler(&self) -> &Arc<Handler> {
+        &self.handler
+    }
+
     /// The feedback listener's addresses bound.
     pub fn feedback_addrs(&self) -> &[SocketAddr] {
         &self.feedback_addrs

@@ -277,7 +277,7 @@ const COLOURS: [&str; 10] = [
 
 /// One stacked bar chart as SVG.
 pub fn svg(chart: &Chart, id: &str) -> String {
-    let (w, h, left, top, bottom) = (560.0, 300.0, 44.0, 28.0, 92.0);
+    let (w, h, left, top, bottom) = (560.0, 260.0, 44.0, 28.0, 64.0);
     let plot_h = h - top - bottom;
     let n = chart.labels.len().max(1) as f64;
     let slot = (w - left - 10.0) / n;
@@ -322,7 +322,7 @@ pub fn svg(chart: &Chart, id: &str) -> String {
                 esc(name)
             );
         }
-        let every = (chart.labels.len() / 8).max(1);
+        let every = chart.labels.len().div_ceil(8).max(1);
         if i % every == 0 || chart.labels.len() <= 12 {
             let short = if label.len() == 10 {
                 &label[5..]

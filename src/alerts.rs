@@ -159,24 +159,7 @@ impl Alerter {
         cluster: Option<&Arc<crate::cluster::Cluster>>,
     ) -> Result<Arc<Alerter>, String> {
         let a = &config.alerts;
-        let token = match &a.webhook_token_file {
-            Some(path) => Some(
-                std::fs::read_to_string(path)
-                    .map_err(|e| format!("alerts.webhook_token_file {}: {e}", path.display()))?
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string(),
-            ),
-            None => None,
-        };
-        let webhook = a
-            .webhook
-            .as_deref()
-            .map(|url| Webhook::new(url, token))
-            .transpose()
-            .map_err(|e| format!("alerts.webhook: {e}"))?;
+        let webhook = webhook(config)?;
         Ok(Arc::new(Alerter {
             store,
             outbox,
@@ -704,6 +687,32 @@ impl Alerter {
             }
         }
     }
+}
+
+/// The webhook of `[alerts]`, its token read from `webhook_token_file` (checked at start and
+/// by `check-config`).
+pub fn webhook(config: &crate::config::Config) -> Result<Option<Webhook>, String> {
+    let a = &config.alerts;
+    let token = match &a.webhook_token_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("alerts.webhook_token_file {}: {e}", path.display()))?;
+            let token = text.lines().next().unwrap_or("").trim().to_string();
+            if token.is_empty() {
+                return Err(format!(
+                    "alerts.webhook_token_file {}: the first line is empty",
+                    path.display()
+                ));
+            }
+            Some(token)
+        }
+        None => None,
+    };
+    a.webhook
+        .as_deref()
+        .map(|url| Webhook::new(url, token))
+        .transpose()
+        .map_err(|e| format!("alerts.webhook: {e}"))
 }
 
 /// Whether `key` may fire now (not within `window`); marks it fired.

@@ -139,12 +139,8 @@ impl Server {
         )
         .await
         .map_err(StartError::Listen)?;
-        let unsubscribe = crate::http::Listeners::bind(&config.unsubscribe.listen)
-            .await
-            .map_err(StartError::Listen)?;
-        let internal = crate::http::Listeners::bind(&config.http.listen)
-            .await
-            .map_err(StartError::Listen)?;
+        crate::alerts::webhook(&config).map_err(StartError::Alerts)?;
+        let (unsubscribe, internal) = bind_http(&config).await?;
         // From here on, files are created.
         let store = open_store(&config, store_start, &hooks, cluster.as_deref()).await?;
         let follower = FleetTasks::start(cluster.as_ref(), &store);
@@ -181,20 +177,8 @@ impl Server {
         let tracker = TaskTracker::new();
         let unsubscribe_addrs =
             services.run(unsubscribe, &config, &store, phase_rx.clone(), &tracker)?;
-        let http_addrs = internal.local_addrs();
-        let probe = Arc::new(crate::http::internal::Probe {
-            store: store.clone(),
-            log: log.clone(),
-            cluster: cluster.clone(),
-        });
-        serve_internal(
-            internal,
-            &config,
-            probe,
-            &handler,
-            phase_rx.clone(),
-            &tracker,
-        )?;
+        let probe = crate::http::internal::Probe::new(&store, &log, &cluster);
+        let http_addrs = serve_internal(internal, &config, probe, &handler, &phase_rx, &tracker)?;
         let (smtp_limits, feedback_limits) = connection_limits(&config);
         smtp::serve(
             listeners,
@@ -204,19 +188,7 @@ impl Server {
             phase_rx,
             tracker.clone(),
         );
-        tracing::info!(
-            listen = ?smtp_addrs,
-            feedback = ?feedback_addrs,
-            unsubscribe = ?unsubscribe_addrs,
-            http = ?http_addrs,
-            upstream = relay.url(),
-            store = %store.path().display(),
-            cluster_node = cluster.as_ref().map(|c| c.node.as_str()),
-            socket = %admin.path().display(),
-            decisions = %log.path().display(),
-            "dnc-relay ready"
-        );
-        Ok(Server {
+        let server = Server {
             smtp_addrs,
             tls_addrs,
             feedback_addrs,
@@ -234,7 +206,25 @@ impl Server {
             relay,
             pruner,
             follower,
-        })
+        };
+        server.announce();
+        Ok(server)
+    }
+
+    /// Says in the log that the relay is ready, and where everything is.
+    fn announce(&self) {
+        tracing::info!(
+            listen = ?self.smtp_addrs,
+            feedback = ?self.feedback_addrs,
+            unsubscribe = ?self.unsubscribe_addrs,
+            http = ?self.http_addrs,
+            upstream = self.relay.url(),
+            store = %self.store.path().display(),
+            cluster_node = self.ctx.cluster.as_ref().map(|c| c.node.as_str()),
+            socket = %self.admin.path().display(),
+            decisions = %self.log.path().display(),
+            "dnc-relay ready"
+        );
     }
 
     /// The SMTP addresses bound (with real ports when the config said 0).
@@ -495,15 +485,30 @@ impl Services {
     }
 }
 
-/// Serves the internal face (`/metrics`, `/healthz`, the console) on `[http] listen`.
+/// Binds the public face (`[unsubscribe] listen`) and the internal one (`[http] listen`).
+async fn bind_http(
+    config: &Config,
+) -> Result<(crate::http::Listeners, crate::http::Listeners), StartError> {
+    let public = crate::http::Listeners::bind(&config.unsubscribe.listen)
+        .await
+        .map_err(StartError::Listen)?;
+    let internal = crate::http::Listeners::bind(&config.http.listen)
+        .await
+        .map_err(StartError::Listen)?;
+    Ok((public, internal))
+}
+
+/// Serves the internal face (`/metrics`, `/healthz`, the console) on `[http] listen`; its
+/// addresses.
 fn serve_internal(
     listeners: crate::http::Listeners,
     config: &Config,
     probe: Arc<crate::http::internal::Probe>,
     handler: &Arc<Handler>,
-    phase: smtp::PhaseWatch,
+    phase: &smtp::PhaseWatch,
     tracker: &TaskTracker,
-) -> Result<(), StartError> {
+) -> Result<Vec<SocketAddr>, StartError> {
+    let addrs = listeners.local_addrs();
     let tls = if config.http.tls {
         tls_acceptor(config).map_err(StartError::Tls)?
     } else {
@@ -518,8 +523,8 @@ fn serve_internal(
         lifetime: Duration::from_secs(300),
         tls,
     };
-    listeners.serve(app, limits, phase, tracker);
-    Ok(())
+    listeners.serve(app, limits, phase.clone(), tracker);
+    Ok(addrs)
 }
 
 /// What admin requests are served with.

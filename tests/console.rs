@@ -142,12 +142,7 @@ async fn login(b: &Browser, base: &str, name: &str, password: &str) {
         .send_keys(password)
         .await
         .unwrap();
-    b.find(Locator::Id("login"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    press(&b, Locator::Id("login")).await;
     let who = b
         .wait()
         .for_element(Locator::Css("header .who"))
@@ -157,12 +152,7 @@ async fn login(b: &Browser, base: &str, name: &str, password: &str) {
 }
 
 async fn logout(b: &Browser) {
-    b.find(Locator::Css("header form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    press(&b, Locator::Css("header form button")).await;
     b.wait().for_element(Locator::Id("login")).await.unwrap();
 }
 
@@ -174,13 +164,26 @@ async fn search(b: &Browser, base: &str, q: &str) {
         .send_keys(q)
         .await
         .unwrap();
-    b.find(Locator::Id("search"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    press(&b, Locator::Id("search")).await;
     b.wait().for_element(Locator::Id("verdict")).await.unwrap();
+}
+
+/// Clicks what `at` finds and waits until the browser has left the page.
+async fn press(b: &Browser, at: Locator<'_>) {
+    let old = b.find(Locator::Css("html")).await.unwrap();
+    b.find(at).await.unwrap().click().await.unwrap();
+    loaded(old).await;
+}
+
+/// Waits until `old` (an element of the page before) is gone: the next page is there.
+async fn loaded(old: fantoccini::elements::Element) {
+    for _ in 0..200 {
+        if old.tag_name().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the page did not change");
 }
 
 async fn notice(b: &Browser) -> String {
@@ -248,12 +251,7 @@ async fn ops_and_managers_work_the_list_in_a_real_browser() {
         .send_keys("nope")
         .await
         .unwrap();
-    b.find(Locator::Id("login"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    press(&b, Locator::Id("login")).await;
     assert!(b
         .wait()
         .for_element(Locator::Css(".notice.err"))
@@ -317,12 +315,7 @@ async fn ops_and_managers_work_the_list_in_a_real_browser() {
         .send_keys("Complained on the phone, ticket 881")
         .await
         .unwrap();
-    b.find(Locator::Id("add"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    press(&b, Locator::Id("add")).await;
     assert!(notice(&b)
         .await
         .contains("carol@example.com is on the list"));
@@ -342,16 +335,15 @@ async fn ops_and_managers_work_the_list_in_a_real_browser() {
     )
     .await
     .unwrap();
+    let old = b.find(Locator::Css("html")).await.unwrap();
     form.submit().await.unwrap();
+    loaded(old).await;
     assert!(notice(&b).await.contains("requested"));
-    b.find(Locator::Css(
-        "#pending form[action='/lifts/approve'] button",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    press(
+        &b,
+        Locator::Css("#pending form[action='/lifts/approve'] button"),
+    )
+    .await;
     let refused = notice(&b).await;
     assert!(refused.contains("needs the ops role"), "{refused}");
     assert!(rcpt(&relay, "bob@example.com")
@@ -374,14 +366,11 @@ async fn ops_and_managers_work_the_list_in_a_real_browser() {
         "{pending}"
     );
     shot(&b, "lifts").await;
-    b.find(Locator::Css(
-        "#pending form[action='/lifts/approve'] button",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    press(
+        &b,
+        Locator::Css("#pending form[action='/lifts/approve'] button"),
+    )
+    .await;
     assert!(notice(&b).await.contains("approved"));
     assert!(rcpt(&relay, "bob@example.com").await.starts_with("250"));
     let history = admin

@@ -132,6 +132,10 @@ pub fn check_config(cli: &Cli) -> u8 {
             return EXIT_USAGE;
         }
     }
+    if let Err(e) = crate::alerts::webhook(&config) {
+        tell!("dnc-relay: {origin}: {e}");
+        return EXIT_USAGE;
+    }
     say!("{origin}: OK");
     let listen: Vec<String> = config.server.listen.iter().map(|a| a.to_string()).collect();
     say!("  listen      {}", listen.join(", "));
@@ -183,6 +187,25 @@ pub fn check_config(cli: &Cli) -> u8 {
             config.feedback.domains.join(", ")
         );
     }
+    if !config.http.listen.is_empty() {
+        let listen: Vec<String> = config.http.listen.iter().map(|a| a.to_string()).collect();
+        say!(
+            "  http        {}{} (/metrics, /healthz, console: {} users)",
+            if config.http.tls { "https " } else { "" },
+            listen.join(", "),
+            config.console.users.len()
+        );
+    }
+    let a = &config.alerts;
+    say!(
+        "  alerts      webhook {}; email {}",
+        if a.webhook.is_some() { "set" } else { "none" },
+        if a.email.is_empty() {
+            "none".to_string()
+        } else {
+            a.email.join(", ")
+        }
+    );
     EXIT_OK
 }
 

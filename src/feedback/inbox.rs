@@ -214,9 +214,6 @@ impl Inbox {
             Recorded::New(record, _) => (record, true),
             Recorded::Seen(record) => (record, false),
         };
-        if new {
-            crate::metrics::count_feedback(&record);
-        }
         if new && forwarding {
             self.outbox.wake();
             tracing::info!(

@@ -28,6 +28,21 @@ pub struct Probe {
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
+impl Probe {
+    /// A probe of these.
+    pub fn new(
+        store: &Store,
+        log: &DecisionLog,
+        cluster: &Option<Arc<crate::cluster::Cluster>>,
+    ) -> Arc<Probe> {
+        Arc::new(Probe {
+            store: store.clone(),
+            log: log.clone(),
+            cluster: cluster.clone(),
+        })
+    }
+}
+
 struct Internal {
     probe: Arc<Probe>,
     registry: Registry,

@@ -861,7 +861,12 @@ impl Store {
             forward: forward.map(Box::new),
         };
         match self.write(work).await? {
-            Output::Feedback(recorded) => Ok(recorded),
+            Output::Feedback(recorded) => {
+                if let Recorded::New(record, _) = &recorded {
+                    crate::metrics::count_feedback(record);
+                }
+                Ok(recorded)
+            }
             _ => Err(unexpected()),
         }
     }

@@ -135,9 +135,6 @@ pub async fn ingest(op: FeedbackIngest, cx: &mut Cx<'_>) -> Result<Ingested, Den
         Recorded::New(record, _) => (record, true),
         Recorded::Seen(record) => (record, false),
     };
-    if new {
-        crate::metrics::count_feedback(&record);
-    }
     tracing::info!(
         actor = %cx.actor,
         feedback = record.id,

@@ -142,7 +142,7 @@ async fn login(b: &Browser, base: &str, name: &str, password: &str) {
         .send_keys(password)
         .await
         .unwrap();
-    press(&b, Locator::Id("login")).await;
+    press(b, Locator::Id("login")).await;
     let who = b
         .wait()
         .for_element(Locator::Css("header .who"))
@@ -152,7 +152,7 @@ async fn login(b: &Browser, base: &str, name: &str, password: &str) {
 }
 
 async fn logout(b: &Browser) {
-    press(&b, Locator::Css("header form button")).await;
+    press(b, Locator::Css("header form button")).await;
     b.wait().for_element(Locator::Id("login")).await.unwrap();
 }
 
@@ -164,7 +164,7 @@ async fn search(b: &Browser, base: &str, q: &str) {
         .send_keys(q)
         .await
         .unwrap();
-    press(&b, Locator::Id("search")).await;
+    press(b, Locator::Id("search")).await;
     b.wait().for_element(Locator::Id("verdict")).await.unwrap();
 }
 

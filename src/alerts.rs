@@ -36,6 +36,10 @@ const WEEK: i64 = 7 * DAY;
 /// Recipients remembered for attributing opt-outs to their sender, at most.
 const MAX_RECENT: usize = 1_000_000;
 
+/// Relayed send records are read again this far back (microseconds): a record carries its
+/// RCPT time and is written once its message went out, which a long DATA delays.
+const MARGIN: i64 = 15 * 60 * 1_000_000;
+
 /// Events read per step, at most.
 const BATCH: usize = 10_000;
 
@@ -144,6 +148,10 @@ struct Counts {
     relayed: BTreeMap<i64, u64>,
     /// Recipient (normalised) -> the sender and group that last mailed it, and when.
     recent: HashMap<String, (String, Option<String>, Timestamp)>,
+    /// The recipients of `recent` in the order they were mailed (for eviction).
+    order: VecDeque<(String, i64)>,
+    /// Relayed records of the last margin already counted (a hash of each, and its time).
+    seen: HashMap<u64, i64>,
     /// The send records read so far: up to this moment.
     attempts_until: Timestamp,
     /// The events read so far into the counts.
@@ -176,45 +184,78 @@ impl Alerter {
         }))
     }
 
-    /// Evaluates the rules every interval and delivers to the webhook, until the relay stops.
-    pub async fn run(self: Arc<Self>, mut phase: PhaseWatch) {
+    /// Evaluates the rules every interval, and delivers to the webhook apart (a webhook that
+    /// hangs never holds up the rules), until the relay stops.
+    pub async fn run(self: Arc<Self>, phase: PhaseWatch) {
+        tokio::join!(self.clone().evaluate(phase.clone()), self.deliveries(phase));
+    }
+
+    async fn evaluate(self: Arc<Self>, mut phase: PhaseWatch) {
         let mut counts: Option<Counts> = None;
         loop {
             if *phase.borrow() != Phase::Running {
                 return;
             }
-            let this = self.clone();
-            let taken = counts.take();
-            let stepped = tokio::task::spawn_blocking(move || {
-                let mut c = match taken {
-                    Some(c) => c,
-                    None => this.rebuild()?,
-                };
-                let raised = this.step(&mut c)?;
-                Ok::<_, StoreError>((c, raised))
-            })
-            .await;
-            match stepped {
-                Ok(Ok((c, (state, alerts, mails)))) => {
-                    counts = Some(c);
-                    let any_mail = !mails.is_empty();
-                    let n = alerts.len();
-                    match self.store.alert_step(state, alerts, mails).await {
-                        Ok(()) if n > 0 => {
+            // Behind (a big import): more rounds now, bounded, rather than one per interval.
+            for _ in 0..50 {
+                if !self.evaluate_once(&mut counts).await {
+                    break;
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.interval) => {}
+                changed = phase.changed() => if changed.is_err() { return },
+            }
+        }
+    }
+
+    /// One round of the rules, recorded; whether more history waits to be read.
+    async fn evaluate_once(self: &Arc<Self>, counts: &mut Option<Counts>) -> bool {
+        let this = self.clone();
+        let taken = counts.take();
+        let stepped = tokio::task::spawn_blocking(move || {
+            let mut c = match taken {
+                Some(c) => c,
+                None => this.rebuild()?,
+            };
+            let raised = this.step(&mut c)?;
+            Ok::<_, StoreError>((c, raised))
+        })
+        .await;
+        match stepped {
+            Ok(Ok((c, (state, alerts, mails, more)))) => {
+                *counts = Some(c);
+                let any_mail = !mails.is_empty();
+                let n = alerts.len();
+                match self.store.alert_step(state, alerts, mails).await {
+                    Ok(()) => {
+                        if n > 0 {
                             tracing::warn!(alerts = n, "alerts raised (dnc-relay alerts list)");
-                            if any_mail {
-                                self.outbox.wake();
-                            }
                         }
-                        Ok(()) => {}
-                        Err(e) => {
-                            tracing::error!(error = %e, "alerts: cannot record; evaluating again");
-                            counts = None;
+                        if any_mail {
+                            self.outbox.wake();
                         }
+                        return more;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "alerts: cannot record; evaluating again");
+                        *counts = None;
                     }
                 }
-                Ok(Err(e)) => tracing::error!(error = %e, "alerts: cannot read the store"),
-                Err(e) => tracing::error!(error = %e, "alerts: evaluation failed"),
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "alerts: cannot read the store"),
+            Err(e) => tracing::error!(error = %e, "alerts: evaluation failed"),
+        }
+        false
+    }
+
+    async fn deliveries(self: Arc<Self>, mut phase: PhaseWatch) {
+        if self.webhook.is_none() {
+            return;
+        }
+        loop {
+            if *phase.borrow() != Phase::Running {
+                return;
             }
             self.deliver().await;
             tokio::select! {
@@ -232,6 +273,8 @@ impl Alerter {
             series: HashMap::new(),
             relayed: BTreeMap::new(),
             recent: HashMap::new(),
+            order: VecDeque::new(),
+            seen: HashMap::new(),
             attempts_until: Timestamp(now.0 - WEEK - DAY),
             events_until: 0,
         };
@@ -266,21 +309,29 @@ impl Alerter {
     }
 
     /// Reads the send records since the last read into the relayed counts and the recent
-    /// recipients.
+    /// recipients. A relayed record carries its RCPT time but is written after DATA, so the
+    /// last [`MARGIN`] is read again, each record counted once.
     fn read_attempts(&self, c: &mut Counts, now: Timestamp) -> Result<(), StoreError> {
-        let since = c.attempts_until;
-        let mut last = since;
+        let since = Timestamp(c.attempts_until.0 - MARGIN);
         let groups = &self.groups;
-        let (relayed, recent) = (&mut c.relayed, &mut c.recent);
+        let mut fresh = Vec::new();
+        let seen = &mut c.seen;
         self.store.for_each_attempt(since, |a| {
-            last = last.max(Timestamp(a.at.0 + 1));
             if !matches!(a.outcome, AttemptOutcome::Relayed { .. }) {
                 return;
             }
-            *relayed.entry(a.at.0.div_euclid(HOUR)).or_default() += 1;
-            if recent.len() >= MAX_RECENT {
-                return;
+            let key = {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                (a.at.0, &a.session, &a.rcpt).hash(&mut h);
+                h.finish()
+            };
+            if seen.insert(key, a.at.0).is_none() {
+                fresh.push(a);
             }
+        })?;
+        for a in fresh {
+            *c.relayed.entry(a.at.0.div_euclid(HOUR)).or_default() += 1;
             let sender = crate::address::Address::parse(&a.from).ok();
             let group = groups
                 .group_of(&Sender {
@@ -289,13 +340,31 @@ impl Alerter {
                 })
                 .map(str::to_string);
             if let Ok(rcpt) = crate::address::Address::parse(&a.rcpt) {
-                recent.insert(rcpt.as_str().to_string(), (a.from, group, a.at));
+                let rcpt = rcpt.as_str().to_string();
+                c.order.push_back((rcpt.clone(), a.at.0));
+                c.recent.insert(rcpt, (a.from, group, a.at));
             }
-        })?;
-        c.attempts_until = last.max(since);
+        }
+        // The oldest go first when the memory bound is reached (a new campaign is the one
+        // whose opt-outs matter).
+        while c.order.len() > MAX_RECENT {
+            if let Some((rcpt, at)) = c.order.pop_front() {
+                if c.recent.get(&rcpt).is_some_and(|(_, _, t)| t.0 == at) {
+                    c.recent.remove(&rcpt);
+                }
+            }
+        }
+        c.attempts_until = now;
+        c.seen.retain(|_, at| *at >= now.0 - 2 * MARGIN);
         let oldest = (now.0 - DAY - HOUR).div_euclid(HOUR);
         c.relayed = c.relayed.split_off(&oldest);
-        c.recent.retain(|_, (_, _, at)| at.0 >= now.0 - WEEK);
+        while c.order.front().is_some_and(|(_, at)| *at < now.0 - WEEK) {
+            if let Some((rcpt, at)) = c.order.pop_front() {
+                if c.recent.get(&rcpt).is_some_and(|(_, _, t)| t.0 == at) {
+                    c.recent.remove(&rcpt);
+                }
+            }
+        }
         Ok(())
     }
 
@@ -352,7 +421,10 @@ impl Alerter {
 
     /// Reads what is new, applies the rules; the state, alerts and mails to record.
     #[allow(clippy::type_complexity)]
-    fn step(&self, c: &mut Counts) -> Result<(AlertState, Vec<Alert>, Vec<Outgoing>), StoreError> {
+    fn step(
+        &self,
+        c: &mut Counts,
+    ) -> Result<(AlertState, Vec<Alert>, Vec<Outgoing>, bool), StoreError> {
         let now = Timestamp::now();
         let mut state = match self.store.alert_state()? {
             Some(s) => s,
@@ -414,7 +486,7 @@ impl Alerter {
                 })
                 .inc();
         }
-        Ok((state, alerts, mails))
+        Ok((state, alerts, mails, events.len() >= BATCH))
     }
 
     /// The alert an event raises by itself: a lift approved, a big import.
@@ -613,7 +685,7 @@ impl Alerter {
         let Some(webhook) = &self.webhook else {
             return;
         };
-        let waiting = match self.store.alerts(u64::MAX, 1000) {
+        let waiting = match self.store.alerts(u64::MAX, usize::MAX) {
             Ok(alerts) => alerts,
             Err(e) => {
                 tracing::error!(error = %e, "alerts: cannot read the alerts to deliver");
@@ -682,8 +754,13 @@ impl Alerter {
                     }
                 }
             };
+            let failed = !matches!(delivery, Delivery::Delivered { .. });
             if let Err(e) = self.store.alert_delivery(a.id, delivery).await {
                 tracing::error!(error = %e, "alerts: cannot record a delivery");
+            }
+            if failed {
+                // A webhook that is down is tried once per pass, not once per alert.
+                break;
             }
         }
     }

@@ -456,7 +456,9 @@ impl Default for ConsoleConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConsoleUser {
-    /// The login name; the console records actions as `console:NAME`.
+    /// The login name: the person's unix login name when they have one (the two-person
+    /// rule of lifts takes `console:NAME` and the unix user `NAME` for one person). The
+    /// console records actions as `console:NAME`.
     pub name: String,
     /// An argon2 hash from `dnc-relay hash-password`.
     pub password_hash: String,

@@ -106,6 +106,8 @@ pub struct Server {
     feedback_addrs: Vec<SocketAddr>,
     unsubscribe_addrs: Vec<SocketAddr>,
     http_addrs: Vec<SocketAddr>,
+    /// The web console (its accounts reload on SIGHUP).
+    console: Arc<crate::http::console::Console>,
     ctx: Arc<SessionContext>,
     handler: Arc<Handler>,
     hooks: Hooks,
@@ -178,7 +180,8 @@ impl Server {
         let unsubscribe_addrs =
             services.run(unsubscribe, &config, &store, phase_rx.clone(), &tracker)?;
         let probe = crate::http::internal::Probe::new(&store, &log, &cluster);
-        let http_addrs = serve_internal(internal, &config, probe, &handler, &phase_rx, &tracker)?;
+        let console = crate::http::console::Console::new(&config, handler.clone());
+        let http_addrs = serve_internal(internal, &config, probe, &console, &phase_rx, &tracker)?;
         let (smtp_limits, feedback_limits) = connection_limits(&config);
         smtp::serve(
             listeners,
@@ -194,6 +197,7 @@ impl Server {
             feedback_addrs,
             unsubscribe_addrs,
             http_addrs,
+            console,
             ctx,
             handler,
             hooks,
@@ -286,6 +290,8 @@ impl Server {
             ),
             ("unsubscribe", old.unsubscribe != config.unsubscribe),
             ("notify", old.notify != config.notify),
+            ("http", old.http != config.http),
+            ("alerts", old.alerts != config.alerts),
             (
                 "feedback.domains",
                 old.feedback.domains != config.feedback.domains,
@@ -312,6 +318,7 @@ impl Server {
         if let Ok(mut current) = self.handler.classifier.write() {
             *current = Arc::new(classifier);
         }
+        self.console.reload(&config.console);
         self.config = config;
         Ok(ignored)
     }
@@ -504,7 +511,7 @@ fn serve_internal(
     listeners: crate::http::Listeners,
     config: &Config,
     probe: Arc<crate::http::internal::Probe>,
-    handler: &Arc<Handler>,
+    console: &Arc<crate::http::console::Console>,
     phase: &smtp::PhaseWatch,
     tracker: &TaskTracker,
 ) -> Result<Vec<SocketAddr>, StartError> {
@@ -514,8 +521,7 @@ fn serve_internal(
     } else {
         None
     };
-    let console = crate::http::console::Console::new(config, handler.clone());
-    let app = crate::http::internal::router(probe, crate::http::console::router(console));
+    let app = crate::http::internal::router(probe, crate::http::console::router(console.clone()));
     let limits = crate::http::Limits {
         name: "internal http",
         max_connections: 256,

@@ -297,12 +297,19 @@ impl Actor {
         }
     }
 
-    /// Whether two actors are the same person (same uid, or same name without uids).
+    /// Whether two actors are the same person: same uid, or else the same name, a console
+    /// user `console:NAME` being the unix user `NAME` (so a lift requested on the socket
+    /// cannot be approved by the same person on the console, nor the other way round).
     pub fn same_person(&self, other: &Actor) -> bool {
         match (self.uid, other.uid) {
             (Some(a), Some(b)) => a == b,
-            _ => self.user == other.user,
+            _ => self.person() == other.person(),
         }
+    }
+
+    /// The name of the person behind the actor (`console:` taken off).
+    fn person(&self) -> &str {
+        self.user.strip_prefix("console:").unwrap_or(&self.user)
     }
 }
 
@@ -849,6 +856,19 @@ impl<E: serde::de::Error> MissingOwned for E {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_console_user_and_the_unix_user_of_the_same_name_are_one_person() {
+        let actor = |user: &str, uid| Actor {
+            user: user.into(),
+            uid,
+            role: Some(Role::Ops),
+        };
+        assert!(actor("ann", Some(1001)).same_person(&actor("console:ann", None)));
+        assert!(actor("console:ann", None).same_person(&actor("ann", Some(1001))));
+        assert!(!actor("console:ann", None).same_person(&actor("console:olga", None)));
+        assert!(!actor("ann", Some(1001)).same_person(&actor("ann", Some(1002))));
+    }
 
     #[test]
     fn units_are_read_from_text_in_one_way() {

@@ -18,6 +18,13 @@ use crate::model::{Actor, Role};
 /// Sessions open at once, at most (the oldest idle ones go first).
 const MAX_SESSIONS: usize = 10_000;
 
+/// Password checks running at once, at most: each takes argon2's 19 MiB and a core for a
+/// moment, so a flood of logins is told to wait instead of exhausting the relay.
+const MAX_VERIFYING: usize = 2;
+
+/// Longest user name looked at.
+const MAX_NAME: usize = 128;
+
 /// Verified against for unknown names, so that a wrong name takes as long as a wrong password.
 const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$kqQci6HMEksYfGYhtPCu3Q$a6wqow/38IDCUExdfPwxUIRD9yoTvwi1ChfE0ynJDHc";
 
@@ -46,12 +53,14 @@ impl Session {
 
 /// Accounts, sessions and the login throttle.
 pub struct Auth {
-    users: HashMap<String, (String, Role)>,
+    /// Name -> (argon2 hash, role); replaced on reload.
+    users: std::sync::RwLock<HashMap<String, (String, Role)>>,
     idle: Duration,
     max_failures: u32,
     lockout: Duration,
     sessions: Mutex<HashMap<String, Session>>,
     failures: Mutex<HashMap<String, (u32, Instant)>>,
+    verifying: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// Why a login was refused.
@@ -61,22 +70,21 @@ pub enum LoginRefused {
     Wrong,
     /// Too many failures for this name or address: try again after this long.
     Throttled(Duration),
+    /// Too many logins being checked at once, or no randomness for a session: try again.
+    Busy,
 }
 
 impl Auth {
     /// From `[console]`.
     pub fn from_config(config: &ConsoleConfig) -> Auth {
         Auth {
-            users: config
-                .users
-                .iter()
-                .map(|u| (u.name.clone(), (u.password_hash.clone(), u.role)))
-                .collect(),
+            users: std::sync::RwLock::new(accounts(config)),
             idle: config.idle_timeout,
             max_failures: config.max_login_failures,
             lockout: config.login_lockout,
             sessions: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
+            verifying: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_VERIFYING)),
         }
     }
 
@@ -88,12 +96,28 @@ impl Auth {
         password: &str,
         client: IpAddr,
     ) -> Result<(String, Session), LoginRefused> {
-        let keys = [format!("user:{name}"), format!("ip:{client}")];
+        let known = self
+            .users
+            .read()
+            .ok()
+            .and_then(|u| u.get(name).cloned())
+            .filter(|_| name.len() <= MAX_NAME);
+        // A name that is no account is not counted under its own key (an attacker's
+        // invented names would fill memory); its address is.
+        let mut keys = vec![format!("ip:{client}")];
+        if known.is_some() {
+            keys.push(format!("user:{name}"));
+        }
         if let Some(wait) = self.throttled(&keys) {
             return Err(LoginRefused::Throttled(wait));
         }
-        let (hash, role) = match self.users.get(name) {
-            Some((hash, role)) => (hash.clone(), Some(*role)),
+        let Ok(_permit) = self.verifying.clone().try_acquire_owned() else {
+            return Err(LoginRefused::Busy);
+        };
+        // Counted before the check, taken back on success: parallel guesses all count.
+        self.fail(&keys);
+        let (hash, role) = match known {
+            Some((hash, role)) => (hash, Some(role)),
             None => (DECOY_HASH.to_string(), None),
         };
         let password = password.as_bytes().to_vec();
@@ -108,23 +132,19 @@ impl Auth {
         })
         .await
         .unwrap_or(false);
-        let role = match (ok, role) {
-            (true, Some(role)) => role,
-            _ => {
-                self.fail(&keys);
-                return Err(LoginRefused::Wrong);
-            }
+        let Some(role) = role.filter(|_| ok) else {
+            return Err(LoginRefused::Wrong);
         };
-        if let Ok(mut f) = self.failures.lock() {
-            f.remove(&keys[0]);
-        }
+        self.succeeded(&keys);
+        let (Some(csrf), Some(id)) = (random_token(), random_token()) else {
+            return Err(LoginRefused::Busy);
+        };
         let session = Session {
             user: name.to_string(),
             role,
-            csrf: random_token(),
+            csrf,
             last_seen: Instant::now(),
         };
-        let id = random_token();
         if let Ok(mut sessions) = self.sessions.lock() {
             let idle = self.idle;
             sessions.retain(|_, s| s.last_seen.elapsed() < idle);
@@ -158,6 +178,18 @@ impl Auth {
         Some(s.clone())
     }
 
+    /// Puts new accounts in force (SIGHUP): the sessions of a user removed, given another
+    /// role or another password end at once.
+    pub fn reload(&self, config: &ConsoleConfig) {
+        let new = accounts(config);
+        if let (Ok(mut users), Ok(mut sessions)) = (self.users.write(), self.sessions.lock()) {
+            sessions.retain(|_, s| {
+                new.get(&s.user) == users.get(&s.user) && new.contains_key(&s.user)
+            });
+            *users = new;
+        }
+    }
+
     /// Ends a session.
     pub fn logout(&self, id: &str) {
         if let Ok(mut sessions) = self.sessions.lock() {
@@ -172,6 +204,21 @@ impl Auth {
             .filter(|(n, last)| *n >= self.max_failures && last.elapsed() < self.lockout)
             .map(|(_, last)| self.lockout.saturating_sub(last.elapsed()))
             .max()
+    }
+
+    /// Takes back the failure counted before a check that succeeded; the name's count starts
+    /// again.
+    fn succeeded(&self, keys: &[String]) {
+        let Ok(mut failures) = self.failures.lock() else {
+            return;
+        };
+        for k in keys {
+            if k.starts_with("user:") {
+                failures.remove(k);
+            } else if let Some(entry) = failures.get_mut(k) {
+                entry.0 = entry.0.saturating_sub(1);
+            }
+        }
     }
 
     fn fail(&self, keys: &[String]) {
@@ -193,16 +240,20 @@ impl Auth {
     }
 }
 
-/// 128 random bits, hex.
-pub fn random_token() -> String {
+fn accounts(config: &ConsoleConfig) -> HashMap<String, (String, Role)> {
+    config
+        .users
+        .iter()
+        .map(|u| (u.name.clone(), (u.password_hash.clone(), u.role)))
+        .collect()
+}
+
+/// 128 random bits from the OS, hex; `None` when the OS gives none (no session is made
+/// from a guessable token).
+pub fn random_token() -> Option<String> {
     let mut bytes = [0u8; 16];
-    if getrandom_fill(&mut bytes).is_err() {
-        // The OS refused randomness: fall back to a seeded generator mixed with the clock
-        // (still unguessable to a remote client, and this does not happen on Linux).
-        let mut rng = fastrand::Rng::new();
-        bytes.iter_mut().for_each(|b| *b = rng.u8(..));
-    }
-    hex::encode(bytes)
+    getrandom_fill(&mut bytes).ok()?;
+    Some(hex::encode(bytes))
 }
 
 fn getrandom_fill(bytes: &mut [u8]) -> std::io::Result<()> {
@@ -220,9 +271,9 @@ pub fn same_token(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn auth() -> Auth {
+    fn config() -> ConsoleConfig {
         let hash = crate::access::hash_password(b"right").unwrap();
-        Auth::from_config(&ConsoleConfig {
+        ConsoleConfig {
             users: vec![crate::config::ConsoleUser {
                 name: "ann".into(),
                 password_hash: hash,
@@ -231,7 +282,26 @@ mod tests {
             idle_timeout: Duration::from_secs(60),
             max_login_failures: 3,
             login_lockout: Duration::from_secs(60),
-        })
+        }
+    }
+
+    fn auth() -> Auth {
+        Auth::from_config(&config())
+    }
+
+    #[tokio::test]
+    async fn a_reload_ends_the_sessions_of_a_user_given_another_role() {
+        let mut c = config();
+        let a = Auth::from_config(&c);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let (id, _) = a.login("ann", "right", ip).await.unwrap();
+        a.reload(&c);
+        assert!(a.session(&id).is_some(), "unchanged: the session goes on");
+        c.users[0].role = Role::Sdr;
+        a.reload(&c);
+        assert!(a.session(&id).is_none(), "demoted: the session ends");
+        let (_, s) = a.login("ann", "right", ip).await.unwrap();
+        assert_eq!(s.role, Role::Sdr);
     }
 
     #[tokio::test]

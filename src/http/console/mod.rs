@@ -119,6 +119,11 @@ impl Console {
         result.map_err(|d| (status_of(d.code), d.message))
     }
 
+    /// Puts a new config's console accounts in force (see [`Auth::reload`]).
+    pub fn reload(&self, config: &crate::config::ConsoleConfig) {
+        self.auth.reload(config);
+    }
+
     /// A page for a signed-in user, with the console's headers.
     fn page(&self, session: &Session, here: &str, title: &str, body: &str) -> Response {
         html(StatusCode::OK, pages::layout(session, here, title, body))
@@ -170,7 +175,12 @@ async fn login_page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Respon
 /// The login form with a fresh token, also set as a cookie (double submit: a page elsewhere
 /// cannot log a browser in).
 fn login_form(c: &Console, status: StatusCode, error: Option<&str>) -> Response {
-    let token = auth::random_token();
+    let Some(token) = auth::random_token() else {
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no randomness for a login form; try again",
+        );
+    };
     let mut r = html(status, pages::login(&token, error));
     r.headers_mut().append(
         header::SET_COOKIE,
@@ -216,6 +226,16 @@ async fn login(
                 Some("Wrong user name or password."),
             )
         }
+        Err(LoginRefused::Busy) => {
+            let mut r = login_form(
+                &c,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("Too many logins at once; try again in a moment."),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            r
+        }
         Err(LoginRefused::Throttled(wait)) => {
             tracing::warn!(%client, "console login refused: too many failures");
             let minutes = wait.as_secs().div_ceil(60).max(1);
@@ -235,16 +255,14 @@ async fn login(
     }
 }
 
-async fn logout(
-    State(c): State<Arc<Console>>,
-    headers: HeaderMap,
-    Form(form): Form<Fields>,
-) -> Response {
-    if let Ok(session) = c.posted(&headers, &form) {
-        if let Some(id) = cookie(&headers, c.cookie_name()) {
-            c.auth.logout(id);
+async fn logout(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response {
+    // The cookie is SameSite=Strict: another site cannot log the user out, and a stale
+    // tab's form (an old token) still ends the session.
+    if let Some(id) = cookie(&headers, c.cookie_name()) {
+        if let Ok(session) = c.signed_in(&headers) {
+            tracing::info!(user = %session.user, "console logout");
         }
-        tracing::info!(user = %session.user, "console logout");
+        c.auth.logout(id);
     }
     let mut r = redirect("/login");
     r.headers_mut().append(

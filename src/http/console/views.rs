@@ -34,17 +34,22 @@ pub async fn home(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response
 }
 
 async fn home_body(c: &Console, s: &Session, before: &str) -> String {
-    let store = &c.handler.store;
-    let entries = store.count().unwrap_or(0);
-    let pending = store
-        .lifts()
-        .map(|l| l.iter().filter(|l| l.decision.is_none()).count())
-        .unwrap_or(0);
-    let reviews = store
-        .feedback_records(0, 10_000, true)
-        .map(|r| r.len())
-        .unwrap_or(0);
-    let alerts = store.alerts(u64::MAX, 5).unwrap_or_default();
+    let store = c.handler.store.clone();
+    // Off the runtime's threads: the pending reviews are found by reading the records.
+    let read = tokio::task::spawn_blocking(move || {
+        let entries = store.count().unwrap_or(0);
+        let pending = store
+            .lifts()
+            .map(|l| l.iter().filter(|l| l.decision.is_none()).count())
+            .unwrap_or(0);
+        let reviews = store
+            .feedback_records(0, 10_000, true)
+            .map(|r| r.len())
+            .unwrap_or(0);
+        let alerts = store.alerts(u64::MAX, 5).unwrap_or_default();
+        (entries, pending, reviews, alerts)
+    });
+    let (entries, pending, reviews, alerts) = read.await.unwrap_or_default();
     let mut out = before.to_string();
     out.push_str(&search_form(s, ""));
     let _ = write!(

@@ -421,6 +421,9 @@ pub struct HttpConfig {
     /// Serve HTTPS with the relay's `[tls]` certificate (the console's cookies are then
     /// `Secure`). Without it, put the listener on loopback or behind a TLS proxy.
     pub tls: bool,
+    /// The host names the listener answers to besides IP addresses and `localhost` (a
+    /// request for any other `Host` gets `421`: no DNS rebinding from an operator's browser).
+    pub hosts: Vec<String>,
 }
 
 /// `[console]`: who may log in to the web console, and its session rules.
@@ -1465,6 +1468,54 @@ impl Config {
         }
     }
 
+    /// `[http] listen` never clashes with another listener of this relay (same port on the
+    /// same or a wildcard address), and `hosts` are host names.
+    fn validate_http_addresses(&self, err: &mut dyn FnMut(&str, &str)) {
+        let clash = |a: &SocketAddr, b: &SocketAddr| {
+            a.port() == b.port()
+                && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+        };
+        let others = [
+            (
+                "unsubscribe.listen",
+                &self.unsubscribe.listen,
+                "the public unsubscribe listener (the console never shares it)",
+            ),
+            ("server.listen", &self.server.listen, "an SMTP listener"),
+            (
+                "server.tls_listen",
+                &self.server.tls_listen,
+                "an SMTP listener",
+            ),
+            (
+                "feedback.listen",
+                &self.feedback.listen,
+                "the feedback listener",
+            ),
+        ];
+        for a in &self.http.listen {
+            for (key, addrs, what) in &others {
+                if let Some(b) = addrs.iter().find(|b| clash(a, b)) {
+                    err(
+                        "http.listen",
+                        &format!("{a} clashes with {key} {b}, {what}"),
+                    );
+                }
+            }
+        }
+        if self.alerts.webhook_token_file.is_some() && self.alerts.webhook.is_none() {
+            err("alerts.webhook_token_file", "is set without alerts.webhook");
+        }
+        for (i, h) in self.http.hosts.iter().enumerate() {
+            if h.is_empty() || h.contains(|c: char| c.is_whitespace() || "/@:".contains(c)) {
+                err(
+                    &format!("http.hosts[{i}]"),
+                    "must be a host name, like relay.acme.internal",
+                );
+            }
+        }
+    }
+
     /// `[http]`, `[console]` and `[alerts]`.
     fn validate_http(&self, err: &mut dyn FnMut(&str, &str)) {
         if self.http.tls && (self.tls.cert_file.is_none() || self.tls.key_file.is_none()) {
@@ -1473,15 +1524,7 @@ impl Config {
                 "needs [tls] cert_file and key_file (the listener uses the relay's certificate)",
             );
         }
-        let public = &self.unsubscribe.listen;
-        if let Some(a) = self.http.listen.iter().find(|a| public.contains(a)) {
-            err(
-                "http.listen",
-                &format!(
-                    "{a} is also the public unsubscribe listener; the console never shares it"
-                ),
-            );
-        }
+        self.validate_http_addresses(err);
         let mut names = std::collections::HashSet::new();
         for (i, u) in self.console.users.iter().enumerate() {
             let key = |field: &str| format!("console.users[{i}].{field}");

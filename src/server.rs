@@ -521,7 +521,11 @@ fn serve_internal(
     } else {
         None
     };
-    let app = crate::http::internal::router(probe, crate::http::console::router(console.clone()));
+    let app = crate::http::internal::router(
+        probe,
+        crate::http::console::router(console.clone()),
+        config.http.hosts.clone(),
+    );
     let limits = crate::http::Limits {
         name: "internal http",
         max_connections: 256,

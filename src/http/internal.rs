@@ -48,8 +48,9 @@ struct Internal {
     registry: Registry,
 }
 
-/// The internal face's router: `/metrics`, `/healthz` and the console.
-pub fn router(probe: Arc<Probe>, console: Router) -> Router {
+/// The internal face's router: `/metrics`, `/healthz` and the console, answering only for
+/// IP addresses, `localhost` and `hosts`.
+pub fn router(probe: Arc<Probe>, console: Router, hosts: Vec<String>) -> Router {
     let mut registry = crate::metrics::registry();
     registry.register_collector(Box::new(Gauges {
         probe: probe.clone(),
@@ -61,6 +62,85 @@ pub fn router(probe: Arc<Probe>, console: Router) -> Router {
         .route("/healthz", get(healthz))
         .with_state(internal)
         .merge(console)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(hosts),
+            known_host,
+        ))
+}
+
+/// Refuses a request whose `Host` is a name this listener was not told of: a page on
+/// another site whose name was made to resolve to this address (DNS rebinding) cannot read
+/// the metrics or try logins from an operator's browser.
+async fn known_host(
+    State(hosts): State<Arc<Vec<String>>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if host_allowed(host, &hosts) {
+        return next.run(request).await;
+    }
+    tracing::warn!(
+        host,
+        "internal http: a request for an unknown host name was refused"
+    );
+    (
+        StatusCode::MISDIRECTED_REQUEST,
+        "unknown host name; add it to [http] hosts\n",
+    )
+        .into_response()
+}
+
+/// Whether `host` (a `Host` header: name or address, maybe with a port) may be served.
+fn host_allowed(host: &str, hosts: &[String]) -> bool {
+    if let Some(rest) = host.strip_prefix('[') {
+        // [v6] or [v6]:port
+        return rest
+            .split(']')
+            .next()
+            .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok());
+    }
+    let name = host
+        .rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(host, |(name, _)| name);
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name.parse::<std::net::IpAddr>().is_ok()
+        || name == "localhost"
+        || hosts.iter().any(|h| h.eq_ignore_ascii_case(&name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_allowed;
+
+    #[test]
+    fn only_addresses_localhost_and_named_hosts_are_served() {
+        let hosts = vec!["relay.acme.internal".to_string()];
+        for ok in [
+            "127.0.0.1:8025",
+            "10.0.0.5",
+            "[::1]:8025",
+            "localhost:8025",
+            "Relay.Acme.Internal:8025",
+            "relay.acme.internal.",
+        ] {
+            assert!(host_allowed(ok, &hosts), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:8025",
+            "",
+            "127.0.0.1.evil.example",
+            "[evil]:80",
+        ] {
+            assert!(!host_allowed(bad, &hosts), "{bad}");
+        }
+    }
 }
 
 async fn metrics(State(internal): State<Arc<Internal>>) -> Response {
@@ -184,6 +264,21 @@ impl Gauges {
             "outbox_depth",
             "Mails the relay sends on its own (notifications, alerts, forwarded bounces) waiting",
             store.outgoing().ok().map(|o| o.len() as f64),
+        );
+        push(
+            "alerts_undelivered",
+            "Alerts the webhook has not taken yet (pending) or never took (given up)",
+            store.alerts(u64::MAX, usize::MAX).ok().map(|a| {
+                a.iter()
+                    .filter(|a| {
+                        matches!(
+                            a.webhook,
+                            crate::model::alert::Delivery::Pending { .. }
+                                | crate::model::alert::Delivery::GaveUp { .. }
+                        )
+                    })
+                    .count() as f64
+            }),
         );
         if let Some(c) = &self.probe.cluster {
             let lag = c.gate.lag();

@@ -183,9 +183,8 @@ impl Auth {
     pub fn reload(&self, config: &ConsoleConfig) {
         let new = accounts(config);
         if let (Ok(mut users), Ok(mut sessions)) = (self.users.write(), self.sessions.lock()) {
-            sessions.retain(|_, s| {
-                new.get(&s.user) == users.get(&s.user) && new.contains_key(&s.user)
-            });
+            sessions
+                .retain(|_, s| new.get(&s.user) == users.get(&s.user) && new.contains_key(&s.user));
             *users = new;
         }
     }

@@ -219,7 +219,8 @@ async fn login(
             r
         }
         Err(LoginRefused::Wrong) => {
-            tracing::warn!(%client, "console login failed");
+            let name: String = user.chars().take(64).collect();
+            tracing::warn!(%client, user = ?name, "console login failed");
             login_form(
                 &c,
                 StatusCode::UNAUTHORIZED,
@@ -237,7 +238,8 @@ async fn login(
             r
         }
         Err(LoginRefused::Throttled(wait)) => {
-            tracing::warn!(%client, "console login refused: too many failures");
+            let name: String = user.chars().take(64).collect();
+            tracing::warn!(%client, user = ?name, "console login refused: too many failures");
             let minutes = wait.as_secs().div_ceil(60).max(1);
             let mut r = login_form(
                 &c,

@@ -1905,6 +1905,46 @@ cache_size = "lots"
     }
 
     #[test]
+    fn the_internal_listener_never_shares_an_address_and_console_users_are_checked() {
+        let text = r#"
+[server]
+listen = ["127.0.0.1:2525"]
+[unsubscribe]
+listen = ["127.0.0.1:8080"]
+[http]
+listen = ["0.0.0.0:8080", "127.0.0.1:2525", "127.0.0.1:8025"]
+hosts = ["relay.acme.internal", "evil/x"]
+[alerts]
+webhook = "ftp://x"
+webhook_token_file = "t"
+[[console.users]]
+name = "ann"
+password_hash = "plain"
+role = "boss"
+"#;
+        let err = Config::parse(text, "t").unwrap_err();
+        let keys: Vec<_> = err.errors.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["console.users[0].role"], "{err}");
+        let text = text.replace("role = \"boss\"", "role = \"ops\"");
+        let err = Config::parse(&text, "t").unwrap_err();
+        let keys: Vec<_> = err.errors.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "http.listen",
+                "http.listen",
+                "http.hosts[1]",
+                "console.users[0].password_hash",
+                "alerts.webhook"
+            ],
+            "{err}"
+        );
+        let ok =
+            "[http]\nlisten = [\"127.0.0.1:8025\"]\n[alerts]\nwebhook = \"https://h.example/x\"\n";
+        assert!(Config::parse(ok, "t").is_ok());
+    }
+
+    #[test]
     fn syntax_errors_name_the_line() {
         let err = Config::parse("[server]\nmax_recipients = = 3\n", "t").unwrap_err();
         assert!(err.errors[0].message.contains("line 2"), "{err}");

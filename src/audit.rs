@@ -60,6 +60,8 @@ pub enum Why {
     NeedsSmtputf8,
     /// An RCPT parameter the relay does not support.
     BadParameter,
+    /// The sender's purpose needs the recipient's consent, and none is in force.
+    NoConsent,
 }
 
 /// The causes that are not list reasons, with their names.
@@ -75,6 +77,7 @@ const CAUSES: &[(Why, &str)] = &[
     (Why::BadAddress, "bad-address"),
     (Why::NeedsSmtputf8, "needs-smtputf8"),
     (Why::BadParameter, "bad-parameter"),
+    (Why::NoConsent, "no-consent"),
 ];
 
 impl Why {

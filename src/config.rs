@@ -44,6 +44,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Named sets of senders: their unit (for unit-scoped entries) and operational exemptions.
     pub sender_groups: Vec<SenderGroup>,
+    /// What mail is for, and which purposes need the recipient's consent.
+    pub purposes: Vec<PurposeConfig>,
     /// Ownership locks ("one voice per prospect").
     pub locks: LocksConfig,
     /// The people (or teams, or tools) senders belong to, for ownership locks.
@@ -78,6 +80,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
             sender_groups: Vec::new(),
+            purposes: Vec::new(),
             locks: LocksConfig::default(),
             owners: Vec::new(),
             feedback: FeedbackConfig::default(),
@@ -375,6 +378,26 @@ pub struct SenderGroup {
     /// sending tool still sees its bounces). `false` keeps them.
     #[serde(default = "yes")]
     pub forward_bounces: bool,
+    /// The purpose of these senders' mail (`[[purposes]] name`). A purpose that requires
+    /// consent makes the relay refuse every recipient without a consent in force for it.
+    pub purpose: Option<String>,
+}
+
+/// `[[purposes]]`: what mail is for (prospecting, a newsletter, transactional), and whether
+/// its recipients must have consented.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PurposeConfig {
+    /// The name (`newsletter`), used by sender groups and `consent add --purpose`.
+    pub name: String,
+    /// Relay only to recipients with a recorded consent in force for this purpose; others
+    /// get `550 5.7.1 <rcpt>: no consent recorded for NAME`.
+    pub requires_consent: bool,
+    /// A consent lasts this long after it was given (absent: until withdrawn).
+    #[serde(default, with = "duration_opt")]
+    pub consent_lasts: Option<Duration>,
+    /// What it is, for people reading the config and `consent show`.
+    pub description: String,
 }
 
 fn yes() -> bool {
@@ -1103,22 +1126,7 @@ impl Config {
         })?;
         let mut errors = Vec::new();
         check_keys::<Config>("", &table, &mut errors, |key, value, errors| {
-            if let (Some(groups), "sender_groups") = (value.as_array(), key) {
-                for (i, group) in groups.iter().enumerate() {
-                    if let Some(group) = group.as_table() {
-                        let prefix = format!("sender_groups[{i}].");
-                        check_keys::<SenderGroup>(&prefix, group, errors, no_nested);
-                    }
-                }
-                return true;
-            }
-            if let (Some(owners), "owners") = (value.as_array(), key) {
-                for (i, owner) in owners.iter().enumerate() {
-                    if let Some(owner) = owner.as_table() {
-                        let prefix = format!("owners[{i}].");
-                        check_keys::<OwnerConfig>(&prefix, owner, errors, no_nested);
-                    }
-                }
+            if check_arrays(key, value, errors) {
                 return true;
             }
             let Some(section) = value.as_table() else {
@@ -1636,9 +1644,33 @@ impl Config {
                 }
             }
         }
+        let mut purposes = std::collections::HashSet::new();
+        for (i, p) in self.purposes.iter().enumerate() {
+            let name_ok = !p.name.is_empty()
+                && p.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !name_ok {
+                err(
+                    &format!("purposes[{i}].name"),
+                    "every purpose needs a name of letters, digits, - and _",
+                );
+            } else if !purposes.insert(p.name.as_str()) {
+                err(
+                    &format!("purposes[{i}].name"),
+                    &format!("'{}' is used by an earlier purpose", p.name),
+                );
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for (i, g) in self.sender_groups.iter().enumerate() {
             let key = |field: &str| format!("sender_groups[{i}].{field}");
+            if let Some(p) = g.purpose.as_deref().filter(|p| !purposes.contains(p)) {
+                err(
+                    &key("purpose"),
+                    &format!("'{p}' is not a [[purposes]] name"),
+                );
+            }
             if g.name.trim().is_empty() {
                 err(&key("name"), "every sender group needs a name");
             } else if !names.insert(g.name.as_str()) {
@@ -1761,6 +1793,39 @@ fn check_keys<T: DeserializeOwned>(
     }
 }
 
+/// The arrays of tables at the top of the config (`[[sender_groups]]`, `[[purposes]]`,
+/// `[[owners]]`), checked key by key; whether `key` was one.
+fn check_arrays(key: &str, value: &toml::Value, errors: &mut Vec<ConfigError>) -> bool {
+    if let (Some(groups), "sender_groups") = (value.as_array(), key) {
+        for (i, group) in groups.iter().enumerate() {
+            if let Some(group) = group.as_table() {
+                let prefix = format!("sender_groups[{i}].");
+                check_keys::<SenderGroup>(&prefix, group, errors, no_nested);
+            }
+        }
+        return true;
+    }
+    if let (Some(purposes), "purposes") = (value.as_array(), key) {
+        for (i, purpose) in purposes.iter().enumerate() {
+            if let Some(purpose) = purpose.as_table() {
+                let prefix = format!("purposes[{i}].");
+                check_keys::<PurposeConfig>(&prefix, purpose, errors, no_nested);
+            }
+        }
+        return true;
+    }
+    if let (Some(owners), "owners") = (value.as_array(), key) {
+        for (i, owner) in owners.iter().enumerate() {
+            if let Some(owner) = owner.as_table() {
+                let prefix = format!("owners[{i}].");
+                check_keys::<OwnerConfig>(&prefix, owner, errors, no_nested);
+            }
+        }
+        return true;
+    }
+    false
+}
+
 fn no_nested(_: &str, _: &toml::Value, _: &mut Vec<ConfigError>) -> bool {
     false
 }
@@ -1797,6 +1862,17 @@ pub mod duration {
                 "'{s}' is not a duration such as \"30s\", \"5m\" or \"30d\": {e}"
             ))
         })
+    }
+}
+
+/// An optional duration (absent: none).
+pub mod duration_opt {
+    use serde::Deserializer;
+    use std::time::Duration;
+
+    /// Parses a humane duration.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        super::duration::deserialize(d).map(Some)
     }
 }
 

@@ -42,6 +42,8 @@ pub enum RcptDecision {
     Suppressed(Block),
     /// Another owner holds the contact or its account: refuse it.
     Locked(Lock),
+    /// The sender's purpose needs a consent the recipient has not given: refuse it.
+    NoConsent(String),
 }
 
 impl RcptDecision {
@@ -87,6 +89,7 @@ pub fn decide(
 ) -> Result<RcptDecision, PolicyError> {
     let exemption = match policy.check_rcpt(sender, rcpt)? {
         Verdict::Block(block) => return Ok(RcptDecision::Suppressed(block)),
+        Verdict::NoConsent { purpose } => return Ok(RcptDecision::NoConsent(purpose)),
         Verdict::Exempt(exemption) => Some(exemption),
         Verdict::Deliver => None,
     };

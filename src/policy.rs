@@ -45,6 +45,23 @@ pub enum Verdict {
     Exempt(Exemption),
     /// On the list: refuse it.
     Block(Block),
+    /// Not on the list, but the sender's purpose needs a consent the recipient has not given
+    /// (or withdrew, or that lapsed): refuse it.
+    NoConsent {
+        /// The purpose.
+        purpose: String,
+    },
+}
+
+/// A compiled `[[purposes]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purpose {
+    /// Its name.
+    pub name: String,
+    /// Whether its mail needs the recipient's consent.
+    pub requires_consent: bool,
+    /// How long a consent lasts after it was given.
+    pub consent_lasts: Option<std::time::Duration>,
 }
 
 /// A compiled `[[sender_groups]]` entry.
@@ -59,6 +76,7 @@ struct SenderGroup {
     unsubscribe_scope: crate::config::UnsubscribeScope,
     return_path: bool,
     forward_bounces: bool,
+    purpose: Option<String>,
 }
 
 /// How a sender group marks what it sends, one copy per recipient: a List-Unsubscribe, a
@@ -83,6 +101,7 @@ pub struct Marking {
 #[derive(Debug, Clone, Default)]
 pub struct SenderGroups {
     groups: Vec<SenderGroup>,
+    purposes: Vec<Purpose>,
 }
 
 impl SenderGroups {
@@ -110,9 +129,50 @@ impl SenderGroups {
                     unsubscribe_scope: g.unsubscribe_scope,
                     return_path: g.return_path,
                     forward_bounces: g.forward_bounces,
+                    purpose: g.purpose.clone(),
                 })
                 .collect(),
+            purposes: Vec::new(),
         }
+    }
+
+    /// The groups of `config` with its purposes (what the RCPT decision needs).
+    pub fn of(config: &crate::config::Config) -> SenderGroups {
+        let mut groups = SenderGroups::from_config(&config.sender_groups);
+        groups.purposes = config
+            .purposes
+            .iter()
+            .map(|p| Purpose {
+                name: p.name.clone(),
+                requires_consent: p.requires_consent,
+                consent_lasts: p.consent_lasts,
+            })
+            .collect();
+        groups
+    }
+
+    /// A purpose by name.
+    pub fn purpose(&self, name: &str) -> Option<&Purpose> {
+        self.purposes.iter().find(|p| p.name == name)
+    }
+
+    /// The purposes' names, in config order.
+    pub fn purpose_names(&self) -> Vec<String> {
+        self.purposes.iter().map(|p| p.name.clone()).collect()
+    }
+
+    /// The purpose of the sender's group when it requires consent.
+    fn consent_needed(&self, sender: &Sender<'_>) -> Option<&Purpose> {
+        let name = self.classify(sender)?.purpose.as_deref()?;
+        self.purpose(name).filter(|p| p.requires_consent)
+    }
+
+    /// The purpose of a group (by name), if it has one.
+    pub fn purpose_of_group(&self, group: &str) -> Option<&str> {
+        self.groups
+            .iter()
+            .find(|g| g.name == group)
+            .and_then(|g| g.purpose.as_deref())
     }
 
     fn classify(&self, sender: &Sender<'_>) -> Option<&SenderGroup> {
@@ -178,11 +238,32 @@ pub trait SuppressionLookup: Send + Sync {
     /// Looks up match keys; returns every entry found, with the index of its key, in key
     /// order. Allocates only when something is found.
     fn find_all(&self, keys: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError>;
+
+    /// The consent of a contact (match key) for a purpose in force at the lookup's moment
+    /// (now, or the past moment it stands for). A stand-in knows of none: fail closed.
+    fn consent_in_force(
+        &self,
+        _key: &str,
+        _purpose: &Purpose,
+    ) -> Result<Option<crate::model::consent::Consent>, StoreError> {
+        Ok(None)
+    }
 }
 
 impl SuppressionLookup for Store {
     fn find_all(&self, keys: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
         Store::find_all(self, keys)
+    }
+
+    fn consent_in_force(
+        &self,
+        key: &str,
+        purpose: &Purpose,
+    ) -> Result<Option<crate::model::consent::Consent>, StoreError> {
+        let now = crate::model::Timestamp::now();
+        Ok(self
+            .consent(key, &purpose.name)?
+            .filter(|c| c.in_force(now, purpose.consent_lasts)))
     }
 }
 
@@ -203,6 +284,22 @@ impl SuppressionLookup for AsOf {
             }
         }
         Ok(out)
+    }
+
+    /// The consent as it stood at the moment: given by then, not withdrawn by then, not
+    /// lapsed (a consent replaced since is judged by its latest record).
+    fn consent_in_force(
+        &self,
+        key: &str,
+        purpose: &Purpose,
+    ) -> Result<Option<crate::model::consent::Consent>, StoreError> {
+        Ok(self.store.consent(key, &purpose.name)?.filter(|c| {
+            c.given_at <= self.at
+                && c.withdrawn.as_ref().is_none_or(|w| w.at > self.at)
+                && purpose
+                    .consent_lasts
+                    .is_none_or(|d| c.given_at.plus(d) > self.at)
+        }))
     }
 }
 
@@ -272,7 +369,34 @@ impl Policy {
     /// [`Address::push_match_key`]), which is how they are stored. An entry scoped to other
     /// units does not bind this sender; an entry whose reason the sender's group is exempt
     /// from is set aside (and reported); the first remaining entry blocks.
+    ///
+    /// A recipient the list lets through is then checked for consent when the sender's
+    /// purpose requires it (under its address, then without its `+tag`): the list always wins
+    /// over a consent.
     pub fn check_rcpt(&self, sender: &Sender<'_>, rcpt: &Address) -> Result<Verdict, PolicyError> {
+        let verdict = self.check_list(sender, rcpt)?;
+        if matches!(verdict, Verdict::Block(_)) {
+            return Ok(verdict);
+        }
+        let Some(purpose) = self.groups.consent_needed(sender) else {
+            return Ok(verdict);
+        };
+        let probes = Probes::new(rcpt, &self.options);
+        for (key, rule) in probes.key_iter().zip(probes.ends.iter().map(|e| e.1)) {
+            if !matches!(rule, Rule::Address | Rule::PlusTag) {
+                break;
+            }
+            if self.lookup.consent_in_force(key, purpose)?.is_some() {
+                return Ok(verdict);
+            }
+        }
+        Ok(Verdict::NoConsent {
+            purpose: purpose.name.clone(),
+        })
+    }
+
+    /// The list's verdict alone.
+    fn check_list(&self, sender: &Sender<'_>, rcpt: &Address) -> Result<Verdict, PolicyError> {
         let probes = Probes::new(rcpt, &self.options);
         let mut stack = [""; 16];
         let heap: Vec<&str>;
@@ -435,7 +559,7 @@ mod tests {
             .check_rcpt(&Sender::default(), &Address::parse(rcpt).unwrap())
             .unwrap()
         {
-            Verdict::Deliver | Verdict::Exempt(_) => None,
+            Verdict::Deliver | Verdict::Exempt(_) | Verdict::NoConsent { .. } => None,
             Verdict::Block(b) => Some(b.rule),
         }
     }

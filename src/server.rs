@@ -776,7 +776,7 @@ fn build_reloadable(
     let options = MatchOptions {
         tag_separator: config.tag_separator(),
     };
-    let groups = Arc::new(SenderGroups::from_config(&config.sender_groups));
+    let groups = Arc::new(SenderGroups::of(config));
     let admin_policy = Policy::new(Arc::new(store.clone()), options.clone(), groups.clone());
     let smtp_lookup = hooks
         .lookup

@@ -78,7 +78,8 @@ fn lock(target: &str, owner: &str, now: Timestamp) -> (String, Lock) {
 /// Everything a replica must agree on, as the store's readers show it.
 fn state(store: &Store) -> String {
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        store.consents(None, 10_000).unwrap(),
         store.list(None, 10_000).unwrap(),
         store.lifts().unwrap(),
         store.locks().unwrap(),
@@ -208,6 +209,37 @@ async fn a_replica_applying_the_log_holds_what_the_writing_relay_holds() {
     )
     .await
     .unwrap();
+    // Consent recorded, replaced and withdrawn.
+    let consent = |key: &str, purpose: &str| dnc_relay::model::consent::Consent {
+        key: key.into(),
+        purpose: purpose.into(),
+        channel: dnc_relay::model::consent::Channel::Email,
+        proof: "signup form".into(),
+        given_at: now,
+        double_opt_in: true,
+        actor: admin.clone(),
+        event_id: 0,
+        withdrawn: None,
+    };
+    a.give_consents(
+        vec![
+            consent("lea@northwind.example", "newsletter"),
+            consent("lea@northwind.example", "events"),
+        ],
+        admin.clone(),
+    )
+    .await
+    .unwrap();
+    a.withdraw_consent(
+        "lea@northwind.example",
+        "events",
+        "asked".into(),
+        admin.clone(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(a.consents_of("lea@northwind.example").unwrap().len(), 2);
     a.settle().await.unwrap();
 
     // A new replica applies the whole log (in two goes, the second repeating the first's

@@ -164,6 +164,10 @@ macro_rules! operations {
 
 use super::ops::alerts::{AlertsList, AlertsPage};
 use super::ops::audit::{AuditContact, AuditDuplicates, AuditSample};
+use super::ops::consent::{
+    ConsentAdd, ConsentChanged, ConsentImport, ConsentImported, ConsentList, ConsentPage,
+    ConsentShow, ConsentShown, ConsentWithdraw,
+};
 use super::ops::feedback::{
     FeedbackConfirm, FeedbackDismiss, FeedbackIngest, FeedbackList, FeedbackPage, FeedbackShow,
     FeedbackShown, Ingested,
@@ -210,6 +214,11 @@ operations! {
     FeedbackDismiss => FeedbackShown(FeedbackShown), Manager, "dismissing feedback";
     LocksGroup => Recorded(Recorded), Manager, "grouping an account";
     AlertsList => Alerts(AlertsPage), Sdr, "listing alerts";
+    ConsentAdd => ConsentChanged(ConsentChanged), Sdr, "recording a consent";
+    ConsentWithdraw => ConsentChanged(ConsentChanged), Sdr, "withdrawing a consent";
+    ConsentShow => ConsentShown(ConsentShown), Sdr, "showing consent";
+    ConsentList => ConsentPage(ConsentPage), Sdr, "listing consents";
+    ConsentImport => ConsentImported(ConsentImported), Manager, "importing consents";
 }
 
 /// One row of an import, already parsed and validated by the CLI.
@@ -320,6 +329,14 @@ pub enum Body {
     FeedbackShown(FeedbackShown),
     /// Answer to `alerts-list`.
     Alerts(AlertsPage),
+    /// Answer to `consent-add` and `consent-withdraw`.
+    ConsentChanged(ConsentChanged),
+    /// Answer to `consent-show`.
+    ConsentShown(ConsentShown),
+    /// Answer to `consent-list`.
+    ConsentPage(ConsentPage),
+    /// Answer to `consent-import`.
+    ConsentImported(ConsentImported),
 }
 
 /// The result of `audit duplicates`.
@@ -397,6 +414,8 @@ crate::model::named_enum! {
         Locked = "locked",
         /// Not an address.
         Invalid = "invalid",
+        /// The sender's purpose needs a consent the contact has not given.
+        NoConsent = "no-consent",
     }
 }
 

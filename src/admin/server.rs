@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 pub use super::context::Handler;
 use super::context::{require, Conn, Cx, Denied};
-use super::ops::{alerts, audit, feedback, lift, lists, locks, suppress};
+use super::ops::{alerts, audit, consent, feedback, lift, lists, locks, suppress};
 use super::proto::{
     Body, ErrorCode, Request, RequestLine, Response, ResponseLine, MAX_REQUEST_LINE,
     PROTOCOL_VERSION,
@@ -464,5 +464,10 @@ async fn dispatch(request: Request, cx: &mut Cx<'_>) -> Result<Body, Denied> {
         Request::FeedbackConfirm(op) => Body::FeedbackShown(feedback::confirm(op, cx).await?),
         Request::FeedbackDismiss(op) => Body::FeedbackShown(feedback::dismiss(op, cx).await?),
         Request::AlertsList(op) => Body::Alerts(alerts::list(op, cx)?),
+        Request::ConsentAdd(op) => Body::ConsentChanged(consent::add(op, cx).await?),
+        Request::ConsentWithdraw(op) => Body::ConsentChanged(consent::withdraw(op, cx).await?),
+        Request::ConsentShow(op) => Body::ConsentShown(consent::show(op, cx)?),
+        Request::ConsentList(op) => Body::ConsentPage(consent::list(op, cx)?),
+        Request::ConsentImport(op) => Body::ConsentImported(consent::import(op, cx).await?),
     })
 }

@@ -78,7 +78,12 @@ fn print_text(r: &CheckResult) {
             }
         }
         _ if r.deliverable => say!("{}: deliverable", r.normalized),
-        _ => say!("{}: blocked", r.normalized),
+        _ => {
+            say!("{}: blocked", r.normalized);
+            if let (Some(reply), None) = (&r.smtp_reply, &r.lock) {
+                say!("  at RCPT   {reply}");
+            }
+        }
     }
     if let Some(lock) = &r.lock {
         let effect = match r.lock_effect {

@@ -378,13 +378,18 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
     let _ = out.flush();
     drop(out);
     tell!(
-        "scrubbed {}: {} rows, {} ok, {} suppressed, {}{} invalid{}",
+        "scrubbed {}: {} rows, {} ok, {} suppressed, {}{}{} invalid{}",
         args.file.display(),
         counts.rows,
         counts.ok,
         counts.suppressed,
         if args.from.is_some() {
             format!("{} locked by another owner, ", counts.locked)
+        } else {
+            String::new()
+        },
+        if counts.no_consent > 0 {
+            format!("{} without consent, ", counts.no_consent)
         } else {
             String::new()
         },
@@ -398,7 +403,7 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
     match client.call(RecordScrub {
         file: file_name(&args.file),
         rows: counts.rows,
-        blocked: counts.suppressed + counts.locked,
+        blocked: counts.suppressed + counts.locked + counts.no_consent,
         invalid: counts.invalid,
     }) {
         Ok(_) => EXIT_OK,
@@ -412,6 +417,7 @@ struct Counts {
     ok: u64,
     suppressed: u64,
     locked: u64,
+    no_consent: u64,
     invalid: u64,
 }
 
@@ -449,6 +455,7 @@ fn scrub_batch(
             ScrubVerdict::Ok => counts.ok += 1,
             ScrubVerdict::Suppressed => counts.suppressed += 1,
             ScrubVerdict::Locked => counts.locked += 1,
+            ScrubVerdict::NoConsent => counts.no_consent += 1,
             ScrubVerdict::Invalid => counts.invalid += 1,
         }
         if args.drop && status.status != ScrubVerdict::Ok {

@@ -24,6 +24,7 @@ mod alerts;
 mod audit;
 mod check;
 mod cluster;
+mod consent;
 mod feedback;
 mod lift;
 mod lists;
@@ -110,6 +111,9 @@ pub enum Command {
     /// bursts, a replica behind.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// Consent per purpose (`[[purposes]]`): add with proof, withdraw, show, import, export.
+    #[command(subcommand)]
+    Consent(consent::ConsentCommand),
     /// Who the relay takes you for, and your role.
     Whoami,
     /// Read a password from stdin and print its argon2 hash for `[[auth.users]] password_hash`.
@@ -150,6 +154,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Scrub(args) => lists::scrub(&cli, args),
         Command::Cluster(cmd) => cluster::run(&cli, cmd),
         Command::Alerts(cmd) => alerts::run(&cli, cmd),
+        Command::Consent(cmd) => consent::run(&cli, cmd),
         Command::Whoami => whoami(&cli),
         Command::HashPassword => hash_password(),
     }

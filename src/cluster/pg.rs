@@ -480,6 +480,7 @@ fn table_number(table: Replicated) -> i16 {
         Replicated::Lifts => 2,
         Replicated::Locks => 3,
         Replicated::Accounts => 4,
+        Replicated::Consents => 5,
     }
 }
 

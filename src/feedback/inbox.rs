@@ -335,6 +335,14 @@ impl Inbox {
                 ActionKind::None
             }
         };
+        crate::unsubscribe::withdraw_consents(
+            &self.store,
+            &from,
+            &marker.purposes_for(unit.as_deref()),
+            "unsubscribe mail (List-Unsubscribe mailto)",
+            &crate::unsubscribe::actor("mail"),
+        )
+        .await?;
         tracing::info!(recipient = %from, unit = unit.as_deref().unwrap_or("all"), "unsubscribed by mail");
         let scope = unit.map_or("every sender".to_string(), |u| {
             format!("unit {u} (suppressed)")

@@ -86,6 +86,7 @@ pub fn event_text(kind: &EventKind) -> String {
         EventKind::LockReleased { target, owner, note } => {
             format!("lock on {target} (owner {owner}) released{}", quoted(note))
         }
+        EventKind::ConsentGiven { .. } | EventKind::ConsentWithdrawn { .. } => consent_text(kind),
         EventKind::AccountGrouped { account, domains } => {
             format!("account {account} groups {}", domains.join(", "))
         }
@@ -99,6 +100,34 @@ pub fn event_text(kind: &EventKind) -> String {
         } => format!(
             "imported {file} ({format}): {rows} rows, {added} new, {already} already listed, {skipped} skipped"
         ),
+    }
+}
+
+/// What a consent event did, in words.
+fn consent_text(kind: &EventKind) -> String {
+    match kind {
+        EventKind::ConsentGiven {
+            target,
+            purpose,
+            channel,
+            proof,
+            double_opt_in,
+            given_at,
+        } => format!(
+            "consent of {target} for {purpose} by {channel} given {given_at}{}{}",
+            if *double_opt_in {
+                " (double opt-in)"
+            } else {
+                ""
+            },
+            quoted(proof)
+        ),
+        EventKind::ConsentWithdrawn {
+            target,
+            purpose,
+            why,
+        } => format!("consent of {target} for {purpose} withdrawn{}", quoted(why)),
+        _ => String::new(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! the admin protocol (which shows them) and the audit log. They hold no I/O.
 
 pub mod alert;
+pub mod consent;
 pub mod describe;
 pub mod feedback;
 pub mod outbox;
@@ -738,6 +739,30 @@ pub enum EventKind {
         /// The bounce's feedback record.
         feedback: u64,
     },
+    /// A contact's consent for a purpose was recorded (replacing an earlier one).
+    ConsentGiven {
+        /// The contact's match key.
+        target: String,
+        /// The purpose.
+        purpose: String,
+        /// The channel.
+        channel: consent::Channel,
+        /// The proof.
+        proof: String,
+        /// Confirmed by answering a mail.
+        double_opt_in: bool,
+        /// When the contact consented.
+        given_at: Timestamp,
+    },
+    /// A contact's consent for a purpose was withdrawn.
+    ConsentWithdrawn {
+        /// The contact's match key.
+        target: String,
+        /// The purpose.
+        purpose: String,
+        /// Why.
+        why: String,
+    },
 }
 
 impl EventKind {
@@ -757,7 +782,9 @@ impl EventKind {
             | EventKind::Feedback { target, .. }
             | EventKind::FeedbackReviewed { target, .. }
             | EventKind::Notified { target, .. }
-            | EventKind::BounceForwarded { target, .. } => Some(target),
+            | EventKind::BounceForwarded { target, .. }
+            | EventKind::ConsentGiven { target, .. }
+            | EventKind::ConsentWithdrawn { target, .. } => Some(target),
             EventKind::Scrubbed { .. }
             | EventKind::Imported { .. }
             | EventKind::AccountGrouped { .. } => None,

@@ -111,6 +111,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 self.refuse_listed(&from, rcpt, now, block).await
             }
             Ok(RcptDecision::Locked(lock)) => self.refuse_locked(&from, rcpt, now, lock).await,
+            Ok(RcptDecision::NoConsent(purpose)) => {
+                self.refuse_without_consent(&from, rcpt, now, &purpose)
+                    .await
+            }
             Ok(RcptDecision::Deliver {
                 exemption,
                 warning,
@@ -205,6 +209,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let outcome = AttemptOutcome::Locked {
             target: lock.target.clone(),
             owner: lock.owner.clone(),
+        };
+        self.refuse(line, at, outcome).await;
+    }
+
+    /// `550 5.7.1`: the sender's purpose needs a consent the recipient has not given.
+    async fn refuse_without_consent(
+        &mut self,
+        from: &str,
+        rcpt: &str,
+        at: Timestamp,
+        purpose: &str,
+    ) {
+        let reply = Reply::no_consent(rcpt, purpose);
+        let mut line = LogLine::new(from, rcpt, Decision::Reject, &reply);
+        line.reason = Some(Why::NoConsent);
+        let outcome = AttemptOutcome::Rejected {
+            reply: reply.to_string(),
         };
         self.refuse(line, at, outcome).await;
     }

@@ -234,6 +234,15 @@ impl Reply {
         Reply::new(550, st(7, 1), format!("<{rcpt}>: {lock}"))
     }
 
+    /// `550 5.7.1`: the sender's purpose needs a consent the recipient has not given.
+    pub fn no_consent(rcpt: &str, purpose: &str) -> Reply {
+        Reply::new(
+            550,
+            st(7, 1),
+            format!("<{rcpt}>: no consent recorded for {purpose}"),
+        )
+    }
+
     /// `250 2.1.5` with a warning about another owner's lock (warn mode).
     pub fn recipient_ok_with_warning(lock: &str) -> Reply {
         Reply::new(250, st(1, 5), format!("recipient OK; warning: {lock}"))

@@ -4,6 +4,7 @@
 //! through one writer thread ([`writer`]) that commits batches with an fsync each, so an
 //! acknowledged change is durable and visible to the very next read. Nothing here knows SMTP.
 
+mod consent;
 mod fault;
 mod feedback;
 mod fleet;
@@ -949,6 +950,96 @@ impl Store {
             mails,
         };
         self.write(work).await.map(|_| ())
+    }
+
+    /// Records consents (each replacing an earlier one of its contact and purpose); returns
+    /// them as stored, with their events.
+    pub async fn give_consents(
+        &self,
+        consents: Vec<crate::model::consent::Consent>,
+        actor: Actor,
+    ) -> Result<Vec<crate::model::consent::Consent>, StoreError> {
+        match self.write(Work::GiveConsents(consents, actor)).await? {
+            Output::Consents(c) => Ok(c),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Withdraws the consent in force of the contact with match key `key` for `purpose`.
+    pub async fn withdraw_consent(
+        &self,
+        key: &str,
+        purpose: &str,
+        why: String,
+        actor: Actor,
+    ) -> Result<Result<crate::model::consent::Consent, Refusal>, StoreError> {
+        let work = Work::WithdrawConsent {
+            key: key.to_string(),
+            purpose: purpose.to_string(),
+            why,
+            actor,
+        };
+        match self.write(work).await? {
+            Output::Consent(c) => Ok(c),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// The consent recorded for a contact (match key) and purpose, withdrawn or not.
+    pub fn consent(
+        &self,
+        key: &str,
+        purpose: &str,
+    ) -> Result<Option<crate::model::consent::Consent>, StoreError> {
+        let key = crate::model::consent::Consent::store_key(key, purpose);
+        self.read(|txn| {
+            let table = txn.open_table(tables::CONSENTS)?;
+            let value = table.get(key.as_str())?;
+            value.map(|v| tables::decode(v.value())).transpose()
+        })
+    }
+
+    /// Every consent recorded for a contact (match key), one per purpose.
+    pub fn consents_of(
+        &self,
+        key: &str,
+    ) -> Result<Vec<crate::model::consent::Consent>, StoreError> {
+        let start = format!("{key}\u{0}");
+        let end = format!("{key}\u{1}");
+        self.read(|txn| {
+            let table = txn.open_table(tables::CONSENTS)?;
+            let mut out = Vec::new();
+            for row in table.range(start.as_str()..end.as_str())? {
+                let (_, value) = row?;
+                out.push(tables::decode(value.value())?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Consents in store-key order after `after`, at most `limit`.
+    pub fn consents(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<crate::model::consent::Consent>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(tables::CONSENTS)?;
+            let mut out = Vec::new();
+            let rows = match after {
+                Some(a) => table
+                    .range::<&str>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))?,
+                None => table.range::<&str>(..)?,
+            };
+            for row in rows {
+                let (_, value) = row?;
+                out.push(tables::decode(value.value())?);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+            Ok(out)
+        })
     }
 
     /// Where alerting stands, if it ever started.

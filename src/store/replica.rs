@@ -29,6 +29,8 @@ pub enum Replicated {
     Locks,
     /// Account grouping, by domain (the value is the account, UTF-8).
     Accounts,
+    /// Consent per contact and purpose.
+    Consents,
 }
 
 /// A row as a write left it: its value, or `None` when it was removed.
@@ -191,6 +193,11 @@ fn read_row(t: &Tables<'_>, table: Replicated, key: &str) -> Result<Option<Vec<u
         Replicated::Locks => t.locks.get(key)?.map(|v| v.value().to_vec()),
         Replicated::Accounts => t.accounts.get(key)?.map(|v| v.value().as_bytes().to_vec()),
         Replicated::Lifts => t.lifts.get(lift_id(key)?)?.map(|v| v.value().to_vec()),
+        Replicated::Consents => t
+            .txn
+            .open_table(tables::CONSENTS)?
+            .get(key)?
+            .map(|v| v.value().to_vec()),
     })
 }
 
@@ -236,6 +243,14 @@ pub(super) fn apply_entry(t: &mut Tables<'_>, entry: &LogEntry) -> Result<(), St
             }
             (Replicated::Lifts, None) => {
                 t.lifts.remove(lift_id(key)?)?;
+            }
+            (Replicated::Consents, Some(v)) => {
+                t.txn
+                    .open_table(tables::CONSENTS)?
+                    .insert(key, v.as_slice())?;
+            }
+            (Replicated::Consents, None) => {
+                t.txn.open_table(tables::CONSENTS)?.remove(key)?;
             }
         }
     }

@@ -38,6 +38,15 @@ pub(super) enum Work {
         actor: Actor,
     },
     Event(EventKind, Actor),
+    /// Records consents.
+    GiveConsents(Vec<crate::model::consent::Consent>, Actor),
+    /// Withdraws the consent in force of a contact (its match key) for a purpose.
+    WithdrawConsent {
+        key: String,
+        purpose: String,
+        why: String,
+        actor: Actor,
+    },
     /// Send records and the locks a relayed message takes or renews; committed without fsync.
     Records {
         attempts: Vec<Attempt>,
@@ -226,6 +235,8 @@ pub(super) enum Output {
     FeedbackReviewed(Result<crate::model::feedback::Record, Refusal>),
     /// The id given to a kept row (a feedback arrival, an outbox message, a return path).
     Arrived(u64),
+    Consents(Vec<crate::model::consent::Consent>),
+    Consent(Result<crate::model::consent::Consent, Refusal>),
 }
 
 /// The next ids to hand out.
@@ -344,6 +355,9 @@ pub(super) fn apply(
             actor,
         } => lift_decide(t, ids, now, id, approve, why, actor).map(Output::Lift),
         Work::Event(kind, actor) => event_about(t, ids, now, &actor, kind).map(Output::Event),
+        work @ (Work::GiveConsents(..) | Work::WithdrawConsent { .. }) => {
+            super::consent::apply(t, ids, now, work)
+        }
         // Records carry ids given by the writer; see `Writer::commit` and `apply_records`.
         Work::Records { .. } => Err(StoreError::Io(
             "send records must be applied as a batch".into(),

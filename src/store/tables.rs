@@ -53,6 +53,9 @@ pub const RETURN_PATHS: TableDefinition<u64, &[u8]> = TableDefinition::new("retu
 /// Where notifications stand (one row, `state`).
 pub const NOTIFY: TableDefinition<&str, &[u8]> = TableDefinition::new("notify");
 
+/// Consent per contact and purpose (`KEY\0PURPOSE`), replicated.
+pub const CONSENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("consents");
+
 /// Alerts raised, by id (local to each relay: in a fleet the elected relay raises them).
 pub const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
 

@@ -164,6 +164,23 @@ async fn unsubscribe(
             html(StatusCode::BAD_REQUEST, pages::invalid(lang))
         }
         Ok(Some(_)) => {
+            let purposes = ep.marker.purposes_for(claims.unit.as_deref());
+            let why = format!(
+                "one-click unsubscribe from the mail of group {}",
+                claims.group
+            );
+            if let Err(e) = super::withdraw_consents(
+                &ep.store,
+                &claims.recipient,
+                &purposes,
+                &why,
+                &super::actor("link"),
+            )
+            .await
+            {
+                tracing::error!(%client, error = %e, "cannot withdraw the consents of an unsubscribe; the client is told to retry");
+                return html(StatusCode::SERVICE_UNAVAILABLE, pages::later(lang));
+            }
             tracing::info!(%client, method = "POST", outcome = "unsubscribed", recipient = %claims.recipient, group = %claims.group, "unsubscribe request");
             html(StatusCode::OK, pages::done(lang))
         }

@@ -20,6 +20,9 @@ pub struct Marker {
     base: Option<String>,
     /// The domain of the `mailto:` form and of return paths (the first feedback domain).
     mailto_domain: Option<String>,
+    /// The purposes of the sender groups, with each group's unit: an unsubscribe withdraws
+    /// the consents of the purposes it covers.
+    purposes: Vec<(Option<String>, String)>,
 }
 
 /// What marking did to a message, for the decision log.
@@ -61,7 +64,26 @@ impl Marker {
             sealer,
             base: base.map(|b| b.trim_end_matches('/').to_string()),
             mailto_domain: config.feedback.domains.first().map(|d| d.to_lowercase()),
+            purposes: config
+                .sender_groups
+                .iter()
+                .filter_map(|g| g.purpose.clone().map(|p| (g.unit.clone(), p)))
+                .collect(),
         }))
+    }
+
+    /// The purposes an unsubscribe covers: every purpose of the groups of `unit`, or of
+    /// every group (`None`).
+    pub fn purposes_for(&self, unit: Option<&str>) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .purposes
+            .iter()
+            .filter(|(u, _)| unit.is_none() || u.as_deref() == unit)
+            .map(|(_, p)| p.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Whether links are made (`[unsubscribe] base_url`).
@@ -158,6 +180,29 @@ pub async fn suppress(
         units,
     };
     store.add(entry, actor).await.map(Some)
+}
+
+/// Withdraws the recipient's consents for `purposes` (those in force; the others are left
+/// as they are): an unsubscribe from a purpose's mail ends that consent too. The
+/// suppression already refuses the recipient; this keeps the consent records true.
+pub async fn withdraw_consents(
+    store: &Store,
+    recipient: &str,
+    purposes: &[String],
+    why: &str,
+    actor: &Actor,
+) -> Result<(), StoreError> {
+    let Ok(target) = crate::address::Target::parse(recipient) else {
+        return Ok(());
+    };
+    let key = target.match_key();
+    for purpose in purposes {
+        // Refused when none is in force: nothing to withdraw.
+        let _ = store
+            .withdraw_consent(&key, purpose, why.to_string(), actor.clone())
+            .await?;
+    }
+    Ok(())
 }
 
 /// The unsubscribe mail arriving at the feedback listener (`unsubscribe+TOKEN@domain`).

@@ -174,6 +174,10 @@ pub fn check(op: Check, cx: &mut Cx<'_>) -> Result<CheckResult, Denied> {
             result.rule = Some(block.rule);
             result.entry = Some(block.entry);
         }
+        RcptDecision::NoConsent(purpose) => {
+            result.deliverable = false;
+            result.smtp_reply = Some(Reply::no_consent(&result.address, &purpose).to_string());
+        }
         RcptDecision::Deliver { .. } | RcptDecision::Locked(_) => {}
     }
     Ok(result)
@@ -216,6 +220,10 @@ pub fn check_many(op: CheckMany, cx: &mut Cx<'_>) -> Result<CheckedMany, Denied>
             RcptDecision::Locked(lock) => ScrubStatus {
                 status: ScrubVerdict::Locked,
                 reason: Some(crate::locks::describe(&lock)),
+            },
+            RcptDecision::NoConsent(purpose) => ScrubStatus {
+                status: ScrubVerdict::NoConsent,
+                reason: Some(format!("no consent recorded for {purpose}")),
             },
             RcptDecision::Deliver {
                 warning: Some(lock),

@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod consent;
 pub mod feedback;
 pub mod lift;
 pub mod lists;

@@ -436,6 +436,7 @@ mod tests {
             "bad-address",
             "needs-smtputf8",
             "bad-parameter",
+            "no-consent",
         ];
         for word in words {
             assert_eq!(word.parse::<Why>().map(|w| w.to_string()), Ok(word.into()));

@@ -46,6 +46,8 @@ pub struct Config {
     pub sender_groups: Vec<SenderGroup>,
     /// What mail is for, and which purposes need the recipient's consent.
     pub purposes: Vec<PurposeConfig>,
+    /// How long a contact's consent outlives its last interaction.
+    pub retention: RetentionConfig,
     /// Ownership locks ("one voice per prospect").
     pub locks: LocksConfig,
     /// The people (or teams, or tools) senders belong to, for ownership locks.
@@ -81,6 +83,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             sender_groups: Vec::new(),
             purposes: Vec::new(),
+            retention: RetentionConfig::default(),
             locks: LocksConfig::default(),
             owners: Vec::new(),
             feedback: FeedbackConfig::default(),
@@ -381,6 +384,26 @@ pub struct SenderGroup {
     /// The purpose of these senders' mail (`[[purposes]] name`). A purpose that requires
     /// consent makes the relay refuse every recipient without a consent in force for it.
     pub purpose: Option<String>,
+}
+
+/// `[retention]`: contacts inactive for long are dropped from mail that needs consent.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// A consent lapses once the contact's last interaction (a reply, a click, a form, a
+    /// call, a consent, a lift it asked for; never a mail we sent) is this old. `"36 months"`
+    /// is the French regulator's rule of thumb for prospects.
+    #[serde(with = "duration")]
+    pub inactive_after: Duration,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            // 36 months of 30.44 days, as humantime reads "36 months".
+            inactive_after: Duration::from_secs(36 * 2_630_016),
+        }
+    }
 }
 
 /// `[[purposes]]`: what mail is for (prospecting, a newsletter, transactional), and whether
@@ -1147,6 +1170,7 @@ impl Config {
                 "notify" => check_keys::<NotifyConfig>(&prefix, section, errors, no_nested),
                 "http" => check_keys::<HttpConfig>(&prefix, section, errors, no_nested),
                 "alerts" => check_keys::<AlertsConfig>(&prefix, section, errors, no_nested),
+                "retention" => check_keys::<RetentionConfig>(&prefix, section, errors, no_nested),
                 "console" => {
                     check_keys::<ConsoleConfig>(&prefix, section, errors, |key, value, errors| {
                         let (Some(users), "users") = (value.as_array(), key) else {

@@ -62,6 +62,22 @@ pub struct Purpose {
     pub requires_consent: bool,
     /// How long a consent lasts after it was given.
     pub consent_lasts: Option<std::time::Duration>,
+    /// A consent lapses once the contact's last interaction is this old (`[retention]`).
+    pub inactive_after: std::time::Duration,
+}
+
+impl Purpose {
+    /// Whether `consent` is in force at `now` for this purpose, given the contact's last
+    /// interaction (the consent itself counts as one).
+    pub fn allows(
+        &self,
+        consent: &crate::model::consent::Consent,
+        last_interaction: Option<crate::model::Timestamp>,
+        now: crate::model::Timestamp,
+    ) -> bool {
+        let last = last_interaction.map_or(consent.given_at, |l| l.max(consent.given_at));
+        consent.in_force(now, self.consent_lasts) && last.plus(self.inactive_after) > now
+    }
 }
 
 /// A compiled `[[sender_groups]]` entry.
@@ -146,6 +162,7 @@ impl SenderGroups {
                 name: p.name.clone(),
                 requires_consent: p.requires_consent,
                 consent_lasts: p.consent_lasts,
+                inactive_after: config.retention.inactive_after,
             })
             .collect();
         groups
@@ -261,9 +278,11 @@ impl SuppressionLookup for Store {
         purpose: &Purpose,
     ) -> Result<Option<crate::model::consent::Consent>, StoreError> {
         let now = crate::model::Timestamp::now();
-        Ok(self
-            .consent(key, &purpose.name)?
-            .filter(|c| c.in_force(now, purpose.consent_lasts)))
+        let Some(consent) = self.consent(key, &purpose.name)? else {
+            return Ok(None);
+        };
+        let last = self.last_interaction(key)?;
+        Ok(purpose.allows(&consent, last, now).then_some(consent))
     }
 }
 
@@ -293,12 +312,12 @@ impl SuppressionLookup for AsOf {
         key: &str,
         purpose: &Purpose,
     ) -> Result<Option<crate::model::consent::Consent>, StoreError> {
+        let last = self.store.last_interaction(key)?.filter(|l| *l <= self.at);
         Ok(self.store.consent(key, &purpose.name)?.filter(|c| {
-            c.given_at <= self.at
-                && c.withdrawn.as_ref().is_none_or(|w| w.at > self.at)
-                && purpose
-                    .consent_lasts
-                    .is_none_or(|d| c.given_at.plus(d) > self.at)
+            let withdrawn_later = c.withdrawn.as_ref().is_none_or(|w| w.at > self.at);
+            let mut then = c.clone();
+            then.withdrawn = None;
+            withdrawn_later && purpose.allows(&then, last, self.at)
         }))
     }
 }

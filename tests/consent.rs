@@ -307,3 +307,80 @@ fn a_consent_file_is_checked_whole_before_any_row_is_recorded_and_exports_back()
     );
     s.relay.sigterm();
 }
+
+#[test]
+fn a_consent_lapses_after_36_months_without_interaction_and_audit_dormant_lists_it() {
+    use dnc_relay::model::Timestamp;
+    let s = Setup::start();
+    let month = Duration::from_secs(2_630_016);
+    let ago = |months: u32| Timestamp::now().minus(month * months).to_string();
+    for (who, months) in [
+        ("old@example.com", 37),
+        ("near@example.com", 35),
+        ("fresh@example.com", 1),
+    ] {
+        let (code, _, err) = s.cli(&[
+            "consent",
+            "add",
+            who,
+            "--purpose",
+            "newsletter",
+            "--proof",
+            "event badge scan",
+            "--at",
+            &ago(months),
+        ]);
+        assert_eq!(code, 0, "{err}");
+    }
+    // 37 months without a reply, a click or a new consent: lapsed, refused like no consent.
+    let refused = s.rcpt("editor@news.example", "old@example.com");
+    assert!(
+        refused.contains("no consent recorded for newsletter"),
+        "{refused}"
+    );
+    assert!(s
+        .rcpt("editor@news.example", "near@example.com")
+        .starts_with("250"));
+    let (code, out, _) = s.cli(&["audit", "dormant", "--months", "3"]);
+    assert_eq!(code, 1, "a lapsed consent: exit 1\n{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with("old@example.com") && lines[0].contains("LAPSED"),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("near@example.com") && lines[1].contains("lapses"),
+        "{out}"
+    );
+    let (_, json, _) = s.cli(&[
+        "audit",
+        "dormant",
+        "--purpose",
+        "newsletter",
+        "--months",
+        "0",
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(
+        report["contacts"].as_array().map(Vec::len),
+        Some(1),
+        "{json}"
+    );
+    assert_eq!(report["inactive_after_days"], 1095, "{json}");
+    // A new consent is an interaction: the contact is reachable again.
+    s.cli(&[
+        "consent",
+        "add",
+        "old@example.com",
+        "--purpose",
+        "newsletter",
+        "--proof",
+        "renewed by mail",
+    ]);
+    assert!(s
+        .rcpt("editor@news.example", "old@example.com")
+        .starts_with("250"));
+    s.relay.sigterm();
+}

@@ -78,7 +78,8 @@ fn lock(target: &str, owner: &str, now: Timestamp) -> (String, Lock) {
 /// Everything a replica must agree on, as the store's readers show it.
 fn state(store: &Store) -> String {
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        store.last_interaction("lea@northwind.example").unwrap(),
         store.consents(None, 10_000).unwrap(),
         store.list(None, 10_000).unwrap(),
         store.lifts().unwrap(),
@@ -240,6 +241,10 @@ async fn a_replica_applying_the_log_holds_what_the_writing_relay_holds() {
     .unwrap()
     .unwrap();
     assert_eq!(a.consents_of("lea@northwind.example").unwrap().len(), 2);
+    assert_eq!(
+        a.last_interaction("lea@northwind.example").unwrap(),
+        Some(now)
+    );
     a.settle().await.unwrap();
 
     // A new replica applies the whole log (in two goes, the second repeating the first's

@@ -163,7 +163,7 @@ macro_rules! operations {
 }
 
 use super::ops::alerts::{AlertsList, AlertsPage};
-use super::ops::audit::{AuditContact, AuditDuplicates, AuditSample};
+use super::ops::audit::{AuditContact, AuditDormant, AuditDuplicates, AuditSample, DormantReport};
 use super::ops::consent::{
     ConsentAdd, ConsentChanged, ConsentImport, ConsentImported, ConsentList, ConsentPage,
     ConsentShow, ConsentShown, ConsentWithdraw,
@@ -219,6 +219,7 @@ operations! {
     ConsentShow => ConsentShown(ConsentShown), Sdr, "showing consent";
     ConsentList => ConsentPage(ConsentPage), Sdr, "listing consents";
     ConsentImport => ConsentImported(ConsentImported), Manager, "importing consents";
+    AuditDormant => Dormant(DormantReport), Sdr, "auditing dormant contacts";
 }
 
 /// One row of an import, already parsed and validated by the CLI.
@@ -337,6 +338,8 @@ pub enum Body {
     ConsentPage(ConsentPage),
     /// Answer to `consent-import`.
     ConsentImported(ConsentImported),
+    /// Answer to `audit-dormant`.
+    Dormant(DormantReport),
 }
 
 /// The result of `audit duplicates`.

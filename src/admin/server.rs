@@ -469,5 +469,6 @@ async fn dispatch(request: Request, cx: &mut Cx<'_>) -> Result<Body, Denied> {
         Request::ConsentShow(op) => Body::ConsentShown(consent::show(op, cx)?),
         Request::ConsentList(op) => Body::ConsentPage(consent::list(op, cx)?),
         Request::ConsentImport(op) => Body::ConsentImported(consent::import(op, cx).await?),
+        Request::AuditDormant(op) => Body::Dormant(audit::dormant(op, cx)?),
     })
 }

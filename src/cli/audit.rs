@@ -42,6 +42,20 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Contacts whose consent lapsed ([retention] inactive_after since their last
+    /// interaction) or will within --months: reach them before, or drop them. Exit 1 if any
+    /// has lapsed.
+    Dormant {
+        /// How far ahead to look, in months.
+        #[arg(long, default_value_t = 3)]
+        months: u32,
+        /// Only this purpose.
+        #[arg(long)]
+        purpose: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// One contact's timeline: opt-outs, lifts, refused attempts, and any message relayed
     /// while an opt-out was in force (flagged; exit 1 if any).
     Contact {
@@ -71,6 +85,16 @@ pub fn run(cli: &Cli, cmd: &AuditCommand) -> u8 {
         AuditCommand::Duplicates { days, json } => cli
             .call(AuditDuplicates { days: *days })
             .map(|r| duplicates(&r, *json)),
+        AuditCommand::Dormant {
+            months,
+            purpose,
+            json,
+        } => cli
+            .call(crate::admin::ops::audit::AuditDormant {
+                months: *months,
+                purpose: purpose.clone(),
+            })
+            .map(|r| dormant(&r, *json)),
         AuditCommand::Contact { address, json } => cli
             .call(AuditContact {
                 address: address.clone(),
@@ -78,6 +102,29 @@ pub fn run(cli: &Cli, cmd: &AuditCommand) -> u8 {
             .map(|r| contact(&r, *json)),
     };
     outcome.unwrap_or_else(|code| code)
+}
+
+fn dormant(r: &crate::admin::ops::audit::DormantReport, json: bool) -> u8 {
+    if json {
+        super::print_json(r);
+    } else if r.contacts.is_empty() {
+        say!(
+            "no consent lapsed or lapsing (bound: {} days without interaction)",
+            r.inactive_after_days
+        );
+    } else {
+        for d in &r.contacts {
+            say!(
+                "{:<32} {:<14} last interaction {}  {} {}",
+                d.address,
+                d.purpose,
+                d.last_interaction,
+                if d.lapsed { "LAPSED" } else { "lapses" },
+                d.lapses_at
+            );
+        }
+    }
+    negative_if(r.contacts.iter().any(|d| d.lapsed))
 }
 
 /// Exit 1 when `found` (a violation, a flagged message, a duplicate), else 0.

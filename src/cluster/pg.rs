@@ -481,6 +481,7 @@ fn table_number(table: Replicated) -> i16 {
         Replicated::Locks => 3,
         Replicated::Accounts => 4,
         Replicated::Consents => 5,
+        Replicated::Interactions => 6,
     }
 }
 

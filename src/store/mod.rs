@@ -999,6 +999,15 @@ impl Store {
         })
     }
 
+    /// A contact's last interaction (a reply, a click, a consent...), by match key.
+    pub fn last_interaction(&self, key: &str) -> Result<Option<Timestamp>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(tables::INTERACTIONS)?;
+            let value = table.get(key)?;
+            Ok(value.map(|v| Timestamp(v.value())))
+        })
+    }
+
     /// Every consent recorded for a contact (match key), one per purpose.
     pub fn consents_of(
         &self,

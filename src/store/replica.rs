@@ -31,6 +31,8 @@ pub enum Replicated {
     Accounts,
     /// Consent per contact and purpose.
     Consents,
+    /// Each contact's last interaction (the value: microseconds, little-endian).
+    Interactions,
 }
 
 /// A row as a write left it: its value, or `None` when it was removed.
@@ -198,6 +200,11 @@ fn read_row(t: &Tables<'_>, table: Replicated, key: &str) -> Result<Option<Vec<u
             .open_table(tables::CONSENTS)?
             .get(key)?
             .map(|v| v.value().to_vec()),
+        Replicated::Interactions => t
+            .txn
+            .open_table(tables::INTERACTIONS)?
+            .get(key)?
+            .map(|v| v.value().to_le_bytes().to_vec()),
     })
 }
 
@@ -251,6 +258,17 @@ pub(super) fn apply_entry(t: &mut Tables<'_>, entry: &LogEntry) -> Result<(), St
             }
             (Replicated::Consents, None) => {
                 t.txn.open_table(tables::CONSENTS)?.remove(key)?;
+            }
+            (Replicated::Interactions, Some(v)) => {
+                let bytes: [u8; 8] = v.as_slice().try_into().map_err(|_| {
+                    StoreError::Corrupt("an interaction time in the log is not 8 bytes".into())
+                })?;
+                t.txn
+                    .open_table(tables::INTERACTIONS)?
+                    .insert(key, i64::from_le_bytes(bytes))?;
+            }
+            (Replicated::Interactions, None) => {
+                t.txn.open_table(tables::INTERACTIONS)?.remove(key)?;
             }
         }
     }

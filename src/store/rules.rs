@@ -679,9 +679,41 @@ pub(super) fn event(
     t.events.insert(id, encode(&event)?.as_slice())?;
     if let Some(key) = key {
         t.by_key.insert(key, id)?;
+        if let Some(at) = interaction_at(&event.kind, now) {
+            let mut table = t.txn.open_table(tables::INTERACTIONS)?;
+            let last = table.get(key)?.map(|v| v.value());
+            if last.is_none_or(|last| last < at.0) {
+                table.insert(key, at.0)?;
+                drop(table);
+                t.journal.row(Replicated::Interactions, key);
+            }
+        }
     }
     t.journal.events.push((id, key.map(str::to_string)));
     Ok(id)
+}
+
+/// When an event is the contact's own interaction (a reply, a click or form, a call, a
+/// consent, a lift it asked for): its time. Mail we sent, bounces and imports are not.
+fn interaction_at(kind: &EventKind, now: Timestamp) -> Option<Timestamp> {
+    use crate::model::feedback::Kind;
+    use crate::model::Source;
+    match kind {
+        EventKind::ConsentGiven { given_at, .. } => Some(*given_at),
+        EventKind::Suppressed { source, .. } | EventKind::Readded { source, .. } => matches!(
+            source,
+            Source::Reply
+                | Source::Link
+                | Source::Form
+                | Source::Call
+                | Source::Event
+                | Source::Support
+        )
+        .then_some(now),
+        EventKind::Feedback { message_kind, .. } => (*message_kind == Kind::Reply).then_some(now),
+        EventKind::LiftRequested { .. } => Some(now),
+        _ => None,
+    }
 }
 
 /// Adds one entry, or merges a re-add into the existing one (stronger reason and wider scope

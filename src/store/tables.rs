@@ -56,6 +56,10 @@ pub const NOTIFY: TableDefinition<&str, &[u8]> = TableDefinition::new("notify");
 /// Consent per contact and purpose (`KEY\0PURPOSE`), replicated.
 pub const CONSENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("consents");
 
+/// Each contact's last interaction (a reply, a click, a consent, something it asked for),
+/// by match key: microseconds since the epoch. Mail we sent is not an interaction.
+pub const INTERACTIONS: TableDefinition<&str, i64> = TableDefinition::new("interactions");
+
 /// Alerts raised, by id (local to each relay: in a fleet the elected relay raises them).
 pub const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
 

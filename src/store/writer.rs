@@ -215,6 +215,7 @@ pub(super) fn init_schema(db: &Database, fleet: bool) -> Result<(), StoreError> 
         txn.open_table(tables::NOTIFY)?;
         txn.open_table(tables::ALERTS)?;
         txn.open_table(tables::CONSENTS)?;
+        txn.open_table(tables::INTERACTIONS)?;
         txn.open_table(tables::ALERT_STATE)?;
         txn.open_table(tables::PENDING_ADDS)?;
         txn.open_table(tables::FLEET_OUTBOX)?;

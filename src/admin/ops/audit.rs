@@ -60,3 +60,92 @@ pub fn duplicates(op: AuditDuplicates, cx: &mut Cx<'_>) -> Result<DuplicatesRepo
         op.days,
     )?)
 }
+
+/// Contacts with a consent whose last interaction is past the retention bound (their
+/// consent has lapsed) or within `months` of it (a reactivation campaign can still reach
+/// them). Answered with [`DormantReport`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditDormant {
+    /// How far ahead to look, in months.
+    pub months: u32,
+    /// Only this purpose.
+    #[serde(default)]
+    pub purpose: Option<String>,
+}
+
+/// Answer to [`AuditDormant`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DormantReport {
+    /// `[retention] inactive_after`, in days.
+    pub inactive_after_days: u64,
+    /// The contacts, soonest to lapse first (lapsed ones first of all).
+    pub contacts: Vec<Dormant>,
+}
+
+/// One contact's consent nearing or past the bound.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dormant {
+    /// The contact's match key.
+    pub address: String,
+    /// The purpose of the consent.
+    pub purpose: String,
+    /// Its last interaction (the consent itself counts).
+    pub last_interaction: crate::model::Timestamp,
+    /// When the consent lapses (or lapsed): the last interaction plus the bound.
+    pub lapses_at: crate::model::Timestamp,
+    /// Already lapsed: that purpose's mail to it is refused.
+    pub lapsed: bool,
+}
+
+/// Serves [`AuditDormant`].
+pub fn dormant(op: AuditDormant, cx: &mut Cx<'_>) -> Result<DormantReport, Denied> {
+    let policy = cx.h.policy()?;
+    let now = crate::model::Timestamp::now();
+    let ahead = std::time::Duration::from_secs(u64::from(op.months) * 2_630_016);
+    let store = &cx.h.store;
+    let mut contacts = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.consents(after.as_deref(), 5000)?;
+        let Some(last) = page.last() else { break };
+        after = Some(crate::model::consent::Consent::store_key(
+            &last.key,
+            &last.purpose,
+        ));
+        for c in page {
+            if c.withdrawn.is_some() || op.purpose.as_ref().is_some_and(|p| *p != c.purpose) {
+                continue;
+            }
+            let bound = policy.groups().purpose(&c.purpose).map_or(
+                crate::config::RetentionConfig::default().inactive_after,
+                |p| p.inactive_after,
+            );
+            let seen = store.last_interaction(&c.key)?;
+            let last = seen.map_or(c.given_at, |l| l.max(c.given_at));
+            let lapses_at = last.plus(bound);
+            if lapses_at <= now.plus(ahead) {
+                contacts.push(Dormant {
+                    address: c.key,
+                    purpose: c.purpose,
+                    last_interaction: last,
+                    lapses_at,
+                    lapsed: lapses_at <= now,
+                });
+            }
+        }
+    }
+    contacts.sort_by_key(|d| d.lapses_at);
+    let days = policy
+        .groups()
+        .purpose_names()
+        .first()
+        .and_then(|n| policy.groups().purpose(n).map(|p| p.inactive_after))
+        .unwrap_or(crate::config::RetentionConfig::default().inactive_after)
+        .as_secs()
+        / 86_400;
+    Ok(DormantReport {
+        inactive_after_days: days,
+        contacts,
+    })
+}

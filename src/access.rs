@@ -113,6 +113,7 @@ impl Access {
         account.senders.iter().any(|rule| match rule {
             Target::Address(a) => a == from,
             Target::Domain(d) => from.domains().any(|x| x == d),
+            Target::Phone(_) => false,
         })
     }
 }

@@ -30,6 +30,9 @@ pub enum AddressError {
     /// Longer than RFC 5321 allows (64 octets local part, 255 octets domain, 256 path).
     #[error("address too long")]
     TooLong,
+    /// Written like a phone number, but not a valid one.
+    #[error("{0}")]
+    Phone(String),
 }
 
 /// The domains that Google treats as one mailbox namespace, where dots in the local part are
@@ -150,19 +153,27 @@ impl fmt::Display for Address {
     }
 }
 
-/// What a suppression entry covers: one address, or a domain with all its subdomains.
+/// What a suppression entry covers: one address, a domain with all its subdomains, or a
+/// phone number (for the dialers that share the list; never met at RCPT).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Target {
     /// One mailbox (after normalisation).
     Address(Address),
     /// A domain and every subdomain of it, written `@example.com`.
     Domain(String),
+    /// A phone number in E.164 (`+33612345678`).
+    Phone(String),
 }
 
 impl Target {
     /// Parses a target as typed by a user: an address, or `@domain` for a whole domain.
     pub fn parse(input: &str) -> Result<Target, AddressError> {
         let trimmed = strip_brackets(input.trim());
+        if crate::phone::looks_like_phone(trimmed) {
+            return crate::phone::normalise(trimmed)
+                .map(Target::Phone)
+                .map_err(AddressError::Phone);
+        }
         match trimmed.strip_prefix('@') {
             Some(domain) => {
                 let domain = normalize_domain(domain)?;
@@ -185,6 +196,7 @@ impl Target {
                 key
             }
             Target::Domain(domain) => format!("@{domain}"),
+            Target::Phone(number) => number.clone(),
         }
     }
 }
@@ -194,6 +206,7 @@ impl fmt::Display for Target {
         match self {
             Target::Address(addr) => addr.fmt(f),
             Target::Domain(domain) => write!(f, "@{domain}"),
+            Target::Phone(number) => f.write_str(number),
         }
     }
 }

@@ -48,6 +48,8 @@ pub struct Config {
     pub purposes: Vec<PurposeConfig>,
     /// How long a contact's consent outlives its last interaction.
     pub retention: RetentionConfig,
+    /// Phone numbers on the list.
+    pub phones: PhonesConfig,
     /// Ownership locks ("one voice per prospect").
     pub locks: LocksConfig,
     /// The people (or teams, or tools) senders belong to, for ownership locks.
@@ -84,6 +86,7 @@ impl Default for Config {
             sender_groups: Vec::new(),
             purposes: Vec::new(),
             retention: RetentionConfig::default(),
+            phones: PhonesConfig::default(),
             locks: LocksConfig::default(),
             owners: Vec::new(),
             feedback: FeedbackConfig::default(),
@@ -384,6 +387,15 @@ pub struct SenderGroup {
     /// The purpose of these senders' mail (`[[purposes]] name`). A purpose that requires
     /// consent makes the relay refuse every recipient without a consent in force for it.
     pub purpose: Option<String>,
+}
+
+/// `[phones]`: phone numbers on the list (for the dialers that share it).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PhonesConfig {
+    /// The country (`FR`, `US`) a number written without `+CC` is read in; absent: numbers
+    /// must be written with their country code.
+    pub default_country: Option<String>,
 }
 
 /// `[retention]`: contacts inactive for long are dropped from mail that needs consent.
@@ -1170,6 +1182,7 @@ impl Config {
                 "notify" => check_keys::<NotifyConfig>(&prefix, section, errors, no_nested),
                 "http" => check_keys::<HttpConfig>(&prefix, section, errors, no_nested),
                 "alerts" => check_keys::<AlertsConfig>(&prefix, section, errors, no_nested),
+                "phones" => check_keys::<PhonesConfig>(&prefix, section, errors, no_nested),
                 "retention" => check_keys::<RetentionConfig>(&prefix, section, errors, no_nested),
                 "console" => {
                     check_keys::<ConsoleConfig>(&prefix, section, errors, |key, value, errors| {
@@ -1534,6 +1547,14 @@ impl Config {
                     );
                 }
             }
+        }
+        if let Some(Err(e)) = self
+            .phones
+            .default_country
+            .as_deref()
+            .map(crate::phone::country)
+        {
+            err("phones.default_country", &e);
         }
         if self.alerts.webhook_token_file.is_some() && self.alerts.webhook.is_none() {
             err("alerts.webhook_token_file", "is set without alerts.webhook");

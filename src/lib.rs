@@ -27,6 +27,7 @@ pub mod model;
 pub mod notify;
 pub mod outbox;
 pub mod panics;
+pub mod phone;
 pub mod policy;
 pub mod relay;
 pub mod sender;

@@ -118,6 +118,15 @@ impl Columns {
     /// The address column: `given` by name, else the first column named like an address
     /// (email, Email, e-mail, EmailAddress, ...).
     pub fn address(&self, given: Option<&str>) -> Result<usize, String> {
+        if given.is_none() {
+            // A list of phone numbers only (for the dialers): its phone column.
+            if let (None, Some(phone)) = (
+                ADDRESS_COLUMNS.iter().find_map(|c| self.get(c)),
+                self.phone(),
+            ) {
+                return Ok(phone);
+            }
+        }
         match given {
             Some(name) => self.get(name).ok_or_else(|| {
                 format!(
@@ -137,6 +146,23 @@ impl Columns {
         }
     }
 }
+
+impl Columns {
+    /// The phone-number column, if the header has one.
+    pub fn phone(&self) -> Option<usize> {
+        PHONE_COLUMNS.iter().find_map(|c| self.get(c))
+    }
+}
+
+/// Header names of a phone-number column (normalised).
+const PHONE_COLUMNS: [&str; 6] = [
+    "phone",
+    "phonenumber",
+    "telephone",
+    "tel",
+    "mobile",
+    "mobilephone",
+];
 
 /// Detection lives here, beside the readers of each format.
 impl ImportFormat {

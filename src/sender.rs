@@ -38,6 +38,9 @@ impl SenderPattern {
         match crate::address::Target::parse(s).map_err(|e| e.to_string())? {
             crate::address::Target::Address(a) => Ok(SenderPattern::Address(a.to_string())),
             crate::address::Target::Domain(d) => Ok(SenderPattern::Domain(d)),
+            crate::address::Target::Phone(p) => {
+                Err(format!("'{p}' is a phone number, not a sender"))
+            }
         }
     }
 

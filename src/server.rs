@@ -128,6 +128,10 @@ impl Server {
     pub async fn start(config: Config, hooks: Hooks) -> Result<Server, StartError> {
         // Checks that create nothing.
         warn_if_open_to_the_world(&config);
+        if let Some(country) = &config.phones.default_country {
+            // Checked with the config: a code it accepted.
+            let _ = crate::phone::set_default_country(country);
+        }
         tls_acceptor(&config).map_err(StartError::Tls)?;
         let classifier = Classifier::from_config(&config).map_err(StartError::FeedbackRules)?;
         let cluster = join_fleet(&config)?;

@@ -185,6 +185,12 @@ fn send_rows(
     args: &ImportArgs,
     progress: &super::progress::Progress,
 ) -> Result<Sent, u8> {
+    // National numbers in the file are read in the relay's country.
+    if let Ok(pong) = client.call(Ping) {
+        if let Some(country) = pong.phone_country {
+            let _ = crate::phone::set_default_country(&country);
+        }
+    }
     let mut chunker = Chunker::new();
     let mut sent = Sent {
         total: 0,
@@ -330,13 +336,16 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
         Ok(opened) => opened,
         Err(code) => return code,
     };
-    let column = match Columns::new(&headers).address(args.column.as_deref()) {
+    let cols = Columns::new(&headers);
+    let column = match cols.address(args.column.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             tell!("dnc-relay: {}: {e}", args.file.display());
             return EXIT_USAGE;
         }
     };
+    // A phone column besides the address: each row's number is checked too.
+    let columns = (column, cols.phone().filter(|p| *p != column));
     let mut client = match cli.connect() {
         Ok(c) => c,
         Err(code) => return code,
@@ -370,7 +379,7 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
         if batch.is_empty() {
             break;
         }
-        if let Err(code) = scrub_batch(&mut client, &batch, column, args, &mut out, &mut counts) {
+        if let Err(code) = scrub_batch(&mut client, &batch, columns, args, &mut out, &mut counts) {
             return code;
         }
     }
@@ -424,7 +433,7 @@ struct Counts {
 fn scrub_batch(
     client: &mut AdminClient,
     batch: &[csv::StringRecord],
-    column: usize,
+    (column, phone): (usize, Option<usize>),
     args: &ScrubArgs,
     out: &mut SafeCsv<std::io::StdoutLock<'_>>,
     counts: &mut Counts,
@@ -442,13 +451,41 @@ fn scrub_batch(
             cell[..end].to_string()
         })
         .collect();
-    let results = match client.call(CheckMany {
+    let mut results = match client.call(CheckMany {
         addresses,
         from: args.from.clone(),
     }) {
         Ok(checked) => checked.results,
         Err(e) => return Err(report(&e)),
     };
+    if let Some(phone) = phone {
+        let numbers: Vec<String> = batch
+            .iter()
+            .map(|r| {
+                restore(r.get(phone).unwrap_or(""))
+                    .chars()
+                    .take(64)
+                    .collect()
+            })
+            .collect();
+        let checked = match client.call(CheckMany {
+            addresses: numbers.clone(),
+            from: args.from.clone(),
+        }) {
+            Ok(checked) => checked.results,
+            Err(e) => return Err(report(&e)),
+        };
+        // The number refuses the row when it is listed; an empty cell is no number.
+        for ((result, number), by_phone) in results.iter_mut().zip(&numbers).zip(checked) {
+            let listed = by_phone.status == ScrubVerdict::Suppressed;
+            if listed && result.status != ScrubVerdict::Suppressed && !number.trim().is_empty() {
+                *result = crate::admin::proto::ScrubStatus {
+                    status: ScrubVerdict::Suppressed,
+                    reason: by_phone.reason.map(|r| format!("{r} (phone)")),
+                };
+            }
+        }
+    }
     for (record, status) in batch.iter().zip(results) {
         counts.rows += 1;
         match status.status {

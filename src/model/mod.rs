@@ -336,6 +336,8 @@ named_enum! {
         Domain = "domain",
         /// A parent of the recipient's domain is on the list.
         ParentDomain = "parent-domain",
+        /// The phone number is on the list.
+        Phone = "phone",
     }
 }
 

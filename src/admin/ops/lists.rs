@@ -110,10 +110,44 @@ pub struct Imported {
     pub event_id: u64,
 }
 
+/// The entry a phone number meets (now, or as the list stood `at`), if it is one.
+fn phone_entry(
+    h: &crate::admin::context::Handler,
+    text: &str,
+    at: Option<crate::model::Timestamp>,
+) -> Result<Option<(String, Option<crate::model::Entry>)>, Denied> {
+    if !crate::phone::looks_like_phone(text) {
+        return Ok(None);
+    }
+    let number = crate::phone::normalise(text).map_err(|e| deny(ErrorCode::BadRequest, e))?;
+    let entry = match at {
+        Some(at) => h.store.entry_at(&number, at)?,
+        None => h
+            .store
+            .get(&crate::address::Target::Phone(number.clone()))?,
+    };
+    Ok(Some((number, entry)))
+}
+
 /// Serves [`Check`].
 pub fn check(op: Check, cx: &mut Cx<'_>) -> Result<CheckResult, Denied> {
     let h = cx.h;
     let policy = h.policy()?;
+    if let Some((number, entry)) = phone_entry(h, &op.address, op.at)? {
+        return Ok(CheckResult {
+            address: op.address,
+            normalized: number,
+            deliverable: entry.is_none(),
+            at: op.at,
+            rule: entry.as_ref().map(|_| crate::model::Rule::Phone),
+            entry,
+            exemption: None,
+            smtp_reply: None,
+            lock: None,
+            lock_effect: None,
+            not_current: h.cluster.as_ref().and_then(|c| c.gate.check().err()),
+        });
+    }
     let addr = parse_address(&op.address)?;
     let from_addr = parse_sender(op.from.as_deref())?;
     let mut result = CheckResult {
@@ -201,6 +235,23 @@ pub fn check_many(op: CheckMany, cx: &mut Cx<'_>) -> Result<CheckedMany, Denied>
     let owner = owner_for(&policy, &h.lock_settings()?, &sender);
     let mut results = Vec::with_capacity(op.addresses.len());
     for address in op.addresses {
+        if crate::phone::looks_like_phone(&address) {
+            results.push(match phone_entry(h, &address, None) {
+                Ok(Some((_, Some(entry)))) => ScrubStatus {
+                    status: ScrubVerdict::Suppressed,
+                    reason: Some(entry.reason.to_string()),
+                },
+                Ok(_) => ScrubStatus {
+                    status: ScrubVerdict::Ok,
+                    reason: None,
+                },
+                Err(d) => ScrubStatus {
+                    status: ScrubVerdict::Invalid,
+                    reason: Some(d.message),
+                },
+            });
+            continue;
+        }
         let addr = match Address::parse(&address) {
             Ok(addr) => addr,
             Err(e) => {

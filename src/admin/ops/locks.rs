@@ -182,6 +182,12 @@ fn lock_key(h: &Handler, target: &str) -> Result<LockKey, Denied> {
         Target::Domain(domain) => {
             account_lock_key(&crate::locks::account_for(&h.store.lock_view()?, &domain)?)
         }
+        Target::Phone(_) => {
+            return Err(crate::admin::context::deny(
+                ErrorCode::BadRequest,
+                format!("'{target}' is a phone number: locks are held on addresses and accounts"),
+            ))
+        }
     })
 }
 
@@ -214,7 +220,9 @@ pub fn show(op: LocksShow, cx: &mut Cx<'_>) -> Result<LockShown, Denied> {
                 .filter(|l| l.expires > now);
             (account, parsed.match_key())
         }
-        Target::Domain(_) => (None, format!("@{}", key.account().unwrap_or_default())),
+        Target::Domain(_) | Target::Phone(_) => {
+            (None, format!("@{}", key.account().unwrap_or_default()))
+        }
     };
     let history = h
         .store

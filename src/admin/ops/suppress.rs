@@ -22,6 +22,10 @@ pub struct Pong {
     pub entries: u64,
     /// Who the relay takes the caller for.
     pub actor: Actor,
+    /// `[phones] default_country` of the relay: the CLI reads national numbers in files
+    /// (imports, scrubs) as the relay would.
+    #[serde(default)]
+    pub phone_country: Option<String>,
 }
 
 /// Add a suppression (any role). Answered with [`Added`].
@@ -102,6 +106,7 @@ pub fn ping(_: Ping, cx: &mut Cx<'_>) -> Result<Pong, Denied> {
         version: env!("CARGO_PKG_VERSION").into(),
         entries: cx.h.store.count()?,
         actor: cx.actor.clone(),
+        phone_country: crate::phone::default_country(),
     })
 }
 

@@ -120,9 +120,13 @@ impl Columns {
     pub fn address(&self, given: Option<&str>) -> Result<usize, String> {
         if given.is_none() {
             // A list of phone numbers only (for the dialers): its phone column.
-            if let (None, Some(phone)) = (
+            // ...only when no column could hold addresses ("Work Email" must be named with
+            // --column, not replaced by the phone column).
+            let mail_like = self.names.iter().any(|n| norm(n).contains("mail"));
+            if let (None, Some(phone), false) = (
                 ADDRESS_COLUMNS.iter().find_map(|c| self.get(c)),
                 self.phone(),
+                mail_like,
             ) {
                 return Ok(phone);
             }

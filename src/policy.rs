@@ -180,6 +180,10 @@ impl SenderGroups {
 
     /// The purpose of the sender's group when it requires consent.
     fn consent_needed(&self, sender: &Sender<'_>) -> Option<&Purpose> {
+        // Most relays have no such purpose: no walk through the groups for them.
+        if !self.purposes.iter().any(|p| p.requires_consent) {
+            return None;
+        }
         let name = self.classify(sender)?.purpose.as_deref()?;
         self.purpose(name).filter(|p| p.requires_consent)
     }
@@ -412,6 +416,18 @@ impl Policy {
         Ok(Verdict::NoConsent {
             purpose: purpose.name.clone(),
         })
+    }
+
+    /// The keys a consent for `rcpt` is found under, as RCPT looks: the address, then the
+    /// address without its `+tag`.
+    pub fn consent_keys(&self, rcpt: &Address) -> Vec<String> {
+        let probes = Probes::new(rcpt, &self.options);
+        probes
+            .key_iter()
+            .zip(probes.ends.iter().map(|e| e.1))
+            .take_while(|(_, rule)| matches!(rule, Rule::Address | Rule::PlusTag))
+            .map(|(k, _)| k.to_string())
+            .collect()
     }
 
     /// The list's verdict alone.

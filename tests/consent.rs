@@ -161,6 +161,20 @@ fn a_newsletter_needs_a_consent_in_force_and_the_list_still_wins() {
     assert!(s
         .rcpt("editor@news.example", "cy@example.com")
         .contains("no consent recorded for newsletter"));
+    // A consent dated before its withdrawal (an old form, an old export) does not undo it.
+    let (code, _, err) = s.cli(&[
+        "consent",
+        "add",
+        "cy@example.com",
+        "--purpose",
+        "newsletter",
+        "--proof",
+        "old CRM",
+        "--at",
+        "2020-01-01T00:00:00Z",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("was withdrawn"), "{err}");
     let (code, out, _) = s.cli(&["consent", "show", "cy@example.com"]);
     assert_eq!(code, 1, "no consent in force: exit 1\n{out}");
     assert!(out.contains("withdrawn"), "{out}");
@@ -189,6 +203,59 @@ fn a_newsletter_needs_a_consent_in_force_and_the_list_still_wins() {
         " ",
     ]);
     assert_eq!(code, 2);
+
+    // Withdrawn under a tagged spelling: the consent RCPT would use is the one withdrawn.
+    s.cli(&[
+        "consent",
+        "add",
+        "eve@example.com",
+        "--purpose",
+        "newsletter",
+        "--proof",
+        "form",
+    ]);
+    let (code, _, err) = s.cli(&[
+        "consent",
+        "withdraw",
+        "Eve+News@example.com",
+        "--purpose",
+        "newsletter",
+        "--why",
+        "stop",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(s
+        .rcpt("editor@news.example", "eve+news@example.com")
+        .contains("no consent"));
+
+    // A withdrawal while a transaction is open stops its message at the end of DATA.
+    s.cli(&[
+        "consent",
+        "add",
+        "fay@example.com",
+        "--purpose",
+        "newsletter",
+        "--proof",
+        "form",
+    ]);
+    let mut smtp = Smtp::connect(s.relay.addr);
+    smtp.cmd("EHLO tool.example\r\n");
+    smtp.cmd("MAIL FROM:<editor@news.example>\r\n");
+    assert!(smtp.cmd("RCPT TO:<fay@example.com>\r\n").starts_with("250"));
+    let (code, _, _) = s.cli(&[
+        "consent",
+        "withdraw",
+        "fay@example.com",
+        "--purpose",
+        "newsletter",
+        "--why",
+        "x",
+    ]);
+    assert_eq!(code, 0);
+    smtp.cmd("DATA\r\n");
+    let end = smtp.cmd("Subject: x\r\n\r\nhi\r\n.\r\n");
+    assert!(end.starts_with("451"), "{end}");
+    smtp.cmd("QUIT\r\n");
 
     // The decision log says why.
     let log = std::fs::read_to_string(s.dir.path().join("data/decisions.jsonl")).expect("log");

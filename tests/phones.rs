@@ -83,6 +83,24 @@ fn a_number_said_stop_on_the_phone_is_found_in_every_spelling_and_by_scrub() {
     assert!(rows[2].ends_with(",ok,"), "{out}");
     assert!(rows[3].ends_with(",ok,"), "{out}");
 
+    // A number that cannot be read does not pass; a "Work Email" column is not silently
+    // replaced by the phone column.
+    let odd = dir.path().join("odd.csv");
+    std::fs::write(&odd, "name,email,phone\nDee,dee@example.com,12345\n").expect("write");
+    let (_, out, _) = run(&relay, &["scrub", odd.to_str().expect("path")]);
+    assert!(
+        out.lines().nth(1).unwrap_or("").contains(",invalid,phone:"),
+        "{out}"
+    );
+    let work = dir.path().join("work.csv");
+    std::fs::write(
+        &work,
+        "Name,Work Email,Phone\nAnn,ann@example.com,0612345678\n",
+    )
+    .expect("write");
+    let (code, _, err) = run(&relay, &["scrub", work.to_str().expect("path")]);
+    assert_eq!(code, 2, "{err}");
+
     // A dialer's list of numbers only imports, and exports in E.164.
     let numbers = dir.path().join("numbers.csv");
     std::fs::write(&numbers, "phone\n06 11 22 33 44\n+32 470 12 34 56\n").expect("write");

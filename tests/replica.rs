@@ -230,6 +230,7 @@ async fn a_replica_applying_the_log_holds_what_the_writing_relay_holds() {
         admin.clone(),
     )
     .await
+    .unwrap()
     .unwrap();
     a.withdraw_consent(
         "lea@northwind.example",

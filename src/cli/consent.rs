@@ -153,7 +153,7 @@ fn show(cli: &Cli, address: &str, json: bool) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let any = shown.consents.iter().any(|c| c.withdrawn.is_none());
+    let any = !shown.in_force.is_empty();
     if json {
         print_json(&shown);
     } else if shown.consents.is_empty() {
@@ -161,7 +161,13 @@ fn show(cli: &Cli, address: &str, json: bool) -> u8 {
     } else {
         say!("{}:", shown.key);
         for c in &shown.consents {
-            say!("  {}", consent_line(c));
+            let lapsed = c.withdrawn.is_none() && !shown.in_force.contains(&c.purpose);
+            let line = consent_line(c);
+            if lapsed {
+                say!("  {} (lapsed: no interaction within [retention] inactive_after, or past its lifetime)", line.replace("; in force", ""));
+            } else {
+                say!("  {line}");
+            }
         }
         say!("history:");
         for e in &shown.history {

@@ -476,13 +476,25 @@ fn scrub_batch(
             Err(e) => return Err(report(&e)),
         };
         // The number refuses the row when it is listed; an empty cell is no number.
+        // A number that cannot be read does not pass either: the dialer gets `invalid`.
         for ((result, number), by_phone) in results.iter_mut().zip(&numbers).zip(checked) {
-            let listed = by_phone.status == ScrubVerdict::Suppressed;
-            if listed && result.status != ScrubVerdict::Suppressed && !number.trim().is_empty() {
-                *result = crate::admin::proto::ScrubStatus {
-                    status: ScrubVerdict::Suppressed,
-                    reason: by_phone.reason.map(|r| format!("{r} (phone)")),
-                };
+            if number.trim().is_empty() || result.status == ScrubVerdict::Suppressed {
+                continue;
+            }
+            match by_phone.status {
+                ScrubVerdict::Suppressed => {
+                    *result = crate::admin::proto::ScrubStatus {
+                        status: ScrubVerdict::Suppressed,
+                        reason: by_phone.reason.map(|r| format!("{r} (phone)")),
+                    }
+                }
+                ScrubVerdict::Invalid if result.status == ScrubVerdict::Ok => {
+                    *result = crate::admin::proto::ScrubStatus {
+                        status: ScrubVerdict::Invalid,
+                        reason: by_phone.reason.map(|r| format!("phone: {r}")),
+                    }
+                }
+                _ => {}
             }
         }
     }

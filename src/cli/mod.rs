@@ -139,12 +139,6 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line and returns its exit code.
 pub fn run(cli: Cli) -> u8 {
-    // Phone numbers the CLI reads (imports, scrubs) are read in the config's country.
-    if let Ok(config) = Config::load(cli.config.as_deref()) {
-        if let Some(country) = &config.phones.default_country {
-            let _ = crate::phone::set_default_country(country);
-        }
-    }
     match &cli.command {
         Command::Serve(args) => serve::run(&cli, args),
         Command::CheckConfig => serve::check_config(&cli),

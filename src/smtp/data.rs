@@ -234,6 +234,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 Ok(crate::policy::Verdict::Block(_)) => {
                     Reply::listed_during_transaction(&accepted.rcpt)
                 }
+                // Its consent was withdrawn while the transaction was open: the client sends
+                // again, and that recipient is refused at RCPT.
+                Ok(crate::policy::Verdict::NoConsent { .. }) => {
+                    Reply::listed_during_transaction(&accepted.rcpt)
+                }
                 Ok(_) => continue,
                 Err(e) => {
                     tracing::error!(session = %self.id, error = %e, "cannot check the recipients again");

@@ -40,7 +40,25 @@ pub(super) fn give(
     now: Timestamp,
     consents: Vec<Consent>,
     actor: &Actor,
-) -> Result<Vec<Consent>, StoreError> {
+) -> Result<Result<Vec<Consent>, Refusal>, StoreError> {
+    // A consent withdrawn stays withdrawn unless the contact consented again after: a
+    // consent dated before the withdrawal (an old form, an old CRM export) is refused.
+    for c in &consents {
+        let key = Consent::store_key(&c.key, &c.purpose);
+        let table = t.txn.open_table(tables::CONSENTS)?;
+        let stored: Option<Consent> = table
+            .get(key.as_str())?
+            .map(|v| decode(v.value()))
+            .transpose()?;
+        if let Some(w) = stored.and_then(|s| s.withdrawn) {
+            if c.given_at <= w.at {
+                return Ok(Err(Refusal::Conflict(format!(
+                    "{}'s consent for {} was withdrawn {} ({}); a new one must be given after that (--at); nothing was recorded",
+                    c.key, c.purpose, w.at, w.why
+                ))));
+            }
+        }
+    }
     let mut out = Vec::with_capacity(consents.len());
     for mut c in consents {
         let kind = EventKind::ConsentGiven {
@@ -61,7 +79,7 @@ pub(super) fn give(
         t.journal.row(Replicated::Consents, &key);
         out.push(c);
     }
-    Ok(out)
+    Ok(Ok(out))
 }
 
 /// Withdraws the consent in force of a contact for a purpose.

@@ -958,7 +958,7 @@ impl Store {
         &self,
         consents: Vec<crate::model::consent::Consent>,
         actor: Actor,
-    ) -> Result<Vec<crate::model::consent::Consent>, StoreError> {
+    ) -> Result<Result<Vec<crate::model::consent::Consent>, Refusal>, StoreError> {
         match self.write(Work::GiveConsents(consents, actor)).await? {
             Output::Consents(c) => Ok(c),
             _ => Err(unexpected()),

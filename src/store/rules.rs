@@ -235,7 +235,7 @@ pub(super) enum Output {
     FeedbackReviewed(Result<crate::model::feedback::Record, Refusal>),
     /// The id given to a kept row (a feedback arrival, an outbox message, a return path).
     Arrived(u64),
-    Consents(Vec<crate::model::consent::Consent>),
+    Consents(Result<Vec<crate::model::consent::Consent>, Refusal>),
     Consent(Result<crate::model::consent::Consent, Refusal>),
 }
 
@@ -711,7 +711,6 @@ fn interaction_at(kind: &EventKind, now: Timestamp) -> Option<Timestamp> {
         )
         .then_some(now),
         EventKind::Feedback { message_kind, .. } => (*message_kind == Kind::Reply).then_some(now),
-        EventKind::LiftRequested { .. } => Some(now),
         _ => None,
     }
 }

@@ -763,6 +763,7 @@ impl Writer {
                     | Output::AddedMany(_)
                     | Output::Imported(_)
                     | Output::FeedbackReviewed(Ok(_))
+                    | Output::Consent(Ok(_))
             ) || matches!(o, Output::Feedback(super::feedback::Recorded::New(_, added)) if !added.is_empty())
                 // Another relay's changes: transactions open here check the list again too.
                 || matches!(o, Output::Replicated(n) if *n > 0)

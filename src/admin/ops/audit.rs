@@ -117,13 +117,21 @@ pub fn dormant(op: AuditDormant, cx: &mut Cx<'_>) -> Result<DormantReport, Denie
             if c.withdrawn.is_some() || op.purpose.as_ref().is_some_and(|p| *p != c.purpose) {
                 continue;
             }
-            let bound = policy.groups().purpose(&c.purpose).map_or(
-                crate::config::RetentionConfig::default().inactive_after,
-                |p| p.inactive_after,
-            );
+            // Only consents that mail depends on: a purpose that requires one.
+            let Some(purpose) = policy
+                .groups()
+                .purpose(&c.purpose)
+                .filter(|p| p.requires_consent)
+            else {
+                continue;
+            };
             let seen = store.last_interaction(&c.key)?;
             let last = seen.map_or(c.given_at, |l| l.max(c.given_at));
-            let lapses_at = last.plus(bound);
+            // The earlier of the two ends: inactivity, or the consent's own lifetime.
+            let mut lapses_at = last.plus(purpose.inactive_after);
+            if let Some(lasts) = purpose.consent_lasts {
+                lapses_at = lapses_at.min(c.given_at.plus(lasts));
+            }
             if lapses_at <= now.plus(ahead) {
                 contacts.push(Dormant {
                     address: c.key,

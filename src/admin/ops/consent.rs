@@ -65,6 +65,9 @@ pub struct ConsentShown {
     pub consents: Vec<Consent>,
     /// The consent events about it, oldest first.
     pub history: Vec<Event>,
+    /// The purposes whose consent is in force now (not withdrawn, not lapsed, not expired).
+    #[serde(default)]
+    pub in_force: Vec<String>,
 }
 
 /// A page of every consent, in key order (for `consent export`). Answered with
@@ -159,7 +162,7 @@ pub async fn add(op: ConsentAdd, cx: &mut Cx<'_>) -> Result<ConsentChanged, Deni
     let mut stored =
         cx.h.store
             .give_consents(vec![consent], cx.actor.clone())
-            .await?;
+            .await??;
     let consent = stored
         .pop()
         .ok_or_else(|| deny(ErrorCode::StoreUnavailable, "the consent was not recorded"))?;
@@ -171,11 +174,26 @@ pub async fn add(op: ConsentAdd, cx: &mut Cx<'_>) -> Result<ConsentChanged, Deni
 pub async fn withdraw(op: ConsentWithdraw, cx: &mut Cx<'_>) -> Result<ConsentChanged, Denied> {
     let address = parse_address(&op.address)?;
     let why = required_text("why", op.why, "a withdrawal needs a reason (--why TEXT)")?;
-    let key = Target::Address(address).match_key();
-    let consent =
-        cx.h.store
-            .withdraw_consent(&key, &op.purpose, why, cx.actor.clone())
-            .await??;
+    // Along the keys RCPT checks: the address, then without its +tag.
+    let keys = cx.h.policy()?.consent_keys(&address);
+    let mut withdrawn = None;
+    let mut refused = None;
+    for key in keys {
+        match cx
+            .h
+            .store
+            .withdraw_consent(&key, &op.purpose, why.clone(), cx.actor.clone())
+            .await?
+        {
+            Ok(c) => withdrawn = withdrawn.or(Some(c)),
+            Err(r) => refused = refused.or(Some(r)),
+        }
+    }
+    let consent = match (withdrawn, refused) {
+        (Some(c), _) => c,
+        (None, Some(r)) => return Err(r.into()),
+        (None, None) => return Err(deny(ErrorCode::NotFound, "no consent to withdraw")),
+    };
     tracing::info!(actor = %cx.actor, purpose = %consent.purpose, "consent withdrawn");
     Ok(ConsentChanged { consent })
 }
@@ -197,10 +215,24 @@ pub fn show(op: ConsentShow, cx: &mut Cx<'_>) -> Result<ConsentShown, Denied> {
                 )
             })
             .collect();
+    let policy = cx.h.policy()?;
+    let last = cx.h.store.last_interaction(&key)?;
+    let now = Timestamp::now();
+    let in_force = consents
+        .iter()
+        .filter(|c| {
+            policy
+                .groups()
+                .purpose(&c.purpose)
+                .is_some_and(|p| p.allows(c, last, now))
+        })
+        .map(|c| c.purpose.clone())
+        .collect();
     Ok(ConsentShown {
         key,
         consents,
         history,
+        in_force,
     })
 }
 
@@ -234,7 +266,10 @@ pub async fn import(op: ConsentImport, cx: &mut Cx<'_>) -> Result<ConsentImporte
         })?;
         consents.push(consent);
     }
-    let stored = cx.h.store.give_consents(consents, cx.actor.clone()).await?;
+    let stored =
+        cx.h.store
+            .give_consents(consents, cx.actor.clone())
+            .await??;
     tracing::info!(actor = %cx.actor, rows = stored.len(), "consents imported");
     Ok(ConsentImported {
         rows: stored.len() as u64,

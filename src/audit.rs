@@ -187,6 +187,12 @@ pub struct DecisionRecord {
 enum Msg {
     Record(Box<DecisionRecord>),
     Close(oneshot::Sender<()>),
+    /// Rewrites the lines about a contact (its match key) with its hashed key (an erasure).
+    Redact {
+        key: String,
+        hashed: String,
+        done: oneshot::Sender<Result<u64, String>>,
+    },
 }
 
 /// Handle to the decision log writer. Cheap to clone.
@@ -259,6 +265,23 @@ impl DecisionLog {
         let _ = self.tx.send(Msg::Record(Box::new(record))).await;
     }
 
+    /// Rewrites every line about the contact with match key `key` (its recipient in any
+    /// spelling, or the entry that matched) with `hashed`, in place of the address (an
+    /// erasure). Returns the number of lines rewritten.
+    pub async fn redact(&self, key: &str, hashed: &str) -> Result<u64, String> {
+        let (done, wait) = oneshot::channel();
+        let msg = Msg::Redact {
+            key: key.to_string(),
+            hashed: hashed.to_string(),
+            done,
+        };
+        if self.tx.send(msg).await.is_err() {
+            return Err("the decision log is closed".into());
+        }
+        wait.await
+            .unwrap_or_else(|_| Err("the decision log writer stopped".into()))
+    }
+
     /// Writes what is queued, flushes and stops the writer.
     pub async fn close(&self) {
         let (done, wait) = oneshot::channel();
@@ -266,6 +289,20 @@ impl DecisionLog {
             let _ = wait.await;
         }
     }
+}
+
+/// The match keys of a recipient as sent: the address's, and without its `+tag`.
+fn recipient_key(rcpt: &str) -> Option<Vec<String>> {
+    let crate::address::Target::Address(addr) = crate::address::Target::parse(rcpt).ok()? else {
+        return None;
+    };
+    let mut keys = vec![crate::address::Target::Address(addr.clone()).match_key()];
+    if let Some(base) = addr.untagged_local(Some('+')) {
+        let mut key = String::new();
+        addr.push_match_key(base, &mut key);
+        keys.push(key);
+    }
+    Some(keys)
 }
 
 /// Truncates the file after its last complete line; returns its length.
@@ -315,6 +352,53 @@ struct Writer {
 }
 
 impl Writer {
+    /// See [`DecisionLog::redact`]: the file is rewritten beside itself and renamed over.
+    fn redact(&mut self, key: &str, hashed: &str) -> Result<u64, String> {
+        use std::io::BufRead;
+        let fail = |e: std::io::Error| format!("{}: {e}", self.path.display());
+        let tmp = self.path.with_extension("jsonl.redact");
+        let mut out = std::io::BufWriter::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .open(&tmp)
+                .map_err(fail)?,
+        );
+        let reader = std::io::BufReader::new(std::fs::File::open(&self.path).map_err(fail)?);
+        let mut n = 0u64;
+        for line in reader.lines() {
+            let line = line.map_err(fail)?;
+            let mut record: Option<DecisionRecord> = serde_json::from_str(&line).ok();
+            let about = record.as_ref().is_some_and(|r| {
+                r.target.as_deref() == Some(key)
+                    || recipient_key(&r.rcpt).is_some_and(|k| k.iter().any(|k| k == key))
+            });
+            match record.as_mut().filter(|_| about) {
+                Some(r) => {
+                    r.rcpt = hashed.to_string();
+                    r.target = r.target.as_ref().map(|_| hashed.to_string());
+                    serde_json::to_writer(&mut out, r).map_err(|e| e.to_string())?;
+                    n += 1;
+                }
+                None => out.write_all(line.as_bytes()).map_err(fail)?,
+            }
+            out.write_all(b"\n").map_err(fail)?;
+        }
+        let file = out.into_inner().map_err(|e| e.to_string())?;
+        file.sync_all().map_err(fail)?;
+        std::fs::rename(&tmp, &self.path).map_err(fail)?;
+        use std::os::unix::fs::OpenOptionsExt;
+        self.file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .mode(crate::datadir::FILE_MODE)
+            .open(&self.path)
+            .map_err(fail)?;
+        self.good_len = self.file.metadata().map_err(fail)?.len();
+        Ok(n)
+    }
+
     fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         loop {
             // Wait for lines; while some wait to be written again, only look.
@@ -334,6 +418,10 @@ impl Writer {
                         rx.close();
                         let _ = done.send(());
                         return;
+                    }
+                    Msg::Redact { key, hashed, done } => {
+                        self.write();
+                        let _ = done.send(self.redact(&key, &hashed));
                     }
                 }
                 next = rx.try_recv().ok();

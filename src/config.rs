@@ -50,6 +50,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// Phone numbers on the list.
     pub phones: PhonesConfig,
+    /// Erasure: the salt of hashed keys.
+    pub erasure: ErasureConfig,
     /// Ownership locks ("one voice per prospect").
     pub locks: LocksConfig,
     /// The people (or teams, or tools) senders belong to, for ownership locks.
@@ -87,6 +89,7 @@ impl Default for Config {
             purposes: Vec::new(),
             retention: RetentionConfig::default(),
             phones: PhonesConfig::default(),
+            erasure: ErasureConfig::default(),
             locks: LocksConfig::default(),
             owners: Vec::new(),
             feedback: FeedbackConfig::default(),
@@ -387,6 +390,16 @@ pub struct SenderGroup {
     /// The purpose of these senders' mail (`[[purposes]] name`). A purpose that requires
     /// consent makes the relay refuse every recipient without a consent in force for it.
     pub purpose: Option<String>,
+}
+
+/// `[erasure]`: what erased contacts' records keep.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ErasureConfig {
+    /// The per-installation salt of hashed keys (64 hex digits, created mode 0600 when
+    /// missing), kept outside the store. Default: `data_dir/erasure.salt`. Keep it with the
+    /// store's backups: erased contacts are refused through it.
+    pub salt_file: Option<PathBuf>,
 }
 
 /// `[phones]`: phone numbers on the list (for the dialers that share it).
@@ -1183,6 +1196,7 @@ impl Config {
                 "http" => check_keys::<HttpConfig>(&prefix, section, errors, no_nested),
                 "alerts" => check_keys::<AlertsConfig>(&prefix, section, errors, no_nested),
                 "phones" => check_keys::<PhonesConfig>(&prefix, section, errors, no_nested),
+                "erasure" => check_keys::<ErasureConfig>(&prefix, section, errors, no_nested),
                 "retention" => check_keys::<RetentionConfig>(&prefix, section, errors, no_nested),
                 "console" => {
                     check_keys::<ConsoleConfig>(&prefix, section, errors, |key, value, errors| {
@@ -1755,6 +1769,14 @@ impl Config {
             .path
             .clone()
             .unwrap_or_else(|| self.data_dir.join("dnc.redb"))
+    }
+
+    /// The erasure salt file.
+    pub fn salt_path(&self) -> PathBuf {
+        self.erasure
+            .salt_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("erasure.salt"))
     }
 
     /// The token key file.

@@ -19,6 +19,7 @@ pub mod config;
 pub mod datadir;
 pub mod decision;
 pub mod feedback;
+pub mod hashing;
 pub mod http;
 pub mod lists;
 pub mod locks;

@@ -269,11 +269,21 @@ pub trait SuppressionLookup: Send + Sync {
     ) -> Result<Option<crate::model::consent::Consent>, StoreError> {
         Ok(None)
     }
+
+    /// Whether the list holds hashed entries (erased contacts), so that RCPT probes hashed
+    /// keys too.
+    fn has_hashed(&self) -> bool {
+        false
+    }
 }
 
 impl SuppressionLookup for Store {
     fn find_all(&self, keys: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
         Store::find_all(self, keys)
+    }
+
+    fn has_hashed(&self) -> bool {
+        Store::has_hashed(self)
     }
 
     fn consent_in_force(
@@ -299,6 +309,10 @@ pub struct AsOf {
 }
 
 impl SuppressionLookup for AsOf {
+    fn has_hashed(&self) -> bool {
+        self.store.has_hashed()
+    }
+
     fn find_all(&self, keys: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
         let mut out = Vec::new();
         for (i, key) in keys.iter().enumerate() {
@@ -347,6 +361,8 @@ pub struct Policy {
     lookup: Arc<dyn SuppressionLookup>,
     options: MatchOptions,
     groups: Arc<SenderGroups>,
+    /// The salt of hashed keys (erased contacts are listed under them).
+    salt: Option<Arc<crate::hashing::Salt>>,
 }
 
 impl Policy {
@@ -360,7 +376,19 @@ impl Policy {
             lookup,
             options,
             groups,
+            salt: None,
         }
+    }
+
+    /// The same policy, probing hashed keys with `salt` while the list holds any.
+    pub fn with_salt(mut self, salt: Arc<crate::hashing::Salt>) -> Policy {
+        self.salt = Some(salt);
+        self
+    }
+
+    /// The hashed form of a match key, when the policy knows the salt.
+    pub fn hash_key(&self, key: &str) -> Option<String> {
+        self.salt.as_ref().map(|s| s.hash(key))
     }
 
     /// The same policy reading from another lookup (the list at a past moment).
@@ -369,6 +397,7 @@ impl Policy {
             lookup,
             options: self.options.clone(),
             groups: self.groups.clone(),
+            salt: self.salt.clone(),
         }
     }
 
@@ -441,7 +470,13 @@ impl Policy {
             heap = probes.keys();
             &heap
         };
-        let hits = self.lookup.find_all(keys)?;
+        let mut hits = self.lookup.find_all(keys)?;
+        // Erased contacts are listed under hashed keys: probed only while there are any.
+        if let Some(salt) = self.salt.as_ref().filter(|_| self.lookup.has_hashed()) {
+            let hashed: Vec<String> = keys.iter().map(|k| salt.hash(k)).collect();
+            let hashed: Vec<&str> = hashed.iter().map(String::as_str).collect();
+            hits.extend(self.lookup.find_all(&hashed)?);
+        }
         if hits.is_empty() {
             return Ok(Verdict::Deliver);
         }
@@ -453,7 +488,12 @@ impl Policy {
                 continue;
             }
             let rule = match probes.ends[index].1 {
-                Rule::Address if entry.target != rcpt.as_str() => Rule::GmailDots,
+                Rule::Address
+                    if entry.target != rcpt.as_str()
+                        && !crate::hashing::is_hashed(&entry.target) =>
+                {
+                    Rule::GmailDots
+                }
                 rule => rule,
             };
             match group {

@@ -83,6 +83,9 @@ pub enum StartError {
     /// `[alerts]` could not be set up (the webhook's token file) (exit 2).
     #[error("{0}")]
     Alerts(String),
+    /// The erasure salt could not be read or created (exit 2).
+    #[error("erasure.salt_file: {0}")]
+    Salt(String),
 }
 
 impl StartError {
@@ -92,6 +95,7 @@ impl StartError {
             StartError::Tls(_)
             | StartError::FeedbackRules(_)
             | StartError::Alerts(_)
+            | StartError::Salt(_)
             | StartError::TokenKey(_)
             | StartError::Cluster(_) => 2,
             _ => 3,
@@ -172,7 +176,7 @@ impl Server {
         let smtp_addrs = listeners.local_addrs();
         let tls_addrs = listeners.tls_addrs();
         let feedback_addrs = listeners.feedback_addrs();
-        let handler = admin_handler(&config, &store, admin_policy, classifier, &cluster);
+        let handler = admin_handler(&config, &store, admin_policy, classifier, &cluster, &log);
         let admin = AdminServer::bind(
             &config.socket_path(),
             config.admin.socket_group.as_deref(),
@@ -548,6 +552,7 @@ fn admin_handler(
     policy: Policy,
     classifier: SharedClassifier,
     cluster: &Option<Arc<crate::cluster::Cluster>>,
+    log: &DecisionLog,
 ) -> Arc<Handler> {
     Arc::new(Handler {
         store: store.clone(),
@@ -556,6 +561,7 @@ fn admin_handler(
         locks: std::sync::RwLock::new(LockSettings::from_config(config)),
         classifier,
         cluster: cluster.clone(),
+        decisions: Some(log.clone()),
     })
 }
 
@@ -781,13 +787,17 @@ fn build_reloadable(
         tag_separator: config.tag_separator(),
     };
     let groups = Arc::new(SenderGroups::of(config));
-    let admin_policy = Policy::new(Arc::new(store.clone()), options.clone(), groups.clone());
+    let salt = Arc::new(
+        crate::hashing::Salt::load_or_create(&config.salt_path()).map_err(StartError::Salt)?,
+    );
+    let admin_policy = Policy::new(Arc::new(store.clone()), options.clone(), groups.clone())
+        .with_salt(salt.clone());
     let smtp_lookup = hooks
         .lookup
         .clone()
         .unwrap_or_else(|| Arc::new(store.clone()));
     let reloadable = Reloadable {
-        policy: Policy::new(smtp_lookup, options, groups),
+        policy: Policy::new(smtp_lookup, options, groups).with_salt(salt),
         access: Access::from_config(config),
         tls: tls_acceptor(config).map_err(StartError::Tls)?,
         locks: LockSettings::from_config(config),

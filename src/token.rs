@@ -245,7 +245,7 @@ fn decode(token: &str) -> Option<Vec<u8>> {
 }
 
 /// Writes `text` to a new file only its owner may read.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     if let Some(dir) = path.parent() {

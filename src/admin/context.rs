@@ -28,6 +28,8 @@ pub struct Handler {
     /// A fleet relay's membership: whether its replica is current (answers from a replica
     /// that is not say so).
     pub cluster: Option<std::sync::Arc<crate::cluster::Cluster>>,
+    /// The decision log (an erasure rewrites its lines about the contact).
+    pub decisions: Option<crate::audit::DecisionLog>,
 }
 
 impl Handler {

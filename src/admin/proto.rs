@@ -168,6 +168,7 @@ use super::ops::consent::{
     ConsentAdd, ConsentChanged, ConsentImport, ConsentImported, ConsentList, ConsentPage,
     ConsentShow, ConsentShown, ConsentWithdraw,
 };
+use super::ops::erase::{Erase, ErasedReport};
 use super::ops::feedback::{
     FeedbackConfirm, FeedbackDismiss, FeedbackIngest, FeedbackList, FeedbackPage, FeedbackShow,
     FeedbackShown, Ingested,
@@ -220,6 +221,7 @@ operations! {
     ConsentList => ConsentPage(ConsentPage), Sdr, "listing consents";
     ConsentImport => ConsentImported(ConsentImported), Manager, "importing consents";
     AuditDormant => Dormant(DormantReport), Sdr, "auditing dormant contacts";
+    Erase => Erased(ErasedReport), Ops, "erasing a contact";
 }
 
 /// One row of an import, already parsed and validated by the CLI.
@@ -340,6 +342,8 @@ pub enum Body {
     ConsentImported(ConsentImported),
     /// Answer to `audit-dormant`.
     Dormant(DormantReport),
+    /// Answer to `erase`.
+    Erased(ErasedReport),
 }
 
 /// The result of `audit duplicates`.

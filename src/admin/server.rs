@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 pub use super::context::Handler;
 use super::context::{require, Conn, Cx, Denied};
-use super::ops::{alerts, audit, consent, feedback, lift, lists, locks, suppress};
+use super::ops::{alerts, audit, consent, erase, feedback, lift, lists, locks, suppress};
 use super::proto::{
     Body, ErrorCode, Request, RequestLine, Response, ResponseLine, MAX_REQUEST_LINE,
     PROTOCOL_VERSION,
@@ -470,5 +470,6 @@ async fn dispatch(request: Request, cx: &mut Cx<'_>) -> Result<Body, Denied> {
         Request::ConsentList(op) => Body::ConsentPage(consent::list(op, cx)?),
         Request::ConsentImport(op) => Body::ConsentImported(consent::import(op, cx).await?),
         Request::AuditDormant(op) => Body::Dormant(audit::dormant(op, cx)?),
+        Request::Erase(op) => Body::Erased(erase::erase(op, cx).await?),
     })
 }

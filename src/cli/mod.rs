@@ -111,6 +111,18 @@ pub enum Command {
     /// bursts, a replica behind.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// Erase a contact (ops and up): its records keep only the salted hash of its address,
+    /// the reason, the dates and the actors; the decision log's lines too. It stays refused.
+    Erase {
+        /// The contact's address.
+        address: String,
+        /// The request's proof (the ticket, the letter).
+        #[arg(long, value_name = "TEXT")]
+        proof: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Consent per purpose (`[[purposes]]`): add with proof, withdraw, show, import, export.
     #[command(subcommand)]
     Consent(consent::ConsentCommand),
@@ -155,6 +167,11 @@ pub fn run(cli: Cli) -> u8 {
         Command::Cluster(cmd) => cluster::run(&cli, cmd),
         Command::Alerts(cmd) => alerts::run(&cli, cmd),
         Command::Consent(cmd) => consent::run(&cli, cmd),
+        Command::Erase {
+            address,
+            proof,
+            json,
+        } => erase(&cli, address, proof, *json),
         Command::Whoami => whoami(&cli),
         Command::HashPassword => hash_password(),
     }
@@ -183,6 +200,39 @@ fn hash_password() -> u8 {
             tell!("dnc-relay: cannot hash: {e}");
             EXIT_UNREACHABLE
         }
+    }
+}
+
+fn erase(cli: &Cli, address: &str, proof: &str, json: bool) -> u8 {
+    let op = crate::admin::ops::erase::Erase {
+        address: address.to_string(),
+        proof: proof.to_string(),
+    };
+    match cli.call(op) {
+        Ok(r) if json => {
+            print_json(&r);
+            EXIT_OK
+        }
+        Ok(r) => {
+            let e = &r.erased;
+            say!(
+                "erased: the records now carry {} ({} events, {} send records, {} feedback records, {} consents, {} decision log lines rewritten); {} (event #{})",
+                e.hashed,
+                e.events,
+                e.attempts,
+                e.feedback,
+                e.consents,
+                r.log_lines,
+                if e.was_listed {
+                    "the block stays in force"
+                } else {
+                    "it was not listed: it is now (reason legal)"
+                },
+                e.event_id
+            );
+            EXIT_OK
+        }
+        Err(code) => code,
     }
 }
 

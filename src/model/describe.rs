@@ -86,7 +86,9 @@ pub fn event_text(kind: &EventKind) -> String {
         EventKind::LockReleased { target, owner, note } => {
             format!("lock on {target} (owner {owner}) released{}", quoted(note))
         }
-        EventKind::ConsentGiven { .. } | EventKind::ConsentWithdrawn { .. } => consent_text(kind),
+        EventKind::ConsentGiven { .. }
+        | EventKind::ConsentWithdrawn { .. }
+        | EventKind::Erased { .. } => privacy_text(kind),
         EventKind::AccountGrouped { account, domains } => {
             format!("account {account} groups {}", domains.join(", "))
         }
@@ -103,9 +105,15 @@ pub fn event_text(kind: &EventKind) -> String {
     }
 }
 
-/// What a consent event did, in words.
-fn consent_text(kind: &EventKind) -> String {
+/// What a consent or erasure event did, in words.
+fn privacy_text(kind: &EventKind) -> String {
     match kind {
+        EventKind::Erased { target, proof } => {
+            format!(
+                "erased: the contact's records keep only {target}{}",
+                quoted(proof)
+            )
+        }
         EventKind::ConsentGiven {
             target,
             purpose,

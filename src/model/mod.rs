@@ -765,6 +765,13 @@ pub enum EventKind {
         /// Why.
         why: String,
     },
+    /// A contact was erased: its records keep only the hashed key; its block stays.
+    Erased {
+        /// The hashed key.
+        target: String,
+        /// The request's proof (the ticket), with the address taken out.
+        proof: String,
+    },
 }
 
 impl EventKind {
@@ -786,10 +793,63 @@ impl EventKind {
             | EventKind::Notified { target, .. }
             | EventKind::BounceForwarded { target, .. }
             | EventKind::ConsentGiven { target, .. }
-            | EventKind::ConsentWithdrawn { target, .. } => Some(target),
+            | EventKind::ConsentWithdrawn { target, .. }
+            | EventKind::Erased { target, .. } => Some(target),
             EventKind::Scrubbed { .. }
             | EventKind::Imported { .. }
             | EventKind::AccountGrouped { .. } => None,
+        }
+    }
+}
+
+impl EventKind {
+    /// Takes the contact out of an event of its history (an erasure): its target becomes the
+    /// hashed key, and the free text that may name or quote it (evidence, proof, notes, the
+    /// reason given, a mail's subject) is emptied. The kind, reasons, dates and actors stay.
+    pub fn redact(&mut self, hashed: &str) {
+        let h = || hashed.to_string();
+        match self {
+            EventKind::Suppressed {
+                target, evidence, ..
+            }
+            | EventKind::Readded {
+                target, evidence, ..
+            } => {
+                *target = h();
+                evidence.clear();
+            }
+            EventKind::LiftRequested { target, proof, .. }
+            | EventKind::ConsentGiven { target, proof, .. }
+            | EventKind::Erased { target, proof } => {
+                *target = h();
+                proof.clear();
+            }
+            EventKind::LiftDenied { target, why, .. }
+            | EventKind::Feedback { target, why, .. }
+            | EventKind::FeedbackReviewed { target, why, .. }
+            | EventKind::ConsentWithdrawn { target, why, .. } => {
+                *target = h();
+                why.clear();
+            }
+            EventKind::LockReviewed { target, note, .. }
+            | EventKind::LockDecided { target, note, .. }
+            | EventKind::LockTransferred { target, note, .. }
+            | EventKind::LockReleased { target, note, .. } => {
+                *target = h();
+                note.clear();
+            }
+            EventKind::Notified {
+                target, subject, ..
+            } => {
+                *target = h();
+                subject.clear();
+            }
+            EventKind::LiftApproved { target, .. }
+            | EventKind::LockTaken { target, .. }
+            | EventKind::BounceForwarded { target, .. } => *target = h(),
+            EventKind::Scrubbed { .. }
+            | EventKind::Imported { .. }
+            | EventKind::AccountGrouped { .. } => {}
         }
     }
 }

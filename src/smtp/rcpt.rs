@@ -185,7 +185,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     /// `550` for a listed recipient, on the record.
     async fn refuse_listed(&mut self, from: &str, rcpt: &str, at: Timestamp, block: Block) {
         let reply = Reply::for_block(rcpt, &block);
-        let mut line = LogLine::new(from, rcpt, Decision::Reject, &reply);
+        // An erased contact stays erased: the record names it by its hashed key only.
+        let on_record = if crate::hashing::is_hashed(&block.entry.target) {
+            block.entry.target.as_str()
+        } else {
+            rcpt
+        };
+        let mut line = LogLine::new(from, on_record, Decision::Reject, &reply);
         line.reason = Some(Why::Listed(block.entry.reason));
         line.rule = Some(DecisionRule::List(block.rule));
         line.target = Some(&block.entry.target);

@@ -5,6 +5,7 @@
 //! acknowledged change is durable and visible to the very next read. Nothing here knows SMTP.
 
 mod consent;
+mod erase;
 mod fault;
 mod feedback;
 mod fleet;
@@ -26,6 +27,7 @@ use crate::claims::Claim;
 use crate::model::{
     Actor, Attempt, Entry, Event, EventKind, ImportFormat, Lock, Reason, Source, Timestamp, Units,
 };
+pub use erase::Erased;
 pub use feedback::Recorded;
 pub use rules::LockOp;
 use rules::{Output, Work};
@@ -266,6 +268,9 @@ pub(super) struct Shared {
     applied: std::sync::atomic::AtomicU64,
     /// A fleet relay: adds kept during an outage, waiting for the log.
     queued: std::sync::atomic::AtomicU64,
+    /// Whether the list holds hashed entries (erased contacts): RCPT then probes hashed
+    /// keys too. Read on every RCPT, so an atomic.
+    hashed: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -287,10 +292,30 @@ impl Shared {
         std::mem::replace(&mut *guard, db)
     }
 
+    /// Notes whether the list holds hashed entries (their keys sort together).
+    fn find_hashed(&self) {
+        let found = self.db().ok().and_then(|db| {
+            let txn = redb::ReadableDatabase::begin_read(&*db).ok()?;
+            let table = txn.open_table(tables::SUPPRESSIONS).ok()?;
+            let prefix = crate::hashing::PREFIX;
+            let mut range = table.range(prefix..).ok()?;
+            let first = range.next()?.ok()?;
+            Some(first.0.value().starts_with(prefix))
+        });
+        self.hashed
+            .store(found.unwrap_or(false), std::sync::atomic::Ordering::Release);
+    }
+
     fn why(&self) -> String {
         match self.why.lock() {
             Ok(w) => w.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_why(&self, why: &str) {
+        if let Ok(mut w) = self.why.lock() {
+            why.clone_into(&mut w);
         }
     }
 
@@ -387,8 +412,10 @@ impl Store {
             additions: std::sync::atomic::AtomicU64::new(0),
             applied: std::sync::atomic::AtomicU64::new(0),
             queued: std::sync::atomic::AtomicU64::new(0),
+            hashed: std::sync::atomic::AtomicBool::new(false),
         });
         shared.count_queued();
+        shared.find_hashed();
         let records = Arc::new(writer::RecordQueue::default());
         let (jobs, handle) = writer::spawn(shared.clone(), records.clone(), sequencer)?;
         Ok(Store {
@@ -950,6 +977,36 @@ impl Store {
             mails,
         };
         self.write(work).await.map(|_| ())
+    }
+
+    /// Erases the contact with match key `key` (normalised address `address`): its records
+    /// keep only `hashed`; its entry stays in force under it. The file is then compacted.
+    pub async fn erase(
+        &self,
+        key: &str,
+        address: &str,
+        hashed: &str,
+        proof: String,
+        actor: Actor,
+    ) -> Result<Result<Erased, Refusal>, StoreError> {
+        let work = Work::Erase {
+            key: key.to_string(),
+            address: address.to_string(),
+            hashed: hashed.to_string(),
+            proof,
+            actor,
+        };
+        match self.write(work).await? {
+            Output::Erased(e) => Ok(e),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Whether the list holds hashed entries (see [`Store::erase`]).
+    pub fn has_hashed(&self) -> bool {
+        self.shared
+            .hashed
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Records consents (each replacing an earlier one of its contact and purpose); returns

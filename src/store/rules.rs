@@ -38,6 +38,14 @@ pub(super) enum Work {
         actor: Actor,
     },
     Event(EventKind, Actor),
+    /// Erases a contact: its records keep only the hashed key.
+    Erase {
+        key: String,
+        address: String,
+        hashed: String,
+        proof: String,
+        actor: Actor,
+    },
     /// Records consents.
     GiveConsents(Vec<crate::model::consent::Consent>, Actor),
     /// Withdraws the consent in force of a contact (its match key) for a purpose.
@@ -237,6 +245,7 @@ pub(super) enum Output {
     Arrived(u64),
     Consents(Result<Vec<crate::model::consent::Consent>, Refusal>),
     Consent(Result<crate::model::consent::Consent, Refusal>),
+    Erased(Result<super::erase::Erased, Refusal>),
 }
 
 /// The next ids to hand out.
@@ -294,8 +303,8 @@ pub(super) struct Tables<'t> {
     pub(super) events: Table<'t, u64, &'static [u8]>,
     pub(super) by_key: MultimapTable<'t, &'static str, u64>,
     pub(super) lifts: Table<'t, u64, &'static [u8]>,
-    attempts: Table<'t, u128, &'static [u8]>,
-    attempts_by_key: MultimapTable<'t, &'static str, u128>,
+    pub(super) attempts: Table<'t, u128, &'static [u8]>,
+    pub(super) attempts_by_key: MultimapTable<'t, &'static str, u128>,
     pub(super) locks: Table<'t, &'static str, &'static [u8]>,
     pub(super) accounts: Table<'t, &'static str, &'static str>,
     /// What the transaction changed in replicated tables (for the fleet's log).
@@ -355,6 +364,7 @@ pub(super) fn apply(
             actor,
         } => lift_decide(t, ids, now, id, approve, why, actor).map(Output::Lift),
         Work::Event(kind, actor) => event_about(t, ids, now, &actor, kind).map(Output::Event),
+        work @ Work::Erase { .. } => super::erase::apply(t, ids, now, work),
         work @ (Work::GiveConsents(..) | Work::WithdrawConsent { .. }) => {
             super::consent::apply(t, ids, now, work)
         }

@@ -748,6 +748,44 @@ impl Writer {
     }
 
     /// After a commit: counts it, notes what is not yet durable, and answers every job.
+    /// Compacts the file after an erasure, so that the pages that held the erased records
+    /// are overwritten or cut off. Readers wait out the moment (they get an error meanwhile:
+    /// RCPTs answer 451); the database is put back whatever happens.
+    fn compact(&mut self) {
+        let Some(db) = self.shared.replace(None) else {
+            return;
+        };
+        self.shared.set_why("compacting the store after an erasure");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while Arc::strong_count(&db) > 1 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        match Arc::try_unwrap(db) {
+            Ok(mut owned) => {
+                let started = std::time::Instant::now();
+                let mut result = Ok(true);
+                while matches!(result, Ok(true)) {
+                    result = owned.compact();
+                }
+                match result {
+                    Ok(_) => tracing::info!(
+                        took_ms = started.elapsed().as_millis() as u64,
+                        "store compacted after an erasure"
+                    ),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot compact the store after an erasure; old pages may still hold the erased address until they are reused")
+                    }
+                }
+                self.shared.replace(Some(Arc::new(owned)));
+            }
+            Err(db) => {
+                tracing::error!("the store is busy; not compacted after an erasure (old pages may still hold the erased address until they are reused)");
+                self.shared.replace(Some(db));
+            }
+        }
+        self.shared.set_why("");
+    }
+
     pub(super) fn committed(&mut self, batch: Applied, durable: bool) {
         self.stats.commits += 1;
         self.shared
@@ -768,6 +806,17 @@ impl Writer {
                 // Another relay's changes: transactions open here check the list again too.
                 || matches!(o, Output::Replicated(n) if *n > 0)
         });
+        if batch
+            .done
+            .iter()
+            .any(|(_, o)| matches!(o, Output::Erased(Ok(_))))
+        {
+            self.shared
+                .hashed
+                .store(true, std::sync::atomic::Ordering::Release);
+            // Before the answer: no old page of the file may still hold the address.
+            self.compact();
+        }
         if added {
             // Before any answer: once an add is acknowledged, transactions already open see
             // that the list changed (see `Store::additions`).

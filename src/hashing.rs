@@ -1,0 +1,77 @@
+//! Hashed match keys: what an erased contact's records keep instead of its address. The
+//! SHA-256 of a per-installation salt and the normalised match key, so that a list of hashes
+//! copied out of the store cannot be checked against guessed addresses without the salt,
+//! which is kept outside the store (`[erasure] salt_file`).
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+/// The prefix of a hashed key (`sha256:` and 64 hex digits): never an address, a domain or
+/// a phone number.
+pub const PREFIX: &str = "sha256:";
+
+/// The installation's salt.
+pub struct Salt([u8; 32]);
+
+impl std::fmt::Debug for Salt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Salt(..)")
+    }
+}
+
+impl Salt {
+    /// Loads the salt (64 hex digits), creating it (mode 0600) when missing.
+    pub fn load_or_create(path: &Path) -> Result<Salt, String> {
+        if !path.exists() {
+            let mut bytes = [0u8; 32];
+            use std::io::Read;
+            std::fs::File::open("/dev/urandom")
+                .and_then(|mut f| f.read_exact(&mut bytes))
+                .map_err(|e| format!("no randomness for the erasure salt: {e}"))?;
+            crate::token::write_private(path, &format!("{}\n", hex::encode(bytes)))
+                .map_err(|e| format!("{}: cannot create the erasure salt: {e}", path.display()))?;
+            tracing::warn!(salt = %path.display(), "created the erasure salt; keep it with the store's backups (erased contacts are refused through it)");
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read the erasure salt: {e}", path.display()))?;
+        let bytes = hex::decode(text.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| format!("{}: not an erasure salt (64 hex digits)", path.display()))?;
+        Ok(Salt(bytes))
+    }
+
+    /// A salt from bytes (tests).
+    pub fn from_bytes(bytes: [u8; 32]) -> Salt {
+        Salt(bytes)
+    }
+
+    /// The hashed form of a match key: `sha256:` and the hex digest of salt and key.
+    pub fn hash(&self, key: &str) -> String {
+        let digest = Sha256::new()
+            .chain_update(self.0)
+            .chain_update(key.as_bytes())
+            .finalize();
+        format!("{PREFIX}{}", hex::encode(digest))
+    }
+}
+
+/// Whether a stored key is a hashed one.
+pub fn is_hashed(key: &str) -> bool {
+    key.starts_with(PREFIX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_hashes_the_same_way_with_one_salt_and_differently_with_another() {
+        let a = Salt::from_bytes([1; 32]);
+        let b = Salt::from_bytes([2; 32]);
+        assert_eq!(a.hash("ann@example.com"), a.hash("ann@example.com"));
+        assert_ne!(a.hash("ann@example.com"), b.hash("ann@example.com"));
+        assert!(is_hashed(&a.hash("x")) && a.hash("x").len() == PREFIX.len() + 64);
+    }
+}

@@ -189,8 +189,7 @@ enum Msg {
     Close(oneshot::Sender<()>),
     /// Rewrites the lines about a contact (its match key) with its hashed key (an erasure).
     Redact {
-        key: String,
-        hashed: String,
+        keys: std::collections::HashMap<String, String>,
         done: oneshot::Sender<Result<u64, String>>,
     },
 }
@@ -265,16 +264,15 @@ impl DecisionLog {
         let _ = self.tx.send(Msg::Record(Box::new(record))).await;
     }
 
-    /// Rewrites every line about the contact with match key `key` (its recipient in any
-    /// spelling, or the entry that matched) with `hashed`, in place of the address (an
-    /// erasure). Returns the number of lines rewritten.
-    pub async fn redact(&self, key: &str, hashed: &str) -> Result<u64, String> {
+    /// Rewrites every line about the contacts (match key -> hashed key; their recipient in
+    /// any spelling, or the entry that matched) with the hashed key in place of the address
+    /// (an erasure). Returns the number of lines rewritten.
+    pub async fn redact(
+        &self,
+        keys: std::collections::HashMap<String, String>,
+    ) -> Result<u64, String> {
         let (done, wait) = oneshot::channel();
-        let msg = Msg::Redact {
-            key: key.to_string(),
-            hashed: hashed.to_string(),
-            done,
-        };
+        let msg = Msg::Redact { keys, done };
         if self.tx.send(msg).await.is_err() {
             return Err("the decision log is closed".into());
         }
@@ -353,7 +351,7 @@ struct Writer {
 
 impl Writer {
     /// See [`DecisionLog::redact`]: the file is rewritten beside itself and renamed over.
-    fn redact(&mut self, key: &str, hashed: &str) -> Result<u64, String> {
+    fn redact(&mut self, keys: &std::collections::HashMap<String, String>) -> Result<u64, String> {
         use std::io::BufRead;
         let fail = |e: std::io::Error| format!("{}: {e}", self.path.display());
         let tmp = self.path.with_extension("jsonl.redact");
@@ -370,18 +368,21 @@ impl Writer {
         for line in reader.lines() {
             let line = line.map_err(fail)?;
             let mut record: Option<DecisionRecord> = serde_json::from_str(&line).ok();
-            let about = record.as_ref().is_some_and(|r| {
-                r.target.as_deref() == Some(key)
-                    || recipient_key(&r.rcpt).is_some_and(|k| k.iter().any(|k| k == key))
+            let hashed = record.as_ref().and_then(|r| {
+                r.target
+                    .as_deref()
+                    .and_then(|t| keys.get(t))
+                    .or_else(|| recipient_key(&r.rcpt)?.iter().find_map(|k| keys.get(k)))
+                    .cloned()
             });
-            match record.as_mut().filter(|_| about) {
-                Some(r) => {
-                    r.rcpt = hashed.to_string();
-                    r.target = r.target.as_ref().map(|_| hashed.to_string());
+            match (record.as_mut(), hashed) {
+                (Some(r), Some(hashed)) => {
+                    r.rcpt = hashed.clone();
+                    r.target = r.target.as_ref().map(|_| hashed);
                     serde_json::to_writer(&mut out, r).map_err(|e| e.to_string())?;
                     n += 1;
                 }
-                None => out.write_all(line.as_bytes()).map_err(fail)?,
+                _ => out.write_all(line.as_bytes()).map_err(fail)?,
             }
             out.write_all(b"\n").map_err(fail)?;
         }
@@ -419,9 +420,9 @@ impl Writer {
                         let _ = done.send(());
                         return;
                     }
-                    Msg::Redact { key, hashed, done } => {
+                    Msg::Redact { keys, done } => {
                         self.write();
-                        let _ = done.send(self.redact(&key, &hashed));
+                        let _ = done.send(self.redact(&keys));
                     }
                 }
                 next = rx.try_recv().ok();

@@ -126,3 +126,73 @@ fn an_erased_address_leaves_no_trace_in_the_store_or_the_log_and_stays_refused()
     assert!(data.join("erasure.salt").exists());
     relay.sigterm();
 }
+
+#[test]
+fn retention_purge_lists_then_erases_contacts_past_the_bound() {
+    use dnc_relay::model::Timestamp;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let config = dir.path().join("relay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n[[purposes]]\nname = \"newsletter\"\nrequires_consent = true\n\
+             [[sender_groups]]\nname = \"news\"\nsenders = [\"@news.example\"]\npurpose = \"newsletter\"\n",
+            data.display().to_string()
+        ),
+    )
+    .expect("config");
+    let relay = Relay::start_with_config(&config, &data);
+    let run = |args: &[&str]| {
+        let out = relay.cli(args);
+        (
+            out.status.code().unwrap_or(-1),
+            text(&out.stdout),
+            text(&out.stderr),
+        )
+    };
+    let old = Timestamp::now()
+        .minus(std::time::Duration::from_secs(37 * 2_630_016))
+        .to_string();
+    run(&[
+        "consent",
+        "add",
+        "old.timer@example.com",
+        "--purpose",
+        "newsletter",
+        "--proof",
+        "Old Timer's form",
+        "--at",
+        &old,
+    ]);
+    run(&[
+        "consent",
+        "add",
+        "fresh@example.com",
+        "--purpose",
+        "newsletter",
+        "--proof",
+        "form",
+    ]);
+    let (code, out, err) = run(&["retention", "purge"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("old.timer@example.com"), "{out}");
+    assert!(!out.contains("fresh@example.com"), "{out}");
+    assert!(out.contains("a dry run"), "{out}");
+    let (code, out, err) = run(&["retention", "purge", "--apply"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("sha256:") && out.contains("erased"), "{out}");
+    let (code, out, _) = run(&["consent", "show", "old.timer@example.com"]);
+    assert_eq!(code, 1, "{out}");
+    let store = std::fs::read(data.join("dnc.redb")).expect("store");
+    assert!(
+        !holds(&store, "old.timer@example.com"),
+        "the store still holds the address"
+    );
+    assert!(
+        !holds(&store, "Old Timer"),
+        "the store still holds the proof's name"
+    );
+    assert!(holds(&store, "fresh@example.com"));
+    relay.sigterm();
+}

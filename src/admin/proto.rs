@@ -168,7 +168,7 @@ use super::ops::consent::{
     ConsentAdd, ConsentChanged, ConsentImport, ConsentImported, ConsentList, ConsentPage,
     ConsentShow, ConsentShown, ConsentWithdraw,
 };
-use super::ops::erase::{Erase, ErasedReport};
+use super::ops::erase::{Erase, ErasedReport, PurgeReport, RetentionPurge};
 use super::ops::feedback::{
     FeedbackConfirm, FeedbackDismiss, FeedbackIngest, FeedbackList, FeedbackPage, FeedbackShow,
     FeedbackShown, Ingested,
@@ -222,6 +222,7 @@ operations! {
     ConsentImport => ConsentImported(ConsentImported), Manager, "importing consents";
     AuditDormant => Dormant(DormantReport), Sdr, "auditing dormant contacts";
     Erase => Erased(ErasedReport), Ops, "erasing a contact";
+    RetentionPurge => Purged(PurgeReport), Ops, "purging contacts past the retention bound";
 }
 
 /// One row of an import, already parsed and validated by the CLI.
@@ -344,6 +345,8 @@ pub enum Body {
     Dormant(DormantReport),
     /// Answer to `erase`.
     Erased(ErasedReport),
+    /// Answer to `retention-purge`.
+    Purged(PurgeReport),
 }
 
 /// The result of `audit duplicates`.

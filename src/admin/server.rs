@@ -471,5 +471,6 @@ async fn dispatch(request: Request, cx: &mut Cx<'_>) -> Result<Body, Denied> {
         Request::ConsentImport(op) => Body::ConsentImported(consent::import(op, cx).await?),
         Request::AuditDormant(op) => Body::Dormant(audit::dormant(op, cx)?),
         Request::Erase(op) => Body::Erased(erase::erase(op, cx).await?),
+        Request::RetentionPurge(op) => Body::Purged(erase::purge(op, cx).await?),
     })
 }

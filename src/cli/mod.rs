@@ -123,6 +123,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Retention: `purge` erases the personal data of contacts past [retention]
+    /// inactive_after (their blocks stay, hashed); a dry run unless --apply.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Consent per purpose (`[[purposes]]`): add with proof, withdraw, show, import, export.
     #[command(subcommand)]
     Consent(consent::ConsentCommand),
@@ -167,6 +171,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Cluster(cmd) => cluster::run(&cli, cmd),
         Command::Alerts(cmd) => alerts::run(&cli, cmd),
         Command::Consent(cmd) => consent::run(&cli, cmd),
+        Command::Retention(RetentionCommand::Purge { apply, json }) => purge(&cli, *apply, *json),
         Command::Erase {
             address,
             proof,
@@ -201,6 +206,58 @@ fn hash_password() -> u8 {
             EXIT_UNREACHABLE
         }
     }
+}
+
+/// `retention` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// List (or with --apply erase) the contacts whose last activity is past [retention]
+    /// inactive_after: listed ones keep their block under the hashed key.
+    Purge {
+        /// Erase them (without it: a dry run that only lists them).
+        #[arg(long)]
+        apply: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn purge(cli: &Cli, apply: bool, json: bool) -> u8 {
+    let report = match cli.call(crate::admin::ops::erase::RetentionPurge { apply }) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    if json {
+        print_json(&report);
+        return EXIT_OK;
+    }
+    for r in &report.contacts {
+        say!(
+            "{:<40} last activity {}{}",
+            r.contact,
+            r.last_activity,
+            if r.listed {
+                "  (listed: the block stays)"
+            } else {
+                ""
+            }
+        );
+    }
+    say!(
+        "{} contact(s) past {} days without activity{}",
+        report.contacts.len(),
+        report.inactive_after_days,
+        if report.applied {
+            format!(
+                ": erased ({} decision log lines rewritten)",
+                report.log_lines
+            )
+        } else {
+            ": a dry run, nothing changed (--apply to erase them)".to_string()
+        }
+    );
+    EXIT_OK
 }
 
 fn erase(cli: &Cli, address: &str, proof: &str, json: bool) -> u8 {

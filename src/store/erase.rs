@@ -3,6 +3,8 @@
 //! go. The entry stays in force under the hashed key, which RCPT probes too. One transaction;
 //! the writer then compacts the file so that no old page still holds the address.
 
+use std::collections::HashMap;
+
 use redb::{ReadableMultimapTable, ReadableTable};
 
 use super::rules::{event, recipient_keys, Ids, Output, Tables, Work};
@@ -33,7 +35,18 @@ pub struct Erased {
     pub event_id: u64,
 }
 
-/// Applies an erasure.
+/// One contact to erase: its match key, its normalised address, its hashed key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// The match key.
+    pub key: String,
+    /// The normalised address (searched for in free text).
+    pub address: String,
+    /// The hashed key its records will carry.
+    pub hashed: String,
+}
+
+/// Applies an erasure of one or more contacts, in one transaction.
 pub(super) fn apply(
     t: &mut Tables<'_>,
     ids: &mut Ids,
@@ -41,37 +54,73 @@ pub(super) fn apply(
     work: Work,
 ) -> Result<Output, StoreError> {
     let Work::Erase {
-        key,
-        address,
-        hashed,
+        contacts,
         proof,
         actor,
+        block,
     } = work
     else {
         return Err(StoreError::Io("not an erasure".into()));
     };
-    if crate::hashing::is_hashed(&key) {
+    if contacts.iter().any(|c| crate::hashing::is_hashed(&c.key)) {
         return Ok(Output::Erased(Err(Refusal::Conflict(
             "that key is already a hashed one".into(),
         ))));
     }
-    let mut done = Erased {
-        hashed: hashed.clone(),
-        ..Erased::default()
-    };
-    done.was_listed = entry(t, now, &key, &hashed, &actor)?;
-    done.events = history(t, &key, &hashed)?;
-    done.attempts = attempts(t, &key, &hashed)?;
-    done.feedback = feedback(t, &key, &address, &hashed)?;
-    done.consents = consents(t, &key, &hashed)?;
-    others(t, &key, &hashed)?;
-    let proof = proof.replace(&address, &hashed).replace(&key, &hashed);
-    let kind = EventKind::Erased {
-        target: hashed.clone(),
-        proof,
-    };
-    done.event_id = event(t, ids, now, &actor, kind, Some(&hashed))?;
-    Ok(Output::Erased(Ok(done)))
+    let by_key: HashMap<&str, &Contact> = contacts.iter().map(|c| (c.key.as_str(), c)).collect();
+    let mut done: HashMap<&str, Erased> = contacts
+        .iter()
+        .map(|c| {
+            let e = Erased {
+                hashed: c.hashed.clone(),
+                ..Erased::default()
+            };
+            (c.key.as_str(), e)
+        })
+        .collect();
+    for c in &contacts {
+        let d = done
+            .get_mut(c.key.as_str())
+            .ok_or_else(|| StoreError::Io("erase".into()))?;
+        d.was_listed = entry(t, now, &c.key, &c.hashed, &actor, block)?;
+        d.events = history(t, &c.key, &c.hashed)?;
+        d.consents = consents(t, &c.key, &c.hashed)?;
+    }
+    for (key, n) in attempts(t, &by_key)? {
+        if let Some(d) = done.get_mut(key.as_str()) {
+            d.attempts = n;
+        }
+    }
+    for (key, n) in feedback(t, &by_key)? {
+        if let Some(d) = done.get_mut(key.as_str()) {
+            d.feedback = n;
+        }
+    }
+    others(t, &by_key)?;
+    let mut out = Vec::with_capacity(contacts.len());
+    for c in &contacts {
+        let proof = proof
+            .replace(&c.address, &c.hashed)
+            .replace(&c.key, &c.hashed);
+        let kind = EventKind::Erased {
+            target: c.hashed.clone(),
+            proof,
+        };
+        let mut d = done.remove(c.key.as_str()).unwrap_or_default();
+        d.event_id = event(t, ids, now, &actor, kind, Some(&c.hashed))?;
+        out.push(d);
+    }
+    Ok(Output::Erased(Ok(out)))
+}
+
+/// The contact a recipient or target (in any spelling) is, among those erased.
+fn which<'a>(by_key: &HashMap<&str, &'a Contact>, text: &str) -> Option<&'a Contact> {
+    if let Some(c) = by_key.get(text) {
+        return Some(c);
+    }
+    recipient_keys(text)
+        .iter()
+        .find_map(|k| by_key.get(k.as_str()).copied())
 }
 
 /// The entry moves to the hashed key, its evidence emptied; a contact that was not listed
@@ -82,12 +131,16 @@ fn entry(
     key: &str,
     hashed: &str,
     actor: &Actor,
+    block: bool,
 ) -> Result<bool, StoreError> {
     let found: Option<Entry> = match t.suppressions.remove(key)? {
         Some(v) => Some(decode(v.value())?),
         None => None,
     };
     let was_listed = found.is_some();
+    if !was_listed && !block {
+        return Ok(false);
+    }
     let mut entry = found.unwrap_or_else(|| Entry {
         target: String::new(),
         reason: Reason::Legal,
@@ -126,70 +179,81 @@ fn history(t: &mut Tables<'_>, key: &str, hashed: &str) -> Result<u64, StoreErro
     Ok(ids.len() as u64)
 }
 
-/// Send records to the contact (any `+tag` of it): the recipient becomes the hashed key.
-fn attempts(t: &mut Tables<'_>, key: &str, hashed: &str) -> Result<u64, StoreError> {
-    let mut found: Vec<(u128, Attempt)> = Vec::new();
+/// Send records to the contacts (any `+tag` of them): the recipient becomes the hashed
+/// key, indexed under it only. One pass over the records.
+fn attempts(
+    t: &mut Tables<'_>,
+    by_key: &HashMap<&str, &Contact>,
+) -> Result<HashMap<String, u64>, StoreError> {
+    let mut found: Vec<(u128, Attempt, &Contact)> = Vec::new();
     for row in t.attempts.iter()? {
         let (id, value) = row?;
         let a: Attempt = decode(value.value())?;
-        if recipient_keys(&a.rcpt).iter().any(|k| k == key) {
-            found.push((id.value(), a));
+        if let Some(c) = which(by_key, &a.rcpt) {
+            found.push((id.value(), a, c));
         }
     }
-    for (id, mut a) in found.iter().cloned() {
+    let mut counts = HashMap::new();
+    for (id, mut a, c) in found {
         // Its index rows under the spelling it was sent to (`+tag` and all) go too.
         for k in recipient_keys(&a.rcpt) {
             t.attempts_by_key.remove(k.as_str(), id)?;
         }
-        t.attempts_by_key.insert(hashed, id)?;
-        a.rcpt = hashed.to_string();
+        t.attempts_by_key.insert(c.hashed.as_str(), id)?;
+        a.rcpt = c.hashed.clone();
         if let AttemptOutcome::Refused { target, .. } = &mut a.outcome {
-            if target == key {
-                *target = hashed.to_string();
+            if *target == c.key {
+                *target = c.hashed.clone();
             }
         }
         t.attempts.insert(id, encode(&a)?.as_slice())?;
+        *counts.entry(c.key.clone()).or_insert(0) += 1;
     }
-    let indexed: Vec<u128> = t
-        .attempts_by_key
-        .get(key)?
-        .map(|id| id.map(|v| v.value()))
-        .collect::<Result<_, _>>()?;
-    for id in indexed {
-        t.attempts_by_key.insert(hashed, id)?;
+    for c in by_key.values() {
+        let indexed: Vec<u128> = t
+            .attempts_by_key
+            .get(c.key.as_str())?
+            .map(|id| id.map(|v| v.value()))
+            .collect::<Result<_, _>>()?;
+        for id in indexed {
+            t.attempts_by_key.insert(c.hashed.as_str(), id)?;
+        }
+        t.attempts_by_key.remove_all(c.key.as_str())?;
     }
-    t.attempts_by_key.remove_all(key)?;
-    Ok(found.len() as u64)
+    Ok(counts)
 }
 
-/// Feedback records naming the contact: its actions carry the hashed key, and the message's
-/// text (the evidence) goes.
-fn feedback(t: &mut Tables<'_>, key: &str, address: &str, hashed: &str) -> Result<u64, StoreError> {
+/// Feedback records naming the contacts: their actions carry the hashed key, and the
+/// message's text (the evidence) goes. One pass over the records.
+fn feedback(
+    t: &mut Tables<'_>,
+    by_key: &HashMap<&str, &Contact>,
+) -> Result<HashMap<String, u64>, StoreError> {
     let mut table = t.txn.open_table(tables::FEEDBACK)?;
     let mut found: Vec<(u64, Record)> = Vec::new();
     for row in table.iter()? {
         let (id, value) = row?;
         let r: Record = decode(value.value())?;
-        let names = r
-            .actions
-            .iter()
-            .any(|a| a.target == key || recipient_keys(&a.target).iter().any(|k| k == key))
-            || r.evidence.to_ascii_lowercase().contains(address);
+        let text = r.evidence.to_ascii_lowercase();
+        let names = r.actions.iter().any(|a| which(by_key, &a.target).is_some())
+            || by_key.values().any(|c| text.contains(c.address.as_str()));
         if names {
             found.push((id.value(), r));
         }
     }
-    for (id, mut r) in found.iter().cloned() {
+    let mut counts = HashMap::new();
+    for (id, mut r) in found {
         for a in &mut r.actions {
-            if a.target == key || recipient_keys(&a.target).iter().any(|k| k == key) {
-                a.target = hashed.to_string();
+            if let Some(c) = which(by_key, &a.target) {
+                a.target = c.hashed.clone();
                 a.why.clear();
+                *counts.entry(c.key.clone()).or_insert(0) += 1;
             }
         }
         r.evidence.clear();
         table.insert(id, encode(&r)?.as_slice())?;
     }
-    Ok(found.len() as u64)
+    Ok(counts)
 }
 
 /// Consents move to the hashed key, their proof emptied.
@@ -218,38 +282,42 @@ fn consents(t: &mut Tables<'_>, key: &str, hashed: &str) -> Result<u64, StoreErr
 }
 
 /// The rest: the last interaction, lift requests, the contact's lock, return paths.
-fn others(t: &mut Tables<'_>, key: &str, hashed: &str) -> Result<(), StoreError> {
+fn others(t: &mut Tables<'_>, by_key: &HashMap<&str, &Contact>) -> Result<(), StoreError> {
     {
         let mut table = t.txn.open_table(tables::INTERACTIONS)?;
-        let last = table.remove(key)?.map(|v| v.value());
-        if let Some(last) = last {
-            table.insert(hashed, last)?;
+        for c in by_key.values() {
+            let last = table.remove(c.key.as_str())?.map(|v| v.value());
+            if let Some(last) = last {
+                table.insert(c.hashed.as_str(), last)?;
+            }
         }
     }
-    let mut lifts: Vec<(u64, super::Lift)> = Vec::new();
+    let mut lifts: Vec<(u64, super::Lift, &Contact)> = Vec::new();
     for row in t.lifts.iter()? {
         let (id, value) = row?;
         let lift: super::Lift = decode(value.value())?;
-        if lift.key == key {
-            lifts.push((id.value(), lift));
+        if let Some(c) = by_key.get(lift.key.as_str()) {
+            lifts.push((id.value(), lift, c));
         }
     }
-    for (id, mut lift) in lifts {
-        lift.key = hashed.to_string();
-        lift.target = hashed.to_string();
+    for (id, mut lift, c) in lifts {
+        lift.key = c.hashed.clone();
+        lift.target = c.hashed.clone();
         lift.proof.clear();
         if let Some(d) = &mut lift.decision {
             d.why = d.why.as_ref().map(|_| String::new());
         }
         t.lifts.insert(id, encode(&lift)?.as_slice())?;
     }
-    t.locks.remove(super::contact_lock_key(key).as_str())?;
+    for c in by_key.values() {
+        t.locks.remove(super::contact_lock_key(&c.key).as_str())?;
+    }
     let mut table = t.txn.open_table(tables::RETURN_PATHS)?;
     let mut gone = Vec::new();
     for row in table.iter()? {
         let (id, value) = row?;
         let rp: ReturnPath = decode(value.value())?;
-        if recipient_keys(&rp.recipient).iter().any(|k| k == key) {
+        if which(by_key, &rp.recipient).is_some() {
             gone.push(id.value());
         }
     }

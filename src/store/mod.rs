@@ -27,7 +27,7 @@ use crate::claims::Claim;
 use crate::model::{
     Actor, Attempt, Entry, Event, EventKind, ImportFormat, Lock, Reason, Source, Timestamp, Units,
 };
-pub use erase::Erased;
+pub use erase::{Contact as ErasedContact, Erased};
 pub use feedback::Recorded;
 pub use rules::LockOp;
 use rules::{Output, Work};
@@ -983,18 +983,16 @@ impl Store {
     /// keep only `hashed`; its entry stays in force under it. The file is then compacted.
     pub async fn erase(
         &self,
-        key: &str,
-        address: &str,
-        hashed: &str,
+        contacts: Vec<ErasedContact>,
         proof: String,
         actor: Actor,
-    ) -> Result<Result<Erased, Refusal>, StoreError> {
+        block: bool,
+    ) -> Result<Result<Vec<Erased>, Refusal>, StoreError> {
         let work = Work::Erase {
-            key: key.to_string(),
-            address: address.to_string(),
-            hashed: hashed.to_string(),
+            contacts,
             proof,
             actor,
+            block,
         };
         match self.write(work).await? {
             Output::Erased(e) => Ok(e),

@@ -40,11 +40,11 @@ pub(super) enum Work {
     Event(EventKind, Actor),
     /// Erases a contact: its records keep only the hashed key.
     Erase {
-        key: String,
-        address: String,
-        hashed: String,
+        contacts: Vec<super::erase::Contact>,
         proof: String,
         actor: Actor,
+        /// List a contact that is not listed yet (an erasure request), or not (a purge).
+        block: bool,
     },
     /// Records consents.
     GiveConsents(Vec<crate::model::consent::Consent>, Actor),
@@ -245,7 +245,7 @@ pub(super) enum Output {
     Arrived(u64),
     Consents(Result<Vec<crate::model::consent::Consent>, Refusal>),
     Consent(Result<crate::model::consent::Consent, Refusal>),
-    Erased(Result<super::erase::Erased, Refusal>),
+    Erased(Result<Vec<super::erase::Erased>, Refusal>),
 }
 
 /// The next ids to hand out.

@@ -352,15 +352,29 @@ struct Writer {
 impl Writer {
     /// See [`DecisionLog::redact`]: the file is rewritten beside itself and renamed over.
     fn redact(&mut self, keys: &std::collections::HashMap<String, String>) -> Result<u64, String> {
-        use std::io::BufRead;
-        let fail = |e: std::io::Error| format!("{}: {e}", self.path.display());
         let tmp = self.path.with_extension("jsonl.redact");
+        let written = self.rewrite(&tmp, keys);
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
+    }
+
+    fn rewrite(
+        &mut self,
+        tmp: &Path,
+        keys: &std::collections::HashMap<String, String>,
+    ) -> Result<u64, String> {
+        use std::io::BufRead;
+        use std::os::unix::fs::OpenOptionsExt;
+        let fail = |e: std::io::Error| format!("{}: {e}", self.path.display());
         let mut out = std::io::BufWriter::new(
             std::fs::OpenOptions::new()
                 .create(true)
                 .write(true)
                 .truncate(true)
-                .open(&tmp)
+                .mode(crate::datadir::FILE_MODE)
+                .open(tmp)
                 .map_err(fail)?,
         );
         let reader = std::io::BufReader::new(std::fs::File::open(&self.path).map_err(fail)?);
@@ -378,7 +392,14 @@ impl Writer {
             match (record.as_mut(), hashed) {
                 (Some(r), Some(hashed)) => {
                     r.rcpt = hashed.clone();
-                    r.target = r.target.as_ref().map(|_| hashed);
+                    // The entry that matched is its own only when it was the contact's (not
+                    // its domain's); the free text that may quote it goes.
+                    if r.target.as_deref().is_some_and(|t| keys.contains_key(t)) {
+                        r.target = Some(hashed);
+                    }
+                    r.upstream = None;
+                    r.exemption = None;
+                    r.lock = None;
                     serde_json::to_writer(&mut out, r).map_err(|e| e.to_string())?;
                     n += 1;
                 }
@@ -388,8 +409,7 @@ impl Writer {
         }
         let file = out.into_inner().map_err(|e| e.to_string())?;
         file.sync_all().map_err(fail)?;
-        std::fs::rename(&tmp, &self.path).map_err(fail)?;
-        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::rename(tmp, &self.path).map_err(fail)?;
         self.file = OpenOptions::new()
             .read(true)
             .append(true)

@@ -42,6 +42,29 @@ impl Salt {
         Ok(Salt(bytes))
     }
 
+    /// Loads the salt without creating it.
+    pub fn load(path: &Path) -> Result<Salt, String> {
+        if !path.exists() {
+            return Err(format!(
+                "{}: missing, and the list holds erased contacts hashed with it: restore it (from the backup of this data directory); without it they would be mailed again",
+                path.display()
+            ));
+        }
+        Salt::load_or_create(path)
+    }
+
+    /// A fingerprint of the salt (kept in the store: a store is never read with another
+    /// salt than the one its erased contacts were hashed with).
+    pub fn fingerprint(&self) -> u64 {
+        let digest = Sha256::new()
+            .chain_update(b"dnc-relay salt fingerprint")
+            .chain_update(self.0)
+            .finalize();
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&digest[..8]);
+        u64::from_le_bytes(bytes) >> 1
+    }
+
     /// A salt from bytes (tests).
     pub fn from_bytes(bytes: [u8; 32]) -> Salt {
         Salt(bytes)

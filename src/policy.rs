@@ -118,6 +118,8 @@ pub struct Marking {
 pub struct SenderGroups {
     groups: Vec<SenderGroup>,
     purposes: Vec<Purpose>,
+    /// `[retention] inactive_after`.
+    inactive_after: Option<std::time::Duration>,
 }
 
 impl SenderGroups {
@@ -149,7 +151,14 @@ impl SenderGroups {
                 })
                 .collect(),
             purposes: Vec::new(),
+            inactive_after: None,
         }
+    }
+
+    /// `[retention] inactive_after` (the default when the groups were made without a config).
+    pub fn inactive_after(&self) -> std::time::Duration {
+        self.inactive_after
+            .unwrap_or_else(|| crate::config::RetentionConfig::default().inactive_after)
     }
 
     /// The groups of `config` with its purposes (what the RCPT decision needs).
@@ -165,6 +174,7 @@ impl SenderGroups {
                 inactive_after: config.retention.inactive_after,
             })
             .collect();
+        groups.inactive_after = Some(config.retention.inactive_after);
         groups
     }
 
@@ -384,6 +394,11 @@ impl Policy {
     pub fn with_salt(mut self, salt: Arc<crate::hashing::Salt>) -> Policy {
         self.salt = Some(salt);
         self
+    }
+
+    /// The fingerprint of the salt, when the policy knows it.
+    pub fn salt_fingerprint(&self) -> Option<u64> {
+        self.salt.as_ref().map(|s| s.fingerprint())
     }
 
     /// The hashed form of a match key, when the policy knows the salt.

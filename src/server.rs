@@ -776,6 +776,27 @@ async fn prune(store: Store, retention: Duration) {
     }
 }
 
+/// The erasure salt: created when the store has no erased contacts yet; otherwise it must be
+/// the very salt they were hashed with (a lost or replaced salt would let them through).
+fn load_salt(config: &Config, store: &Store) -> Result<crate::hashing::Salt, StartError> {
+    let path = config.salt_path();
+    let known = store
+        .salt_fingerprint()
+        .map_err(|e| StartError::Salt(e.to_string()))?;
+    let salt = match known {
+        None => crate::hashing::Salt::load_or_create(&path),
+        Some(_) => crate::hashing::Salt::load(&path),
+    }
+    .map_err(StartError::Salt)?;
+    if known.is_some_and(|k| k != salt.fingerprint()) {
+        return Err(StartError::Salt(format!(
+            "{} is not the salt this store's erased contacts were hashed with: restore the right one",
+            path.display()
+        )));
+    }
+    Ok(salt)
+}
+
 /// The settings a reload replaces: the sessions' policy, access and TLS, and the admin
 /// server's policy (which always reads the real store).
 fn build_reloadable(
@@ -787,9 +808,7 @@ fn build_reloadable(
         tag_separator: config.tag_separator(),
     };
     let groups = Arc::new(SenderGroups::of(config));
-    let salt = Arc::new(
-        crate::hashing::Salt::load_or_create(&config.salt_path()).map_err(StartError::Salt)?,
-    );
+    let salt = Arc::new(load_salt(config, store)?);
     let admin_policy = Policy::new(Arc::new(store.clone()), options.clone(), groups.clone())
         .with_salt(salt.clone());
     let smtp_lookup = hooks

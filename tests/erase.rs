@@ -124,7 +124,48 @@ fn an_erased_address_leaves_no_trace_in_the_store_or_the_log_and_stays_refused()
     assert!(holds(&log, "other7@example.net"), "other lines are kept");
     // The salt is outside the store.
     assert!(data.join("erasure.salt").exists());
+    // Erased again (a retry): the entry stands as it was (its reason is kept).
+    let (code, out, err) = run(&[
+        "erase",
+        "jane.roe@example.com",
+        "--proof",
+        "ticket 8812, retry",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("the block stays in force"), "{out}");
+    let (_, out, _) = run(&["check", "jane.roe@example.com"]);
+    assert!(out.contains("unsubscribe"), "{out}");
+    // A proof that names someone is refused: it is kept after the erasure.
+    let (code, _, _) = run(&["erase", "x@example.com", "--proof", "from x@example.com"]);
+    assert_eq!(code, 2);
     relay.sigterm();
+
+    // Another salt would let the erased contacts through: the relay refuses to start.
+    let salt = data.join("erasure.salt");
+    std::fs::write(&salt, format!("{}\n", "ab".repeat(32))).expect("salt");
+    let out = std::process::Command::new(common::binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("serve");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not the salt"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_file(&salt).expect("rm");
+    let out = std::process::Command::new(common::binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("serve");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a missing salt is not made anew: {}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -287,6 +287,9 @@ fn erase(cli: &Cli, address: &str, proof: &str, json: bool) -> u8 {
                 },
                 e.event_id
             );
+            if !e.compacted {
+                tell!("dnc-relay: warning: the store file could not be compacted; old pages may still hold the address until reused (run erase again to retry)");
+            }
             EXIT_OK
         }
         Err(code) => code,

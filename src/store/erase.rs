@@ -33,6 +33,9 @@ pub struct Erased {
     pub consents: u64,
     /// The event that recorded the erasure.
     pub event_id: u64,
+    /// Whether the file was compacted after it (no old page holds the address).
+    #[serde(default)]
+    pub compacted: bool,
 }
 
 /// One contact to erase: its match key, its normalised address, its hashed key.
@@ -56,12 +59,23 @@ pub(super) fn apply(
     let Work::Erase {
         contacts,
         proof,
+        salt,
         actor,
         block,
     } = work
     else {
         return Err(StoreError::Io("not an erasure".into()));
     };
+    {
+        let mut meta = t.txn.open_table(tables::META)?;
+        let known = meta.get(tables::SALT_KEY)?.map(|v| v.value());
+        if known.is_some_and(|k| k != salt) {
+            return Ok(Output::Erased(Err(Refusal::Conflict(
+                "the erasure salt is not the one earlier erasures used; nothing was changed".into(),
+            ))));
+        }
+        meta.insert(tables::SALT_KEY, salt)?;
+    }
     if contacts.iter().any(|c| crate::hashing::is_hashed(&c.key)) {
         return Ok(Output::Erased(Err(Refusal::Conflict(
             "that key is already a hashed one".into(),
@@ -96,7 +110,7 @@ pub(super) fn apply(
             d.feedback = n;
         }
     }
-    others(t, &by_key)?;
+    others(t, &by_key, now, &actor)?;
     let mut out = Vec::with_capacity(contacts.len());
     for c in &contacts {
         let proof = proof
@@ -133,10 +147,17 @@ fn entry(
     actor: &Actor,
     block: bool,
 ) -> Result<bool, StoreError> {
-    let found: Option<Entry> = match t.suppressions.remove(key)? {
+    let mut found: Option<Entry> = match t.suppressions.remove(key)? {
         Some(v) => Some(decode(v.value())?),
         None => None,
     };
+    if found.is_none() {
+        // Erased before (an erasure run again): its entry stands as it was.
+        found = match t.suppressions.get(hashed)? {
+            Some(v) => Some(decode(v.value())?),
+            None => None,
+        };
+    }
     let was_listed = found.is_some();
     if !was_listed && !block {
         return Ok(false);
@@ -201,10 +222,15 @@ fn attempts(
         }
         t.attempts_by_key.insert(c.hashed.as_str(), id)?;
         a.rcpt = c.hashed.clone();
-        if let AttemptOutcome::Refused { target, .. } = &mut a.outcome {
-            if *target == c.key {
-                *target = c.hashed.clone();
+        // Every field that may name it: the entry or lock it met, the replies quoting it.
+        match &mut a.outcome {
+            AttemptOutcome::Refused { target, .. } | AttemptOutcome::Locked { target, .. } => {
+                if which(by_key, target).is_some() {
+                    *target = c.hashed.clone();
+                }
             }
+            AttemptOutcome::Rejected { reply } => reply.clear(),
+            AttemptOutcome::Relayed { upstream, .. } => upstream.clear(),
         }
         t.attempts.insert(id, encode(&a)?.as_slice())?;
         *counts.entry(c.key.clone()).or_insert(0) += 1;
@@ -282,7 +308,12 @@ fn consents(t: &mut Tables<'_>, key: &str, hashed: &str) -> Result<u64, StoreErr
 }
 
 /// The rest: the last interaction, lift requests, the contact's lock, return paths.
-fn others(t: &mut Tables<'_>, by_key: &HashMap<&str, &Contact>) -> Result<(), StoreError> {
+fn others(
+    t: &mut Tables<'_>,
+    by_key: &HashMap<&str, &Contact>,
+    now: Timestamp,
+    actor: &Actor,
+) -> Result<(), StoreError> {
     {
         let mut table = t.txn.open_table(tables::INTERACTIONS)?;
         for c in by_key.values() {
@@ -304,8 +335,17 @@ fn others(t: &mut Tables<'_>, by_key: &HashMap<&str, &Contact>) -> Result<(), St
         lift.key = c.hashed.clone();
         lift.target = c.hashed.clone();
         lift.proof.clear();
-        if let Some(d) = &mut lift.decision {
-            d.why = d.why.as_ref().map(|_| String::new());
+        match &mut lift.decision {
+            Some(d) => d.why = d.why.as_ref().map(|_| String::new()),
+            // A pending lift would unblock the erased contact on no evidence left: denied.
+            None => {
+                lift.decision = Some(super::LiftDecision {
+                    approved: false,
+                    by: actor.clone(),
+                    at: now,
+                    why: Some("the contact was erased".into()),
+                })
+            }
         }
         t.lifts.insert(id, encode(&lift)?.as_slice())?;
     }

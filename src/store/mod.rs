@@ -302,8 +302,9 @@ impl Shared {
             let first = range.next()?.ok()?;
             Some(first.0.value().starts_with(prefix))
         });
+        // Unknown (a read failed): probe hashed keys too, rather than risk missing one.
         self.hashed
-            .store(found.unwrap_or(false), std::sync::atomic::Ordering::Release);
+            .store(found.unwrap_or(true), std::sync::atomic::Ordering::Release);
     }
 
     fn why(&self) -> String {
@@ -985,12 +986,14 @@ impl Store {
         &self,
         contacts: Vec<ErasedContact>,
         proof: String,
+        salt: u64,
         actor: Actor,
         block: bool,
     ) -> Result<Result<Vec<Erased>, Refusal>, StoreError> {
         let work = Work::Erase {
             contacts,
             proof,
+            salt,
             actor,
             block,
         };
@@ -998,6 +1001,15 @@ impl Store {
             Output::Erased(e) => Ok(e),
             _ => Err(unexpected()),
         }
+    }
+
+    /// The fingerprint of the salt erased contacts were hashed with, if any were.
+    pub fn salt_fingerprint(&self) -> Result<Option<u64>, StoreError> {
+        self.read(|txn| {
+            let meta = txn.open_table(tables::META)?;
+            let value = meta.get(tables::SALT_KEY)?;
+            Ok(value.map(|v| v.value()))
+        })
     }
 
     /// Whether the list holds hashed entries (see [`Store::erase`]).

@@ -42,6 +42,8 @@ pub(super) enum Work {
     Erase {
         contacts: Vec<super::erase::Contact>,
         proof: String,
+        /// The salt's fingerprint (kept with the hashed entries).
+        salt: u64,
         actor: Actor,
         /// List a contact that is not listed yet (an erasure request), or not (a purge).
         block: bool,

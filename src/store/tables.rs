@@ -83,6 +83,9 @@ pub const SHIP: TableDefinition<u128, &[u8]> = TableDefinition::new("ship");
 /// relay refuses a single relay's store with history).
 pub const FLEET_KEY: &str = "fleet";
 
+/// The `META` key holding the fingerprint of the salt erased contacts are hashed with.
+pub const SALT_KEY: &str = "salt_fingerprint";
+
 /// The `META` key holding the last log entry this replica applied.
 pub const FLEET_APPLIED_KEY: &str = "fleet_applied";
 

@@ -751,42 +751,64 @@ impl Writer {
     /// Compacts the file after an erasure, so that the pages that held the erased records
     /// are overwritten or cut off. Readers wait out the moment (they get an error meanwhile:
     /// RCPTs answer 451); the database is put back whatever happens.
-    fn compact(&mut self) {
+    fn compact(&mut self) -> bool {
         let Some(db) = self.shared.replace(None) else {
-            return;
+            return false;
         };
         self.shared.set_why("compacting the store after an erasure");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while Arc::strong_count(&db) > 1 && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        match Arc::try_unwrap(db) {
+        let done = match Arc::try_unwrap(db) {
             Ok(mut owned) => {
                 let started = std::time::Instant::now();
-                let mut result = Ok(true);
-                while matches!(result, Ok(true)) {
-                    result = owned.compact();
-                }
-                match result {
-                    Ok(_) => tracing::info!(
-                        took_ms = started.elapsed().as_millis() as u64,
-                        "store compacted after an erasure"
-                    ),
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot compact the store after an erasure; old pages may still hold the erased address until they are reused")
+                // A reader's transaction may still be ending: tried again for a while.
+                let mut outcome = Err(String::new());
+                while std::time::Instant::now() < deadline + std::time::Duration::from_secs(2) {
+                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        let mut more = owned.compact();
+                        while matches!(more, Ok(true)) {
+                            more = owned.compact();
+                        }
+                        more
+                    }));
+                    outcome = match ran {
+                        Ok(Ok(_)) => Ok(()),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err("compaction panicked".into()),
+                    };
+                    if outcome.is_ok() {
+                        break;
                     }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
                 }
                 self.shared.replace(Some(Arc::new(owned)));
+                match outcome {
+                    Ok(()) => {
+                        tracing::info!(
+                            took_ms = started.elapsed().as_millis() as u64,
+                            "store compacted after an erasure"
+                        );
+                        true
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot compact the store after an erasure; old pages may still hold the erased address until they are reused (erase again to retry)");
+                        false
+                    }
+                }
             }
             Err(db) => {
-                tracing::error!("the store is busy; not compacted after an erasure (old pages may still hold the erased address until they are reused)");
+                tracing::error!("the store is busy; not compacted after an erasure (old pages may still hold the erased address until they are reused; erase again to retry)");
                 self.shared.replace(Some(db));
+                false
             }
-        }
+        };
         self.shared.set_why("");
+        done
     }
 
-    pub(super) fn committed(&mut self, batch: Applied, durable: bool) {
+    pub(super) fn committed(&mut self, mut batch: Applied, durable: bool) {
         self.stats.commits += 1;
         self.shared
             .applied
@@ -802,6 +824,7 @@ impl Writer {
                     | Output::Imported(_)
                     | Output::FeedbackReviewed(Ok(_))
                     | Output::Consent(Ok(_))
+                    | Output::Erased(Ok(_))
             ) || matches!(o, Output::Feedback(super::feedback::Recorded::New(_, added)) if !added.is_empty())
                 // Another relay's changes: transactions open here check the list again too.
                 || matches!(o, Output::Replicated(n) if *n > 0)
@@ -815,7 +838,12 @@ impl Writer {
                 .hashed
                 .store(true, std::sync::atomic::Ordering::Release);
             // Before the answer: no old page of the file may still hold the address.
-            self.compact();
+            let compacted = self.compact();
+            for (_, output) in batch.done.iter_mut() {
+                if let Output::Erased(Ok(erased)) = output {
+                    erased.iter_mut().for_each(|e| e.compacted = compacted);
+                }
+            }
         }
         if added {
             // Before any answer: once an add is acknowledged, transactions already open see

@@ -27,6 +27,12 @@ pub struct ErasedReport {
     pub log_lines: u64,
 }
 
+fn salt_fingerprint(policy: &crate::policy::Policy) -> Result<u64, Denied> {
+    policy
+        .salt_fingerprint()
+        .ok_or_else(|| deny(ErrorCode::StoreUnavailable, "no erasure salt"))
+}
+
 /// Serves [`Erase`].
 pub async fn erase(op: Erase, cx: &mut Cx<'_>) -> Result<ErasedReport, Denied> {
     if cx.h.cluster.is_some() {
@@ -41,6 +47,12 @@ pub async fn erase(op: Erase, cx: &mut Cx<'_>) -> Result<ErasedReport, Denied> {
         op.proof,
         "an erasure needs its proof (--proof TEXT)",
     )?;
+    if proof.contains('@') {
+        return Err(deny(
+            ErrorCode::BadRequest,
+            "the proof is kept after the erasure: give the request's reference (a ticket), not an address; nothing was changed",
+        ));
+    }
     let policy = cx.h.policy()?;
     let key = Target::Address(address.clone()).match_key();
     let hashed = policy
@@ -53,7 +65,13 @@ pub async fn erase(op: Erase, cx: &mut Cx<'_>) -> Result<ErasedReport, Denied> {
     };
     let erased =
         cx.h.store
-            .erase(vec![contact], proof, cx.actor.clone(), true)
+            .erase(
+                vec![contact],
+                proof,
+                salt_fingerprint(&policy)?,
+                cx.actor.clone(),
+                true,
+            )
             .await??
             .pop()
             .ok_or_else(|| deny(ErrorCode::StoreUnavailable, "nothing was erased"))?;
@@ -118,13 +136,7 @@ pub async fn purge(op: RetentionPurge, cx: &mut Cx<'_>) -> Result<PurgeReport, D
         ));
     }
     let policy = cx.h.policy()?;
-    let bound = crate::config::RetentionConfig::default().inactive_after;
-    let bound = policy
-        .groups()
-        .purpose_names()
-        .first()
-        .and_then(|n| policy.groups().purpose(n).map(|p| p.inactive_after))
-        .unwrap_or(bound);
+    let bound = policy.groups().inactive_after();
     let store = cx.h.store.clone();
     let due = tokio::task::spawn_blocking(move || past_the_bound(&store, bound))
         .await
@@ -163,7 +175,13 @@ pub async fn purge(op: RetentionPurge, cx: &mut Cx<'_>) -> Result<PurgeReport, D
     );
     if !contacts.is_empty() {
         cx.h.store
-            .erase(contacts.clone(), proof, cx.actor.clone(), false)
+            .erase(
+                contacts.clone(),
+                proof,
+                salt_fingerprint(&policy)?,
+                cx.actor.clone(),
+                false,
+            )
             .await??;
         if let Some(log) = &cx.h.decisions {
             report.log_lines = log

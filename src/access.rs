@@ -30,7 +30,7 @@ pub struct Access {
 
 /// A hash to verify unknown users against, so that a wrong user name takes as long as a
 /// wrong password (no user enumeration by timing).
-const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$kqQci6HMEksYfGYhtPCu3Q$a6wqow/38IDCUExdfPwxUIRD9yoTvwi1ChfE0ynJDHc";
+pub(crate) const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$kqQci6HMEksYfGYhtPCu3Q$a6wqow/38IDCUExdfPwxUIRD9yoTvwi1ChfE0ynJDHc";
 
 impl Access {
     /// From `[server] trusted_networks` and `[auth]`.
@@ -85,17 +85,9 @@ impl Access {
             None => (DECOY_HASH.to_string(), false),
         };
         let password = password.to_vec();
-        let ok = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash)
-                .map(|parsed| {
-                    Argon2::default()
-                        .verify_password(&password, &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false)
-        })
-        .await
-        .unwrap_or(false);
+        let ok = tokio::task::spawn_blocking(move || verify_hash(&hash, &password))
+            .await
+            .unwrap_or(false);
         ok && known
     }
 
@@ -116,6 +108,13 @@ impl Access {
             Target::Phone(_) => false,
         })
     }
+}
+
+/// Whether `password` matches an argon2 `hash` (slow on purpose: call it off the runtime).
+pub fn verify_hash(hash: &str, password: &[u8]) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(password, &parsed).is_ok())
+        .unwrap_or(false)
 }
 
 /// Hashes a password for `[[auth.users]] password_hash` (argon2id, random salt).

@@ -281,17 +281,10 @@ impl Alerter {
         self.read_attempts(&mut c, now)?;
         let state = self.store.alert_state()?;
         let cursor = state.map_or(u64::MAX, |s| s.cursor);
-        // Events are in time order (ids are given at commit): walk back to the window's start.
         let last = self.store.last_event()?;
-        let mut from = last;
-        while from > 1 {
-            let step = from.saturating_sub(BATCH as u64).max(1);
-            let events = self.store.events(step, 1)?;
-            match events.first() {
-                Some(e) if e.at.0 >= now.0 - WEEK - HOUR => from = step,
-                _ => break,
-            }
-        }
+        let from = self
+            .store
+            .first_event_since(Timestamp(now.0 - WEEK - HOUR))?;
         let upto = cursor.min(last);
         let mut next = from;
         while next <= upto {

@@ -24,11 +24,8 @@ impl Salt {
     /// Loads the salt (64 hex digits), creating it (mode 0600) when missing.
     pub fn load_or_create(path: &Path) -> Result<Salt, String> {
         if !path.exists() {
-            let mut bytes = [0u8; 32];
-            use std::io::Read;
-            std::fs::File::open("/dev/urandom")
-                .and_then(|mut f| f.read_exact(&mut bytes))
-                .map_err(|e| format!("no randomness for the erasure salt: {e}"))?;
+            let bytes = crate::token::os_random::<32>()
+                .ok_or("no randomness from the OS for the erasure salt")?;
             crate::token::write_private(path, &format!("{}\n", hex::encode(bytes)))
                 .map_err(|e| format!("{}: cannot create the erasure salt: {e}", path.display()))?;
             tracing::warn!(salt = %path.display(), "created the erasure salt; keep it with the store's backups (erased contacts are refused through it)");

@@ -245,6 +245,14 @@ fn decode(token: &str) -> Option<Vec<u8>> {
 }
 
 /// Writes `text` to a new file only its owner may read.
+/// `N` random bytes from the OS, or `None` when it gives none.
+pub(crate) fn os_random<const N: usize>() -> Option<[u8; N]> {
+    use chacha20poly1305::aead::rand_core::RngCore;
+    let mut bytes = [0u8; N];
+    OsRng.try_fill_bytes(&mut bytes).ok()?;
+    Some(bytes)
+}
+
 pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;

@@ -1174,6 +1174,20 @@ impl Store {
         })
     }
 
+    /// The id of the first history event at or after `since` (ids follow time: a binary
+    /// search); past the last event when there is none.
+    pub fn first_event_since(&self, since: Timestamp) -> Result<u64, StoreError> {
+        let (mut lo, mut hi) = (1u64, self.last_event()?.saturating_add(1));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.events(mid, 1)?.first() {
+                Some(e) if e.at < since => lo = e.id + 1,
+                _ => hi = mid,
+            }
+        }
+        Ok(lo)
+    }
+
     /// The id of the last history event (0 when there is none).
     pub fn last_event(&self) -> Result<u64, StoreError> {
         self.read(|txn| {

@@ -8,10 +8,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::PasswordVerifier;
-use argon2::Argon2;
-
+use crate::access::DECOY_HASH;
 use crate::config::ConsoleConfig;
 use crate::model::{Actor, Role};
 
@@ -24,9 +21,6 @@ const MAX_VERIFYING: usize = 2;
 
 /// Longest user name looked at.
 const MAX_NAME: usize = 128;
-
-/// Verified against for unknown names, so that a wrong name takes as long as a wrong password.
-const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$kqQci6HMEksYfGYhtPCu3Q$a6wqow/38IDCUExdfPwxUIRD9yoTvwi1ChfE0ynJDHc";
 
 /// One signed-in user.
 #[derive(Debug, Clone)]
@@ -121,17 +115,9 @@ impl Auth {
             None => (DECOY_HASH.to_string(), None),
         };
         let password = password.as_bytes().to_vec();
-        let ok = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash)
-                .map(|parsed| {
-                    Argon2::default()
-                        .verify_password(&password, &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false)
-        })
-        .await
-        .unwrap_or(false);
+        let ok = tokio::task::spawn_blocking(move || crate::access::verify_hash(&hash, &password))
+            .await
+            .unwrap_or(false);
         let Some(role) = role.filter(|_| ok) else {
             return Err(LoginRefused::Wrong);
         };
@@ -250,14 +236,7 @@ fn accounts(config: &ConsoleConfig) -> HashMap<String, (String, Role)> {
 /// 128 random bits from the OS, hex; `None` when the OS gives none (no session is made
 /// from a guessable token).
 pub fn random_token() -> Option<String> {
-    let mut bytes = [0u8; 16];
-    getrandom_fill(&mut bytes).ok()?;
-    Some(hex::encode(bytes))
-}
-
-fn getrandom_fill(bytes: &mut [u8]) -> std::io::Result<()> {
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")?.read_exact(bytes)
+    crate::token::os_random::<16>().map(hex::encode)
 }
 
 /// Whether two tokens are equal, in constant time.

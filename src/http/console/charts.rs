@@ -170,28 +170,15 @@ fn source_group(source: Source) -> &'static str {
     }
 }
 
-/// Calls `f` for every event from `since` on (ids follow time: the scan starts at the first
-/// event of the window, found by walking back from the last).
+/// Calls `f` for every event from `since` on (the scan starts at the window's first event,
+/// see [`Store::first_event_since`]).
 fn read_events(
     store: &Store,
     since: Timestamp,
     mut f: impl FnMut(&crate::model::Event),
 ) -> Result<(), StoreError> {
     let last = store.last_event()?;
-    let mut from = last.max(1);
-    let mut step = 1u64;
-    while from > 1 {
-        let probe = from.saturating_sub(step).max(1);
-        match store.events(probe, 1)?.first() {
-            Some(e) if e.at >= since => {
-                from = probe;
-                step = step.saturating_mul(2);
-            }
-            _ if step > 1 => step /= 2,
-            _ => break,
-        }
-    }
-    let mut next = from;
+    let mut next = store.first_event_since(since)?;
     while next <= last {
         let events = store.events(next, 10_000)?;
         let Some(end) = events.last().map(|e| e.id) else {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::AlertsConfig;
-use crate::http::webhook::Webhook;
+use crate::http::client::Endpoint as Webhook;
 use crate::model::alert::{Alert, AlertRule, AlertState, Delivery};
 use crate::model::outbox::{Note, Outgoing, OutgoingKind};
 use crate::model::{AttemptOutcome, EventKind, Reason, Source, Timestamp};
@@ -45,6 +45,9 @@ const BATCH: usize = 10_000;
 
 /// A webhook delivery is given up this long after the alert.
 const GIVE_UP: i64 = DAY;
+
+/// A webhook delivery (connect, TLS, request, answer) must end within this.
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the alerter needs from the relay.
 pub struct Alerter {
@@ -701,7 +704,7 @@ impl Alerter {
                 Ok(body) => body,
                 Err(_) => continue,
             };
-            let delivery = match webhook.post(body).await {
+            let delivery = match webhook.post_json(body, WEBHOOK_TIMEOUT).await {
                 Ok(status) if (200..300).contains(&status) => {
                     tracing::info!(alert = a.id, status, "alert delivered to the webhook");
                     Delivery::Delivered {
@@ -763,24 +766,14 @@ impl Alerter {
 /// by `check-config`).
 pub fn webhook(config: &crate::config::Config) -> Result<Option<Webhook>, String> {
     let a = &config.alerts;
-    let token = match &a.webhook_token_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("alerts.webhook_token_file {}: {e}", path.display()))?;
-            let token = text.lines().next().unwrap_or("").trim().to_string();
-            if token.is_empty() {
-                return Err(format!(
-                    "alerts.webhook_token_file {}: the first line is empty",
-                    path.display()
-                ));
-            }
-            Some(token)
-        }
-        None => None,
-    };
+    let token = a
+        .webhook_token_file
+        .as_deref()
+        .map(|path| crate::token::read_secret("alerts.webhook_token_file", path))
+        .transpose()?;
     a.webhook
         .as_deref()
-        .map(|url| Webhook::new(url, token))
+        .map(|url| Webhook::new(url, token, None, "alerts.webhook"))
         .transpose()
         .map_err(|e| format!("alerts.webhook: {e}"))
 }

@@ -70,6 +70,8 @@ pub struct Config {
     pub console: ConsoleConfig,
     /// Alerts: which rules, and where they are delivered.
     pub alerts: AlertsConfig,
+    /// A subcontractor's relay: follow a company's hashed feed. Absent: no feed is followed.
+    pub replica: Option<ReplicaConfig>,
 }
 
 impl Default for Config {
@@ -99,6 +101,7 @@ impl Default for Config {
             console: ConsoleConfig::default(),
             alerts: AlertsConfig::default(),
             cluster: None,
+            replica: None,
         }
     }
 }
@@ -402,6 +405,30 @@ pub struct ErasureConfig {
     pub salt_file: Option<PathBuf>,
 }
 
+/// `[replica]`: a subcontractor's relay follows a company's hashed feed and refuses, on its
+/// own wire, the recipients the company's list holds, without ever receiving an address.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicaConfig {
+    /// The company relay's feed, `https://dnc.example.com/feed` (plain `http://` only on a
+    /// loopback address: the token must not cross a network in clear).
+    pub feed: String,
+    /// The file holding the bearer token the company gave this subcontractor
+    /// (`dnc-relay feed add NAME` on the company's relay). Keep it mode 0600.
+    pub token_file: PathBuf,
+    /// Extra CA certificates (PEM) to verify the company relay with, besides the system's.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Recipients get `451 4.3.0` when the relay has not held everything the feed had for
+    /// longer than this (and until its first full pull): it never mails from a stale copy.
+    #[serde(default = "default_feed_max_lag", with = "duration")]
+    pub max_lag: Duration,
+}
+
+fn default_feed_max_lag() -> Duration {
+    Duration::from_secs(120)
+}
+
 /// `[phones]`: phone numbers on the list (for the dialers that share it).
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -633,6 +660,9 @@ pub struct UnsubscribeConfig {
     pub token_lifetime: Duration,
     /// Requests per minute one client address may make; more get `429`.
     pub max_requests_per_minute: u32,
+    /// Serve HTTPS with the relay's certificate (`[tls] cert_file`, `key_file`) instead of
+    /// plain HTTP behind a TLS-terminating proxy. The hashed feed's subscribers need HTTPS.
+    pub tls: bool,
 }
 
 impl Default for UnsubscribeConfig {
@@ -643,6 +673,7 @@ impl Default for UnsubscribeConfig {
             key_file: None,
             token_lifetime: Duration::from_secs(400 * 86_400),
             max_requests_per_minute: 30,
+            tls: false,
         }
     }
 }
@@ -1150,6 +1181,12 @@ impl Config {
         {
             resolve(p);
         }
+        if let Some(replica) = &mut self.replica {
+            resolve(&mut replica.token_file);
+            if let Some(p) = &mut replica.ca_file {
+                resolve(p);
+            }
+        }
         if let Some(cluster) = &mut self.cluster {
             for p in [&mut cluster.password_file, &mut cluster.ca_file]
                 .into_iter()
@@ -1584,7 +1621,26 @@ impl Config {
     }
 
     /// `[http]`, `[console]` and `[alerts]`.
+    fn validate_replica(&self, err: &mut dyn FnMut(&str, &str)) {
+        let Some(r) = &self.replica else {
+            return;
+        };
+        if let Err(why) = crate::feed::check_url(&r.feed) {
+            err("replica.feed", &why);
+        }
+        if r.max_lag < Duration::from_secs(2) || r.max_lag > Duration::from_secs(24 * 3600) {
+            err("replica.max_lag", "must be between 2s and 24h");
+        }
+    }
+
     fn validate_http(&self, err: &mut dyn FnMut(&str, &str)) {
+        self.validate_replica(err);
+        if self.unsubscribe.tls && (self.tls.cert_file.is_none() || self.tls.key_file.is_none()) {
+            err(
+                "unsubscribe.tls",
+                "needs [tls] cert_file and key_file (the listener uses the relay's certificate)",
+            );
+        }
         if self.http.tls && (self.tls.cert_file.is_none() || self.tls.key_file.is_none()) {
             err(
                 "http.tls",

@@ -32,11 +32,7 @@ impl Salt {
         }
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read the erasure salt: {e}", path.display()))?;
-        let bytes = hex::decode(text.trim())
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .ok_or_else(|| format!("{}: not an erasure salt (64 hex digits)", path.display()))?;
-        Ok(Salt(bytes))
+        Salt::from_hex(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// Loads the salt without creating it.
@@ -65,6 +61,20 @@ impl Salt {
     /// A salt from bytes (tests).
     pub fn from_bytes(bytes: [u8; 32]) -> Salt {
         Salt(bytes)
+    }
+
+    /// The salt in hex (what the hashed feed hands its subscribers).
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// A salt from 64 hex digits.
+    pub fn from_hex(text: &str) -> Result<Salt, String> {
+        hex::decode(text.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .map(Salt)
+            .ok_or_else(|| "not a salt (64 hex digits)".to_string())
     }
 
     /// The hashed form of a match key: `sha256:` and the hex digest of salt and key.

@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod config;
 pub mod datadir;
 pub mod decision;
+pub mod feed;
 pub mod feedback;
 pub mod hashing;
 pub mod http;

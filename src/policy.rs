@@ -285,6 +285,12 @@ pub trait SuppressionLookup: Send + Sync {
     fn has_hashed(&self) -> bool {
         false
     }
+
+    /// A follower of a company's hashed feed: the feed's entries for these match keys
+    /// (hashed with the feed's salt), with the index of each key. None elsewhere.
+    fn find_feed(&self, _keys: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 impl SuppressionLookup for Store {
@@ -294,6 +300,10 @@ impl SuppressionLookup for Store {
 
     fn has_hashed(&self) -> bool {
         Store::has_hashed(self)
+    }
+
+    fn find_feed(&self, keys: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
+        Store::find_feed(self, keys)
     }
 
     fn consent_in_force(
@@ -492,6 +502,8 @@ impl Policy {
             let hashed: Vec<&str> = hashed.iter().map(String::as_str).collect();
             hits.extend(self.lookup.find_all(&hashed)?);
         }
+        // A subcontractor's relay: its company's list, as salted hashes.
+        hits.extend(self.lookup.find_feed(keys)?);
         if hits.is_empty() {
             return Ok(Verdict::Deliver);
         }

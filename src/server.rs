@@ -86,6 +86,9 @@ pub enum StartError {
     /// The erasure salt could not be read or created (exit 2).
     #[error("erasure.salt_file: {0}")]
     Salt(String),
+    /// `[replica]` could not be set up (the feed's URL, its token file, its CA) (exit 2).
+    #[error("{0}")]
+    Feed(String),
 }
 
 impl StartError {
@@ -95,6 +98,7 @@ impl StartError {
             StartError::Tls(_)
             | StartError::FeedbackRules(_)
             | StartError::Alerts(_)
+            | StartError::Feed(_)
             | StartError::Salt(_)
             | StartError::TokenKey(_)
             | StartError::Cluster(_) => 2,
@@ -176,7 +180,7 @@ impl Server {
         let smtp_addrs = listeners.local_addrs();
         let tls_addrs = listeners.tls_addrs();
         let feedback_addrs = listeners.feedback_addrs();
-        let handler = admin_handler(&config, &store, admin_policy, classifier, &cluster, &log);
+        let handler = admin_handler(&config, &store, admin_policy, classifier, &services, &log);
         let admin = AdminServer::bind(
             &config.socket_path(),
             config.admin.socket_group.as_deref(),
@@ -187,7 +191,7 @@ impl Server {
         let tracker = TaskTracker::new();
         let unsubscribe_addrs =
             services.run(unsubscribe, &config, &store, phase_rx.clone(), &tracker)?;
-        let probe = crate::http::internal::Probe::new(&store, &log, &cluster);
+        let probe = crate::http::internal::Probe::new(&store, &log, &cluster, &services.feed);
         let console = crate::http::console::Console::new(&config, handler.clone());
         let http_addrs = serve_internal(internal, &config, probe, &console, &phase_rx, &tracker)?;
         let (smtp_limits, feedback_limits) = connection_limits(&config);
@@ -300,6 +304,7 @@ impl Server {
             ("notify", old.notify != config.notify),
             ("http", old.http != config.http),
             ("alerts", old.alerts != config.alerts),
+            ("replica", old.replica != config.replica),
             (
                 "feedback.domains",
                 old.feedback.domains != config.feedback.domains,
@@ -422,6 +427,8 @@ struct Services {
     outbox: Arc<crate::outbox::Outbox>,
     /// A fleet relay's membership.
     cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// A subcontractor's relay: its follower of the company's hashed feed.
+    feed: Option<Arc<crate::feed::Follower>>,
 }
 
 impl Services {
@@ -446,16 +453,23 @@ impl Services {
             marker.clone().map(|m| (m, units)),
             config.feedback.max_waiting,
         );
+        let feed = config
+            .replica
+            .as_ref()
+            .map(|r| crate::feed::Follower::from_config(r, store.clone()).map(Arc::new))
+            .transpose()
+            .map_err(StartError::Feed)?;
         Ok(Services {
             inbox,
             marker,
             outbox,
             cluster: None,
+            feed,
         })
     }
 
-    /// Starts the inbox task and the unsubscribe endpoint on `tracker`; the endpoint's
-    /// addresses.
+    /// Starts the inbox task, the feed's follower and the public face (the unsubscribe
+    /// endpoint and the hashed feed) on `tracker`; the public face's addresses.
     fn run(
         &self,
         endpoint: crate::http::Listeners,
@@ -464,6 +478,9 @@ impl Services {
         phase: smtp::PhaseWatch,
         tracker: &TaskTracker,
     ) -> Result<Vec<SocketAddr>, StartError> {
+        if let Some(feed) = &self.feed {
+            tracker.spawn(feed.clone().run(phase.clone()));
+        }
         tracker.spawn(self.inbox.clone().run(phase.clone()));
         tracker.spawn(self.outbox.clone().run(phase.clone()));
         let alerter = crate::alerts::Alerter::from_config(
@@ -482,20 +499,38 @@ impl Services {
         );
         tracker.spawn(notifier.run(phase.clone()));
         let addrs = endpoint.local_addrs();
-        match &self.marker {
-            Some(marker) if marker.has_links() => crate::unsubscribe::http::serve(
-                endpoint,
+        if addrs.is_empty() {
+            return Ok(addrs);
+        }
+        let salt = Arc::new(load_salt(config, store)?);
+        let feed = crate::http::feed::router(store.clone(), salt);
+        let app = match &self.marker {
+            Some(marker) if marker.has_links() => feed.merge(crate::unsubscribe::http::router(
                 marker.clone(),
                 store.clone(),
                 config.unsubscribe.max_requests_per_minute,
-                phase,
-                tracker,
-            ),
-            _ if !addrs.is_empty() => tracing::warn!(
-                "[unsubscribe] listen is set without base_url: no links are made, the endpoint is not served"
-            ),
-            _ => {}
-        }
+            )),
+            _ => {
+                tracing::warn!(
+                    "[unsubscribe] listen is set without base_url: no links are made, only the hashed feed (/feed) is served"
+                );
+                feed
+            }
+        };
+        let tls = if config.unsubscribe.tls {
+            tls_acceptor(config).map_err(StartError::Tls)?
+        } else {
+            None
+        };
+        let limits = crate::http::Limits {
+            name: "public http",
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(10),
+            // A click takes seconds; a feed pull may wait for a change (at most 25 s).
+            lifetime: Duration::from_secs(60),
+            tls,
+        };
+        endpoint.serve(app, limits, phase, tracker);
         Ok(addrs)
     }
 }
@@ -551,7 +586,7 @@ fn admin_handler(
     store: &Store,
     policy: Policy,
     classifier: SharedClassifier,
-    cluster: &Option<Arc<crate::cluster::Cluster>>,
+    services: &Services,
     log: &DecisionLog,
 ) -> Arc<Handler> {
     Arc::new(Handler {
@@ -560,8 +595,9 @@ fn admin_handler(
         roles: std::sync::RwLock::new(config.admin.roles.clone()),
         locks: std::sync::RwLock::new(LockSettings::from_config(config)),
         classifier,
-        cluster: cluster.clone(),
+        cluster: services.cluster.clone(),
         decisions: Some(log.clone()),
+        feed: services.feed.clone(),
     })
 }
 
@@ -671,6 +707,7 @@ fn session_context(
         inbox: Some(services.inbox),
         marker: services.marker,
         cluster: services.cluster,
+        feed: services.feed,
     })
 }
 

@@ -244,7 +244,6 @@ fn decode(token: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
-/// Writes `text` to a new file only its owner may read.
 /// `N` random bytes from the OS, or `None` when it gives none.
 pub(crate) fn os_random<const N: usize>() -> Option<[u8; N]> {
     use chacha20poly1305::aead::rand_core::RngCore;
@@ -253,6 +252,24 @@ pub(crate) fn os_random<const N: usize>() -> Option<[u8; N]> {
     Some(bytes)
 }
 
+/// Whether two secrets are equal, in constant time (their lengths are not secret).
+pub fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// A secret kept in a file (a token): its first line, trimmed; `key` names the setting in
+/// messages.
+pub fn read_secret(key: &str, path: &Path) -> Result<String, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("{key} {}: {e}", path.display()))?;
+    let secret = text.lines().next().unwrap_or("").trim().to_string();
+    if secret.is_empty() {
+        return Err(format!("{key} {}: the first line is empty", path.display()));
+    }
+    Ok(secret)
+}
+
+/// Writes `text` to a new file only its owner may read.
 pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;

@@ -107,6 +107,7 @@ impl Mem {
             inbox: None,
             marker: None,
             cluster: None,
+            feed: None,
         });
         let (client, server) = tokio::io::duplex(64 * 1024);
         let (phase, phase_rx) = tokio::sync::watch::channel(Phase::Running);

@@ -30,6 +30,8 @@ pub struct Handler {
     pub cluster: Option<std::sync::Arc<crate::cluster::Cluster>>,
     /// The decision log (an erasure rewrites its lines about the contact).
     pub decisions: Option<crate::audit::DecisionLog>,
+    /// A subcontractor's relay: its follower of the company's hashed feed.
+    pub feed: Option<std::sync::Arc<crate::feed::Follower>>,
 }
 
 impl Handler {
@@ -55,6 +57,13 @@ impl Handler {
             .read()
             .map(|c| c.clone())
             .map_err(|_| deny(ErrorCode::StoreUnavailable, "feedback rules unavailable"))
+    }
+
+    /// Why this relay's answers may be out of date: a fleet relay not current with the log,
+    /// or a follower not current with its company's feed.
+    pub fn not_current(&self) -> Option<String> {
+        let fleet = self.cluster.as_ref().and_then(|c| c.gate.check().err());
+        fleet.or_else(|| self.feed.as_ref().and_then(|f| f.gate.check().err()))
     }
 
     /// The units of the configured sender groups.

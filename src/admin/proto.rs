@@ -169,6 +169,10 @@ use super::ops::consent::{
     ConsentShow, ConsentShown, ConsentWithdraw,
 };
 use super::ops::erase::{Erase, ErasedReport, PurgeReport, RetentionPurge};
+use super::ops::feed::{
+    FeedAdd, FeedFollowing, FeedList, FeedPulls, FeedPullsPage, FeedRevoke, FeedStatus,
+    FeedSubscriberShown, FeedSubscribers, FeedTokenGiven,
+};
 use super::ops::feedback::{
     FeedbackConfirm, FeedbackDismiss, FeedbackIngest, FeedbackList, FeedbackPage, FeedbackShow,
     FeedbackShown, Ingested,
@@ -223,6 +227,11 @@ operations! {
     AuditDormant => Dormant(DormantReport), Sdr, "auditing dormant contacts";
     Erase => Erased(ErasedReport), Ops, "erasing a contact";
     RetentionPurge => Purged(PurgeReport), Ops, "purging contacts past the retention bound";
+    FeedAdd => FeedTokenGiven(FeedTokenGiven), Ops, "giving a feed token";
+    FeedRevoke => FeedSubscriberShown(FeedSubscriberShown), Ops, "revoking a feed token";
+    FeedList => FeedSubscribers(FeedSubscribers), Manager, "listing feed subscribers";
+    FeedPulls => FeedPullsPage(FeedPullsPage), Manager, "listing feed pulls";
+    FeedStatus => FeedFollowing(FeedFollowing), Sdr, "showing the followed feed";
 }
 
 /// One row of an import, already parsed and validated by the CLI.
@@ -347,6 +356,16 @@ pub enum Body {
     Erased(ErasedReport),
     /// Answer to `retention-purge`.
     Purged(PurgeReport),
+    /// Answer to `feed-add`.
+    FeedTokenGiven(FeedTokenGiven),
+    /// Answer to `feed-revoke`.
+    FeedSubscriberShown(FeedSubscriberShown),
+    /// Answer to `feed-list`.
+    FeedSubscribers(FeedSubscribers),
+    /// Answer to `feed-pulls`.
+    FeedPullsPage(FeedPullsPage),
+    /// Answer to `feed-status`.
+    FeedFollowing(FeedFollowing),
 }
 
 /// The result of `audit duplicates`.
@@ -572,6 +591,7 @@ mod tests {
             CheckMany {
                 addresses: vec!["a@example.com".into()],
                 from: None,
+                hashed: false,
             }
             .into(),
             RecordScrub {

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 pub use super::context::Handler;
 use super::context::{require, Conn, Cx, Denied};
-use super::ops::{alerts, audit, consent, erase, feedback, lift, lists, locks, suppress};
+use super::ops::{alerts, audit, consent, erase, feed, feedback, lift, lists, locks, suppress};
 use super::proto::{
     Body, ErrorCode, Request, RequestLine, Response, ResponseLine, MAX_REQUEST_LINE,
     PROTOCOL_VERSION,
@@ -472,5 +472,10 @@ async fn dispatch(request: Request, cx: &mut Cx<'_>) -> Result<Body, Denied> {
         Request::AuditDormant(op) => Body::Dormant(audit::dormant(op, cx)?),
         Request::Erase(op) => Body::Erased(erase::erase(op, cx).await?),
         Request::RetentionPurge(op) => Body::Purged(erase::purge(op, cx).await?),
+        Request::FeedAdd(op) => Body::FeedTokenGiven(feed::add(op, cx).await?),
+        Request::FeedRevoke(op) => Body::FeedSubscriberShown(feed::revoke(op, cx).await?),
+        Request::FeedList(op) => Body::FeedSubscribers(feed::list(op, cx)?),
+        Request::FeedPulls(op) => Body::FeedPullsPage(feed::pulls(op, cx)?),
+        Request::FeedStatus(op) => Body::FeedFollowing(feed::status(op, cx)?),
     })
 }

@@ -73,6 +73,11 @@ pub struct ScrubArgs {
     /// and sender groups and unit-scoped entries apply as at RCPT.
     #[arg(long, value_name = "SENDER")]
     pub from: Option<String>,
+    /// Check against the company's hashed feed alone (a subcontractor's relay, `[replica]
+    /// feed`): each row's address (and number) is hashed with the feed's salt and compared;
+    /// no address of the company's list is ever seen.
+    #[arg(long)]
+    pub hashed: bool,
 }
 
 /// Opens a CSV file and reads its header row, printing why not.
@@ -454,6 +459,7 @@ fn scrub_batch(
     let mut results = match client.call(CheckMany {
         addresses,
         from: args.from.clone(),
+        hashed: args.hashed,
     }) {
         Ok(checked) => checked.results,
         Err(e) => return Err(report(&e)),
@@ -471,6 +477,7 @@ fn scrub_batch(
         let checked = match client.call(CheckMany {
             addresses: numbers.clone(),
             from: args.from.clone(),
+            hashed: args.hashed,
         }) {
             Ok(checked) => checked.results,
             Err(e) => return Err(report(&e)),

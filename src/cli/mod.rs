@@ -25,6 +25,7 @@ mod audit;
 mod check;
 mod cluster;
 mod consent;
+mod feed;
 mod feedback;
 mod lift;
 mod lists;
@@ -111,6 +112,11 @@ pub enum Command {
     /// bursts, a replica behind.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// The hashed feed for subcontractors: give and revoke tokens, list subscribers and
+    /// their pulls (the company's relay); where this relay stands with the feed it follows
+    /// (a subcontractor's, `[replica] feed`).
+    #[command(subcommand)]
+    Feed(feed::FeedCommand),
     /// Erase a contact (ops and up): its records keep only the salted hash of its address,
     /// the reason, the dates and the actors; the decision log's lines too. It stays refused.
     Erase {
@@ -170,6 +176,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Scrub(args) => lists::scrub(&cli, args),
         Command::Cluster(cmd) => cluster::run(&cli, cmd),
         Command::Alerts(cmd) => alerts::run(&cli, cmd),
+        Command::Feed(cmd) => feed::run(&cli, cmd),
         Command::Consent(cmd) => consent::run(&cli, cmd),
         Command::Retention(RetentionCommand::Purge { apply, json }) => purge(&cli, *apply, *json),
         Command::Erase {

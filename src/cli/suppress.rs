@@ -65,8 +65,13 @@ pub fn run(cli: &Cli, cmd: &SuppressCommand) -> u8 {
 }
 
 fn add(cli: &Cli, args: &AddArgs) -> u8 {
-    // Refuse a malformed target here too, with the same rules as the relay.
-    if let Err(e) = Target::parse(&args.target) {
+    // Refuse a malformed target here too, with the same rules as the relay (a national phone
+    // number is read by the relay, in its `[phones] default_country`).
+    let checked = match crate::phone::looks_like_phone(&args.target) {
+        true => Ok(()),
+        false => Target::parse(&args.target).map(|_| ()),
+    };
+    if let Err(e) = checked {
         tell!(
             "dnc-relay: '{}' is not a valid target (an address or @domain): {e}",
             args.target

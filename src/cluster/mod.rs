@@ -37,6 +37,9 @@ pub struct Gate {
     behind: AtomicBool,
     /// The replica and the log disagree (see `follow::check_anchor`): closed for good.
     diverged: AtomicBool,
+    /// What the relay must be current with, and the setting that bounds the lag (for
+    /// messages).
+    source: (&'static str, &'static str),
 }
 
 impl Gate {
@@ -48,6 +51,15 @@ impl Gate {
             max_lag,
             behind: AtomicBool::new(true),
             diverged: AtomicBool::new(false),
+            source: ("the fleet's log", "cluster.max_lag"),
+        }
+    }
+
+    /// A follower's gate on its company's hashed feed, closed until the first confirmation.
+    pub fn for_feed(max_lag: Duration) -> Gate {
+        Gate {
+            source: ("the company's hashed feed", "replica.max_lag"),
+            ..Gate::new(max_lag)
         }
     }
 
@@ -66,6 +78,11 @@ impl Gate {
     pub fn confirm(&self, asked: Instant) {
         let ms = asked.saturating_duration_since(self.origin).as_millis() as u64 + 1;
         self.confirmed.fetch_max(ms, Ordering::AcqRel);
+    }
+
+    /// Forgets every confirmation: closed until the next one (a follower starting again).
+    pub fn reset(&self) {
+        self.confirmed.store(0, Ordering::Release);
     }
 
     /// How long since the replica was last known current (`None`: never since start).
@@ -88,31 +105,41 @@ impl Gate {
         match self.lag() {
             Some(lag) if lag <= self.max_lag => Ok(()),
             Some(lag) => Err(format!(
-                "this relay has not confirmed it is current with the fleet for {} \
-                 (cluster.max_lag {})",
+                "this relay has not confirmed it is current with {} for {} ({} {})",
+                self.source.0,
                 humantime::format_duration(Duration::from_millis(lag.as_millis() as u64)),
+                self.source.1,
                 humantime::format_duration(self.max_lag)
             )),
-            None => Err("this relay has not caught up with the fleet's log yet".into()),
+            None => Err(format!(
+                "this relay has not caught up with {} yet",
+                self.source.0
+            )),
         }
+    }
+
+    /// Whether the lag crossed the bound since the last call: `Err(why)` when it went over,
+    /// `Ok` when it came back under, `None` when nothing changed.
+    pub fn crossing(&self) -> Option<Result<(), String>> {
+        let over = self.check();
+        let was = self.behind.swap(over.is_err(), Ordering::AcqRel);
+        (over.is_err() != was).then_some(over)
     }
 
     /// Logs when the lag crosses the bound, either way.
     pub fn watch(&self, node: &str) {
-        let over = self.check();
-        let was = self.behind.swap(over.is_err(), Ordering::AcqRel);
-        match (&over, was) {
-            (Err(why), false) => tracing::error!(
+        match self.crossing() {
+            Some(Err(why)) => tracing::error!(
                 node,
                 why = why.as_str(),
                 "BEHIND THE FLEET: new recipients get 451 4.3.0 until this relay is current again"
             ),
-            (Ok(()), true) => tracing::info!(
+            Some(Ok(())) => tracing::info!(
                 node,
                 lag_ms = self.lag().map(|l| l.as_millis() as u64),
                 "current with the fleet's log; recipients are decided again"
             ),
-            _ => {}
+            None => {}
         }
     }
 }

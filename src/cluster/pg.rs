@@ -482,6 +482,7 @@ fn table_number(table: Replicated) -> i16 {
         Replicated::Accounts => 4,
         Replicated::Consents => 5,
         Replicated::Interactions => 6,
+        Replicated::FeedSubscribers => 7,
     }
 }
 

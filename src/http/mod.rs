@@ -3,9 +3,10 @@
 //! `/healthz` and the web console). Both are served by [`Listeners::serve`]: a bounded number
 //! of connections, a deadline for request headers and a lifetime per connection.
 
+pub mod client;
 pub mod console;
+pub mod feed;
 pub mod internal;
-pub mod webhook;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -88,7 +88,9 @@ pub fn event_text(kind: &EventKind) -> String {
         }
         EventKind::ConsentGiven { .. }
         | EventKind::ConsentWithdrawn { .. }
-        | EventKind::Erased { .. } => privacy_text(kind),
+        | EventKind::Erased { .. }
+        | EventKind::FeedSubscriberAdded { .. }
+        | EventKind::FeedSubscriberRevoked { .. } => privacy_text(kind),
         EventKind::AccountGrouped { account, domains } => {
             format!("account {account} groups {}", domains.join(", "))
         }
@@ -105,7 +107,7 @@ pub fn event_text(kind: &EventKind) -> String {
     }
 }
 
-/// What a consent or erasure event did, in words.
+/// What a consent, erasure or feed event did, in words.
 fn privacy_text(kind: &EventKind) -> String {
     match kind {
         EventKind::Erased { target, proof } => {
@@ -135,6 +137,12 @@ fn privacy_text(kind: &EventKind) -> String {
             purpose,
             why,
         } => format!("consent of {target} for {purpose} withdrawn{}", quoted(why)),
+        EventKind::FeedSubscriberAdded { name } => {
+            format!("subcontractor {name} given a token for the hashed feed")
+        }
+        EventKind::FeedSubscriberRevoked { name, why } => {
+            format!("hashed feed token of {name} revoked{}", quoted(why))
+        }
         _ => String::new(),
     }
 }

@@ -6,6 +6,7 @@
 pub mod alert;
 pub mod consent;
 pub mod describe;
+pub mod feed;
 pub mod feedback;
 pub mod outbox;
 
@@ -772,6 +773,18 @@ pub enum EventKind {
         /// The request's proof (the ticket), with the address taken out.
         proof: String,
     },
+    /// A subcontractor was given a token for the hashed feed.
+    FeedSubscriberAdded {
+        /// The subscriber.
+        name: String,
+    },
+    /// A subcontractor's feed token was revoked.
+    FeedSubscriberRevoked {
+        /// The subscriber.
+        name: String,
+        /// Why.
+        why: String,
+    },
 }
 
 impl EventKind {
@@ -797,7 +810,9 @@ impl EventKind {
             | EventKind::Erased { target, .. } => Some(target),
             EventKind::Scrubbed { .. }
             | EventKind::Imported { .. }
-            | EventKind::AccountGrouped { .. } => None,
+            | EventKind::AccountGrouped { .. }
+            | EventKind::FeedSubscriberAdded { .. }
+            | EventKind::FeedSubscriberRevoked { .. } => None,
         }
     }
 }
@@ -849,7 +864,9 @@ impl EventKind {
             | EventKind::BounceForwarded { target, .. } => *target = h(),
             EventKind::Scrubbed { .. }
             | EventKind::Imported { .. }
-            | EventKind::AccountGrouped { .. } => {}
+            | EventKind::AccountGrouped { .. }
+            | EventKind::FeedSubscriberAdded { .. }
+            | EventKind::FeedSubscriberRevoked { .. } => {}
         }
     }
 }

@@ -102,6 +102,8 @@ pub struct SessionContext {
     pub marker: Option<Arc<crate::unsubscribe::Marker>>,
     /// A fleet relay: whether it is current, and lock claims across the fleet.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// A subcontractor's relay: whether it is current with its company's hashed feed.
+    pub feed: Option<Arc<crate::feed::Follower>>,
 }
 
 impl SessionContext {

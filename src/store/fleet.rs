@@ -81,7 +81,9 @@ pub(super) fn sequenced(work: &Work) -> bool {
         | Work::QueueAdd(..)
         | Work::Pulled { .. }
         | Work::Shipped(_)
-        | Work::BindFleet(_) => false,
+        | Work::BindFleet(_)
+        | Work::FeedPull(_)
+        | Work::FeedApply(_) => false,
         _ => true,
     }
 }

@@ -7,6 +7,7 @@
 mod consent;
 mod erase;
 mod fault;
+mod feed;
 mod feedback;
 mod fleet;
 mod guard;
@@ -28,6 +29,7 @@ use crate::model::{
     Actor, Attempt, Entry, Event, EventKind, ImportFormat, Lock, Reason, Source, Timestamp, Units,
 };
 pub use erase::{Contact as ErasedContact, Erased};
+pub use feed::{Applied as FeedApplied, Applying as FeedApplying};
 pub use feedback::Recorded;
 pub use rules::LockOp;
 use rules::{Output, Work};
@@ -271,6 +273,8 @@ pub(super) struct Shared {
     /// Whether the list holds hashed entries (erased contacts): RCPT then probes hashed
     /// keys too. Read on every RCPT, so an atomic.
     hashed: std::sync::atomic::AtomicBool,
+    /// A follower of a hashed feed: the feed's salt, once a page was applied.
+    feed_salt: std::sync::RwLock<Option<Arc<crate::hashing::Salt>>>,
 }
 
 impl Shared {
@@ -299,12 +303,47 @@ impl Shared {
             let table = txn.open_table(tables::SUPPRESSIONS).ok()?;
             let prefix = crate::hashing::PREFIX;
             let mut range = table.range(prefix..).ok()?;
-            let first = range.next()?.ok()?;
-            Some(first.0.value().starts_with(prefix))
+            match range.next() {
+                // Nothing sorts at or after the prefix: no hashed key.
+                None => Some(false),
+                Some(Ok(first)) => Some(first.0.value().starts_with(prefix)),
+                Some(Err(_)) => None,
+            }
         });
         // Unknown (a read failed): probe hashed keys too, rather than risk missing one.
         self.hashed
             .store(found.unwrap_or(true), std::sync::atomic::Ordering::Release);
+    }
+
+    /// The salt of the hashed feed this store follows, if it follows one.
+    fn feed_salt(&self) -> Option<Arc<crate::hashing::Salt>> {
+        match self.feed_salt.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Sets the salt of the followed feed (after a commit that applied its first page).
+    pub(super) fn set_feed_salt(&self, salt: Arc<crate::hashing::Salt>) {
+        match self.feed_salt.write() {
+            Ok(mut g) => *g = Some(salt),
+            Err(poisoned) => *poisoned.into_inner() = Some(salt),
+        }
+    }
+
+    /// Loads the followed feed's salt from the store, if it follows one.
+    fn load_feed_salt(&self) -> Result<(), StoreError> {
+        let db = self.db()?;
+        let txn = redb::ReadableDatabase::begin_read(&*db)?;
+        let table = txn.open_table(tables::FEED_STATE)?;
+        let value = table.get("state")?;
+        if let Some(v) = value {
+            let state: crate::model::feed::FollowState = tables::decode(v.value())?;
+            let salt = crate::hashing::Salt::from_hex(&state.salt)
+                .map_err(|e| StoreError::Corrupt(format!("the followed feed's salt: {e}")))?;
+            self.set_feed_salt(Arc::new(salt));
+        }
+        Ok(())
     }
 
     fn why(&self) -> String {
@@ -414,9 +453,11 @@ impl Store {
             applied: std::sync::atomic::AtomicU64::new(0),
             queued: std::sync::atomic::AtomicU64::new(0),
             hashed: std::sync::atomic::AtomicBool::new(false),
+            feed_salt: std::sync::RwLock::new(None),
         });
         shared.count_queued();
         shared.find_hashed();
+        shared.load_feed_salt()?;
         let records = Arc::new(writer::RecordQueue::default());
         let (jobs, handle) = writer::spawn(shared.clone(), records.clone(), sequencer)?;
         Ok(Store {

@@ -33,6 +33,8 @@ pub enum Replicated {
     Consents,
     /// Each contact's last interaction (the value: microseconds, little-endian).
     Interactions,
+    /// Subcontractors allowed to pull the hashed feed, by name.
+    FeedSubscribers,
 }
 
 /// A row as a write left it: its value, or `None` when it was removed.
@@ -205,6 +207,11 @@ fn read_row(t: &Tables<'_>, table: Replicated, key: &str) -> Result<Option<Vec<u
             .open_table(tables::INTERACTIONS)?
             .get(key)?
             .map(|v| v.value().to_le_bytes().to_vec()),
+        Replicated::FeedSubscribers => t
+            .txn
+            .open_table(tables::FEED_SUBSCRIBERS)?
+            .get(key)?
+            .map(|v| v.value().to_vec()),
     })
 }
 
@@ -269,6 +276,14 @@ pub(super) fn apply_entry(t: &mut Tables<'_>, entry: &LogEntry) -> Result<(), St
             }
             (Replicated::Interactions, None) => {
                 t.txn.open_table(tables::INTERACTIONS)?.remove(key)?;
+            }
+            (Replicated::FeedSubscribers, Some(v)) => {
+                t.txn
+                    .open_table(tables::FEED_SUBSCRIBERS)?
+                    .insert(key, v.as_slice())?;
+            }
+            (Replicated::FeedSubscribers, None) => {
+                t.txn.open_table(tables::FEED_SUBSCRIBERS)?.remove(key)?;
             }
         }
     }

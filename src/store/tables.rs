@@ -66,6 +66,21 @@ pub const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
 /// Where alerting stands (one row, `state`).
 pub const ALERT_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("alert_state");
 
+/// Subcontractors allowed to pull the hashed feed, by name (replicated).
+pub const FEED_SUBSCRIBERS: TableDefinition<&str, &[u8]> = TableDefinition::new("feed_subscribers");
+
+/// Every pull of the hashed feed this relay served, by id (idle polls counted in one row).
+pub const FEED_PULLS: TableDefinition<u64, &[u8]> = TableDefinition::new("feed_pulls");
+
+/// Each subscriber's last pull record (its id in [`FEED_PULLS`]).
+pub const FEED_LAST_PULL: TableDefinition<&str, u64> = TableDefinition::new("feed_last_pull");
+
+/// A follower: the keys its company's hashed feed lists, by hashed key.
+pub const FEED_ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("feed_entries");
+
+/// A follower: where it stands with the feed (one row, `state`).
+pub const FEED_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("feed_state");
+
 /// Mail the relay sends on its own, until the upstream took it: the outbox.
 pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 

@@ -220,6 +220,11 @@ pub(super) fn init_schema(db: &Database, fleet: bool) -> Result<(), StoreError> 
         txn.open_table(tables::PENDING_ADDS)?;
         txn.open_table(tables::FLEET_OUTBOX)?;
         txn.open_table(tables::SHIP)?;
+        txn.open_table(tables::FEED_SUBSCRIBERS)?;
+        txn.open_table(tables::FEED_PULLS)?;
+        txn.open_table(tables::FEED_LAST_PULL)?;
+        txn.open_table(tables::FEED_ENTRIES)?;
+        txn.open_table(tables::FEED_STATE)?;
     }
     // Staging tables of imports cut short by a crash: void.
     let leftovers: Vec<String> = txn
@@ -828,7 +833,15 @@ impl Writer {
             ) || matches!(o, Output::Feedback(super::feedback::Recorded::New(_, added)) if !added.is_empty())
                 // Another relay's changes: transactions open here check the list again too.
                 || matches!(o, Output::Replicated(n) if *n > 0)
+                || matches!(o, Output::FeedApplied(a) if a.blocked > 0)
         });
+        for (_, output) in &batch.done {
+            if let Output::FeedApplied(a) = output {
+                if let Some(salt) = &a.new_salt {
+                    self.shared.set_feed_salt(salt.clone());
+                }
+            }
+        }
         if batch
             .done
             .iter()

@@ -19,7 +19,6 @@ use axum::Router;
 
 use super::pages::{self, Lang};
 use super::{suppress, Marker};
-use crate::smtp::PhaseWatch;
 use crate::store::Store;
 use crate::token::TokenError;
 
@@ -59,15 +58,9 @@ impl Limiter {
     }
 }
 
-/// Serves the endpoint on `listeners` until the relay stops, on `tracker`.
-pub fn serve(
-    listeners: crate::http::Listeners,
-    marker: Arc<Marker>,
-    store: Store,
-    per_minute: u32,
-    phase: PhaseWatch,
-    tracker: &tokio_util::task::TaskTracker,
-) {
+/// The endpoint's routes (with the public face's fallbacks), to be served on the public
+/// face with the hashed feed.
+pub fn router(marker: Arc<Marker>, store: Store, per_minute: u32) -> Router {
     let endpoint = Arc::new(Endpoint {
         marker,
         store,
@@ -76,20 +69,11 @@ pub fn serve(
             seen: Mutex::new(HashMap::new()),
         },
     });
-    let app = Router::new()
+    Router::new()
         .route("/u/{token}", get(show).post(unsubscribe))
         .fallback(not_found)
         .method_not_allowed_fallback(not_allowed)
-        .with_state(endpoint);
-    let limits = crate::http::Limits {
-        name: "unsubscribe endpoint",
-        // A page and a click take seconds.
-        max_connections: 1024,
-        header_timeout: Duration::from_secs(10),
-        lifetime: Duration::from_secs(60),
-        tls: None,
-    };
-    listeners.serve(app, limits, phase, tracker);
+        .with_state(endpoint)
 }
 
 /// `GET /u/TOKEN`: the confirm page; nothing changes.

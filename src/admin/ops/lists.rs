@@ -45,6 +45,9 @@ pub struct CheckMany {
     /// The sender who means to mail them (sender groups, unit scopes, ownership locks).
     #[serde(default)]
     pub from: Option<String>,
+    /// Against the followed hashed feed alone (a subcontractor's relay).
+    #[serde(default)]
+    pub hashed: bool,
 }
 
 /// Answer to [`CheckMany`], in request order.
@@ -122,9 +125,16 @@ fn phone_entry(
     let number = crate::phone::normalise(text).map_err(|e| deny(ErrorCode::BadRequest, e))?;
     let entry = match at {
         Some(at) => h.store.entry_at(&number, at)?,
-        None => h
-            .store
-            .get(&crate::address::Target::Phone(number.clone()))?,
+        None => match h.store.get(&Target::Phone(number.clone()))? {
+            Some(entry) => Some(entry),
+            // A subcontractor's relay: the company's list, hashed.
+            None => h
+                .store
+                .find_feed(&[number.as_str()])?
+                .into_iter()
+                .next()
+                .map(|(_, e)| e),
+        },
     };
     Ok(Some((number, entry)))
 }
@@ -145,7 +155,7 @@ pub fn check(op: Check, cx: &mut Cx<'_>) -> Result<CheckResult, Denied> {
             smtp_reply: None,
             lock: None,
             lock_effect: None,
-            not_current: h.cluster.as_ref().and_then(|c| c.gate.check().err()),
+            not_current: h.not_current(),
         });
     }
     let addr = parse_address(&op.address)?;
@@ -161,7 +171,7 @@ pub fn check(op: Check, cx: &mut Cx<'_>) -> Result<CheckResult, Denied> {
         smtp_reply: None,
         lock: None,
         lock_effect: None,
-        not_current: h.cluster.as_ref().and_then(|c| c.gate.check().err()),
+        not_current: h.not_current(),
     };
     let decision = match op.at {
         // Locks have no point-in-time view: `--at` answers for the list alone.
@@ -232,6 +242,9 @@ pub fn check_many(op: CheckMany, cx: &mut Cx<'_>) -> Result<CheckedMany, Denied>
         address: from.as_ref(),
         user: None,
     };
+    if op.hashed {
+        return check_hashed(h, &policy, &sender, op.addresses);
+    }
     let owner = owner_for(&policy, &h.lock_settings()?, &sender);
     let mut results = Vec::with_capacity(op.addresses.len());
     for address in op.addresses {
@@ -284,6 +297,64 @@ pub fn check_many(op: CheckMany, cx: &mut Cx<'_>) -> Result<CheckedMany, Denied>
                 reason: Some(format!("warning: {}", crate::locks::describe(&lock))),
             },
             RcptDecision::Deliver { .. } => ScrubStatus {
+                status: ScrubVerdict::Ok,
+                reason: None,
+            },
+        });
+    }
+    Ok(CheckedMany { results })
+}
+
+/// Serves [`CheckMany`] with `hashed`: each address (its match keys, as RCPT probes them)
+/// or number is looked up in the followed feed alone, hashed with the feed's salt.
+fn check_hashed(
+    h: &Handler,
+    policy: &Policy,
+    sender: &Sender<'_>,
+    addresses: Vec<String>,
+) -> Result<CheckedMany, Denied> {
+    let Some(feed) = &h.feed else {
+        return Err(deny(
+            ErrorCode::BadRequest,
+            "this relay follows no hashed feed ([replica] feed): scrub without --hashed",
+        ));
+    };
+    if let Err(why) = feed.gate.check() {
+        // A stale copy would pass rows the company has refused since.
+        return Err(deny(ErrorCode::StoreUnavailable, why));
+    }
+    let unit = policy.groups().unit_of(sender);
+    let mut results = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        let keys = if crate::phone::looks_like_phone(&address) {
+            crate::phone::normalise(&address).map(|n| vec![n])
+        } else {
+            Address::parse(&address)
+                .map(|a| policy.match_keys(&a))
+                .map_err(|e| e.to_string())
+        };
+        let keys = match keys {
+            Ok(keys) => keys,
+            Err(e) => {
+                results.push(ScrubStatus {
+                    status: ScrubVerdict::Invalid,
+                    reason: Some(e),
+                });
+                continue;
+            }
+        };
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let hit = h
+            .store
+            .find_feed(&keys)?
+            .into_iter()
+            .find(|(_, e)| e.applies_to(unit));
+        results.push(match hit {
+            Some((_, entry)) => ScrubStatus {
+                status: ScrubVerdict::Suppressed,
+                reason: Some(entry.reason.to_string()),
+            },
+            None => ScrubStatus {
                 status: ScrubVerdict::Ok,
                 reason: None,
             },

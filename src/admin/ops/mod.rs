@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod audit;
 pub mod consent;
 pub mod erase;
+pub mod feed;
 pub mod feedback;
 pub mod lift;
 pub mod lists;

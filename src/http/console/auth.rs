@@ -239,11 +239,7 @@ pub fn random_token() -> Option<String> {
     crate::token::os_random::<16>().map(hex::encode)
 }
 
-/// Whether two tokens are equal, in constant time.
-pub fn same_token(a: &str, b: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
+pub use crate::token::same_token;
 
 #[cfg(test)]
 mod tests {

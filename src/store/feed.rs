@@ -1,0 +1,492 @@
+//! The hashed feed in the store.
+//!
+//! Serving side: subcontractors and their tokens (`FEED_SUBSCRIBERS`, replicated, each change
+//! an event), every pull served (`FEED_PULLS`, local), and the pages themselves, built from
+//! the history: the events after `since` that change the list name the keys, and each key is
+//! sent as the list holds it now, hashed. Following side: the keys a company's feed lists
+//! (`FEED_ENTRIES`) and where the follower stands (`FEED_STATE`); a page is applied in one
+//! transaction.
+
+use std::collections::BTreeMap;
+
+use redb::{ReadableTable, ReadableTableMetadata};
+
+use super::replica::Replicated;
+use super::rules::{event, Ids, Output, Tables, Work};
+use super::tables::{self, decode, encode};
+use super::{Refusal, Store, StoreError};
+use crate::address::Target;
+use crate::hashing::{is_hashed, Salt};
+use crate::model::feed::{Change, FollowState, Held, Op, Page, Pull, Revocation, Subscriber};
+use crate::model::{Actor, Entry, EventKind, Source, Timestamp};
+
+/// Pull records older than this are dropped as new ones come (about 13 months).
+const KEEP_PULLS: std::time::Duration = std::time::Duration::from_secs(400 * 24 * 3600);
+
+/// A page of the feed applied by a follower.
+pub struct Applying {
+    /// The page.
+    pub page: Page,
+    /// The feed's salt changed (or this is the first page): what the follower held goes.
+    pub reset: bool,
+}
+
+/// What applying a page did.
+pub struct Applied {
+    /// Keys newly listed or changed.
+    pub blocked: u64,
+    /// The feed's salt, when it is new to this store.
+    pub new_salt: Option<std::sync::Arc<Salt>>,
+}
+
+/// Applies a feed write.
+pub(super) fn apply(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    work: Work,
+) -> Result<Output, StoreError> {
+    match work {
+        Work::FeedSubscribe {
+            name,
+            token_sha256,
+            actor,
+        } => subscribe(t, ids, now, name, token_sha256, &actor).map(Output::Subscriber),
+        Work::FeedRevoke { name, why, actor } => {
+            revoke(t, ids, now, &name, why, &actor).map(Output::Subscriber)
+        }
+        Work::FeedPull(pull) => record_pull(t, *pull).map(Output::Arrived),
+        Work::FeedApply(applying) => follow(t, now, *applying).map(Output::FeedApplied),
+        _ => Err(StoreError::Io("not a feed write".into())),
+    }
+}
+
+fn subscriber(t: &Tables<'_>, name: &str) -> Result<Option<Subscriber>, StoreError> {
+    let table = t.txn.open_table(tables::FEED_SUBSCRIBERS)?;
+    let value = table.get(name)?;
+    value.map(|v| decode(v.value())).transpose()
+}
+
+fn put_subscriber(t: &mut Tables<'_>, s: &Subscriber) -> Result<(), StoreError> {
+    let mut table = t.txn.open_table(tables::FEED_SUBSCRIBERS)?;
+    table.insert(s.name.as_str(), encode(s)?.as_slice())?;
+    drop(table);
+    t.journal.row(Replicated::FeedSubscribers, &s.name);
+    Ok(())
+}
+
+fn subscribe(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    name: String,
+    token_sha256: String,
+    actor: &Actor,
+) -> Result<Result<Subscriber, Refusal>, StoreError> {
+    if let Some(held) = subscriber(t, &name)? {
+        if held.revoked.is_none() {
+            return Ok(Err(Refusal::Conflict(format!(
+                "{name} already has a feed token (given {}); revoke it first to give a new one",
+                held.added_at
+            ))));
+        }
+    }
+    let s = Subscriber {
+        name: name.clone(),
+        token_sha256,
+        added_at: now,
+        added_by: actor.clone(),
+        revoked: None,
+    };
+    put_subscriber(t, &s)?;
+    event(
+        t,
+        ids,
+        now,
+        actor,
+        EventKind::FeedSubscriberAdded { name },
+        None,
+    )?;
+    Ok(Ok(s))
+}
+
+fn revoke(
+    t: &mut Tables<'_>,
+    ids: &mut Ids,
+    now: Timestamp,
+    name: &str,
+    why: String,
+    actor: &Actor,
+) -> Result<Result<Subscriber, Refusal>, StoreError> {
+    let Some(mut s) = subscriber(t, name)? else {
+        return Ok(Err(Refusal::NotFound(format!("no feed subscriber {name}"))));
+    };
+    if let Some(r) = &s.revoked {
+        return Ok(Err(Refusal::Conflict(format!(
+            "{name}'s feed token was already revoked {} by {}",
+            r.at, r.by
+        ))));
+    }
+    s.revoked = Some(Revocation {
+        at: now,
+        by: actor.clone(),
+        why: why.clone(),
+    });
+    put_subscriber(t, &s)?;
+    let kind = EventKind::FeedSubscriberRevoked {
+        name: name.to_string(),
+        why,
+    };
+    event(t, ids, now, actor, kind, None)?;
+    Ok(Ok(s))
+}
+
+/// Records a pull: an idle poll (nothing served) at the same position, from the same place,
+/// as the subscriber's last record adds to that record's count.
+fn record_pull(t: &mut Tables<'_>, pull: Pull) -> Result<u64, StoreError> {
+    let mut pulls = t.txn.open_table(tables::FEED_PULLS)?;
+    let mut last = t.txn.open_table(tables::FEED_LAST_PULL)?;
+    let previous = last.get(pull.subscriber.as_str())?.map(|v| v.value());
+    if let Some(id) = previous {
+        let held: Option<Pull> = pulls.get(id)?.map(|v| decode(v.value())).transpose()?;
+        if let Some(mut held) = held {
+            let idle = held.changes == 0 && pull.changes == 0;
+            let same = held.since == pull.since && held.next == pull.next && held.peer == pull.peer;
+            if idle && same {
+                held.count += 1;
+                held.last_at = pull.last_at;
+                held.head = pull.head;
+                pulls.insert(id, encode(&held)?.as_slice())?;
+                return Ok(id);
+            }
+        }
+    }
+    let id = pulls.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+    let pull = Pull { id, ..pull };
+    pulls.insert(id, encode(&pull)?.as_slice())?;
+    last.insert(pull.subscriber.as_str(), id)?;
+    // Bounded: the oldest records go once they are past the keeping time (a few per pull).
+    let horizon = pull.last_at.minus(KEEP_PULLS);
+    for _ in 0..4 {
+        let (key, old): (u64, Pull) = match pulls.first()? {
+            Some((key, value)) => (key.value(), decode(value.value())?),
+            None => break,
+        };
+        if old.last_at >= horizon || key == id {
+            break;
+        }
+        pulls.remove(key)?;
+    }
+    Ok(id)
+}
+
+/// Applies a page of a company's feed.
+fn follow(t: &mut Tables<'_>, now: Timestamp, applying: Applying) -> Result<Applied, StoreError> {
+    let Applying { page, reset } = applying;
+    let mut state_table = t.txn.open_table(tables::FEED_STATE)?;
+    let held: Option<FollowState> = state_table
+        .get("state")?
+        .map(|v| decode(v.value()))
+        .transpose()?;
+    let new_salt = match &held {
+        Some(s) if s.salt == page.salt && !reset => None,
+        _ => Some(std::sync::Arc::new(Salt::from_hex(&page.salt).map_err(
+            |e| StoreError::Corrupt(format!("the feed's salt: {e}")),
+        )?)),
+    };
+    if reset {
+        t.txn.delete_table(tables::FEED_ENTRIES)?;
+    } else if held.as_ref().is_some_and(|s| s.salt != page.salt) {
+        return Err(StoreError::Corrupt(
+            "the feed's salt changed without a reset".into(),
+        ));
+    }
+    let mut entries = t.txn.open_table(tables::FEED_ENTRIES)?;
+    let mut blocked = 0;
+    for change in &page.changes {
+        if !is_hashed(&change.key) {
+            return Err(StoreError::Corrupt(format!(
+                "the feed sent a key that is not hashed: {} characters",
+                change.key.len()
+            )));
+        }
+        match (change.op, change.reason) {
+            (Op::Block, Some(reason)) => {
+                let h = Held {
+                    reason,
+                    units: change
+                        .scope
+                        .clone()
+                        .unwrap_or_else(crate::model::Units::all),
+                    since: change.since.unwrap_or(page.served_at),
+                    seq: change.seq,
+                };
+                entries.insert(change.key.as_str(), encode(&h)?.as_slice())?;
+                blocked += 1;
+            }
+            (Op::Block, None) => {
+                return Err(StoreError::Corrupt(
+                    "the feed sent a block without a reason".into(),
+                ))
+            }
+            (Op::Remove, _) => {
+                entries.remove(change.key.as_str())?;
+            }
+        }
+    }
+    let state = FollowState {
+        salt: page.salt.clone(),
+        applied: page.next,
+        head: page.head,
+        pulled_at: now,
+        caught_up_at: if page.more {
+            held.as_ref()
+                .filter(|_| !reset)
+                .and_then(|s| s.caught_up_at)
+        } else {
+            Some(now)
+        },
+        keys: entries.len()?,
+    };
+    state_table.insert("state", encode(&state)?.as_slice())?;
+    Ok(Applied { blocked, new_salt })
+}
+
+/// The list key an event changes and how it is sent: the match key in this store, and the
+/// hashed key in the feed. `None` for events that do not change the list.
+fn listed_key(kind: &EventKind, salt: &Salt) -> Option<(String, String)> {
+    let target = match kind {
+        EventKind::Suppressed { target, .. }
+        | EventKind::Readded { target, .. }
+        | EventKind::LiftApproved { target, .. }
+        | EventKind::Erased { target, .. } => target,
+        _ => return None,
+    };
+    if is_hashed(target) {
+        return Some((target.clone(), target.clone()));
+    }
+    let key = Target::parse(target).ok()?.match_key();
+    let hashed = salt.hash(&key);
+    Some((key, hashed))
+}
+
+impl Store {
+    /// A page of the hashed feed: the keys the events after `since` changed (at most
+    /// `limit` of them), each as the list holds it now, hashed with `salt`.
+    pub fn feed_page(&self, since: u64, limit: usize, salt: &Salt) -> Result<Page, StoreError> {
+        self.read(|txn| {
+            let events = txn.open_table(tables::EVENTS)?;
+            let suppressions = txn.open_table(tables::SUPPRESSIONS)?;
+            let head = events.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+            let mut keys: BTreeMap<String, (String, u64)> = BTreeMap::new();
+            let mut next = head.max(since);
+            for row in events.range(since.saturating_add(1)..)? {
+                let (id, value) = row?;
+                let id = id.value();
+                if keys.len() >= limit {
+                    next = id - 1;
+                    break;
+                }
+                let event: crate::model::Event = decode(value.value())?;
+                if let Some((key, hashed)) = listed_key(&event.kind, salt) {
+                    keys.insert(key, (hashed, id));
+                }
+            }
+            let mut changes = Vec::with_capacity(keys.len());
+            for (key, (hashed, seq)) in keys {
+                let entry: Option<Entry> = suppressions
+                    .get(key.as_str())?
+                    .map(|v| decode(v.value()))
+                    .transpose()?;
+                changes.push(match entry {
+                    Some(e) => Change {
+                        key: hashed,
+                        op: Op::Block,
+                        reason: Some(e.reason),
+                        scope: Some(e.units),
+                        since: Some(e.added_at),
+                        seq,
+                    },
+                    None => Change {
+                        key: hashed,
+                        op: Op::Remove,
+                        reason: None,
+                        scope: None,
+                        since: None,
+                        seq,
+                    },
+                });
+            }
+            Ok(Page {
+                scheme: crate::model::feed::SCHEME.to_string(),
+                salt: salt.to_hex(),
+                since,
+                next,
+                head,
+                more: next < head,
+                served_at: Timestamp::now(),
+                changes,
+            })
+        })
+    }
+
+    /// The feed's subscribers, by name.
+    pub fn feed_subscribers(&self) -> Result<Vec<Subscriber>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(tables::FEED_SUBSCRIBERS)?;
+            let mut out = Vec::new();
+            for row in table.iter()? {
+                out.push(decode(row?.1.value())?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// The subscriber whose token hashes to `token_sha256`, active or revoked.
+    pub fn feed_subscriber_by_token(
+        &self,
+        token_sha256: &str,
+    ) -> Result<Option<Subscriber>, StoreError> {
+        let mut found = None;
+        for s in self.feed_subscribers()? {
+            // Every one compared, in constant time each: the answer's timing says nothing.
+            if crate::token::same_token(&s.token_sha256, token_sha256) {
+                found = Some(s);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Pull records, newest first, of one subscriber or all, at most `limit`.
+    pub fn feed_pulls(
+        &self,
+        subscriber: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Pull>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(tables::FEED_PULLS)?;
+            let mut out = Vec::new();
+            for row in table.iter()?.rev() {
+                let pull: Pull = decode(row?.1.value())?;
+                if subscriber.is_none_or(|s| s == pull.subscriber) {
+                    out.push(pull);
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Each subscriber's last pull record.
+    pub fn feed_last_pulls(&self) -> Result<BTreeMap<String, Pull>, StoreError> {
+        self.read(|txn| {
+            let last = txn.open_table(tables::FEED_LAST_PULL)?;
+            let pulls = txn.open_table(tables::FEED_PULLS)?;
+            let mut out = BTreeMap::new();
+            for row in last.iter()? {
+                let (name, id) = row?;
+                if let Some(v) = pulls.get(id.value())? {
+                    out.insert(name.value().to_string(), decode(v.value())?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Records a pull served (see [`Pull`]); its record's id.
+    pub async fn record_feed_pull(&self, pull: Pull) -> Result<u64, StoreError> {
+        match self.write(Work::FeedPull(Box::new(pull))).await? {
+            Output::Arrived(id) => Ok(id),
+            _ => Err(super::unexpected()),
+        }
+    }
+
+    /// Gives a subscriber a token (its SHA-256 is kept).
+    pub async fn feed_subscribe(
+        &self,
+        name: String,
+        token_sha256: String,
+        actor: Actor,
+    ) -> Result<Result<Subscriber, Refusal>, StoreError> {
+        let work = Work::FeedSubscribe {
+            name,
+            token_sha256,
+            actor,
+        };
+        match self.write(work).await? {
+            Output::Subscriber(s) => Ok(s),
+            _ => Err(super::unexpected()),
+        }
+    }
+
+    /// Revokes a subscriber's token.
+    pub async fn feed_revoke(
+        &self,
+        name: String,
+        why: String,
+        actor: Actor,
+    ) -> Result<Result<Subscriber, Refusal>, StoreError> {
+        match self.write(Work::FeedRevoke { name, why, actor }).await? {
+            Output::Subscriber(s) => Ok(s),
+            _ => Err(super::unexpected()),
+        }
+    }
+
+    /// A follower: applies a page of its company's feed.
+    pub async fn apply_feed(&self, applying: Applying) -> Result<u64, StoreError> {
+        match self.write(Work::FeedApply(Box::new(applying))).await? {
+            Output::FeedApplied(a) => Ok(a.blocked),
+            _ => Err(super::unexpected()),
+        }
+    }
+
+    /// A follower: where it stands with its feed (`None`: it never applied a page).
+    pub fn feed_state(&self) -> Result<Option<FollowState>, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(tables::FEED_STATE)?;
+            let value = table.get("state")?;
+            value.map(|v| decode(v.value())).transpose()
+        })
+    }
+
+    /// A follower: the feed's entries for these match keys (hashed with the feed's salt),
+    /// with the index of each key, as list entries (target: the hashed key; source:
+    /// `partner`; actor: `feed`).
+    pub fn find_feed(&self, keys: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
+        let Some(salt) = self.shared.feed_salt() else {
+            return Ok(Vec::new());
+        };
+        self.read(|txn| {
+            let table = txn.open_table(tables::FEED_ENTRIES)?;
+            let mut found = Vec::new();
+            for (i, key) in keys.iter().enumerate() {
+                let hashed = salt.hash(key);
+                if let Some(v) = table.get(hashed.as_str())? {
+                    let held: Held = decode(v.value())?;
+                    found.push((i, held_entry(hashed, held)));
+                }
+            }
+            Ok(found)
+        })
+    }
+}
+
+/// A key held from the feed, as a list entry.
+fn held_entry(hashed: String, held: Held) -> Entry {
+    Entry {
+        target: hashed,
+        reason: held.reason,
+        source: Source::Partner,
+        evidence: String::new(),
+        actor: Actor {
+            user: "feed".into(),
+            uid: None,
+            role: None,
+        },
+        added_at: held.since,
+        event_id: held.seq,
+        units: held.units,
+    }
+}

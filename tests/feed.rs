@@ -1,0 +1,329 @@
+//! The hashed feed for subcontractors, through two built binaries: the company's relay serves
+//! `GET /feed` to a token it gave; a subcontractor's relay follows it (`[replica] feed`) and
+//! refuses, on its own wire and within seconds, a recipient added on the company's relay;
+//! `scrub --hashed` cleans its call list (a phone number too); every byte the feed sent
+//! (recorded by a proxy between the two) holds the salted hashes and no address, domain,
+//! number or name; a revoked token makes the follower fail closed (451) once its copy is
+//! older than `max_lag`. Both sides see the lag (`feed list`, `feed status`).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::process::{free_port, text, Relay, Smtp};
+
+fn run(relay: &Relay, args: &[&str]) -> (i32, String, String) {
+    let out = relay.cli(args);
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
+}
+
+fn rcpt(relay: &Relay, to: &str) -> String {
+    let mut s = Smtp::connect(relay.addr);
+    s.cmd("EHLO dialer.example\r\n");
+    s.cmd("MAIL FROM:<agent@subcontractor.example>\r\n");
+    let reply = s.cmd(&format!("RCPT TO:<{to}>\r\n"));
+    s.cmd("QUIT\r\n");
+    reply
+}
+
+/// Polls `f` every 100 ms until it is true; how long it took.
+fn within(limit: Duration, what: &str, mut f: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "not within {limit:?}: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    start.elapsed()
+}
+
+/// A TCP proxy to `upstream` that keeps every byte the upstream sent.
+fn recording_proxy(upstream: SocketAddr) -> (SocketAddr, Arc<Mutex<Vec<u8>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { continue };
+            let Ok(mut server) = TcpStream::connect(upstream) else {
+                continue;
+            };
+            let (mut c2, mut s2) = (
+                client.try_clone().expect("clone"),
+                server.try_clone().expect("clone"),
+            );
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c2, &mut s2);
+                let _ = s2.shutdown(std::net::Shutdown::Write);
+            });
+            let kept = kept.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 16 * 1024];
+                loop {
+                    match server.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            kept.lock().expect("lock").extend_from_slice(&buf[..n]);
+                            if client.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                let _ = client.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (addr, seen)
+}
+
+fn holds(bytes: &[u8], needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    bytes
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+fn write_config(path: &Path, text: &str) {
+    std::fs::write(path, text).expect("config");
+}
+
+#[test]
+fn a_follower_refuses_what_the_company_adds_within_seconds_and_never_sees_an_address() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The company's relay, its public face on loopback.
+    let public = free_port();
+    let company_data = dir.path().join("company");
+    let company_config = dir.path().join("company.toml");
+    write_config(
+        &company_config,
+        &format!(
+            "data_dir = {:?}\n[unsubscribe]\nlisten = [\"127.0.0.1:{public}\"]\n[phones]\ndefault_country = \"FR\"\n",
+            company_data.display().to_string()
+        ),
+    );
+    let company = Relay::start_with_config(&company_config, &company_data);
+    let (code, _, err) = run(
+        &company,
+        &[
+            "suppress",
+            "add",
+            "early.bird@example.org",
+            "--reason",
+            "unsubscribe",
+            "--evidence",
+            "Early Bird said stop",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(
+        &company,
+        &[
+            "suppress",
+            "add",
+            "06 12 34 56 78",
+            "--reason",
+            "unsubscribe",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&company, &["feed", "add", "acme-calls", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let given: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let token = given["token"].as_str().expect("token").to_string();
+    assert!(token.starts_with("dncf_"), "{out}");
+    // A second add while the token is active is refused.
+    let (code, _, err) = run(&company, &["feed", "add", "acme-calls"]);
+    assert_eq!(code, 1, "{err}");
+
+    // Without a token, or with a wrong one, nothing is served.
+    let answer = http_get(public, "/feed?since=0", None);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    let answer = http_get(public, "/feed?since=0", Some("dncf_wrong"));
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+
+    // The subcontractor's relay follows the feed through a proxy that keeps every byte.
+    let (proxy, seen) = recording_proxy(format!("127.0.0.1:{public}").parse().expect("addr"));
+    let sub_data = dir.path().join("subcontractor");
+    std::fs::create_dir_all(&sub_data).expect("mkdir");
+    let token_file = dir.path().join("feed.token");
+    std::fs::write(&token_file, format!("{token}\n")).expect("token");
+    let sub_config = dir.path().join("subcontractor.toml");
+    write_config(
+        &sub_config,
+        &format!(
+            "data_dir = {:?}\n[phones]\ndefault_country = \"FR\"\n[replica]\nfeed = \"http://{proxy}/feed\"\ntoken_file = {:?}\nmax_lag = \"4s\"\n",
+            sub_data.display().to_string(),
+            token_file.display().to_string()
+        ),
+    );
+    let sub = Relay::start_with_config(&sub_config, &sub_data);
+    within(Duration::from_secs(20), "the follower is current", || {
+        run(&sub, &["feed", "status"]).0 == 0
+    });
+    assert!(rcpt(&sub, "early.bird@example.org").starts_with("550 5.7.1"));
+    assert!(rcpt(&sub, "someone@example.org").starts_with("250"));
+
+    // Added on the company's relay: refused on the subcontractor's wire within seconds.
+    let (code, _, err) = run(
+        &company,
+        &[
+            "suppress",
+            "add",
+            "Ann.Lee@Example.NET",
+            "--reason",
+            "complaint",
+            "--evidence",
+            "Ann Lee <ann.lee@example.net> complained",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let took = within(
+        Duration::from_secs(5),
+        "ann.lee refused by the follower",
+        || rcpt(&sub, "ann.lee+promo@example.net").starts_with("550 5.7.1"),
+    );
+    eprintln!("the follower refused a new entry {took:?} after it was added");
+    let (code, _, err) = run(
+        &company,
+        &[
+            "suppress",
+            "add",
+            "@blocked-corp.example",
+            "--reason",
+            "manual",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    within(Duration::from_secs(5), "a listed domain refused", || {
+        rcpt(&sub, "buyer@eu.blocked-corp.example").starts_with("550 5.7.1")
+    });
+
+    // The subcontractor cleans its call list against the feed alone.
+    let list = dir.path().join("calls.csv");
+    std::fs::write(
+        &list,
+        "name,email,phone\nAnn,ann.lee@example.net,\nBob,bob@fine.example,+33 6 12 34 56 78\nCid,cid@fine.example,01 44 55 66 77\n",
+    )
+    .expect("csv");
+    let (code, out, err) = run(&sub, &["scrub", "--hashed", list.to_str().expect("path")]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<&str> = out.lines().collect();
+    assert!(rows[1].contains(",suppressed,complaint"), "{out}");
+    assert!(rows[2].contains(",suppressed,unsubscribe (phone)"), "{out}");
+    assert!(rows[3].ends_with(",ok,"), "{out}");
+
+    // Both sides see where the follower stands.
+    let (code, out, err) = run(&sub, &["feed", "status", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let status: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let keys = status["following"]["state"]["keys"].as_u64().expect("keys");
+    assert_eq!(keys, 4, "{out}");
+    within(
+        Duration::from_secs(5),
+        "the company sees the follower current",
+        || {
+            let (_, out, _) = run(&company, &["feed", "list", "--json"]);
+            let list: serde_json::Value = serde_json::from_str(&out).expect("json");
+            list[0]["behind"].as_u64() == Some(0)
+        },
+    );
+    let (code, out, err) = run(&company, &["feed", "pulls", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let pulls: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(pulls
+        .as_array()
+        .expect("pulls")
+        .iter()
+        .all(|p| p["subscriber"] == "acme-calls" && p["peer"] == "127.0.0.1"));
+    let served: u64 = pulls
+        .as_array()
+        .expect("pulls")
+        .iter()
+        .map(|p| p["changes"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(served >= 4, "{out}");
+
+    // Everything the feed sent: the hashes, never an address, a domain, a number or a name.
+    let salt = dnc_relay::hashing::Salt::load(&company_data.join("erasure.salt")).expect("salt");
+    let bytes = seen.lock().expect("lock").clone();
+    assert!(holds(&bytes, &salt.hash("ann.lee@example.net")));
+    assert!(holds(&bytes, &salt.hash("@blocked-corp.example")));
+    assert!(holds(&bytes, &salt.hash("+33612345678")));
+    for secret in [
+        "ann.lee",
+        "example.net",
+        "early.bird",
+        "example.org",
+        "blocked-corp",
+        "612345678",
+        "Ann Lee",
+        "Early Bird",
+        "complained",
+    ] {
+        assert!(!holds(&bytes, secret), "the feed sent {secret:?}");
+    }
+    // Nor does the subcontractor's store hold them.
+    drop(sub);
+    let store = std::fs::read(sub_data.join("dnc.redb")).expect("store");
+    for secret in [
+        "ann.lee",
+        "example.net",
+        "early.bird",
+        "blocked-corp",
+        "612345678",
+    ] {
+        assert!(
+            !holds(&store, secret),
+            "the follower's store holds {secret:?}"
+        );
+    }
+    let sub = Relay::start_with_config(&sub_config, &sub_data);
+    // Restarted within max_lag of its last complete pull: it decides at once.
+    assert!(rcpt(&sub, "ann.lee@example.net").starts_with("550 5.7.1"));
+
+    // Revoked: the follower's pulls are refused and, once its copy is older than max_lag,
+    // it refuses to decide (451) rather than mail from a stale list.
+    let (code, _, err) = run(
+        &company,
+        &["feed", "revoke", "acme-calls", "--why", "contract ended"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let answer = http_get(public, "/feed?since=0", Some(&token));
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    within(Duration::from_secs(15), "the follower fails closed", || {
+        rcpt(&sub, "someone@example.org").starts_with("451 4.3.0")
+    });
+    assert_eq!(run(&sub, &["feed", "status"]).0, 1);
+    let (_, out, _) = run(&company, &["feed", "list"]);
+    assert!(
+        out.contains("revoked") && out.contains("contract ended"),
+        "{out}"
+    );
+}
+
+/// A plain HTTP/1.1 GET; the whole answer.
+fn http_get(port: u16, path: &str, token: Option<&str>) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}

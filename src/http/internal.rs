@@ -232,6 +232,71 @@ struct Reading {
 const CACHE_FOR: Duration = Duration::from_secs(5);
 
 impl Gauges {
+    /// The hashed feed's gauges: a follower's lag and position; the company side's slowest
+    /// subscriber.
+    fn feed_readings(&self, push: &mut dyn FnMut(&'static str, &'static str, Option<f64>)) {
+        let store = &self.probe.store;
+        if let Some(f) = &self.probe.feed {
+            push(
+                "feed_lag_seconds",
+                "Time since this relay last held everything its company's hashed feed had (-1: never since start)",
+                Some(f.gate.lag().map_or(-1.0, |l| l.as_secs_f64())),
+            );
+            push(
+                "feed_current",
+                "1 when this relay is current with its company's hashed feed within replica.max_lag",
+                Some(if f.gate.check().is_ok() { 1.0 } else { 0.0 }),
+            );
+            let state = store.feed_state().ok().flatten();
+            push(
+                "feed_applied",
+                "The feed position applied here",
+                state.as_ref().map(|s| s.applied as f64),
+            );
+            push(
+                "feed_keys",
+                "Hashed keys held from the company's feed",
+                state.as_ref().map(|s| s.keys as f64),
+            );
+        }
+        // The company's side: how far behind its slowest subscriber is.
+        if let Ok(last) = store.feed_last_pulls() {
+            let head = store.last_event().unwrap_or(0);
+            let now = crate::model::Timestamp::now();
+            let active: Vec<_> = store
+                .feed_subscribers()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|s| s.revoked.is_none())
+                .collect();
+            if !active.is_empty() {
+                let behind = active.iter().map(|s| {
+                    last.get(&s.name)
+                        .map_or(head, |p| head.saturating_sub(p.next))
+                });
+                push(
+                    "feed_subscribers_max_behind",
+                    "Positions of the list the furthest-behind active feed subscriber was not sent yet",
+                    behind.max().map(|b| b as f64),
+                );
+                // -1 when one never pulled: the oldest of all.
+                let oldest = active
+                    .iter()
+                    .map(|s| {
+                        last.get(&s.name)
+                            .map(|p| (now.0 - p.last_at.0) as f64 / 1e6)
+                    })
+                    .try_fold(0.0_f64, |m, age| age.map(|a| m.max(a)))
+                    .unwrap_or(-1.0);
+                push(
+                    "feed_subscribers_oldest_pull_age_seconds",
+                    "Seconds since the active feed subscriber that pulled least recently last pulled (-1: one never pulled)",
+                    Some(oldest),
+                );
+            }
+        }
+    }
+
     fn read(&self) -> Vec<Reading> {
         let store = &self.probe.store;
         let mut out = Vec::new();
@@ -307,65 +372,7 @@ impl Gauges {
                 Some(store.applied() as f64),
             );
         }
-        if let Some(f) = &self.probe.feed {
-            push(
-                "feed_lag_seconds",
-                "Time since this relay last held everything its company's hashed feed had (-1: never since start)",
-                Some(f.gate.lag().map_or(-1.0, |l| l.as_secs_f64())),
-            );
-            push(
-                "feed_current",
-                "1 when this relay is current with its company's hashed feed within replica.max_lag",
-                Some(if f.gate.check().is_ok() { 1.0 } else { 0.0 }),
-            );
-            let state = store.feed_state().ok().flatten();
-            push(
-                "feed_applied",
-                "The feed position applied here",
-                state.as_ref().map(|s| s.applied as f64),
-            );
-            push(
-                "feed_keys",
-                "Hashed keys held from the company's feed",
-                state.as_ref().map(|s| s.keys as f64),
-            );
-        }
-        // The company's side: how far behind its slowest subscriber is.
-        if let Ok(last) = store.feed_last_pulls() {
-            let head = store.last_event().unwrap_or(0);
-            let now = crate::model::Timestamp::now();
-            let active: Vec<_> = store
-                .feed_subscribers()
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|s| s.revoked.is_none())
-                .collect();
-            if !active.is_empty() {
-                let behind = active.iter().map(|s| {
-                    last.get(&s.name)
-                        .map_or(head, |p| head.saturating_sub(p.next))
-                });
-                push(
-                    "feed_subscribers_max_behind",
-                    "Positions of the list the furthest-behind active feed subscriber was not sent yet",
-                    behind.max().map(|b| b as f64),
-                );
-                // -1 when one never pulled: the oldest of all.
-                let oldest = active
-                    .iter()
-                    .map(|s| {
-                        last.get(&s.name)
-                            .map(|p| (now.0 - p.last_at.0) as f64 / 1e6)
-                    })
-                    .try_fold(0.0_f64, |m, age| age.map(|a| m.max(a)))
-                    .unwrap_or(-1.0);
-                push(
-                    "feed_subscribers_oldest_pull_age_seconds",
-                    "Seconds since the active feed subscriber that pulled least recently last pulled (-1: one never pulled)",
-                    Some(oldest),
-                );
-            }
-        }
+        self.feed_readings(&mut push);
         out
     }
 }

@@ -25,34 +25,27 @@ pub fn event_text(kind: &EventKind) -> String {
                 _ => "re-added",
             };
             let scope = scope(units);
-            format!("{verb} {target} ({reason}, {source}{scope}){}", quoted(evidence))
+            format!(
+                "{verb} {target} ({reason}, {source}{scope}){}",
+                quoted(evidence)
+            )
         }
-        EventKind::LiftRequested { lift, target, proof } => {
+        EventKind::LiftRequested {
+            lift,
+            target,
+            proof,
+        } => {
             format!("lift #{lift} requested for {target}{}", quoted(proof))
         }
-        EventKind::LiftApproved { lift, target } => format!("lift #{lift} approved: {target} removed"),
+        EventKind::LiftApproved { lift, target } => {
+            format!("lift #{lift} approved: {target} removed")
+        }
         EventKind::LiftDenied { lift, target, why } => {
             format!("lift #{lift} denied for {target}{}", quoted(why))
         }
-        EventKind::Scrubbed {
-            file,
-            rows,
-            blocked,
-            invalid,
-        } => format!("list {file} of {rows} rows scrubbed, {blocked} blocked, {invalid} invalid"),
-        EventKind::LockTaken { target, owner } => format!("lock on {target} taken by {owner}"),
-        EventKind::LockReviewed { target, owner, note } => {
-            format!("lock on {target} (owner {owner}) put under review{}", quoted(note))
-        }
-        EventKind::LockDecided { target, owner, note } => {
-            format!("review of {target} decided: owner {owner}{}", quoted(note))
-        }
-        EventKind::LockTransferred {
-            target,
-            from,
-            to,
-            note,
-        } => format!("lock on {target} transferred from {from} to {to}{}", quoted(note)),
+        EventKind::Scrubbed { .. }
+        | EventKind::Imported { .. }
+        | EventKind::AccountGrouped { .. } => list_text(kind),
         EventKind::Feedback {
             feedback,
             target,
@@ -83,14 +76,69 @@ pub fn event_text(kind: &EventKind) -> String {
             to,
             feedback,
         } => format!("bounce about {target} (feedback #{feedback}) forwarded to {to}"),
-        EventKind::LockReleased { target, owner, note } => {
-            format!("lock on {target} (owner {owner}) released{}", quoted(note))
-        }
+        EventKind::LockTaken { .. }
+        | EventKind::LockReviewed { .. }
+        | EventKind::LockDecided { .. }
+        | EventKind::LockTransferred { .. }
+        | EventKind::LockReleased { .. } => lock_text(kind),
         EventKind::ConsentGiven { .. }
         | EventKind::ConsentWithdrawn { .. }
         | EventKind::Erased { .. }
         | EventKind::FeedSubscriberAdded { .. }
         | EventKind::FeedSubscriberRevoked { .. } => privacy_text(kind),
+    }
+}
+
+/// What a lock event did, in words.
+fn lock_text(kind: &EventKind) -> String {
+    match kind {
+        EventKind::LockTaken { target, owner } => format!("lock on {target} taken by {owner}"),
+        EventKind::LockReviewed {
+            target,
+            owner,
+            note,
+        } => {
+            format!(
+                "lock on {target} (owner {owner}) put under review{}",
+                quoted(note)
+            )
+        }
+        EventKind::LockDecided {
+            target,
+            owner,
+            note,
+        } => {
+            format!("review of {target} decided: owner {owner}{}", quoted(note))
+        }
+        EventKind::LockTransferred {
+            target,
+            from,
+            to,
+            note,
+        } => format!(
+            "lock on {target} transferred from {from} to {to}{}",
+            quoted(note)
+        ),
+        EventKind::LockReleased {
+            target,
+            owner,
+            note,
+        } => {
+            format!("lock on {target} (owner {owner}) released{}", quoted(note))
+        }
+        _ => String::new(),
+    }
+}
+
+/// What a scrub, an import or an account grouping did, in words.
+fn list_text(kind: &EventKind) -> String {
+    match kind {
+        EventKind::Scrubbed {
+            file,
+            rows,
+            blocked,
+            invalid,
+        } => format!("list {file} of {rows} rows scrubbed, {blocked} blocked, {invalid} invalid"),
         EventKind::AccountGrouped { account, domains } => {
             format!("account {account} groups {}", domains.join(", "))
         }
@@ -104,6 +152,7 @@ pub fn event_text(kind: &EventKind) -> String {
         } => format!(
             "imported {file} ({format}): {rows} rows, {added} new, {already} already listed, {skipped} skipped"
         ),
+        _ => String::new(),
     }
 }
 

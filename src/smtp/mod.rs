@@ -107,6 +107,13 @@ pub struct SessionContext {
 }
 
 impl SessionContext {
+    /// Why this relay may not decide now: a fleet relay not current with the fleet's log, or
+    /// a subcontractor's relay not current with its company's hashed feed.
+    pub fn behind(&self) -> Option<String> {
+        let fleet = self.cluster.as_ref().and_then(|c| c.gate.check().err());
+        fleet.or_else(|| self.feed.as_ref().and_then(|f| f.gate.check().err()))
+    }
+
     /// The reloadable settings in force now.
     pub fn snapshot(&self) -> Arc<Reloadable> {
         match self.reloadable.read() {

@@ -74,13 +74,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let now = Timestamp::now();
         let started = std::time::Instant::now();
         // Nothing is decided that could not be recorded: in the decision log and the store.
-        let fleet_gate = self.ctx.cluster.as_ref().map(|c| c.gate.check());
-        let feed_gate = self.ctx.feed.as_ref().map(|f| f.gate.check());
-        let behind = [fleet_gate, feed_gate]
-            .into_iter()
-            .flatten()
-            .find_map(Result::err);
-        let decision = if let Some(behind) = behind {
+        let decision = if let Some(behind) = self.ctx.behind() {
             // A relay that cannot prove it is current with the fleet (or with the company's
             // hashed feed) does not decide.
             Err(behind)

@@ -39,25 +39,51 @@ pub struct Applied {
     pub new_salt: Option<std::sync::Arc<Salt>>,
 }
 
+/// A feed write.
+pub(super) enum FeedWork {
+    /// Gives a subcontractor a token.
+    Subscribe {
+        name: String,
+        token_sha256: String,
+        actor: Actor,
+    },
+    /// Revokes a subcontractor's token.
+    Revoke {
+        name: String,
+        why: String,
+        actor: Actor,
+    },
+    /// Records a pull served.
+    Pull(Box<Pull>),
+    /// A follower: applies a page of its company's feed.
+    Apply(Box<Applying>),
+}
+
+impl FeedWork {
+    /// Whether it changes what every relay of a fleet holds.
+    pub(super) fn replicated(&self) -> bool {
+        matches!(self, FeedWork::Subscribe { .. } | FeedWork::Revoke { .. })
+    }
+}
+
 /// Applies a feed write.
 pub(super) fn apply(
     t: &mut Tables<'_>,
     ids: &mut Ids,
     now: Timestamp,
-    work: Work,
+    work: FeedWork,
 ) -> Result<Output, StoreError> {
     match work {
-        Work::FeedSubscribe {
+        FeedWork::Subscribe {
             name,
             token_sha256,
             actor,
         } => subscribe(t, ids, now, name, token_sha256, &actor).map(Output::Subscriber),
-        Work::FeedRevoke { name, why, actor } => {
+        FeedWork::Revoke { name, why, actor } => {
             revoke(t, ids, now, &name, why, &actor).map(Output::Subscriber)
         }
-        Work::FeedPull(pull) => record_pull(t, *pull).map(Output::Arrived),
-        Work::FeedApply(applying) => follow(t, now, *applying).map(Output::FeedApplied),
-        _ => Err(StoreError::Io("not a feed write".into())),
+        FeedWork::Pull(pull) => record_pull(t, *pull).map(Output::Arrived),
+        FeedWork::Apply(applying) => follow(t, now, *applying).map(Output::FeedApplied),
     }
 }
 
@@ -397,7 +423,10 @@ impl Store {
 
     /// Records a pull served (see [`Pull`]); its record's id.
     pub async fn record_feed_pull(&self, pull: Pull) -> Result<u64, StoreError> {
-        match self.write(Work::FeedPull(Box::new(pull))).await? {
+        match self
+            .write(Work::Feed(FeedWork::Pull(Box::new(pull))))
+            .await?
+        {
             Output::Arrived(id) => Ok(id),
             _ => Err(super::unexpected()),
         }
@@ -410,11 +439,11 @@ impl Store {
         token_sha256: String,
         actor: Actor,
     ) -> Result<Result<Subscriber, Refusal>, StoreError> {
-        let work = Work::FeedSubscribe {
+        let work = Work::Feed(FeedWork::Subscribe {
             name,
             token_sha256,
             actor,
-        };
+        });
         match self.write(work).await? {
             Output::Subscriber(s) => Ok(s),
             _ => Err(super::unexpected()),
@@ -428,7 +457,10 @@ impl Store {
         why: String,
         actor: Actor,
     ) -> Result<Result<Subscriber, Refusal>, StoreError> {
-        match self.write(Work::FeedRevoke { name, why, actor }).await? {
+        match self
+            .write(Work::Feed(FeedWork::Revoke { name, why, actor }))
+            .await?
+        {
             Output::Subscriber(s) => Ok(s),
             _ => Err(super::unexpected()),
         }
@@ -436,7 +468,10 @@ impl Store {
 
     /// A follower: applies a page of its company's feed.
     pub async fn apply_feed(&self, applying: Applying) -> Result<u64, StoreError> {
-        match self.write(Work::FeedApply(Box::new(applying))).await? {
+        match self
+            .write(Work::Feed(FeedWork::Apply(Box::new(applying))))
+            .await?
+        {
             Output::FeedApplied(a) => Ok(a.blocked),
             _ => Err(super::unexpected()),
         }
@@ -488,5 +523,213 @@ fn held_entry(hashed: String, held: Held) -> Entry {
         added_at: held.since,
         event_id: held.seq,
         units: held.units,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Reason, Units};
+    use crate::store::{NewEntry, StoreOptions};
+
+    fn store(dir: &tempfile::TempDir, name: &str) -> Store {
+        Store::open(&dir.path().join(name), &StoreOptions::default()).expect("store")
+    }
+
+    fn person(name: &str, uid: u32) -> Actor {
+        Actor {
+            user: name.into(),
+            uid: Some(uid),
+            role: Some(crate::model::Role::Ops),
+        }
+    }
+
+    async fn add(store: &Store, target: &str) {
+        let entry = NewEntry {
+            target: Target::parse(target).expect("target"),
+            reason: Reason::Unsubscribe,
+            source: Source::Reply,
+            evidence: format!("{target} said stop"),
+            units: Units::all(),
+        };
+        store.add(entry, person("ann", 1)).await.expect("add");
+    }
+
+    /// Pulls every page from `since` into `follower`, as the follower task does.
+    async fn sync(company: &Store, follower: &Store, salt: &Salt, limit: usize) -> u64 {
+        let mut pages = 0;
+        loop {
+            let since = follower
+                .feed_state()
+                .expect("state")
+                .map_or(0, |s| s.applied);
+            let page = company.feed_page(since, limit, salt).expect("page");
+            let reset = follower.feed_state().expect("state").is_none();
+            let more = page.more;
+            follower
+                .apply_feed(Applying { page, reset })
+                .await
+                .expect("apply");
+            pages += 1;
+            if !more {
+                return pages;
+            }
+        }
+    }
+
+    fn listed(follower: &Store, key: &str) -> bool {
+        !follower.find_feed(&[key]).expect("find").is_empty()
+    }
+
+    #[tokio::test]
+    async fn a_follower_holds_what_the_list_holds_in_pages_and_a_lift_reaches_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (company, follower) = (store(&dir, "company.redb"), store(&dir, "follower.redb"));
+        let salt = Salt::from_bytes([7; 32]);
+        for i in 0..7 {
+            add(&company, &format!("p{i}@example.com")).await;
+        }
+        add(&company, "@blocked.example").await;
+        // Pages of 3 keys: 3 pages, every key held, none in clear.
+        assert_eq!(sync(&company, &follower, &salt, 3).await, 3);
+        for i in 0..7 {
+            assert!(listed(&follower, &format!("p{i}@example.com")));
+        }
+        assert!(listed(&follower, "@blocked.example"));
+        assert!(!listed(&follower, "someone@example.com"));
+        let state = follower.feed_state().expect("state").expect("some");
+        assert_eq!(
+            (state.keys, state.applied),
+            (8, company.last_event().expect("head"))
+        );
+        assert!(state.caught_up_at.is_some());
+        // A lift approved by a second person: the key leaves the follower.
+        let lift = company
+            .request_lift(
+                Target::parse("p3@example.com").expect("target"),
+                "asked again in writing".into(),
+                person("ann", 1),
+            )
+            .await
+            .expect("request")
+            .expect("lift");
+        company
+            .decide_lift(lift.id, true, None, person("olga", 2))
+            .await
+            .expect("decide")
+            .expect("approved");
+        let page = company.feed_page(state.applied, 100, &salt).expect("page");
+        assert_eq!(page.changes.len(), 1);
+        assert_eq!(page.changes[0].op, Op::Remove);
+        assert_eq!(page.changes[0].key, salt.hash("p3@example.com"));
+        sync(&company, &follower, &salt, 100).await;
+        assert!(!listed(&follower, "p3@example.com"));
+        assert!(listed(&follower, "p4@example.com"));
+        // Nothing new: an empty page at the head.
+        let head = company.last_event().expect("head");
+        let page = company.feed_page(head, 100, &salt).expect("page");
+        assert!(page.changes.is_empty() && !page.more && page.next == head);
+    }
+
+    #[tokio::test]
+    async fn a_reset_drops_what_the_follower_held_and_a_new_salt_is_used_at_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (company, follower) = (store(&dir, "company.redb"), store(&dir, "follower.redb"));
+        add(&company, "old@example.com").await;
+        sync(&company, &follower, &Salt::from_bytes([1; 32]), 100).await;
+        assert!(listed(&follower, "old@example.com"));
+        // The company's salt changed: the follower starts again from 0 with a reset.
+        let salt = Salt::from_bytes([2; 32]);
+        let page = company.feed_page(0, 100, &salt).expect("page");
+        follower
+            .apply_feed(Applying { page, reset: true })
+            .await
+            .expect("apply");
+        assert!(
+            listed(&follower, "old@example.com"),
+            "hashed with the new salt"
+        );
+        let held = follower.feed_state().expect("state").expect("some");
+        assert_eq!((held.keys, held.salt.clone()), (1, salt.to_hex()));
+        // A page under another salt without a reset is refused, and nothing of it applied.
+        let other = company
+            .feed_page(0, 100, &Salt::from_bytes([3; 32]))
+            .expect("page");
+        assert!(follower
+            .apply_feed(Applying {
+                page: other,
+                reset: false
+            })
+            .await
+            .is_err());
+        assert_eq!(follower.feed_state().expect("state"), Some(held));
+    }
+
+    #[tokio::test]
+    async fn idle_polls_are_counted_in_one_record_and_a_revoked_token_is_kept_on_record() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let company = store(&dir, "company.redb");
+        let s = company
+            .feed_subscribe("acme".into(), "ab".repeat(32), person("olga", 2))
+            .await
+            .expect("write")
+            .expect("added");
+        assert!(company
+            .feed_subscribe("acme".into(), "cd".repeat(32), person("olga", 2))
+            .await
+            .expect("write")
+            .is_err());
+        let pull = |since, changes| Pull {
+            id: 0,
+            subscriber: "acme".into(),
+            peer: "192.0.2.1".into(),
+            first_at: Timestamp::now(),
+            last_at: Timestamp::now(),
+            count: 1,
+            since,
+            next: 5,
+            head: 5,
+            changes,
+        };
+        let first = company.record_feed_pull(pull(0, 3)).await.expect("pull");
+        let idle = company.record_feed_pull(pull(5, 0)).await.expect("pull");
+        assert_ne!(first, idle);
+        for _ in 0..5 {
+            assert_eq!(
+                company.record_feed_pull(pull(5, 0)).await.expect("pull"),
+                idle
+            );
+        }
+        let pulls = company.feed_pulls(Some("acme"), 10).expect("pulls");
+        assert_eq!(pulls.len(), 2);
+        assert_eq!((pulls[0].count, pulls[1].count), (6, 1));
+        let found = company
+            .feed_subscriber_by_token(&s.token_sha256)
+            .expect("read")
+            .expect("found");
+        assert!(found.revoked.is_none());
+        company
+            .feed_revoke("acme".into(), "contract ended".into(), person("olga", 2))
+            .await
+            .expect("write")
+            .expect("revoked");
+        let found = company
+            .feed_subscriber_by_token(&s.token_sha256)
+            .expect("read")
+            .expect("found");
+        assert_eq!(found.revoked.map(|r| r.why), Some("contract ended".into()));
+        let kinds: Vec<String> = company
+            .events(1, 10)
+            .expect("events")
+            .into_iter()
+            .map(|e| crate::model::describe::event_text(&e.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                "subcontractor acme given a token for the hashed feed",
+                "hashed feed token of acme revoked: \"contract ended\""
+            ]
+        );
     }
 }

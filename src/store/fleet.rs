@@ -81,9 +81,9 @@ pub(super) fn sequenced(work: &Work) -> bool {
         | Work::QueueAdd(..)
         | Work::Pulled { .. }
         | Work::Shipped(_)
-        | Work::BindFleet(_)
-        | Work::FeedPull(_)
-        | Work::FeedApply(_) => false,
+        | Work::BindFleet(_) => false,
+        // Subscribers are every relay's; pulls and a follower's pages are this relay's own.
+        Work::Feed(feed) => feed.replicated(),
         _ => true,
     }
 }

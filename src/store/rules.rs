@@ -157,22 +157,8 @@ pub(super) enum Work {
     Shipped(Vec<u128>),
     /// A fleet relay: the identity of the log it reached (bound at first, then checked).
     BindFleet(u64),
-    /// Gives a subcontractor a token for the hashed feed.
-    FeedSubscribe {
-        name: String,
-        token_sha256: String,
-        actor: Actor,
-    },
-    /// Revokes a subcontractor's feed token.
-    FeedRevoke {
-        name: String,
-        why: String,
-        actor: Actor,
-    },
-    /// Records a pull of the feed served.
-    FeedPull(Box<crate::model::feed::Pull>),
-    /// A follower: applies a page of its company's feed.
-    FeedApply(Box<super::feed::Applying>),
+    /// The hashed feed: subscribers, pulls, a follower's pages.
+    Feed(super::feed::FeedWork),
 }
 
 /// A fleet relay's jobs that stay in this store: outage adds, other relays' send records,
@@ -385,10 +371,7 @@ pub(super) fn apply(
         } => lift_decide(t, ids, now, id, approve, why, actor).map(Output::Lift),
         Work::Event(kind, actor) => event_about(t, ids, now, &actor, kind).map(Output::Event),
         work @ Work::Erase { .. } => super::erase::apply(t, ids, now, work),
-        work @ (Work::FeedSubscribe { .. }
-        | Work::FeedRevoke { .. }
-        | Work::FeedPull(_)
-        | Work::FeedApply(_)) => super::feed::apply(t, ids, now, work),
+        Work::Feed(work) => super::feed::apply(t, ids, now, work),
         work @ (Work::GiveConsents(..) | Work::WithdrawConsent { .. }) => {
             super::consent::apply(t, ids, now, work)
         }

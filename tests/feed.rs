@@ -327,3 +327,77 @@ fn http_get(port: u16, path: &str, token: Option<&str>) -> String {
     let _ = s.read_to_string(&mut out);
     out
 }
+
+#[test]
+fn the_feed_is_served_over_https_and_a_follower_verifies_the_company_relay() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = common::TestPki::new();
+    let (cert, key, ca) = (
+        dir.path().join("relay.pem"),
+        dir.path().join("relay.key"),
+        dir.path().join("company-ca.pem"),
+    );
+    std::fs::write(&cert, &pki.chain_pem).expect("cert");
+    std::fs::write(&key, &pki.key_pem).expect("key");
+    std::fs::write(&ca, &pki.ca_pem).expect("ca");
+    let public = free_port();
+    let company_data = dir.path().join("company");
+    let company_config = dir.path().join("company.toml");
+    write_config(
+        &company_config,
+        &format!(
+            "data_dir = {:?}\n[tls]\ncert_file = {:?}\nkey_file = {:?}\n[unsubscribe]\nlisten = [\"127.0.0.1:{public}\"]\ntls = true\n",
+            company_data.display().to_string(),
+            cert.display().to_string(),
+            key.display().to_string()
+        ),
+    );
+    let company = Relay::start_with_config(&company_config, &company_data);
+    let (code, out, err) = run(&company, &["feed", "add", "agency", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let given: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let token_file = dir.path().join("feed.token");
+    std::fs::write(&token_file, given["token"].as_str().expect("token")).expect("token");
+    run(
+        &company,
+        &[
+            "suppress",
+            "add",
+            "@competitor.example",
+            "--reason",
+            "manual",
+        ],
+    );
+
+    let follower = |ca_line: &str, name: &str| {
+        let data = dir.path().join(name);
+        std::fs::create_dir_all(&data).expect("mkdir");
+        let config = dir.path().join(format!("{name}.toml"));
+        write_config(
+            &config,
+            &format!(
+                "data_dir = {:?}\n[replica]\nfeed = \"https://localhost:{public}/feed\"\ntoken_file = {:?}\n{ca_line}",
+                data.display().to_string(),
+                token_file.display().to_string()
+            ),
+        );
+        Relay::start_with_config(&config, &data)
+    };
+    // A follower that trusts the company's CA is served.
+    let sub = follower(
+        &format!("ca_file = {:?}\n", ca.display().to_string()),
+        "trusting",
+    );
+    within(
+        Duration::from_secs(20),
+        "the follower is current over https",
+        || run(&sub, &["feed", "status"]).0 == 0,
+    );
+    assert!(rcpt(&sub, "cto@competitor.example").starts_with("550 5.7.1"));
+    // One that does not trust it never decides: its recipients wait (451), never pass.
+    let blind = follower("", "blind");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(rcpt(&blind, "cto@competitor.example").starts_with("451 4.3.0"));
+    assert!(rcpt(&blind, "anyone@example.org").starts_with("451 4.3.0"));
+    assert_eq!(run(&blind, &["feed", "status"]).0, 1);
+}

@@ -216,14 +216,23 @@ async fn serve(feed: &Feed, name: &str, client: SocketAddr, q: PullQuery) -> Res
 /// The list's head once it is past `since`, or after `wait` (whichever comes first).
 async fn wait_for_change(store: &Store, since: u64, wait: Duration) -> Result<u64, String> {
     let deadline = tokio::time::Instant::now() + wait;
+    let mut seen = None;
     loop {
-        let s = store.clone();
-        let head = tokio::task::spawn_blocking(move || s.last_event())
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-        if head != since || tokio::time::Instant::now() >= deadline {
-            return Ok(head);
+        // The history is read again only after a commit (many pulls may be waiting).
+        let commits = store.commits();
+        if seen != Some(commits) {
+            seen = Some(commits);
+            let s = store.clone();
+            let head = tokio::task::spawn_blocking(move || s.last_event())
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            if head != since {
+                return Ok(head);
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(since);
         }
         tokio::time::sleep(WAIT_STEP).await;
     }

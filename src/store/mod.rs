@@ -273,6 +273,8 @@ pub(super) struct Shared {
     /// Whether the list holds hashed entries (erased contacts): RCPT then probes hashed
     /// keys too. Read on every RCPT, so an atomic.
     hashed: std::sync::atomic::AtomicBool,
+    /// Commits so far (a waiting feed pull reads the history again only after one).
+    commits: std::sync::atomic::AtomicU64,
     /// A follower of a hashed feed: the feed's salt, once a page was applied.
     feed_salt: std::sync::RwLock<Option<Arc<crate::hashing::Salt>>>,
 }
@@ -454,6 +456,7 @@ impl Store {
             queued: std::sync::atomic::AtomicU64::new(0),
             hashed: std::sync::atomic::AtomicBool::new(false),
             feed_salt: std::sync::RwLock::new(None),
+            commits: std::sync::atomic::AtomicU64::new(0),
         });
         shared.count_queued();
         shared.find_hashed();
@@ -1381,6 +1384,13 @@ impl Store {
     pub fn additions(&self) -> u64 {
         self.shared
             .additions
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// How many commits the writer made since the store was opened (cheap: an atomic).
+    pub fn commits(&self) -> u64 {
+        self.shared
+            .commits
             .load(std::sync::atomic::Ordering::Acquire)
     }
 

@@ -816,6 +816,9 @@ impl Writer {
     pub(super) fn committed(&mut self, mut batch: Applied, durable: bool) {
         self.stats.commits += 1;
         self.shared
+            .commits
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        self.shared
             .applied
             .store(self.ids.applied, std::sync::atomic::Ordering::Release);
         if std::mem::take(&mut self.recount_queued) {

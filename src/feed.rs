@@ -110,11 +110,16 @@ impl Follower {
 
     /// Where it stands now.
     pub fn status(&self) -> Result<FollowStatus, crate::store::StoreError> {
+        let mut state = self.store.feed_state()?;
+        if let Some(s) = &mut state {
+            // The salt is the company's: not shown to whoever may read the status.
+            s.salt.clear();
+        }
         Ok(FollowStatus {
             url: self.url.clone(),
             current: self.gate.check(),
             lag_seconds: self.gate.lag().map(|l| l.as_secs_f64()),
-            state: self.store.feed_state()?,
+            state,
         })
     }
 
@@ -175,9 +180,7 @@ impl Follower {
             crate::model::Timestamp::now().0.saturating_sub(at.0).max(0) as u64,
         );
         if age < self.max_lag {
-            if let Some(then) = Instant::now().checked_sub(age) {
-                self.gate.confirm(then);
-            }
+            self.gate.confirm_age(age);
         }
     }
 
@@ -217,10 +220,20 @@ impl Follower {
             Some(s) if !reset && s.applied >= s.head => self.wait_secs(),
             _ => 0,
         };
-        let path = format!("{}?since={since}&wait={wait}", self.endpoint.path());
+        // The time of the event at `since`, said back: a list restored from an older backup
+        // answers 409 instead of positions written anew.
+        let at = match (&state, reset) {
+            (Some(s), false) => s.applied_at.map(|t| format!("&at={}", t.0)),
+            _ => None,
+        };
+        let path = format!(
+            "{}?since={since}&wait={wait}{}",
+            self.endpoint.path(),
+            at.unwrap_or_default()
+        );
         let timeout = Duration::from_secs(wait + 30);
+        let asked = Instant::now();
         let answer = self.endpoint.get(&path, MAX_PAGE, timeout).await?;
-        let received = Instant::now();
         match answer.status {
             200 => {}
             409 => {
@@ -254,6 +267,7 @@ impl Follower {
         if !reset && state.as_ref().is_some_and(|s| s.salt != page.salt) {
             return Ok(Pulled::StartAgain("the feed's salt changed"));
         }
+        check_page(&page)?;
         let more = page.more;
         let changes = page.changes.len();
         let next = page.next;
@@ -270,11 +284,28 @@ impl Follower {
             );
         }
         if !more {
-            // The page was made after any wait, just before it was sent.
-            self.gate.confirm(received);
+            // Current as of the question: the answer may have waited, and travelled.
+            self.gate.confirm(asked);
         }
         Ok(Pulled::Applied { more })
     }
+}
+
+/// Refuses a page that could not be applied whole (before anything of it is written).
+fn check_page(page: &Page) -> Result<(), String> {
+    crate::hashing::Salt::from_hex(&page.salt).map_err(|e| format!("the feed's salt: {e}"))?;
+    for c in &page.changes {
+        if !crate::hashing::is_hashed(&c.key) || c.key.len() != crate::hashing::PREFIX.len() + 64 {
+            return Err(format!(
+                "the feed sent a key that is not a hash ({} characters); nothing applied",
+                c.key.len()
+            ));
+        }
+        if c.op == crate::model::feed::Op::Block && c.reason.is_none() {
+            return Err("the feed sent a block without a reason; nothing applied".into());
+        }
+    }
+    Ok(())
 }
 
 /// What one pull did.

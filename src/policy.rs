@@ -503,7 +503,18 @@ impl Policy {
             hits.extend(self.lookup.find_all(&hashed)?);
         }
         // A subcontractor's relay: its company's list, as salted hashes.
-        hits.extend(self.lookup.find_feed(keys)?);
+        let feed = self.lookup.find_feed(keys)?;
+        if !feed.is_empty() {
+            // The company's units bind this relay's senders by name; a sender in no unit is
+            // bound by every entry (easy to block).
+            let unitless = self.groups.unit_of(sender).is_none();
+            hits.extend(feed.into_iter().map(|(i, mut entry)| {
+                if unitless {
+                    entry.units = crate::model::Units::all();
+                }
+                (i, entry)
+            }));
+        }
         if hits.is_empty() {
             return Ok(Verdict::Deliver);
         }

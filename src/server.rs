@@ -459,6 +459,11 @@ impl Services {
             .map(|r| crate::feed::Follower::from_config(r, store.clone()).map(Arc::new))
             .transpose()
             .map_err(StartError::Feed)?;
+        if feed.is_none() && matches!(store.feed_state(), Ok(Some(_))) {
+            tracing::warn!(
+                "this store holds a copy of a company's hashed feed but [replica] is not set: the copy still refuses its recipients and is no longer updated; set [replica] back to follow the company's opt-outs"
+            );
+        }
         Ok(Services {
             inbox,
             marker,
@@ -503,7 +508,7 @@ impl Services {
             return Ok(addrs);
         }
         let salt = Arc::new(load_salt(config, store)?);
-        let feed = crate::http::feed::router(store.clone(), salt);
+        let feed = crate::http::feed::router(store.clone(), salt, self.cluster.clone());
         let app = match &self.marker {
             Some(marker) if marker.has_links() => feed.merge(crate::unsubscribe::http::router(
                 marker.clone(),

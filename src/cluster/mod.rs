@@ -45,8 +45,10 @@ pub struct Gate {
 impl Gate {
     /// A gate that is closed until the first confirmation.
     pub fn new(max_lag: Duration) -> Gate {
+        let now = Instant::now();
         Gate {
-            origin: Instant::now(),
+            // Before now, so that a confirmation from before the gate was made can be kept.
+            origin: now.checked_sub(max_lag).unwrap_or(now),
             confirmed: AtomicU64::new(0),
             max_lag,
             behind: AtomicBool::new(true),
@@ -78,6 +80,15 @@ impl Gate {
     pub fn confirm(&self, asked: Instant) {
         let ms = asked.saturating_duration_since(self.origin).as_millis() as u64 + 1;
         self.confirmed.fetch_max(ms, Ordering::AcqRel);
+    }
+
+    /// The replica held everything `age` ago (a follower's record from before a restart).
+    pub fn confirm_age(&self, age: Duration) {
+        // The origin lies max_lag before the gate was made: a confirmation that old fits.
+        if let Some(at) = self.origin.elapsed().checked_sub(age) {
+            self.confirmed
+                .fetch_max(at.as_millis() as u64 + 1, Ordering::AcqRel);
+        }
     }
 
     /// Forgets every confirmation: closed until the next one (a follower starting again).

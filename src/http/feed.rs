@@ -34,10 +34,17 @@ const PAGE_KEYS: usize = 5_000;
 /// How often a waiting pull looks for a change.
 const WAIT_STEP: Duration = Duration::from_millis(200);
 
+/// Refused pulls (no or an unknown token) logged at most every few seconds.
+static REFUSED: crate::panics::Throttle = crate::panics::Throttle::new(10);
+
 /// What the handler needs.
 struct Feed {
     store: Store,
     salt: Arc<Salt>,
+    /// A fleet relay: it serves only while current with the fleet's log.
+    cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// Subscribers with a pull in progress (one at a time each).
+    busy: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// The query of a pull.
@@ -47,18 +54,20 @@ struct PullQuery {
     since: u64,
     /// Seconds to wait for a change when there is none yet.
     wait: u64,
+    /// When the event at `since` was written, as the subscriber was told (microseconds).
+    at: Option<i64>,
 }
 
 impl PullQuery {
-    /// `since=N&wait=S`, both optional; anything else is refused.
+    /// `since=N&wait=S&at=T`, each optional; anything else is refused.
     fn parse(query: Option<&str>) -> Option<PullQuery> {
         let mut q = PullQuery::default();
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=')?;
-            let value: u64 = value.parse().ok()?;
             match name {
-                "since" => q.since = value,
-                "wait" => q.wait = value,
+                "since" => q.since = value.parse().ok()?,
+                "wait" => q.wait = value.parse().ok()?,
+                "at" => q.at = Some(value.parse().ok()?),
                 _ => return None,
             }
         }
@@ -67,10 +76,20 @@ impl PullQuery {
 }
 
 /// The feed's routes, to be merged into the public face.
-pub fn router(store: Store, salt: Arc<Salt>) -> Router {
+pub fn router(
+    store: Store,
+    salt: Arc<Salt>,
+    cluster: Option<Arc<crate::cluster::Cluster>>,
+) -> Router {
+    let feed = Feed {
+        store,
+        salt,
+        cluster,
+        busy: std::sync::Mutex::new(std::collections::HashSet::new()),
+    };
     Router::new()
         .route("/feed", get(pull))
-        .with_state(Arc::new(Feed { store, salt }))
+        .with_state(Arc::new(feed))
 }
 
 /// The SHA-256 (hex) of a token: what the store keeps.
@@ -105,6 +124,68 @@ fn answer(status: StatusCode, text: &str) -> Response {
     r
 }
 
+/// Where a pull came from: the client, and what a proxy in front says it forwarded for.
+fn peer(client: SocketAddr, headers: &HeaderMap) -> String {
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect::<String>()
+        });
+    match forwarded {
+        Some(f) if !f.trim().is_empty() => format!("{} (for {})", client.ip(), f.trim()),
+        _ => client.ip().to_string(),
+    }
+}
+
+/// The subscriber a token names, if it is active; else the answer that refuses it.
+async fn subscriber(
+    feed: &Feed,
+    token: &str,
+    client: SocketAddr,
+) -> Result<crate::model::feed::Subscriber, Response> {
+    let hashed = token_sha256(token);
+    let store = feed.store.clone();
+    let found = tokio::task::spawn_blocking(move || store.feed_subscriber_by_token(&hashed)).await;
+    match found {
+        Ok(Ok(Some(s))) => match &s.revoked {
+            Some(r) => {
+                tracing::warn!(%client, subscriber = s.name.as_str(), outcome = "revoked", "feed pull refused");
+                Err(answer(
+                    StatusCode::FORBIDDEN,
+                    &format!("this token was revoked {}", r.at),
+                ))
+            }
+            None => Ok(s),
+        },
+        Ok(Ok(None)) => {
+            if let Some(held) = REFUSED.should_log() {
+                tracing::warn!(%client, outcome = "unknown token", held_back = held, "feed pull refused");
+            }
+            Err(answer(StatusCode::UNAUTHORIZED, "unknown token"))
+        }
+        Ok(Err(e)) => Err(unavailable(&e.to_string())),
+        Err(e) => Err(unavailable(&e.to_string())),
+    }
+}
+
+/// A subscriber's pull in progress; the mark goes when it ends.
+struct InProgress<'f> {
+    feed: &'f Feed,
+    name: String,
+}
+
+impl Drop for InProgress<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut busy) = self.feed.busy.lock() {
+            busy.remove(&self.name);
+        }
+    }
+}
+
 /// `GET /feed`.
 async fn pull(
     State(feed): State<Arc<Feed>>,
@@ -113,58 +194,60 @@ async fn pull(
     headers: HeaderMap,
 ) -> Response {
     let Some(token) = bearer(&headers) else {
-        tracing::warn!(%client, outcome = "no token", "feed pull refused");
+        if let Some(held) = REFUSED.should_log() {
+            tracing::warn!(%client, outcome = "no token", held_back = held, "feed pull refused");
+        }
         return answer(StatusCode::UNAUTHORIZED, "a bearer token is needed");
     };
-    let hashed = token_sha256(token);
-    let store = feed.store.clone();
-    let found = tokio::task::spawn_blocking(move || store.feed_subscriber_by_token(&hashed)).await;
-    let subscriber = match found {
-        Ok(Ok(Some(s))) => s,
-        Ok(Ok(None)) => {
-            tracing::warn!(%client, outcome = "unknown token", "feed pull refused");
-            return answer(StatusCode::UNAUTHORIZED, "unknown token");
-        }
-        Ok(Err(e)) => return unavailable(&e.to_string()),
-        Err(e) => return unavailable(&e.to_string()),
+    let subscriber = match subscriber(&feed, token, client).await {
+        Ok(s) => s,
+        Err(refused) => return refused,
     };
-    if let Some(r) = &subscriber.revoked {
-        tracing::warn!(%client, subscriber = subscriber.name.as_str(), outcome = "revoked", "feed pull refused");
-        return answer(
-            StatusCode::FORBIDDEN,
-            &format!("this token was revoked {}", r.at),
-        );
-    }
     let Some(q) = PullQuery::parse(query.as_deref()) else {
         return answer(
             StatusCode::BAD_REQUEST,
-            "since must be a position (a whole number) and wait a number of seconds",
+            "since and at must be whole numbers, wait a number of seconds; nothing else",
         );
     };
-    serve(&feed, &subscriber.name, client, q).await
+    if let Some(Err(why)) = feed.cluster.as_ref().map(|c| c.gate.check()) {
+        // A fleet relay behind its log would hand out a stale list as current.
+        tracing::warn!(%client, subscriber = subscriber.name.as_str(), why, "feed pull deferred");
+        return answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this relay is not current with its fleet; try again",
+        );
+    }
+    let fresh = feed
+        .busy
+        .lock()
+        .map(|mut b| b.insert(subscriber.name.clone()))
+        .unwrap_or(false);
+    if !fresh {
+        return answer(
+            StatusCode::TOO_MANY_REQUESTS,
+            "a pull with this token is in progress; one at a time",
+        );
+    }
+    let _mark = InProgress {
+        feed: &feed,
+        name: subscriber.name.clone(),
+    };
+    serve(&feed, token, &peer(client, &headers), client, q).await
 }
 
-async fn serve(feed: &Feed, name: &str, client: SocketAddr, q: PullQuery) -> Response {
+async fn serve(feed: &Feed, token: &str, peer: &str, client: SocketAddr, q: PullQuery) -> Response {
     let wait = Duration::from_secs(q.wait).min(MAX_WAIT);
     let head = match wait_for_change(&feed.store, q.since, wait).await {
         Ok(head) => head,
         Err(e) => return unavailable(&e),
     };
-    if q.since > head {
-        // The subscriber holds more than this list has: the list was restored from an older
-        // backup. It must start again from 0, or it would skip the positions written anew.
-        tracing::warn!(%client, subscriber = name, since = q.since, head, "feed pull ahead of the list");
-        let mut r = answer(
-            StatusCode::CONFLICT,
-            &format!(
-                "position {} is past this list's head {head}: start again from 0",
-                q.since
-            ),
-        );
-        if let Ok(v) = HeaderValue::from_str(&head.to_string()) {
-            r.headers_mut().insert("x-dnc-feed-head", v);
-        }
-        return r;
+    // Revoked while it waited: nothing more is handed out.
+    let name = match subscriber(feed, token, client).await {
+        Ok(s) => s.name,
+        Err(refused) => return refused,
+    };
+    if let Some(refused) = behind_check(feed, &name, q.since, q.at, head).await {
+        return refused;
     }
     let (store, salt, since) = (feed.store.clone(), feed.salt.clone(), q.since);
     let page =
@@ -176,8 +259,8 @@ async fn serve(feed: &Feed, name: &str, client: SocketAddr, q: PullQuery) -> Res
     let now = Timestamp::now();
     let record = Pull {
         id: 0,
-        subscriber: name.to_string(),
-        peer: client.ip().to_string(),
+        subscriber: name.clone(),
+        peer: peer.to_string(),
         first_at: now,
         last_at: now,
         count: 1,
@@ -190,15 +273,17 @@ async fn serve(feed: &Feed, name: &str, client: SocketAddr, q: PullQuery) -> Res
     if let Err(e) = feed.store.record_feed_pull(record).await {
         return unavailable(&format!("the pull cannot be recorded: {e}"));
     }
-    tracing::info!(
-        %client,
-        subscriber = name,
-        since = page.since,
-        next = page.next,
-        head = page.head,
-        changes = page.changes.len(),
-        "feed pulled"
-    );
+    if !page.changes.is_empty() {
+        tracing::info!(
+            %client,
+            subscriber = name.as_str(),
+            since = page.since,
+            next = page.next,
+            head = page.head,
+            changes = page.changes.len(),
+            "feed pulled"
+        );
+    }
     let body = match serde_json::to_vec(&page) {
         Ok(b) => b,
         Err(e) => return unavailable(&e.to_string()),
@@ -211,6 +296,48 @@ async fn serve(feed: &Feed, name: &str, client: SocketAddr, q: PullQuery) -> Res
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
+}
+
+/// `409` when the subscriber holds what this list does not: a position past its head, or one
+/// whose event was written at another time than it was told (the list was restored from an
+/// older backup and its positions written anew). It must start again from 0.
+async fn behind_check(
+    feed: &Feed,
+    name: &str,
+    since: u64,
+    at: Option<i64>,
+    head: u64,
+) -> Option<Response> {
+    let mismatch = if since > head {
+        Some(format!("position {since} is past this list's head {head}"))
+    } else if let (Some(at), true) = (at, since > 0) {
+        let store = feed.store.clone();
+        match tokio::task::spawn_blocking(move || store.event_time(since)).await {
+            Ok(Ok(Some(t))) if t.0 == at => None,
+            Ok(Ok(_)) => Some(format!(
+                "position {since} of this list is not the one the subscriber was sent"
+            )),
+            Ok(Err(e)) => return Some(unavailable(&e.to_string())),
+            Err(e) => return Some(unavailable(&e.to_string())),
+        }
+    } else {
+        None
+    }?;
+    tracing::warn!(
+        subscriber = name,
+        since,
+        head,
+        why = mismatch.as_str(),
+        "feed pull ahead of the list"
+    );
+    let mut r = answer(
+        StatusCode::CONFLICT,
+        &format!("{mismatch}: start again from 0"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&head.to_string()) {
+        r.headers_mut().insert("x-dnc-feed-head", v);
+    }
+    Some(r)
 }
 
 /// The list's head once it is past `since`, or after `wait` (whichever comes first).
@@ -253,14 +380,13 @@ mod tests {
     #[test]
     fn a_pull_names_a_position_and_a_wait_and_nothing_else() {
         assert_eq!(PullQuery::parse(None), Some(PullQuery::default()));
-        let q = PullQuery::parse(Some("since=42&wait=20"));
-        assert_eq!(
-            q,
-            Some(PullQuery {
-                since: 42,
-                wait: 20
-            })
-        );
+        let q = PullQuery::parse(Some("since=42&wait=20&at=1764555247120331"));
+        let want = PullQuery {
+            since: 42,
+            wait: 20,
+            at: Some(1764555247120331),
+        };
+        assert_eq!(q, Some(want));
         assert_eq!(PullQuery::parse(Some("since=-1")), None);
         assert_eq!(PullQuery::parse(Some("since=1&email=a@b.c")), None);
         assert_eq!(PullQuery::parse(Some("since")), None);

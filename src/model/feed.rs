@@ -105,6 +105,10 @@ pub struct Page {
     pub since: u64,
     /// The position it ends at: the next `since`.
     pub next: u64,
+    /// When the event at `next` was written: the next pull says it back (`at=`), so that a
+    /// list restored from an older backup, whose positions are written anew, is noticed.
+    #[serde(default)]
+    pub next_at: Option<Timestamp>,
     /// The list's head when served; `more` is false once `next` reached it.
     pub head: u64,
     /// Whether more pages follow at once.
@@ -143,4 +147,6 @@ pub struct FollowState {
     pub caught_up_at: Option<Timestamp>,
     /// Keys held.
     pub keys: u64,
+    /// When the event at `applied` was written on the company's relay (see [`Page::next_at`]).
+    pub applied_at: Option<Timestamp>,
 }

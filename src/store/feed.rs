@@ -167,8 +167,8 @@ fn revoke(
     Ok(Ok(s))
 }
 
-/// Records a pull: an idle poll (nothing served) at the same position, from the same place,
-/// as the subscriber's last record adds to that record's count.
+/// Records a pull: an idle poll (nothing served) from the same place as the subscriber's last
+/// record, itself idle, adds to that record's count.
 fn record_pull(t: &mut Tables<'_>, pull: Pull) -> Result<u64, StoreError> {
     let mut pulls = t.txn.open_table(tables::FEED_PULLS)?;
     let mut last = t.txn.open_table(tables::FEED_LAST_PULL)?;
@@ -176,11 +176,12 @@ fn record_pull(t: &mut Tables<'_>, pull: Pull) -> Result<u64, StoreError> {
     if let Some(id) = previous {
         let held: Option<Pull> = pulls.get(id)?.map(|v| decode(v.value())).transpose()?;
         if let Some(mut held) = held {
-            let idle = held.changes == 0 && pull.changes == 0;
-            let same = held.since == pull.since && held.next == pull.next && held.peer == pull.peer;
-            if idle && same {
+            // Idle polls from one place are one record, whatever positions they moved by
+            // (events that do not change the list move them).
+            if held.changes == 0 && pull.changes == 0 && held.peer == pull.peer {
                 held.count += 1;
                 held.last_at = pull.last_at;
+                held.next = pull.next;
                 held.head = pull.head;
                 pulls.insert(id, encode(&held)?.as_slice())?;
                 return Ok(id);
@@ -273,86 +274,120 @@ fn follow(t: &mut Tables<'_>, now: Timestamp, applying: Applying) -> Result<Appl
             Some(now)
         },
         keys: entries.len()?,
+        applied_at: page.next_at,
     };
     state_table.insert("state", encode(&state)?.as_slice())?;
     Ok(Applied { blocked, new_salt })
 }
 
-/// The list key an event changes and how it is sent: the match key in this store, and the
-/// hashed key in the feed. `None` for events that do not change the list.
-fn listed_key(kind: &EventKind, salt: &Salt) -> Option<(String, String)> {
+/// The list key an event changes: its match key in clear (unless the event carries a hashed
+/// key: an erased contact) and its hashed key, as the feed sends it. `None` for events that
+/// do not change the list. A target that cannot be read again stops the page (fail closed:
+/// a key silently left out would never reach the subscribers).
+#[allow(clippy::type_complexity)]
+fn listed_key(
+    id: u64,
+    kind: &EventKind,
+    salt: &Salt,
+) -> Result<Option<(Option<String>, String)>, StoreError> {
     let target = match kind {
         EventKind::Suppressed { target, .. }
         | EventKind::Readded { target, .. }
         | EventKind::LiftApproved { target, .. }
         | EventKind::Erased { target, .. } => target,
-        _ => return None,
+        _ => return Ok(None),
     };
     if is_hashed(target) {
-        return Some((target.clone(), target.clone()));
+        return Ok(Some((None, target.clone())));
     }
-    let key = Target::parse(target).ok()?.match_key();
+    let key = Target::parse(target)
+        .map_err(|e| StoreError::Corrupt(format!("event {id}: its target cannot be read: {e}")))?
+        .match_key();
     let hashed = salt.hash(&key);
-    Some((key, hashed))
+    Ok(Some((Some(key), hashed)))
 }
+
+/// Events read at most for one page (most events may not change the list).
+const MAX_SCAN: usize = 200_000;
 
 impl Store {
     /// A page of the hashed feed: the keys the events after `since` changed (at most
-    /// `limit` of them), each as the list holds it now, hashed with `salt`.
+    /// `limit` keys, from at most [`MAX_SCAN`] events), each as the list holds it now, hashed
+    /// with `salt`. A contact listed both in clear and under its hashed key (erased, then
+    /// added again) is one key, blocked while either entry stands.
     pub fn feed_page(&self, since: u64, limit: usize, salt: &Salt) -> Result<Page, StoreError> {
         self.read(|txn| {
             let events = txn.open_table(tables::EVENTS)?;
             let suppressions = txn.open_table(tables::SUPPRESSIONS)?;
             let head = events.last()?.map(|(k, _)| k.value()).unwrap_or(0);
-            let mut keys: BTreeMap<String, (String, u64)> = BTreeMap::new();
+            let mut keys: BTreeMap<String, (Option<String>, u64)> = BTreeMap::new();
             let mut next = head.max(since);
-            for row in events.range(since.saturating_add(1)..)? {
+            for (scanned, row) in events.range(since.saturating_add(1)..)?.enumerate() {
                 let (id, value) = row?;
                 let id = id.value();
-                if keys.len() >= limit {
+                if keys.len() >= limit || scanned >= MAX_SCAN {
                     next = id - 1;
                     break;
                 }
                 let event: crate::model::Event = decode(value.value())?;
-                if let Some((key, hashed)) = listed_key(&event.kind, salt) {
-                    keys.insert(key, (hashed, id));
+                if let Some((plain, hashed)) = listed_key(id, &event.kind, salt)? {
+                    let slot = keys.entry(hashed).or_insert((None, id));
+                    slot.0 = plain.or(slot.0.take());
+                    slot.1 = id;
                 }
             }
-            let mut changes = Vec::with_capacity(keys.len());
-            for (key, (hashed, seq)) in keys {
-                let entry: Option<Entry> = suppressions
-                    .get(key.as_str())?
+            let read = |key: &str| -> Result<Option<Entry>, StoreError> {
+                suppressions
+                    .get(key)?
                     .map(|v| decode(v.value()))
-                    .transpose()?;
-                changes.push(match entry {
-                    Some(e) => Change {
-                        key: hashed,
-                        op: Op::Block,
-                        reason: Some(e.reason),
-                        scope: Some(e.units),
-                        since: Some(e.added_at),
-                        seq,
-                    },
-                    None => Change {
-                        key: hashed,
-                        op: Op::Remove,
-                        reason: None,
-                        scope: None,
-                        since: None,
-                        seq,
-                    },
-                });
+                    .transpose()
+            };
+            let mut changes = Vec::with_capacity(keys.len());
+            for (hashed, (plain, seq)) in keys {
+                let mut held = read(&hashed)?;
+                if let Some(e) = plain.as_deref().map(read).transpose()?.flatten() {
+                    held = Some(match held {
+                        Some(mut h) => {
+                            h.absorb(e.reason, e.source, "", &e.units);
+                            h.added_at = h.added_at.min(e.added_at);
+                            h
+                        }
+                        None => e,
+                    });
+                }
+                changes.push(change(hashed, held, seq));
             }
+            let next_at = match next {
+                0 => None,
+                n => events
+                    .get(n)?
+                    .map(|v| decode::<crate::model::Event>(v.value()))
+                    .transpose()?
+                    .map(|e| e.at),
+            };
             Ok(Page {
                 scheme: crate::model::feed::SCHEME.to_string(),
                 salt: salt.to_hex(),
                 since,
                 next,
+                next_at,
                 head,
                 more: next < head,
                 served_at: Timestamp::now(),
                 changes,
             })
+        })
+    }
+
+    /// When history event `id` was written (`None`: there is no such event).
+    pub fn event_time(&self, id: u64) -> Result<Option<Timestamp>, StoreError> {
+        self.read(|txn| {
+            let events = txn.open_table(tables::EVENTS)?;
+            let value = events.get(id)?;
+            Ok(value
+                .map(|v| decode::<crate::model::Event>(v.value()))
+                .transpose()?
+                .map(|e| e.at))
         })
     }
 
@@ -508,6 +543,28 @@ impl Store {
     }
 }
 
+/// A key's change: blocked as `held` says, or removed.
+fn change(key: String, held: Option<Entry>, seq: u64) -> Change {
+    match held {
+        Some(e) => Change {
+            key,
+            op: Op::Block,
+            reason: Some(e.reason),
+            scope: Some(e.units),
+            since: Some(e.added_at),
+            seq,
+        },
+        None => Change {
+            key,
+            op: Op::Remove,
+            reason: None,
+            scope: None,
+            since: None,
+            seq,
+        },
+    }
+}
+
 /// A key held from the feed, as a list entry.
 fn held_entry(hashed: String, held: Held) -> Entry {
     Entry {
@@ -629,6 +686,61 @@ mod tests {
         let head = company.last_event().expect("head");
         let page = company.feed_page(head, 100, &salt).expect("page");
         assert!(page.changes.is_empty() && !page.more && page.next == head);
+    }
+
+    #[tokio::test]
+    async fn an_erased_contact_added_again_and_lifted_stays_blocked_under_its_hash() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (company, follower) = (store(&dir, "company.redb"), store(&dir, "follower.redb"));
+        let salt = Salt::from_bytes([9; 32]);
+        add(&company, "jane@example.com").await;
+        let contact = crate::store::ErasedContact {
+            key: "jane@example.com".into(),
+            address: "jane@example.com".into(),
+            hashed: salt.hash("jane@example.com"),
+        };
+        company
+            .erase(
+                vec![contact],
+                "ticket 8812".into(),
+                salt.fingerprint(),
+                person("olga", 2),
+                true,
+            )
+            .await
+            .expect("write")
+            .expect("erased");
+        sync(&company, &follower, &salt, 100).await;
+        assert!(listed(&follower, "jane@example.com"));
+        let applied = follower.feed_state().expect("state").expect("some").applied;
+        // Added again in clear (an old import), then that entry lifted by two people: the
+        // erased block still stands under the hash, so the feed still blocks her.
+        add(&company, "jane@example.com").await;
+        let lift = company
+            .request_lift(
+                Target::parse("jane@example.com").expect("target"),
+                "asked in writing".into(),
+                person("ann", 1),
+            )
+            .await
+            .expect("request")
+            .expect("lift");
+        company
+            .decide_lift(lift.id, true, None, person("olga", 2))
+            .await
+            .expect("decide")
+            .expect("approved");
+        let page = company.feed_page(applied, 100, &salt).expect("page");
+        assert_eq!(page.changes.len(), 1, "one change per hashed key");
+        assert_eq!(page.changes[0].op, Op::Block);
+        sync(&company, &follower, &salt, 100).await;
+        assert!(listed(&follower, "jane@example.com"));
+        // The position is checked by its time: the event at `next` is the one the page says.
+        let state = follower.feed_state().expect("state").expect("some");
+        assert_eq!(
+            company.event_time(state.applied).expect("read"),
+            state.applied_at
+        );
     }
 
     #[tokio::test]

@@ -46,7 +46,7 @@ pub struct CheckMany {
     #[serde(default)]
     pub from: Option<String>,
     /// Against the followed hashed feed alone (a subcontractor's relay).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hashed: bool,
 }
 
@@ -348,7 +348,8 @@ fn check_hashed(
             .store
             .find_feed(&keys)?
             .into_iter()
-            .find(|(_, e)| e.applies_to(unit));
+            // As at RCPT: a sender in no unit is bound by every entry of the feed.
+            .find(|(_, e)| unit.is_none() || e.applies_to(unit));
         results.push(match hit {
             Some((_, entry)) => ScrubStatus {
                 status: ScrubVerdict::Suppressed,

@@ -77,6 +77,18 @@ impl Salt {
             .ok_or_else(|| "not a salt (64 hex digits)".to_string())
     }
 
+    /// The salt of the hashed feed, derived from this one one way: subscribers get it, and
+    /// cannot get back the erasure salt that keeps the store's erased records apart.
+    pub fn feed_salt(&self) -> Salt {
+        let digest = Sha256::new()
+            .chain_update(b"dnc-relay hashed feed salt")
+            .chain_update(self.0)
+            .finalize();
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(&digest);
+        Salt(bytes)
+    }
+
     /// The hashed form of a match key: `sha256:` and the hex digest of salt and key.
     pub fn hash(&self, key: &str) -> String {
         let digest = Sha256::new()

@@ -411,6 +411,11 @@ impl Policy {
         self.salt.as_ref().map(|s| s.fingerprint())
     }
 
+    /// The erasure salt, when the policy knows it.
+    pub fn salt(&self) -> Option<&Arc<crate::hashing::Salt>> {
+        self.salt.as_ref()
+    }
+
     /// The hashed form of a match key, when the policy knows the salt.
     pub fn hash_key(&self, key: &str) -> Option<String> {
         self.salt.as_ref().map(|s| s.hash(key))

@@ -171,6 +171,15 @@ fn a_follower_refuses_what_the_company_adds_within_seconds_and_never_sees_an_add
     });
     assert!(rcpt(&sub, "early.bird@example.org").starts_with("550 5.7.1"));
     assert!(rcpt(&sub, "someone@example.org").starts_with("250"));
+    // Erased on the company's relay: its records keep only the erasure hash, and the feed
+    // still carries the block under its own key.
+    let (code, _, err) = run(
+        &company,
+        &["erase", "early.bird@example.org", "--proof", "ticket 4411"],
+    );
+    assert_eq!(code, 0, "{err}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(rcpt(&sub, "early.bird+news@example.org").starts_with("550 5.7.1"));
 
     // Added on the company's relay: refused on the subcontractor's wire within seconds.
     let (code, _, err) = run(
@@ -253,11 +262,15 @@ fn a_follower_refuses_what_the_company_adds_within_seconds_and_never_sees_an_add
     assert!(served >= 4, "{out}");
 
     // Everything the feed sent: the hashes, never an address, a domain, a number or a name.
-    let salt = dnc_relay::hashing::Salt::load(&company_data.join("erasure.salt")).expect("salt");
+    let erasure = dnc_relay::hashing::Salt::load(&company_data.join("erasure.salt")).expect("salt");
+    let salt = erasure.feed_salt();
     let bytes = seen.lock().expect("lock").clone();
     assert!(holds(&bytes, &salt.hash("ann.lee@example.net")));
     assert!(holds(&bytes, &salt.hash("@blocked-corp.example")));
     assert!(holds(&bytes, &salt.hash("+33612345678")));
+    // The erasure salt never leaves the company: neither it nor a key hashed with it.
+    assert!(!holds(&bytes, &erasure.to_hex()));
+    assert!(!holds(&bytes, &erasure.hash("ann.lee@example.net")));
     for secret in [
         "ann.lee",
         "example.net",

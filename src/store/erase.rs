@@ -47,6 +47,21 @@ pub struct Contact {
     pub address: String,
     /// The hashed key its records will carry.
     pub hashed: String,
+    /// Its key in the hashed feed (under the feed's salt), kept beside the hashed key: the
+    /// feed carries erased contacts too, and cannot compute it later.
+    pub feed_key: String,
+}
+
+impl Contact {
+    /// A contact to erase, its keys hashed with the erasure salt and the feed's.
+    pub fn new(key: String, address: String, salt: &crate::hashing::Salt) -> Contact {
+        Contact {
+            hashed: salt.hash(&key),
+            feed_key: salt.feed_salt().hash(&key),
+            key,
+            address,
+        }
+    }
 }
 
 /// Applies an erasure of one or more contacts, in one transaction.
@@ -97,6 +112,9 @@ pub(super) fn apply(
             .get_mut(c.key.as_str())
             .ok_or_else(|| StoreError::Io("erase".into()))?;
         d.was_listed = entry(t, now, &c.key, &c.hashed, &actor, block)?;
+        t.txn
+            .open_table(tables::FEED_KEYS)?
+            .insert(c.hashed.as_str(), c.feed_key.as_str())?;
         d.events = history(t, &c.key, &c.hashed)?;
         d.consents = consents(t, &c.key, &c.hashed)?;
     }

@@ -280,16 +280,25 @@ fn follow(t: &mut Tables<'_>, now: Timestamp, applying: Applying) -> Result<Appl
     Ok(Applied { blocked, new_salt })
 }
 
-/// The list key an event changes: its match key in clear (unless the event carries a hashed
-/// key: an erased contact) and its hashed key, as the feed sends it. `None` for events that
-/// do not change the list. A target that cannot be read again stops the page (fail closed:
-/// a key silently left out would never reach the subscribers).
-#[allow(clippy::type_complexity)]
+/// The keys of one contact in the list: its match key in clear (unless only its erased,
+/// hashed key is left), its hashed key (the erasure salt's), and its key in the feed (the
+/// feed salt's).
+struct ListedKey {
+    plain: Option<String>,
+    hashed: String,
+    feed: String,
+}
+
+/// The list key an event changes, `None` for events that do not change the list (or an
+/// erased contact whose feed key was never kept: erased before the feed existed). A target
+/// that cannot be read again stops the page (fail closed: a key silently left out would
+/// never reach the subscribers).
 fn listed_key(
     id: u64,
     kind: &EventKind,
-    salt: &Salt,
-) -> Result<Option<(Option<String>, String)>, StoreError> {
+    salts: (&Salt, &Salt),
+    feed_keys: &impl ReadableTable<&'static str, &'static str>,
+) -> Result<Option<ListedKey>, StoreError> {
     let target = match kind {
         EventKind::Suppressed { target, .. }
         | EventKind::Readded { target, .. }
@@ -298,13 +307,27 @@ fn listed_key(
         _ => return Ok(None),
     };
     if is_hashed(target) {
-        return Ok(Some((None, target.clone())));
+        let Some(feed) = feed_keys
+            .get(target.as_str())?
+            .map(|v| v.value().to_string())
+        else {
+            tracing::warn!(event = id, key = target.as_str(), "an erased contact without a feed key (erased before this version): not in the hashed feed");
+            return Ok(None);
+        };
+        return Ok(Some(ListedKey {
+            plain: None,
+            hashed: target.clone(),
+            feed,
+        }));
     }
     let key = Target::parse(target)
         .map_err(|e| StoreError::Corrupt(format!("event {id}: its target cannot be read: {e}")))?
         .match_key();
-    let hashed = salt.hash(&key);
-    Ok(Some((Some(key), hashed)))
+    Ok(Some(ListedKey {
+        hashed: salts.0.hash(&key),
+        feed: salts.1.hash(&key),
+        plain: Some(key),
+    }))
 }
 
 /// Events read at most for one page (most events may not change the list).
@@ -313,14 +336,18 @@ const MAX_SCAN: usize = 200_000;
 impl Store {
     /// A page of the hashed feed: the keys the events after `since` changed (at most
     /// `limit` keys, from at most [`MAX_SCAN`] events), each as the list holds it now, hashed
-    /// with `salt`. A contact listed both in clear and under its hashed key (erased, then
-    /// added again) is one key, blocked while either entry stands.
+    /// with the feed salt derived from `salt` (the erasure salt). A contact listed both in
+    /// clear and under its hashed key (erased, then added again) is one key, blocked while
+    /// either entry stands.
     pub fn feed_page(&self, since: u64, limit: usize, salt: &Salt) -> Result<Page, StoreError> {
+        let feed_salt = salt.feed_salt();
         self.read(|txn| {
             let events = txn.open_table(tables::EVENTS)?;
             let suppressions = txn.open_table(tables::SUPPRESSIONS)?;
+            let feed_keys = txn.open_table(tables::FEED_KEYS)?;
             let head = events.last()?.map(|(k, _)| k.value()).unwrap_or(0);
-            let mut keys: BTreeMap<String, (Option<String>, u64)> = BTreeMap::new();
+            // By feed key: the contact's keys in clear and hashed, and its last change.
+            let mut keys: BTreeMap<String, (Option<String>, String, u64)> = BTreeMap::new();
             let mut next = head.max(since);
             for (scanned, row) in events.range(since.saturating_add(1)..)?.enumerate() {
                 let (id, value) = row?;
@@ -330,10 +357,11 @@ impl Store {
                     break;
                 }
                 let event: crate::model::Event = decode(value.value())?;
-                if let Some((plain, hashed)) = listed_key(id, &event.kind, salt)? {
-                    let slot = keys.entry(hashed).or_insert((None, id));
-                    slot.0 = plain.or(slot.0.take());
-                    slot.1 = id;
+                let listed = listed_key(id, &event.kind, (salt, &feed_salt), &feed_keys)?;
+                if let Some(k) = listed {
+                    let slot = keys.entry(k.feed).or_insert((None, k.hashed, id));
+                    slot.0 = k.plain.or(slot.0.take());
+                    slot.2 = id;
                 }
             }
             let read = |key: &str| -> Result<Option<Entry>, StoreError> {
@@ -343,7 +371,7 @@ impl Store {
                     .transpose()
             };
             let mut changes = Vec::with_capacity(keys.len());
-            for (hashed, (plain, seq)) in keys {
+            for (feed_key, (plain, hashed, seq)) in keys {
                 let mut held = read(&hashed)?;
                 if let Some(e) = plain.as_deref().map(read).transpose()?.flatten() {
                     held = Some(match held {
@@ -355,7 +383,7 @@ impl Store {
                         None => e,
                     });
                 }
-                changes.push(change(hashed, held, seq));
+                changes.push(change(feed_key, held, seq));
             }
             let next_at = match next {
                 0 => None,
@@ -367,7 +395,7 @@ impl Store {
             };
             Ok(Page {
                 scheme: crate::model::feed::SCHEME.to_string(),
-                salt: salt.to_hex(),
+                salt: feed_salt.to_hex(),
                 since,
                 next,
                 next_at,
@@ -678,7 +706,7 @@ mod tests {
         let page = company.feed_page(state.applied, 100, &salt).expect("page");
         assert_eq!(page.changes.len(), 1);
         assert_eq!(page.changes[0].op, Op::Remove);
-        assert_eq!(page.changes[0].key, salt.hash("p3@example.com"));
+        assert_eq!(page.changes[0].key, salt.feed_salt().hash("p3@example.com"));
         sync(&company, &follower, &salt, 100).await;
         assert!(!listed(&follower, "p3@example.com"));
         assert!(listed(&follower, "p4@example.com"));
@@ -694,11 +722,11 @@ mod tests {
         let (company, follower) = (store(&dir, "company.redb"), store(&dir, "follower.redb"));
         let salt = Salt::from_bytes([9; 32]);
         add(&company, "jane@example.com").await;
-        let contact = crate::store::ErasedContact {
-            key: "jane@example.com".into(),
-            address: "jane@example.com".into(),
-            hashed: salt.hash("jane@example.com"),
-        };
+        let contact = crate::store::ErasedContact::new(
+            "jane@example.com".into(),
+            "jane@example.com".into(),
+            &salt,
+        );
         company
             .erase(
                 vec![contact],
@@ -762,7 +790,10 @@ mod tests {
             "hashed with the new salt"
         );
         let held = follower.feed_state().expect("state").expect("some");
-        assert_eq!((held.keys, held.salt.clone()), (1, salt.to_hex()));
+        assert_eq!(
+            (held.keys, held.salt.clone()),
+            (1, salt.feed_salt().to_hex())
+        );
         // A page under another salt without a reset is refused, and nothing of it applied.
         let other = company
             .feed_page(0, 100, &Salt::from_bytes([3; 32]))

@@ -75,6 +75,9 @@ pub const FEED_PULLS: TableDefinition<u64, &[u8]> = TableDefinition::new("feed_p
 /// Each subscriber's last pull record (its id in [`FEED_PULLS`]).
 pub const FEED_LAST_PULL: TableDefinition<&str, u64> = TableDefinition::new("feed_last_pull");
 
+/// An erased contact's key in the hashed feed, by its hashed key (see `hashing::Salt::feed_salt`).
+pub const FEED_KEYS: TableDefinition<&str, &str> = TableDefinition::new("feed_keys");
+
 /// A follower: the keys its company's hashed feed lists, by hashed key.
 pub const FEED_ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("feed_entries");
 

@@ -224,6 +224,7 @@ pub(super) fn init_schema(db: &Database, fleet: bool) -> Result<(), StoreError> 
         txn.open_table(tables::FEED_PULLS)?;
         txn.open_table(tables::FEED_LAST_PULL)?;
         txn.open_table(tables::FEED_ENTRIES)?;
+        txn.open_table(tables::FEED_KEYS)?;
         txn.open_table(tables::FEED_STATE)?;
     }
     // Staging tables of imports cut short by a crash: void.

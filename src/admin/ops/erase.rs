@@ -55,14 +55,11 @@ pub async fn erase(op: Erase, cx: &mut Cx<'_>) -> Result<ErasedReport, Denied> {
     }
     let policy = cx.h.policy()?;
     let key = Target::Address(address.clone()).match_key();
-    let hashed = policy
-        .hash_key(&key)
+    let salt = policy
+        .salt()
         .ok_or_else(|| deny(ErrorCode::StoreUnavailable, "no erasure salt"))?;
-    let contact = crate::store::ErasedContact {
-        key: key.clone(),
-        address: address.as_str().to_string(),
-        hashed: hashed.clone(),
-    };
+    let contact = crate::store::ErasedContact::new(key.clone(), address.as_str().to_string(), salt);
+    let hashed = contact.hashed.clone();
     let erased =
         cx.h.store
             .erase(
@@ -156,14 +153,14 @@ pub async fn purge(op: RetentionPurge, cx: &mut Cx<'_>) -> Result<PurgeReport, D
         let key = Target::parse(&row.contact)
             .map(|t| t.match_key())
             .unwrap_or_default();
-        let hashed = policy
-            .hash_key(&key)
+        let salt = policy
+            .salt()
             .ok_or_else(|| deny(ErrorCode::StoreUnavailable, "no erasure salt"))?;
-        contacts.push(crate::store::ErasedContact {
+        contacts.push(crate::store::ErasedContact::new(
             key,
-            address: row.contact.clone(),
-            hashed,
-        });
+            row.contact.clone(),
+            salt,
+        ));
     }
     let keys: std::collections::HashMap<String, String> = contacts
         .iter()

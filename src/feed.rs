@@ -65,6 +65,12 @@ pub fn check_url(url: &str) -> Result<(), String> {
 /// A relay's follower of its company's feed.
 pub struct Follower {
     endpoint: Endpoint,
+    /// Where the token is read from, before each pull (a new token needs no restart).
+    token_file: std::path::PathBuf,
+    /// The token last read.
+    token: std::sync::Mutex<String>,
+    /// Why the last pull failed, and when (cleared by the next that succeeds).
+    last_error: std::sync::Mutex<Option<(crate::model::Timestamp, String)>>,
     /// Whether the relay may decide: current with the feed within `max_lag`.
     pub gate: Arc<Gate>,
     store: Store,
@@ -78,8 +84,12 @@ pub struct Follower {
 pub struct FollowStatus {
     /// The feed's address.
     pub url: String,
-    /// Whether recipients are decided (current within `max_lag`), else why not.
-    pub current: Result<(), String>,
+    /// Whether recipients are decided (current within `max_lag`).
+    pub current: bool,
+    /// Why not, when not.
+    pub not_current: Option<String>,
+    /// Why the last pull failed, and when (none once one succeeds again).
+    pub last_error: Option<(crate::model::Timestamp, String)>,
     /// Seconds since the follower last held everything the feed had (`None`: not since it
     /// started).
     pub lag_seconds: Option<f64>,
@@ -92,15 +102,19 @@ impl Follower {
     pub fn from_config(config: &ReplicaConfig, store: Store) -> Result<Follower, String> {
         check_url(&config.feed).map_err(|e| format!("replica.feed: {e}"))?;
         let token = crate::token::read_secret("replica.token_file", &config.token_file)?;
+        warn_if_readable(&config.token_file);
         let endpoint = Endpoint::new(
             &config.feed,
-            Some(token),
+            Some(token.clone()),
             config.ca_file.as_deref(),
             "replica.ca_file",
         )
         .map_err(|e| format!("replica.feed: {e}"))?;
         Ok(Follower {
             endpoint,
+            token_file: config.token_file.clone(),
+            token: std::sync::Mutex::new(token),
+            last_error: std::sync::Mutex::new(None),
             gate: Arc::new(Gate::for_feed(config.max_lag)),
             store,
             max_lag: config.max_lag,
@@ -115,9 +129,12 @@ impl Follower {
             // The salt is the company's: not shown to whoever may read the status.
             s.salt.clear();
         }
+        let current = self.gate.check();
         Ok(FollowStatus {
             url: self.url.clone(),
-            current: self.gate.check(),
+            current: current.is_ok(),
+            not_current: current.err(),
+            last_error: self.last_error.lock().ok().and_then(|e| e.clone()),
             lag_seconds: self.gate.lag().map(|l| l.as_secs_f64()),
             state,
         })
@@ -140,6 +157,7 @@ impl Follower {
                 Ok(Pulled::Applied { more }) => {
                     reset = false;
                     backoff = Duration::from_secs(1);
+                    self.note_error(None);
                     if !more && self.wait_secs() == 0 {
                         tokio::time::sleep(Duration::from_millis(300)).await;
                     }
@@ -150,6 +168,7 @@ impl Follower {
                     reset = true;
                 }
                 Err(why) => {
+                    self.note_error(Some(why.clone()));
                     tracing::error!(
                         feed = self.url.as_str(),
                         error = why.as_str(),
@@ -160,7 +179,9 @@ impl Follower {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = phase.wait_for(|p| *p != Phase::Running) => return,
                     }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    // Never so long that a short outage outlasts max_lag by much.
+                    let cap = (self.max_lag / 4).clamp(Duration::from_secs(1), MAX_BACKOFF);
+                    backoff = (backoff * 2).min(cap);
                 }
             }
             self.watch();
@@ -182,6 +203,35 @@ impl Follower {
         if age < self.max_lag {
             self.gate.confirm_age(age);
         }
+    }
+
+    fn note_error(&self, why: Option<String>) {
+        if let Ok(mut e) = self.last_error.lock() {
+            *e = why.map(|w| (crate::model::Timestamp::now(), w));
+        }
+    }
+
+    /// The token to pull with: `token_file` read again (a token replaced there is used at
+    /// once), else the one last read.
+    fn token(&self) -> String {
+        let Ok(mut held) = self.token.lock() else {
+            return String::new();
+        };
+        match crate::token::read_secret("replica.token_file", &self.token_file) {
+            Ok(t) if t != *held => {
+                tracing::info!(
+                    feed = self.url.as_str(),
+                    "the feed token in replica.token_file changed: using the new one"
+                );
+                *held = t;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                error = e.as_str(),
+                "cannot read the feed token again; using the last one read"
+            ),
+        }
+        held.clone()
     }
 
     /// Logs when the lag crosses `max_lag`, either way.
@@ -233,7 +283,8 @@ impl Follower {
         );
         let timeout = Duration::from_secs(wait + 30);
         let asked = Instant::now();
-        let answer = self.endpoint.get(&path, MAX_PAGE, timeout).await?;
+        let endpoint = self.endpoint.with_token(self.token());
+        let answer = endpoint.get(&path, MAX_PAGE, timeout).await?;
         match answer.status {
             200 => {}
             409 => {
@@ -288,6 +339,16 @@ impl Follower {
             self.gate.confirm(asked);
         }
         Ok(Pulled::Applied { more })
+    }
+}
+
+/// Warns when the token file may be read by others than its owner.
+fn warn_if_readable(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(file = %path.display(), "replica.token_file may be read by others: chmod 600 it (the token gives the company's hashed list)");
+        }
     }
 }
 

@@ -321,6 +321,106 @@ fn a_follower_refuses_what_the_company_adds_within_seconds_and_never_sees_an_add
         out.contains("revoked") && out.contains("contract ended"),
         "{out}"
     );
+    let (_, out, _) = run(&sub, &["feed", "status"]);
+    assert!(out.contains("failing:") && out.contains("403"), "{out}");
+
+    // A new token, written to the token file: the follower takes it without a restart.
+    let (code, out, err) = run(&company, &["feed", "add", "ACME-calls", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let given: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(given["subscriber"]["name"], "acme-calls");
+    std::fs::write(&token_file, given["token"].as_str().expect("token")).expect("token");
+    within(
+        Duration::from_secs(75),
+        "the follower is current again",
+        || run(&sub, &["feed", "status"]).0 == 0,
+    );
+    assert!(rcpt(&sub, "someone@example.org").starts_with("250"));
+}
+
+/// Copies the regular files of `from` into `to` (a backup of a stopped relay's data).
+fn copy_files(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        if entry.file_type().expect("type").is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn a_company_list_restored_from_an_older_backup_is_noticed_and_pulled_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let public = free_port();
+    let company_data = dir.path().join("company");
+    let company_config = dir.path().join("company.toml");
+    write_config(
+        &company_config,
+        &format!(
+            "data_dir = {:?}\n[unsubscribe]\nlisten = [\"127.0.0.1:{public}\"]\n",
+            company_data.display().to_string()
+        ),
+    );
+    let company = Relay::start_with_config(&company_config, &company_data);
+    let (_, out, _) = run(&company, &["feed", "add", "agency", "--json"]);
+    let given: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let token_file = dir.path().join("feed.token");
+    std::fs::write(&token_file, given["token"].as_str().expect("token")).expect("token");
+    let add = |relay: &Relay, who: &str| {
+        let (code, _, err) = run(relay, &["suppress", "add", who, "--reason", "manual"]);
+        assert_eq!(code, 0, "{err}");
+    };
+    add(&company, "first@example.com");
+    // The backup, taken with the relay stopped.
+    assert!(company.sigterm().success());
+    copy_files(&company_data, &dir.path().join("backup"));
+    let company = Relay::start_with_config(&company_config, &company_data);
+    add(&company, "after-backup-1@example.com");
+    add(&company, "after-backup-2@example.com");
+
+    let sub_data = dir.path().join("sub");
+    std::fs::create_dir_all(&sub_data).expect("mkdir");
+    let sub_config = dir.path().join("sub.toml");
+    write_config(
+        &sub_config,
+        &format!(
+            "data_dir = {:?}\n[replica]\nfeed = \"http://127.0.0.1:{public}/feed\"\ntoken_file = {:?}\nmax_lag = \"30s\"\n",
+            sub_data.display().to_string(),
+            token_file.display().to_string()
+        ),
+    );
+    let sub = Relay::start_with_config(&sub_config, &sub_data);
+    within(
+        Duration::from_secs(20),
+        "the follower holds the list",
+        || rcpt(&sub, "after-backup-2@example.com").starts_with("550 5.7.1"),
+    );
+
+    // The company's relay is restored from the backup, and new opt-outs reuse the positions
+    // the follower already holds.
+    assert!(company.sigterm().success());
+    for entry in std::fs::read_dir(&company_data).expect("read_dir") {
+        let entry = entry.expect("entry");
+        if entry.file_type().expect("type").is_file() {
+            std::fs::remove_file(entry.path()).expect("rm");
+        }
+    }
+    copy_files(&dir.path().join("backup"), &company_data);
+    let company = Relay::start_with_config(&company_config, &company_data);
+    add(&company, "restored-1@example.com");
+    add(&company, "restored-2@example.com");
+    within(
+        Duration::from_secs(30),
+        "the follower refuses what was added after the restore",
+        || {
+            rcpt(&sub, "restored-1@example.com").starts_with("550 5.7.1")
+                && rcpt(&sub, "restored-2@example.com").starts_with("550 5.7.1")
+        },
+    );
+    // And no longer what the restored list does not hold.
+    assert!(rcpt(&sub, "after-backup-1@example.com").starts_with("250"));
+    drop(company);
 }
 
 /// A plain HTTP/1.1 GET; the whole answer.

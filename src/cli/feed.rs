@@ -104,9 +104,12 @@ pub fn run(cli: &Cli, cmd: &FeedCommand) -> u8 {
                 Some(s) => {
                     let state = s.state.as_ref();
                     say!("feed:      {}", s.url);
-                    match &s.current {
-                        Ok(()) => say!("current:   yes"),
-                        Err(why) => say!("current:   NO: {why} (recipients get 451 4.3.0)"),
+                    match &s.not_current {
+                        None => say!("current:   yes"),
+                        Some(why) => say!("current:   NO: {why} (recipients get 451 4.3.0)"),
+                    }
+                    if let Some((at, why)) = &s.last_error {
+                        say!("failing:   since {at}: {why}");
                     }
                     match s.lag_seconds {
                         Some(lag) => {
@@ -129,7 +132,7 @@ pub fn run(cli: &Cli, cmd: &FeedCommand) -> u8 {
                 }
             });
             match &f.following {
-                Some(s) if s.current.is_ok() => EXIT_OK,
+                Some(s) if s.current => EXIT_OK,
                 _ => EXIT_NEGATIVE,
             }
         }),

@@ -355,6 +355,12 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if args.hashed {
+        // Before any row is written: a half-written list would look scrubbed.
+        if let Err(code) = feed_ready(&mut client) {
+            return code;
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = SafeCsv::new(stdout.lock());
     let mut header = headers.clone();
@@ -422,6 +428,26 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
     }) {
         Ok(_) => EXIT_OK,
         Err(e) => report(&e),
+    }
+}
+
+/// `scrub --hashed` needs a followed feed that is current.
+fn feed_ready(client: &mut AdminClient) -> Result<(), u8> {
+    let status = client
+        .call(crate::admin::ops::feed::FeedStatus {})
+        .map_err(|e| report(&e))?;
+    match status.following {
+        None => {
+            tell!("dnc-relay: this relay follows no hashed feed ([replica] feed): scrub without --hashed");
+            Err(EXIT_USAGE)
+        }
+        Some(f) => match f.not_current {
+            Some(why) => {
+                tell!("dnc-relay: the hashed feed is not current ({why}); nothing scrubbed");
+                Err(super::EXIT_UNREACHABLE)
+            }
+            None => Ok(()),
+        },
     }
 }
 

@@ -65,8 +65,8 @@ impl Endpoint {
             .to_string();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let tls = if https {
-            let config =
-                crate::relay::client_tls_config(ca_file, key).map_err(|e| e.to_string())?;
+            // Its message names the setting (`key`) itself.
+            let config = crate::relay::client_tls_config(ca_file, key).map_err(|e| e.0)?;
             Some(tokio_rustls::TlsConnector::from(Arc::new(config)))
         } else {
             None
@@ -78,6 +78,14 @@ impl Endpoint {
             tls,
             token,
         })
+    }
+
+    /// The same endpoint, sent another bearer token.
+    pub fn with_token(&self, token: String) -> Endpoint {
+        Endpoint {
+            token: Some(token),
+            ..self.clone()
+        }
     }
 
     /// Posts `json`; the status code the endpoint answered, or why it could not be asked.

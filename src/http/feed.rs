@@ -190,9 +190,17 @@ impl Drop for InProgress<'_> {
 async fn pull(
     State(feed): State<Arc<Feed>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    method: axum::http::Method,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    if method != axum::http::Method::GET {
+        // HEAD would be served and recorded as a pull that delivered nothing.
+        let mut r = answer(StatusCode::METHOD_NOT_ALLOWED, "GET only");
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET"));
+        return r;
+    }
     let Some(token) = bearer(&headers) else {
         if let Some(held) = REFUSED.should_log() {
             tracing::warn!(%client, outcome = "no token", held_back = held, "feed pull refused");

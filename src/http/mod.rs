@@ -17,6 +17,10 @@ use axum::Router;
 
 use crate::smtp::{Phase, PhaseWatch};
 
+/// Connections closed for lack of room, logged at most every few seconds (a flood would
+/// otherwise write a line per connection).
+static CROWDED: crate::panics::Throttle = crate::panics::Throttle::new(10);
+
 /// The bound listeners of one face.
 pub struct Listeners(Vec<tokio::net::TcpListener>);
 
@@ -99,7 +103,9 @@ async fn accept(
             }
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(client = %peer, "{name}: too many connections; closed");
+            if let Some(held) = CROWDED.should_log() {
+                tracing::warn!(client = %peer, held_back = held, "{name}: too many connections; closed");
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);

@@ -102,6 +102,13 @@ pub struct FeedFollowing {
     pub following: Option<FollowStatus>,
 }
 
+/// A subscriber's name as kept: lower case (`ACME` and `acme` are one subscriber).
+fn clean_name(name: &str) -> Result<String, Denied> {
+    let name = name.trim().to_ascii_lowercase();
+    check_name(&name)?;
+    Ok(name)
+}
+
 fn check_name(name: &str) -> Result<(), Denied> {
     let ok = !name.is_empty()
         && name.len() <= 64
@@ -120,27 +127,27 @@ fn check_name(name: &str) -> Result<(), Denied> {
 
 /// Serves [`FeedAdd`].
 pub async fn add(op: FeedAdd, cx: &mut Cx<'_>) -> Result<FeedTokenGiven, Denied> {
-    check_name(&op.name)?;
+    let name = clean_name(&op.name)?;
     let token = crate::http::feed::new_token()
         .ok_or_else(|| deny(ErrorCode::StoreUnavailable, "no randomness from the OS"))?;
     let hashed = crate::http::feed::token_sha256(&token);
     let subscriber =
         cx.h.store
-            .feed_subscribe(op.name, hashed, cx.actor.clone())
+            .feed_subscribe(name, hashed, cx.actor.clone())
             .await??;
     Ok(FeedTokenGiven { subscriber, token })
 }
 
 /// Serves [`FeedRevoke`].
 pub async fn revoke(op: FeedRevoke, cx: &mut Cx<'_>) -> Result<FeedSubscriberShown, Denied> {
-    check_name(&op.name)?;
+    let name = clean_name(&op.name)?;
     text_limit("why", &op.why)?;
     if op.why.trim().is_empty() {
         return Err(deny(ErrorCode::BadRequest, "say why (--why)"));
     }
     let subscriber =
         cx.h.store
-            .feed_revoke(op.name, op.why, cx.actor.clone())
+            .feed_revoke(name, op.why, cx.actor.clone())
             .await??;
     Ok(FeedSubscriberShown { subscriber })
 }
@@ -172,8 +179,23 @@ pub fn list(_: FeedList, cx: &mut Cx<'_>) -> Result<FeedSubscribers, Denied> {
 /// Serves [`FeedPulls`].
 pub fn pulls(op: FeedPulls, cx: &mut Cx<'_>) -> Result<FeedPullsPage, Denied> {
     let limit = op.limit.clamp(1, 100_000);
+    let subscriber = op.subscriber.as_deref().map(clean_name).transpose()?;
+    if let Some(name) = &subscriber {
+        if !cx
+            .h
+            .store
+            .feed_subscribers()?
+            .iter()
+            .any(|s| &s.name == name)
+        {
+            return Err(deny(
+                ErrorCode::NotFound,
+                format!("no feed subscriber {name}"),
+            ));
+        }
+    }
     Ok(FeedPullsPage {
-        pulls: cx.h.store.feed_pulls(op.subscriber.as_deref(), limit)?,
+        pulls: cx.h.store.feed_pulls(subscriber.as_deref(), limit)?,
     })
 }
 

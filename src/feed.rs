@@ -165,6 +165,10 @@ impl Follower {
                 Ok(Pulled::StartAgain(why)) => {
                     tracing::warn!(feed = self.url.as_str(), why, "starting the hashed feed again from 0; recipients get 451 4.3.0 until it is whole");
                     self.gate.reset();
+                    // Kept: a restart before the new copy is whole must not trust the old one.
+                    if let Err(e) = self.store.distrust_feed().await {
+                        tracing::error!(error = %e, "cannot record that the feed's copy is not to be trusted");
+                    }
                     reset = true;
                 }
                 Err(why) => {
@@ -197,9 +201,12 @@ impl Follower {
         let Some(at) = state.caught_up_at else {
             return;
         };
-        let age = Duration::from_micros(
-            crate::model::Timestamp::now().0.saturating_sub(at.0).max(0) as u64,
-        );
+        let age = crate::model::Timestamp::now().0.saturating_sub(at.0);
+        if age < 0 {
+            // Recorded in the future: the clock moved back; the copy's age is unknown.
+            return;
+        }
+        let age = Duration::from_micros(age as u64);
         if age < self.max_lag {
             self.gate.confirm_age(age);
         }
@@ -213,11 +220,17 @@ impl Follower {
 
     /// The token to pull with: `token_file` read again (a token replaced there is used at
     /// once), else the one last read.
-    fn token(&self) -> String {
+    async fn token(&self) -> String {
+        let path = self.token_file.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            crate::token::read_secret("replica.token_file", &path)
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
         let Ok(mut held) = self.token.lock() else {
             return String::new();
         };
-        match crate::token::read_secret("replica.token_file", &self.token_file) {
+        match read {
             Ok(t) if t != *held => {
                 tracing::info!(
                     feed = self.url.as_str(),
@@ -259,7 +272,11 @@ impl Follower {
 
     /// One pull, applied.
     async fn pull_once(&self, reset: bool) -> Result<Pulled, String> {
-        let state = self.store.feed_state().map_err(|e| e.to_string())?;
+        let store = self.store.clone();
+        let state = tokio::task::spawn_blocking(move || store.feed_state())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
         let reset = reset || state.is_none();
         let since = match (&state, reset) {
             (Some(s), false) => s.applied,
@@ -283,7 +300,8 @@ impl Follower {
         );
         let timeout = Duration::from_secs(wait + 30);
         let asked = Instant::now();
-        let endpoint = self.endpoint.with_token(self.token());
+        let endpoint = self.endpoint.with_token(self.token().await);
+        let asked_at = crate::model::Timestamp::now();
         let answer = endpoint.get(&path, MAX_PAGE, timeout).await?;
         match answer.status {
             200 => {}
@@ -323,7 +341,11 @@ impl Follower {
         let changes = page.changes.len();
         let next = page.next;
         self.store
-            .apply_feed(FeedApplying { page, reset })
+            .apply_feed(FeedApplying {
+                page,
+                reset,
+                asked_at,
+            })
             .await
             .map_err(|e| format!("cannot apply the feed's page: {e}"))?;
         if changes > 0 {

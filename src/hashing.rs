@@ -89,6 +89,46 @@ impl Salt {
         Salt(bytes)
     }
 
+    /// The pad that seals an erased contact's feed key in the store (see
+    /// [`Salt::seal_feed_key`]).
+    fn feed_key_pad(&self, hashed: &str) -> [u8; 32] {
+        let digest = Sha256::new()
+            .chain_update(b"dnc-relay feed key pad")
+            .chain_update(self.0)
+            .chain_update(hashed.as_bytes())
+            .finalize();
+        let mut pad = [0u8; 32];
+        pad.copy_from_slice(&digest);
+        pad
+    }
+
+    /// An erased contact's feed key as the store keeps it beside its hashed key: sealed with
+    /// a pad only this salt makes, so that whoever holds the feed's salt and a copy of the
+    /// store cannot link a guessed address to its erased records.
+    pub fn seal_feed_key(&self, hashed: &str, feed_key: &str) -> Option<String> {
+        let digest = hex::decode(feed_key.strip_prefix(PREFIX)?).ok()?;
+        let pad = self.feed_key_pad(hashed);
+        (digest.len() == 32).then(|| {
+            hex::encode(
+                digest
+                    .iter()
+                    .zip(pad.iter())
+                    .map(|(a, b)| a ^ b)
+                    .collect::<Vec<u8>>(),
+            )
+        })
+    }
+
+    /// The feed key [`Salt::seal_feed_key`] sealed.
+    pub fn open_feed_key(&self, hashed: &str, sealed: &str) -> Option<String> {
+        let bytes = hex::decode(sealed).ok()?;
+        let pad = self.feed_key_pad(hashed);
+        (bytes.len() == 32).then(|| {
+            let digest: Vec<u8> = bytes.iter().zip(pad.iter()).map(|(a, b)| a ^ b).collect();
+            format!("{PREFIX}{}", hex::encode(digest))
+        })
+    }
+
     /// The hashed form of a match key: `sha256:` and the hex digest of salt and key.
     pub fn hash(&self, key: &str) -> String {
         let digest = Sha256::new()
@@ -115,5 +155,18 @@ mod tests {
         assert_eq!(a.hash("ann@example.com"), a.hash("ann@example.com"));
         assert_ne!(a.hash("ann@example.com"), b.hash("ann@example.com"));
         assert!(is_hashed(&a.hash("x")) && a.hash("x").len() == PREFIX.len() + 64);
+    }
+
+    #[test]
+    fn a_sealed_feed_key_opens_only_with_its_salt_and_shows_nothing_of_it() {
+        let a = Salt::from_bytes([1; 32]);
+        let hashed = a.hash("ann@example.com");
+        let feed_key = a.feed_salt().hash("ann@example.com");
+        let sealed = a.seal_feed_key(&hashed, &feed_key).expect("sealed");
+        assert!(!sealed.contains(&feed_key[PREFIX.len()..]));
+        assert_eq!(a.open_feed_key(&hashed, &sealed), Some(feed_key.clone()));
+        let b = Salt::from_bytes([2; 32]);
+        assert_ne!(b.open_feed_key(&hashed, &sealed), Some(feed_key));
+        assert_ne!(a.feed_salt().to_hex(), a.to_hex());
     }
 }

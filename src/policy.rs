@@ -721,6 +721,33 @@ mod tests {
         ]
     }
 
+    /// A subcontractor's relay: nothing of its own, its company's entries from the feed.
+    struct FeedLookup(HashMap<String, Entry>);
+
+    impl SuppressionLookup for FeedLookup {
+        fn find_all(&self, _: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
+            Ok(Vec::new())
+        }
+
+        fn find_feed(&self, keys: &[&str]) -> Result<Vec<(usize, Entry)>, StoreError> {
+            MapLookup(self.0.clone()).find_all(keys)
+        }
+    }
+
+    #[test]
+    fn a_feed_entry_scoped_to_a_unit_binds_that_unit_and_every_sender_in_none() {
+        let entries = vec![entry("pat@example.com", Reason::NotInterested, &["acme"])];
+        let p = Policy::new(
+            Arc::new(FeedLookup(entries.into_iter().collect())),
+            MatchOptions::default(),
+            Arc::new(SenderGroups::from_config(&groups())),
+        );
+        let blocked = |from| matches!(verdict_for(&p, from, "pat@example.com"), Verdict::Block(_));
+        assert!(blocked("rep@acme.example"));
+        assert!(blocked("agent@nogroup.example"), "a sender in no unit");
+        assert!(!blocked("rep@globex.example"), "another unit by name");
+    }
+
     #[test]
     fn a_unit_scoped_entry_binds_that_units_senders_only() {
         let p = policy_with(

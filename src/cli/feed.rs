@@ -85,6 +85,12 @@ pub fn run(cli: &Cli, cmd: &FeedCommand) -> u8 {
         FeedCommand::List { json } => cli.call(FeedList {}).map(|list| {
             if !*json {
                 say!("list head: {}", list.head);
+                if list.erased_outside_feed > 0 {
+                    say!(
+                        "WARNING: {} erased contacts are not in the feed (erased before it existed); tell the subscribers by other means",
+                        list.erased_outside_feed
+                    );
+                }
             }
             print_lines(&list.subscribers, *json, "no subscribers", status_line)
         }),

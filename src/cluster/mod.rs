@@ -336,3 +336,32 @@ impl Cluster {
         vec![follower, watch]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gate_is_closed_until_confirmed_and_a_confirmation_from_before_it_keeps_its_age() {
+        let gate = Gate::for_feed(Duration::from_secs(10));
+        assert!(gate.check().is_err() && gate.lag().is_none());
+        // 4 s old at a restart: current, with 4 s of lag already.
+        gate.confirm_age(Duration::from_secs(4));
+        let lag = gate.lag().expect("confirmed");
+        assert!(
+            lag >= Duration::from_secs(4) && lag < Duration::from_secs(5),
+            "{lag:?}"
+        );
+        assert!(gate.check().is_ok());
+        // Too old: nothing changes for a fresh gate.
+        let stale = Gate::for_feed(Duration::from_secs(10));
+        stale.confirm_age(Duration::from_secs(11));
+        assert!(stale.check().is_err());
+        // A confirmation now, then a reset: closed again.
+        gate.confirm(Instant::now());
+        assert!(gate.lag().expect("lag") < Duration::from_secs(1));
+        gate.reset();
+        assert!(gate.check().is_err());
+        assert!(gate.check().unwrap_err().contains("hashed feed"));
+    }
+}

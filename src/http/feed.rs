@@ -43,7 +43,8 @@ struct Feed {
     salt: Arc<Salt>,
     /// A fleet relay: it serves only while current with the fleet's log.
     cluster: Option<Arc<crate::cluster::Cluster>>,
-    /// Subscribers with a pull in progress (one at a time each).
+    /// Pulls in progress, by subscriber and client address (one at a time each: a
+    /// subcontractor's relays may share a token).
     busy: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
@@ -172,17 +173,20 @@ async fn subscriber(
     }
 }
 
-/// A subscriber's pull in progress; the mark goes when it ends.
-struct InProgress<'f> {
-    feed: &'f Feed,
-    name: String,
+/// A pull in progress; the mark goes when it ends, page building included (a client that
+/// hangs up and asks again cannot start builds in parallel).
+struct InProgress {
+    feed: Arc<Feed>,
+    key: String,
 }
 
-impl Drop for InProgress<'_> {
+impl Drop for InProgress {
     fn drop(&mut self) {
-        if let Ok(mut busy) = self.feed.busy.lock() {
-            busy.remove(&self.name);
-        }
+        let mut busy = match self.feed.busy.lock() {
+            Ok(b) => b,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        busy.remove(&self.key);
     }
 }
 
@@ -225,25 +229,38 @@ async fn pull(
             "this relay is not current with its fleet; try again",
         );
     }
-    let fresh = feed
-        .busy
-        .lock()
-        .map(|mut b| b.insert(subscriber.name.clone()))
-        .unwrap_or(false);
+    let key = format!("{} {}", subscriber.name, client.ip());
+    let fresh = match feed.busy.lock() {
+        Ok(mut b) => b.insert(key.clone()),
+        Err(poisoned) => poisoned.into_inner().insert(key.clone()),
+    };
     if !fresh {
         return answer(
             StatusCode::TOO_MANY_REQUESTS,
-            "a pull with this token is in progress; one at a time",
+            "a pull with this token from this address is in progress; one at a time",
         );
     }
-    let _mark = InProgress {
-        feed: &feed,
-        name: subscriber.name.clone(),
+    let mark = InProgress {
+        feed: feed.clone(),
+        key,
     };
-    serve(&feed, token, &peer(client, &headers), client, q).await
+    let from = (peer(client, &headers), client);
+    serve(mark, &subscriber.name, token, from, q).await
 }
 
-async fn serve(feed: &Feed, token: &str, peer: &str, client: SocketAddr, q: PullQuery) -> Response {
+async fn serve(
+    mark: InProgress,
+    name: &str,
+    token: &str,
+    (peer, client): (String, SocketAddr),
+    q: PullQuery,
+) -> Response {
+    let feed = mark.feed.clone();
+    let feed = feed.as_ref();
+    // A restored list whose head is the subscriber's position: said at once, not after the wait.
+    if let Some(refused) = behind_check(feed, name, q.since, q.at, q.since).await {
+        return refused;
+    }
     let wait = Duration::from_secs(q.wait).min(MAX_WAIT);
     let head = match wait_for_change(&feed.store, q.since, wait).await {
         Ok(head) => head,
@@ -258,12 +275,16 @@ async fn serve(feed: &Feed, token: &str, peer: &str, client: SocketAddr, q: Pull
         return refused;
     }
     let (store, salt, since) = (feed.store.clone(), feed.salt.clone(), q.since);
-    let page =
-        match tokio::task::spawn_blocking(move || store.feed_page(since, PAGE_KEYS, &salt)).await {
-            Ok(Ok(page)) => page,
-            Ok(Err(e)) => return unavailable(&e.to_string()),
-            Err(e) => return unavailable(&e.to_string()),
-        };
+    let built = tokio::task::spawn_blocking(move || {
+        let page = store.feed_page(since, PAGE_KEYS, &salt);
+        (page, mark)
+    })
+    .await;
+    let page = match built {
+        Ok((Ok(page), _mark)) => page,
+        Ok((Err(e), _)) => return unavailable(&e.to_string()),
+        Err(e) => return unavailable(&e.to_string()),
+    };
     let now = Timestamp::now();
     let record = Pull {
         id: 0,
@@ -316,6 +337,13 @@ async fn behind_check(
     at: Option<i64>,
     head: u64,
 ) -> Option<Response> {
+    if since > head && feed.cluster.is_some() {
+        // A fleet relay a little behind another one: the subscriber may ask again.
+        return Some(answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("this relay is at position {head}, behind {since}; try again"),
+        ));
+    }
     let mismatch = if since > head {
         Some(format!("position {since} is past this list's head {head}"))
     } else if let (Some(at), true) = (at, since > 0) {

@@ -47,17 +47,22 @@ pub struct Contact {
     pub address: String,
     /// The hashed key its records will carry.
     pub hashed: String,
-    /// Its key in the hashed feed (under the feed's salt), kept beside the hashed key: the
-    /// feed carries erased contacts too, and cannot compute it later.
+    /// Its key in the hashed feed (under the feed's salt), sealed with the erasure salt (see
+    /// [`crate::hashing::Salt::seal_feed_key`]) and kept beside the hashed key: the feed
+    /// carries erased contacts too, and cannot compute it later.
     pub feed_key: String,
 }
 
 impl Contact {
     /// A contact to erase, its keys hashed with the erasure salt and the feed's.
     pub fn new(key: String, address: String, salt: &crate::hashing::Salt) -> Contact {
+        let hashed = salt.hash(&key);
+        let feed_key = salt
+            .seal_feed_key(&hashed, &salt.feed_salt().hash(&key))
+            .unwrap_or_default();
         Contact {
-            hashed: salt.hash(&key),
-            feed_key: salt.feed_salt().hash(&key),
+            hashed,
+            feed_key,
             key,
             address,
         }
@@ -112,9 +117,13 @@ pub(super) fn apply(
             .get_mut(c.key.as_str())
             .ok_or_else(|| StoreError::Io("erase".into()))?;
         d.was_listed = entry(t, now, &c.key, &c.hashed, &actor, block)?;
-        t.txn
-            .open_table(tables::FEED_KEYS)?
-            .insert(c.hashed.as_str(), c.feed_key.as_str())?;
+        if d.was_listed || block {
+            // Listed under its hash: the feed must go on carrying it. A contact that was
+            // never listed (a purge of consents alone) is not in the feed at all.
+            t.txn
+                .open_table(tables::FEED_KEYS)?
+                .insert(c.hashed.as_str(), c.feed_key.as_str())?;
+        }
         d.events = history(t, &c.key, &c.hashed)?;
         d.consents = consents(t, &c.key, &c.hashed)?;
     }
@@ -165,17 +174,24 @@ fn entry(
     actor: &Actor,
     block: bool,
 ) -> Result<bool, StoreError> {
-    let mut found: Option<Entry> = match t.suppressions.remove(key)? {
+    let plain: Option<Entry> = match t.suppressions.remove(key)? {
         Some(v) => Some(decode(v.value())?),
         None => None,
     };
-    if found.is_none() {
-        // Erased before (an erasure run again): its entry stands as it was.
-        found = match t.suppressions.get(hashed)? {
-            Some(v) => Some(decode(v.value())?),
-            None => None,
-        };
-    }
+    // Erased before (an erasure run again, maybe after the contact was added again in
+    // clear): its entry stands, and takes in the other one without weakening.
+    let held: Option<Entry> = match t.suppressions.get(hashed)? {
+        Some(v) => Some(decode(v.value())?),
+        None => None,
+    };
+    let found = match (held, plain) {
+        (Some(mut h), Some(p)) => {
+            h.absorb(p.reason, p.source, "", &p.units);
+            h.added_at = h.added_at.min(p.added_at);
+            Some(h)
+        }
+        (h, p) => h.or(p),
+    };
     let was_listed = found.is_some();
     if !was_listed && !block {
         return Ok(false);

@@ -29,6 +29,8 @@ pub struct Applying {
     pub page: Page,
     /// The feed's salt changed (or this is the first page): what the follower held goes.
     pub reset: bool,
+    /// When the follower asked for it (the copy is current as of then, at best).
+    pub asked_at: Timestamp,
 }
 
 /// What applying a page did.
@@ -57,6 +59,8 @@ pub(super) enum FeedWork {
     Pull(Box<Pull>),
     /// A follower: applies a page of its company's feed.
     Apply(Box<Applying>),
+    /// A follower: its copy is not to be trusted until it is whole again.
+    Distrust,
 }
 
 impl FeedWork {
@@ -84,6 +88,16 @@ pub(super) fn apply(
         }
         FeedWork::Pull(pull) => record_pull(t, *pull).map(Output::Arrived),
         FeedWork::Apply(applying) => follow(t, now, *applying).map(Output::FeedApplied),
+        FeedWork::Distrust => {
+            let mut table = t.txn.open_table(tables::FEED_STATE)?;
+            let held: Option<FollowState> =
+                table.get("state")?.map(|v| decode(v.value())).transpose()?;
+            if let Some(mut state) = held {
+                state.caught_up_at = None;
+                table.insert("state", encode(&state)?.as_slice())?;
+            }
+            Ok(Output::Recorded)
+        }
     }
 }
 
@@ -209,7 +223,11 @@ fn record_pull(t: &mut Tables<'_>, pull: Pull) -> Result<u64, StoreError> {
 
 /// Applies a page of a company's feed.
 fn follow(t: &mut Tables<'_>, now: Timestamp, applying: Applying) -> Result<Applied, StoreError> {
-    let Applying { page, reset } = applying;
+    let Applying {
+        page,
+        reset,
+        asked_at,
+    } = applying;
     let mut state_table = t.txn.open_table(tables::FEED_STATE)?;
     let held: Option<FollowState> = state_table
         .get("state")?
@@ -271,7 +289,7 @@ fn follow(t: &mut Tables<'_>, now: Timestamp, applying: Applying) -> Result<Appl
                 .filter(|_| !reset)
                 .and_then(|s| s.caught_up_at)
         } else {
-            Some(now)
+            Some(asked_at.min(now))
         },
         keys: entries.len()?,
         applied_at: page.next_at,
@@ -289,41 +307,49 @@ struct ListedKey {
     feed: String,
 }
 
-/// The list key an event changes, `None` for events that do not change the list (or an
-/// erased contact whose feed key was never kept: erased before the feed existed). A target
-/// that cannot be read again stops the page (fail closed: a key silently left out would
-/// never reach the subscribers).
+/// What an event names in the list.
+enum Listed {
+    /// Not a change of the list.
+    Nothing,
+    /// A contact's keys.
+    Key(ListedKey),
+    /// An erased contact (its hashed key) whose feed key was never kept: never listed (a
+    /// purge of consents alone), or erased before the feed existed (it cannot be sent).
+    NoFeedKey(String),
+}
+
+/// The list key an event changes. A target that cannot be read again stops the page (fail
+/// closed: a key silently left out would never reach the subscribers).
 fn listed_key(
     id: u64,
     kind: &EventKind,
     salts: (&Salt, &Salt),
     feed_keys: &impl ReadableTable<&'static str, &'static str>,
-) -> Result<Option<ListedKey>, StoreError> {
+) -> Result<Listed, StoreError> {
     let target = match kind {
         EventKind::Suppressed { target, .. }
         | EventKind::Readded { target, .. }
         | EventKind::LiftApproved { target, .. }
         | EventKind::Erased { target, .. } => target,
-        _ => return Ok(None),
+        _ => return Ok(Listed::Nothing),
     };
     if is_hashed(target) {
-        let Some(feed) = feed_keys
+        let sealed = feed_keys
             .get(target.as_str())?
-            .map(|v| v.value().to_string())
-        else {
-            tracing::warn!(event = id, key = target.as_str(), "an erased contact without a feed key (erased before this version): not in the hashed feed");
-            return Ok(None);
+            .map(|v| v.value().to_string());
+        let Some(feed) = sealed.and_then(|s| salts.0.open_feed_key(target, &s)) else {
+            return Ok(Listed::NoFeedKey(target.clone()));
         };
-        return Ok(Some(ListedKey {
+        return Ok(Listed::Key(ListedKey {
             plain: None,
             hashed: target.clone(),
             feed,
         }));
     }
     let key = Target::parse(target)
-        .map_err(|e| StoreError::Corrupt(format!("event {id}: its target cannot be read: {e}")))?
+        .map_err(|_| StoreError::Corrupt(format!("event {id}: its target cannot be read again")))?
         .match_key();
-    Ok(Some(ListedKey {
+    Ok(Listed::Key(ListedKey {
         hashed: salts.0.hash(&key),
         feed: salts.1.hash(&key),
         plain: Some(key),
@@ -349,6 +375,7 @@ impl Store {
             // By feed key: the contact's keys in clear and hashed, and its last change.
             let mut keys: BTreeMap<String, (Option<String>, String, u64)> = BTreeMap::new();
             let mut next = head.max(since);
+            let mut unsendable = 0u64;
             for (scanned, row) in events.range(since.saturating_add(1)..)?.enumerate() {
                 let (id, value) = row?;
                 let id = id.value();
@@ -357,11 +384,18 @@ impl Store {
                     break;
                 }
                 let event: crate::model::Event = decode(value.value())?;
-                let listed = listed_key(id, &event.kind, (salt, &feed_salt), &feed_keys)?;
-                if let Some(k) = listed {
-                    let slot = keys.entry(k.feed).or_insert((None, k.hashed, id));
-                    slot.0 = k.plain.or(slot.0.take());
-                    slot.2 = id;
+                match listed_key(id, &event.kind, (salt, &feed_salt), &feed_keys)? {
+                    Listed::Key(k) => {
+                        let slot = keys.entry(k.feed).or_insert((None, k.hashed, id));
+                        slot.0 = k.plain.or(slot.0.take());
+                        slot.2 = id;
+                    }
+                    Listed::NoFeedKey(hashed) => {
+                        if suppressions.get(hashed.as_str())?.is_some() {
+                            unsendable += 1;
+                        }
+                    }
+                    Listed::Nothing => {}
                 }
             }
             let read = |key: &str| -> Result<Option<Entry>, StoreError> {
@@ -383,16 +417,20 @@ impl Store {
                         None => e,
                     });
                 }
+                if held.is_none() && plain.is_none() {
+                    // Known only by its hash and not listed (never was): an erasure lifts
+                    // nothing, and a `remove` would say it was a contact.
+                    continue;
+                }
                 changes.push(change(feed_key, held, seq));
             }
-            let next_at = match next {
-                0 => None,
-                n => events
-                    .get(n)?
-                    .map(|v| decode::<crate::model::Event>(v.value()))
-                    .transpose()?
-                    .map(|e| e.at),
-            };
+            if unsendable > 0 {
+                tracing::warn!(
+                    events = unsendable,
+                    "erased contacts without a feed key (erased before the feed existed) are not in the hashed feed"
+                );
+            }
+            let next_at = time_at_or_before(&events, next)?;
             Ok(Page {
                 scheme: crate::model::feed::SCHEME.to_string(),
                 salt: feed_salt.to_hex(),
@@ -407,15 +445,30 @@ impl Store {
         })
     }
 
-    /// When history event `id` was written (`None`: there is no such event).
+    /// When the last history event at or before position `id` was written (`None`: there
+    /// is none; a fleet's log may hold positions without an event).
     pub fn event_time(&self, id: u64) -> Result<Option<Timestamp>, StoreError> {
+        self.read(|txn| time_at_or_before(&txn.open_table(tables::EVENTS)?, id))
+    }
+
+    /// Erased contacts the feed cannot carry (erased before the feed existed: their feed key
+    /// was never kept).
+    pub fn erased_outside_feed(&self) -> Result<u64, StoreError> {
         self.read(|txn| {
-            let events = txn.open_table(tables::EVENTS)?;
-            let value = events.get(id)?;
-            Ok(value
-                .map(|v| decode::<crate::model::Event>(v.value()))
-                .transpose()?
-                .map(|e| e.at))
+            let suppressions = txn.open_table(tables::SUPPRESSIONS)?;
+            let feed_keys = txn.open_table(tables::FEED_KEYS)?;
+            let mut n = 0;
+            for row in suppressions.range(crate::hashing::PREFIX..)? {
+                let (key, _) = row?;
+                let key = key.value();
+                if !is_hashed(key) {
+                    break;
+                }
+                if feed_keys.get(key)?.is_none() {
+                    n += 1;
+                }
+            }
+            Ok(n)
         })
     }
 
@@ -540,6 +593,12 @@ impl Store {
         }
     }
 
+    /// A follower: its copy of the feed is not to be trusted after a restart until it is
+    /// whole again (it is starting again from 0).
+    pub async fn distrust_feed(&self) -> Result<(), StoreError> {
+        self.write(Work::Feed(FeedWork::Distrust)).await.map(|_| ())
+    }
+
     /// A follower: where it stands with its feed (`None`: it never applied a page).
     pub fn feed_state(&self) -> Result<Option<FollowState>, StoreError> {
         self.read(|txn| {
@@ -569,6 +628,19 @@ impl Store {
             Ok(found)
         })
     }
+}
+
+/// When the last event at or before position `id` was written.
+fn time_at_or_before(
+    events: &impl ReadableTable<u64, &'static [u8]>,
+    id: u64,
+) -> Result<Option<Timestamp>, StoreError> {
+    if id == 0 {
+        return Ok(None);
+    }
+    let last = events.range(..=id)?.next_back().transpose()?;
+    last.map(|(_, v)| decode::<crate::model::Event>(v.value()).map(|e| e.at))
+        .transpose()
 }
 
 /// A key's change: blocked as `held` says, or removed.
@@ -652,7 +724,11 @@ mod tests {
             let reset = follower.feed_state().expect("state").is_none();
             let more = page.more;
             follower
-                .apply_feed(Applying { page, reset })
+                .apply_feed(Applying {
+                    page,
+                    reset,
+                    asked_at: Timestamp::now(),
+                })
                 .await
                 .expect("apply");
             pages += 1;
@@ -772,6 +848,75 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_purged_contact_that_was_never_listed_is_not_in_the_feed_and_a_second_erasure_keeps_the_stronger_block(
+    ) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let company = store(&dir, "company.redb");
+        let salt = Salt::from_bytes([5; 32]);
+        let contact = |a: &str| crate::store::ErasedContact::new(a.into(), a.into(), &salt);
+        // A purge of someone never listed (a lapsed consent): nothing of them in the feed.
+        company
+            .erase(
+                vec![contact("quiet@example.com")],
+                "purge".into(),
+                salt.fingerprint(),
+                person("olga", 2),
+                false,
+            )
+            .await
+            .expect("write")
+            .expect("erased");
+        let page = company.feed_page(0, 100, &salt).expect("page");
+        assert!(page.changes.is_empty(), "{:?}", page.changes);
+        // Listed as a complaint, erased, added again as a manual entry, erased again: the
+        // complaint stands.
+        let entry = |reason| NewEntry {
+            target: Target::parse("kim@example.com").expect("target"),
+            reason,
+            source: Source::Reply,
+            evidence: String::new(),
+            units: Units::all(),
+        };
+        company
+            .add(entry(Reason::Complaint), person("ann", 1))
+            .await
+            .expect("add");
+        let erase = |c| {
+            company.erase(
+                vec![c],
+                "ticket".into(),
+                salt.fingerprint(),
+                person("olga", 2),
+                true,
+            )
+        };
+        erase(contact("kim@example.com"))
+            .await
+            .expect("write")
+            .expect("erased");
+        company
+            .add(entry(Reason::Manual), person("ann", 1))
+            .await
+            .expect("add");
+        erase(contact("kim@example.com"))
+            .await
+            .expect("write")
+            .expect("erased");
+        let held = company
+            .find_all(&[salt.hash("kim@example.com").as_str()])
+            .expect("find");
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0].1.reason, Reason::Complaint);
+        let page = company.feed_page(0, 100, &salt).expect("page");
+        assert_eq!(page.changes.len(), 1);
+        assert_eq!(
+            page.changes[0].key,
+            salt.feed_salt().hash("kim@example.com")
+        );
+        assert_eq!(page.changes[0].reason, Some(Reason::Complaint));
+    }
+
+    #[tokio::test]
     async fn a_reset_drops_what_the_follower_held_and_a_new_salt_is_used_at_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (company, follower) = (store(&dir, "company.redb"), store(&dir, "follower.redb"));
@@ -782,7 +927,11 @@ mod tests {
         let salt = Salt::from_bytes([2; 32]);
         let page = company.feed_page(0, 100, &salt).expect("page");
         follower
-            .apply_feed(Applying { page, reset: true })
+            .apply_feed(Applying {
+                page,
+                reset: true,
+                asked_at: Timestamp::now(),
+            })
             .await
             .expect("apply");
         assert!(
@@ -801,7 +950,8 @@ mod tests {
         assert!(follower
             .apply_feed(Applying {
                 page: other,
-                reset: false
+                reset: false,
+                asked_at: Timestamp::now(),
             })
             .await
             .is_err());

@@ -68,6 +68,9 @@ pub struct SubscriberStatus {
 pub struct FeedSubscribers {
     /// The list's head now.
     pub head: u64,
+    /// Erased contacts the feed cannot carry (erased before the feed existed).
+    #[serde(default)]
+    pub erased_outside_feed: u64,
     /// The subscribers, by name.
     pub subscribers: Vec<SubscriberStatus>,
 }
@@ -173,7 +176,11 @@ pub fn list(_: FeedList, cx: &mut Cx<'_>) -> Result<FeedSubscribers, Denied> {
             }
         })
         .collect();
-    Ok(FeedSubscribers { head, subscribers })
+    Ok(FeedSubscribers {
+        head,
+        erased_outside_feed: store.erased_outside_feed()?,
+        subscribers,
+    })
 }
 
 /// Serves [`FeedPulls`].

@@ -75,6 +75,8 @@ pub struct Follower {
     pub gate: Arc<Gate>,
     store: Store,
     max_lag: Duration,
+    /// This relay's `+tag` separator (`[policy] tag_separator`): the company's must be the same.
+    tag_separator: String,
     /// The feed's address (shown in status and logs; it holds no secret).
     pub url: String,
 }
@@ -99,7 +101,11 @@ pub struct FollowStatus {
 
 impl Follower {
     /// From `[replica]`: the endpoint with the token read from `token_file`.
-    pub fn from_config(config: &ReplicaConfig, store: Store) -> Result<Follower, String> {
+    pub fn from_config(
+        config: &ReplicaConfig,
+        tag_separator: Option<char>,
+        store: Store,
+    ) -> Result<Follower, String> {
         check_url(&config.feed).map_err(|e| format!("replica.feed: {e}"))?;
         let token = crate::token::read_secret("replica.token_file", &config.token_file)?;
         warn_if_readable(&config.token_file);
@@ -118,6 +124,7 @@ impl Follower {
             gate: Arc::new(Gate::for_feed(config.max_lag)),
             store,
             max_lag: config.max_lag,
+            tag_separator: tag_separator.map(String::from).unwrap_or_default(),
             url: config.feed.clone(),
         })
     }
@@ -212,9 +219,12 @@ impl Follower {
         }
     }
 
+    /// Notes why pulls fail (the time of the first failure of a run is kept), or that they
+    /// succeed again.
     fn note_error(&self, why: Option<String>) {
         if let Ok(mut e) = self.last_error.lock() {
-            *e = why.map(|w| (crate::model::Timestamp::now(), w));
+            let since = e.as_ref().map(|(at, _)| *at);
+            *e = why.map(|w| (since.unwrap_or_else(crate::model::Timestamp::now), w));
         }
     }
 
@@ -317,7 +327,11 @@ impl Follower {
                     String::from_utf8_lossy(&answer.body).trim()
                 ))
             }
-            status => return Err(format!("the feed answered {status}")),
+            status => {
+                let said = &answer.body[..answer.body.len().min(300)];
+                let said = String::from_utf8_lossy(said);
+                return Err(format!("the feed answered {status}: {}", said.trim()));
+            }
         }
         let page: Page = serde_json::from_slice(&answer.body)
             .map_err(|e| format!("the feed's answer is not a page: {e}"))?;
@@ -337,6 +351,13 @@ impl Follower {
             return Ok(Pulled::StartAgain("the feed's salt changed"));
         }
         check_page(&page)?;
+        if page.tag_separator != self.tag_separator {
+            // A tagged spelling the company refuses would pass here: never current.
+            return Err(format!(
+                "the company's relay strips +tags at {:?} and this relay at {:?}: set [policy] tag_separator = {:?} here; until then recipients get 451",
+                page.tag_separator, self.tag_separator, page.tag_separator
+            ));
+        }
         let more = page.more;
         let changes = page.changes.len();
         let next = page.next;

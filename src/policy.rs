@@ -411,6 +411,11 @@ impl Policy {
         self.salt.as_ref().map(|s| s.fingerprint())
     }
 
+    /// How addresses are matched.
+    pub fn options(&self) -> &MatchOptions {
+        &self.options
+    }
+
     /// The erasure salt, when the policy knows it.
     pub fn salt(&self) -> Option<&Arc<crate::hashing::Salt>> {
         self.salt.as_ref()
@@ -507,7 +512,9 @@ impl Policy {
             let hashed: Vec<&str> = hashed.iter().map(String::as_str).collect();
             hits.extend(self.lookup.find_all(&hashed)?);
         }
-        // A subcontractor's relay: its company's list, as salted hashes.
+        // A subcontractor's relay: its company's list, as salted hashes (after the rest: no
+        // exemption of this relay's groups sets them aside).
+        let feed_from = hits.len();
         let feed = self.lookup.find_feed(keys)?;
         if !feed.is_empty() {
             // The company's units bind this relay's senders by name; a sender in no unit is
@@ -526,10 +533,11 @@ impl Policy {
         let group = self.groups.classify(sender);
         let unit = group.and_then(|g| g.unit.as_deref());
         let mut exemption = None;
-        for (index, entry) in hits {
+        for (n, (index, entry)) in hits.into_iter().enumerate() {
             if !entry.applies_to(unit) {
                 continue;
             }
+            let company_feed = n >= feed_from;
             let rule = match probes.ends[index].1 {
                 Rule::Address
                     if entry.target != rcpt.as_str()
@@ -540,7 +548,8 @@ impl Policy {
                 rule => rule,
             };
             match group {
-                Some(g) if g.exempt.contains(&entry.reason) => {
+                // A subcontractor's exemptions never weaken its company's opt-outs.
+                Some(g) if g.exempt.contains(&entry.reason) && !company_feed => {
                     exemption.get_or_insert(Exemption {
                         group: g.name.clone(),
                         rule,
@@ -744,6 +753,9 @@ mod tests {
         );
         let blocked = |from| matches!(verdict_for(&p, from, "pat@example.com"), Verdict::Block(_));
         assert!(blocked("rep@acme.example"));
+        // The billing group is exempt from not-interested on this relay: not from the
+        // company's opt-outs.
+        assert!(blocked("billing@acme.example"));
         assert!(blocked("agent@nogroup.example"), "a sender in no unit");
         assert!(!blocked("rep@globex.example"), "another unit by name");
     }

@@ -189,8 +189,14 @@ impl Server {
         let pruner = tokio::spawn(prune(store.clone(), config.audit.send_retention));
         let (phase, phase_rx) = watch::channel(Phase::Running);
         let tracker = TaskTracker::new();
-        let unsubscribe_addrs =
-            services.run(unsubscribe, &config, &store, phase_rx.clone(), &tracker)?;
+        let unsubscribe_addrs = services.run(
+            unsubscribe,
+            &config,
+            &store,
+            &handler,
+            phase_rx.clone(),
+            &tracker,
+        )?;
         let probe = crate::http::internal::Probe::new(&store, &log, &cluster, &services.feed);
         let console = crate::http::console::Console::new(&config, handler.clone());
         let http_addrs = serve_internal(internal, &config, probe, &console, &phase_rx, &tracker)?;
@@ -237,6 +243,7 @@ impl Server {
             upstream = self.relay.url(),
             store = %self.store.path().display(),
             cluster_node = self.ctx.cluster.as_ref().map(|c| c.node.as_str()),
+            feed = self.ctx.feed.as_ref().map(|f| f.url.as_str()),
             socket = %self.admin.path().display(),
             decisions = %self.log.path().display(),
             "dnc-relay ready"
@@ -456,7 +463,10 @@ impl Services {
         let feed = config
             .replica
             .as_ref()
-            .map(|r| crate::feed::Follower::from_config(r, store.clone()).map(Arc::new))
+            .map(|r| {
+                crate::feed::Follower::from_config(r, config.tag_separator(), store.clone())
+                    .map(Arc::new)
+            })
             .transpose()
             .map_err(StartError::Feed)?;
         if feed.is_none() && matches!(store.feed_state(), Ok(Some(_))) {
@@ -480,6 +490,7 @@ impl Services {
         endpoint: crate::http::Listeners,
         config: &Config,
         store: &Store,
+        handler: &Arc<Handler>,
         phase: smtp::PhaseWatch,
         tracker: &TaskTracker,
     ) -> Result<Vec<SocketAddr>, StartError> {
@@ -508,7 +519,10 @@ impl Services {
             return Ok(addrs);
         }
         let salt = Arc::new(load_salt(config, store)?);
-        let feed = crate::http::feed::router(store.clone(), salt, self.cluster.clone());
+        let h = handler.clone();
+        let separator: crate::http::feed::TagSeparator =
+            Arc::new(move || h.policy().ok().and_then(|p| p.options().tag_separator));
+        let feed = crate::http::feed::router(store.clone(), salt, self.cluster.clone(), separator);
         let app = match &self.marker {
             Some(marker) if marker.has_links() => feed.merge(crate::unsubscribe::http::router(
                 marker.clone(),

@@ -26,9 +26,13 @@ fn run(relay: &Relay, args: &[&str]) -> (i32, String, String) {
 }
 
 fn rcpt(relay: &Relay, to: &str) -> String {
+    rcpt_from(relay, "agent@subcontractor.example", to)
+}
+
+fn rcpt_from(relay: &Relay, from: &str, to: &str) -> String {
     let mut s = Smtp::connect(relay.addr);
     s.cmd("EHLO dialer.example\r\n");
-    s.cmd("MAIL FROM:<agent@subcontractor.example>\r\n");
+    s.cmd(&format!("MAIL FROM:<{from}>\r\n"));
     let reply = s.cmd(&format!("RCPT TO:<{to}>\r\n"));
     s.cmd("QUIT\r\n");
     reply
@@ -160,7 +164,8 @@ fn a_follower_refuses_what_the_company_adds_within_seconds_and_never_sees_an_add
     write_config(
         &sub_config,
         &format!(
-            "data_dir = {:?}\n[phones]\ndefault_country = \"FR\"\n[replica]\nfeed = \"http://{proxy}/feed\"\ntoken_file = {:?}\nmax_lag = \"4s\"\n",
+            "data_dir = {:?}\n[phones]\ndefault_country = \"FR\"\n[replica]\nfeed = \"http://{proxy}/feed\"\ntoken_file = {:?}\nmax_lag = \"4s\"\n\
+             [[sender_groups]]\nname = \"billing\"\nsenders = [\"@billing.subcontractor.example\"]\nexempt_reasons = [\"unsubscribe\"]\n",
             sub_data.display().to_string(),
             token_file.display().to_string()
         ),
@@ -201,6 +206,9 @@ fn a_follower_refuses_what_the_company_adds_within_seconds_and_never_sees_an_add
         || rcpt(&sub, "ann.lee+promo@example.net").starts_with("550 5.7.1"),
     );
     eprintln!("the follower refused a new entry {took:?} after it was added");
+    // The subcontractor's own exemptions never set the company's opt-outs aside.
+    let billing = "invoices@billing.subcontractor.example";
+    assert!(rcpt_from(&sub, billing, "early.bird@example.org").starts_with("550 5.7.1"));
     let (code, _, err) = run(
         &company,
         &[
@@ -469,11 +477,6 @@ fn the_feed_is_served_over_https_and_a_follower_verifies_the_company_relay() {
         ),
     );
     let company = Relay::start_with_config(&company_config, &company_data);
-    let (code, out, err) = run(&company, &["feed", "add", "agency", "--json"]);
-    assert_eq!(code, 0, "{err}");
-    let given: serde_json::Value = serde_json::from_str(&out).expect("json");
-    let token_file = dir.path().join("feed.token");
-    std::fs::write(&token_file, given["token"].as_str().expect("token")).expect("token");
     run(
         &company,
         &[
@@ -486,6 +489,11 @@ fn the_feed_is_served_over_https_and_a_follower_verifies_the_company_relay() {
     );
 
     let follower = |ca_line: &str, name: &str| {
+        // Each follower its own subscriber: one pull at a time per token and address.
+        let (_, out, _) = run(&company, &["feed", "add", name, "--json"]);
+        let given: serde_json::Value = serde_json::from_str(&out).expect("json");
+        let token_file = dir.path().join(format!("{name}.token"));
+        std::fs::write(&token_file, given["token"].as_str().expect("token")).expect("token");
         let data = dir.path().join(name);
         std::fs::create_dir_all(&data).expect("mkdir");
         let config = dir.path().join(format!("{name}.toml"));
@@ -516,4 +524,16 @@ fn the_feed_is_served_over_https_and_a_follower_verifies_the_company_relay() {
     assert!(rcpt(&blind, "cto@competitor.example").starts_with("451 4.3.0"));
     assert!(rcpt(&blind, "anyone@example.org").starts_with("451 4.3.0"));
     assert_eq!(run(&blind, &["feed", "status"]).0, 1);
+    // One that strips +tags at another separator than the company would let a tagged
+    // spelling through: it never decides either, and says why.
+    let ca_line = format!("ca_file = {:?}\n", ca.display().to_string());
+    let other = follower(
+        &format!("{ca_line}[policy]\ntag_separator = \"-\"\n"),
+        "dash",
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(rcpt(&other, "cto@competitor.example").starts_with("451 4.3.0"));
+    let (code, out, _) = run(&other, &["feed", "status"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("tag_separator"), "{out}");
 }

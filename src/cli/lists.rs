@@ -355,11 +355,9 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    if args.hashed {
-        // Before any row is written: a half-written list would look scrubbed.
-        if let Err(code) = feed_ready(&mut client) {
-            return code;
-        }
+    // Before any row is written: a half-written list would look scrubbed.
+    if let Err(code) = ready(&mut client, args.hashed) {
+        return code;
     }
     let stdout = std::io::stdout();
     let mut out = SafeCsv::new(stdout.lock());
@@ -431,23 +429,24 @@ pub fn scrub(cli: &Cli, args: &ScrubArgs) -> u8 {
     }
 }
 
-/// `scrub --hashed` needs a followed feed that is current.
-fn feed_ready(client: &mut AdminClient) -> Result<(), u8> {
+/// A scrub needs a relay that is current (with its fleet, with its company's feed), and
+/// `--hashed` one that follows a feed: the wire would defer what a stale copy passes.
+fn ready(client: &mut AdminClient, hashed: bool) -> Result<(), u8> {
     let status = client
         .call(crate::admin::ops::feed::FeedStatus {})
         .map_err(|e| report(&e))?;
-    match status.following {
-        None => {
-            tell!("dnc-relay: this relay follows no hashed feed ([replica] feed): scrub without --hashed");
-            Err(EXIT_USAGE)
+    if hashed && status.following.is_none() {
+        tell!(
+            "dnc-relay: this relay follows no hashed feed ([replica] feed): scrub without --hashed"
+        );
+        return Err(EXIT_USAGE);
+    }
+    match status.not_current {
+        Some(why) => {
+            tell!("dnc-relay: {why}; recipients are deferred on the wire, nothing scrubbed");
+            Err(super::EXIT_UNREACHABLE)
         }
-        Some(f) => match f.not_current {
-            Some(why) => {
-                tell!("dnc-relay: the hashed feed is not current ({why}); nothing scrubbed");
-                Err(super::EXIT_UNREACHABLE)
-            }
-            None => Ok(()),
-        },
+        None => Ok(()),
     }
 }
 

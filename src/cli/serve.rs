@@ -136,6 +136,13 @@ pub fn check_config(cli: &Cli) -> u8 {
         tell!("dnc-relay: {origin}: {e}");
         return EXIT_USAGE;
     }
+    if let Some(r) = &config.replica {
+        // The token file is read now, as the relay would at start.
+        if let Err(e) = crate::token::read_secret("replica.token_file", &r.token_file) {
+            tell!("dnc-relay: {origin}: {e}");
+            return EXIT_USAGE;
+        }
+    }
     say!("{origin}: OK");
     let listen: Vec<String> = config.server.listen.iter().map(|a| a.to_string()).collect();
     say!("  listen      {}", listen.join(", "));
@@ -163,6 +170,27 @@ pub fn check_config(cli: &Cli) -> u8 {
                 listen.join(", ")
             },
             config.token_key_path().display()
+        );
+    }
+    if !config.unsubscribe.listen.is_empty() {
+        let listen: Vec<String> = config
+            .unsubscribe
+            .listen
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        say!(
+            "  feed        {}{}/feed (for subscribers of `dnc-relay feed add`)",
+            if config.unsubscribe.tls { "https " } else { "" },
+            listen.join(", ")
+        );
+    }
+    if let Some(r) = &config.replica {
+        say!(
+            "  replica     follows {} (token {}, max_lag {})",
+            r.feed,
+            r.token_file.display(),
+            humantime::format_duration(r.max_lag)
         );
     }
     let n = &config.notify;

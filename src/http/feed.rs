@@ -43,6 +43,8 @@ struct Feed {
     salt: Arc<Salt>,
     /// A fleet relay: it serves only while current with the fleet's log.
     cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// The `+tag` separator matching uses now (reloadable), said in every page.
+    tag_separator: TagSeparator,
     /// Pulls in progress, by subscriber and client address (one at a time each: a
     /// subcontractor's relays may share a token).
     busy: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -76,16 +78,21 @@ impl PullQuery {
     }
 }
 
+/// The `+tag` separator in force, read at each pull.
+pub type TagSeparator = Arc<dyn Fn() -> Option<char> + Send + Sync>;
+
 /// The feed's routes, to be merged into the public face.
 pub fn router(
     store: Store,
     salt: Arc<Salt>,
     cluster: Option<Arc<crate::cluster::Cluster>>,
+    tag_separator: TagSeparator,
 ) -> Router {
     let feed = Feed {
         store,
         salt,
         cluster,
+        tag_separator,
         busy: std::sync::Mutex::new(std::collections::HashSet::new()),
     };
     Router::new()
@@ -127,12 +134,18 @@ fn answer(status: StatusCode, text: &str) -> Response {
 
 /// Where a pull came from: the client, and what a proxy in front says it forwarded for.
 fn peer(client: SocketAddr, headers: &HeaderMap) -> String {
+    // Said only by a proxy on this host or a private network, and kept to address characters.
+    let proxy = match client.ip() {
+        std::net::IpAddr::V4(ip) => ip.is_loopback() || ip.is_private(),
+        std::net::IpAddr::V6(ip) => ip.is_loopback(),
+    };
     let forwarded = headers
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())
+        .filter(|_| proxy)
         .map(|v| {
             v.chars()
-                .filter(|c| !c.is_control())
+                .filter(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | ',' | ' '))
                 .take(200)
                 .collect::<String>()
         });
@@ -258,8 +271,16 @@ async fn serve(
     let feed = mark.feed.clone();
     let feed = feed.as_ref();
     // A restored list whose head is the subscriber's position: said at once, not after the wait.
-    if let Some(refused) = behind_check(feed, name, q.since, q.at, q.since).await {
-        return refused;
+    if q.at.is_some() && q.since > 0 {
+        let store = feed.store.clone();
+        let head = match tokio::task::spawn_blocking(move || store.last_event()).await {
+            Ok(Ok(head)) => head,
+            Ok(Err(e)) => return unavailable(&e.to_string()),
+            Err(e) => return unavailable(&e.to_string()),
+        };
+        if let Some(refused) = behind_check(feed, name, q.since, q.at, head).await {
+            return refused;
+        }
     }
     let wait = Duration::from_secs(q.wait).min(MAX_WAIT);
     let head = match wait_for_change(&feed.store, q.since, wait).await {
@@ -280,11 +301,12 @@ async fn serve(
         (page, mark)
     })
     .await;
-    let page = match built {
+    let mut page = match built {
         Ok((Ok(page), _mark)) => page,
         Ok((Err(e), _)) => return unavailable(&e.to_string()),
         Err(e) => return unavailable(&e.to_string()),
     };
+    page.tag_separator = (feed.tag_separator)().map(String::from).unwrap_or_default();
     let now = Timestamp::now();
     let record = Pull {
         id: 0,

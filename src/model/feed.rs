@@ -113,6 +113,10 @@ pub struct Page {
     pub head: u64,
     /// Whether more pages follow at once.
     pub more: bool,
+    /// The `+tag` separator the company's relay strips when it matches (`""`: none): a
+    /// follower must match the same way, or a tagged spelling would pass it.
+    #[serde(default)]
+    pub tag_separator: String,
     /// When it was served.
     pub served_at: Timestamp,
     /// The changes, one per key.

@@ -439,6 +439,7 @@ impl Store {
                 next_at,
                 head,
                 more: next < head,
+                tag_separator: String::new(),
                 served_at: Timestamp::now(),
                 changes,
             })

@@ -103,6 +103,10 @@ pub struct FeedStatus {}
 pub struct FeedFollowing {
     /// `None`: this relay follows no feed (`[replica]` is not set).
     pub following: Option<FollowStatus>,
+    /// Why this relay's answers may be out of date now (behind its fleet's log or its
+    /// company's feed); `None`: they are not.
+    #[serde(default)]
+    pub not_current: Option<String>,
 }
 
 /// A subscriber's name as kept: lower case (`ACME` and `acme` are one subscriber).
@@ -209,5 +213,8 @@ pub fn pulls(op: FeedPulls, cx: &mut Cx<'_>) -> Result<FeedPullsPage, Denied> {
 /// Serves [`FeedStatus`].
 pub fn status(_: FeedStatus, cx: &mut Cx<'_>) -> Result<FeedFollowing, Denied> {
     let following = cx.h.feed.as_ref().map(|f| f.status()).transpose()?;
-    Ok(FeedFollowing { following })
+    Ok(FeedFollowing {
+        following,
+        not_current: cx.h.not_current(),
+    })
 }

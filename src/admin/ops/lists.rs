@@ -236,6 +236,13 @@ pub fn check_many(op: CheckMany, cx: &mut Cx<'_>) -> Result<CheckedMany, Denied>
         ));
     }
     let h = cx.h;
+    if let Some(why) = h.not_current() {
+        // The wire defers these recipients (451): a scrub does not pass them from a stale copy.
+        return Err(deny(
+            ErrorCode::StoreUnavailable,
+            format!("{why}; nothing scrubbed"),
+        ));
+    }
     let policy = h.policy()?;
     let from = parse_sender(op.from.as_deref())?;
     let sender = Sender {
@@ -313,15 +320,11 @@ fn check_hashed(
     sender: &Sender<'_>,
     addresses: Vec<String>,
 ) -> Result<CheckedMany, Denied> {
-    let Some(feed) = &h.feed else {
+    if h.feed.is_none() {
         return Err(deny(
             ErrorCode::BadRequest,
             "this relay follows no hashed feed ([replica] feed): scrub without --hashed",
         ));
-    };
-    if let Err(why) = feed.gate.check() {
-        // A stale copy would pass rows the company has refused since.
-        return Err(deny(ErrorCode::StoreUnavailable, why));
     }
     let unit = policy.groups().unit_of(sender);
     let mut results = Vec::with_capacity(addresses.len());

@@ -313,40 +313,10 @@ impl Follower {
         let endpoint = self.endpoint.with_token(self.token().await);
         let asked_at = crate::model::Timestamp::now();
         let answer = endpoint.get(&path, MAX_PAGE, timeout).await?;
-        match answer.status {
-            200 => {}
-            409 => {
-                return Ok(Pulled::StartAgain(
-                    "the company's list is behind this relay (restored from a backup?)",
-                ))
-            }
-            401 | 403 => {
-                return Err(format!(
-                    "the token was refused ({}): {}",
-                    answer.status,
-                    String::from_utf8_lossy(&answer.body).trim()
-                ))
-            }
-            status => {
-                let said = &answer.body[..answer.body.len().min(300)];
-                let said = String::from_utf8_lossy(said);
-                return Err(format!("the feed answered {status}: {}", said.trim()));
-            }
-        }
-        let page: Page = serde_json::from_slice(&answer.body)
-            .map_err(|e| format!("the feed's answer is not a page: {e}"))?;
-        if page.scheme != SCHEME {
-            return Err(format!(
-                "the feed hashes with {:?}, this relay with {SCHEME:?}",
-                page.scheme
-            ));
-        }
-        if page.since != since || page.next < since || page.head < page.next {
-            return Err(format!(
-                "the feed answered positions {}..{} (head {}) to a pull since {since}",
-                page.since, page.next, page.head
-            ));
-        }
+        let page = match read_page(answer, since)? {
+            Ok(page) => page,
+            Err(again) => return Ok(again),
+        };
         if !reset && state.as_ref().is_some_and(|s| s.salt != page.salt) {
             return Ok(Pulled::StartAgain("the feed's salt changed"));
         }
@@ -383,6 +353,49 @@ impl Follower {
         }
         Ok(Pulled::Applied { more })
     }
+}
+
+/// The page an answer holds, or that the follower must start again (`409`), or why it
+/// cannot be used.
+fn read_page(
+    answer: crate::http::client::Answer,
+    since: u64,
+) -> Result<Result<Page, Pulled>, String> {
+    match answer.status {
+        200 => {}
+        409 => {
+            return Ok(Err(Pulled::StartAgain(
+                "the company's list is behind this relay (restored from a backup?)",
+            )))
+        }
+        401 | 403 => {
+            return Err(format!(
+                "the token was refused ({}): {}",
+                answer.status,
+                String::from_utf8_lossy(&answer.body).trim()
+            ))
+        }
+        status => {
+            let said = &answer.body[..answer.body.len().min(300)];
+            let said = String::from_utf8_lossy(said);
+            return Err(format!("the feed answered {status}: {}", said.trim()));
+        }
+    }
+    let page: Page = serde_json::from_slice(&answer.body)
+        .map_err(|e| format!("the feed's answer is not a page: {e}"))?;
+    if page.scheme != SCHEME {
+        return Err(format!(
+            "the feed hashes with {:?}, this relay with {SCHEME:?}",
+            page.scheme
+        ));
+    }
+    if page.since != since || page.next < since || page.head < page.next {
+        return Err(format!(
+            "the feed answered positions {}..{} (head {}) to a pull since {since}",
+            page.since, page.next, page.head
+        ));
+    }
+    Ok(Ok(page))
 }
 
 /// Warns when the token file may be read by others than its owner.

@@ -144,6 +144,12 @@ pub fn check_config(cli: &Cli) -> u8 {
         }
     }
     say!("{origin}: OK");
+    print_summary(&config);
+    EXIT_OK
+}
+
+/// What `check-config` found: where everything is, and what is on.
+fn print_summary(config: &crate::config::Config) {
     let listen: Vec<String> = config.server.listen.iter().map(|a| a.to_string()).collect();
     say!("  listen      {}", listen.join(", "));
     say!("  upstream    {}", config.upstream_url());
@@ -234,7 +240,6 @@ pub fn check_config(cli: &Cli) -> u8 {
             a.email.join(", ")
         }
     );
-    EXIT_OK
 }
 
 fn init_tracing(config: &Config) {

@@ -49,13 +49,20 @@ impl Salt {
     /// A fingerprint of the salt (kept in the store: a store is never read with another
     /// salt than the one its erased contacts were hashed with).
     pub fn fingerprint(&self) -> u64 {
-        let digest = Sha256::new()
-            .chain_update(b"dnc-relay salt fingerprint")
-            .chain_update(self.0)
-            .finalize();
+        let digest = self.derive(b"dnc-relay salt fingerprint", b"");
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(&digest[..8]);
         u64::from_le_bytes(bytes) >> 1
+    }
+
+    /// SHA-256 of a label, the salt and `extra`: the one way every value is derived from it.
+    fn derive(&self, label: &[u8], extra: &[u8]) -> [u8; 32] {
+        Sha256::new()
+            .chain_update(label)
+            .chain_update(self.0)
+            .chain_update(extra)
+            .finalize()
+            .into()
     }
 
     /// A salt from bytes (tests).
@@ -80,53 +87,31 @@ impl Salt {
     /// The salt of the hashed feed, derived from this one one way: subscribers get it, and
     /// cannot get back the erasure salt that keeps the store's erased records apart.
     pub fn feed_salt(&self) -> Salt {
-        let digest = Sha256::new()
-            .chain_update(b"dnc-relay hashed feed salt")
-            .chain_update(self.0)
-            .finalize();
-        let mut bytes = [0u8; 32];
-        bytes.copy_from_slice(&digest);
-        Salt(bytes)
+        Salt(self.derive(b"dnc-relay hashed feed salt", b""))
     }
 
-    /// The pad that seals an erased contact's feed key in the store (see
-    /// [`Salt::seal_feed_key`]).
-    fn feed_key_pad(&self, hashed: &str) -> [u8; 32] {
-        let digest = Sha256::new()
-            .chain_update(b"dnc-relay feed key pad")
-            .chain_update(self.0)
-            .chain_update(hashed.as_bytes())
-            .finalize();
-        let mut pad = [0u8; 32];
-        pad.copy_from_slice(&digest);
-        pad
+    /// 32 hex-written bytes XORed with the pad of `hashed` (sealing and opening are one
+    /// operation); `None` when `hex_bytes` is not 32 bytes in hex.
+    fn pad_feed_key(&self, hashed: &str, hex_bytes: &str) -> Option<String> {
+        let bytes = hex::decode(hex_bytes).ok()?;
+        let pad = self.derive(b"dnc-relay feed key pad", hashed.as_bytes());
+        (bytes.len() == 32).then(|| {
+            let padded: Vec<u8> = bytes.iter().zip(pad.iter()).map(|(a, b)| a ^ b).collect();
+            hex::encode(padded)
+        })
     }
 
     /// An erased contact's feed key as the store keeps it beside its hashed key: sealed with
     /// a pad only this salt makes, so that whoever holds the feed's salt and a copy of the
     /// store cannot link a guessed address to its erased records.
     pub fn seal_feed_key(&self, hashed: &str, feed_key: &str) -> Option<String> {
-        let digest = hex::decode(feed_key.strip_prefix(PREFIX)?).ok()?;
-        let pad = self.feed_key_pad(hashed);
-        (digest.len() == 32).then(|| {
-            hex::encode(
-                digest
-                    .iter()
-                    .zip(pad.iter())
-                    .map(|(a, b)| a ^ b)
-                    .collect::<Vec<u8>>(),
-            )
-        })
+        self.pad_feed_key(hashed, feed_key.strip_prefix(PREFIX)?)
     }
 
     /// The feed key [`Salt::seal_feed_key`] sealed.
     pub fn open_feed_key(&self, hashed: &str, sealed: &str) -> Option<String> {
-        let bytes = hex::decode(sealed).ok()?;
-        let pad = self.feed_key_pad(hashed);
-        (bytes.len() == 32).then(|| {
-            let digest: Vec<u8> = bytes.iter().zip(pad.iter()).map(|(a, b)| a ^ b).collect();
-            format!("{PREFIX}{}", hex::encode(digest))
-        })
+        self.pad_feed_key(hashed, sealed)
+            .map(|digest| format!("{PREFIX}{digest}"))
     }
 
     /// The hashed form of a match key: `sha256:` and the hex digest of salt and key.

@@ -518,7 +518,12 @@ impl Services {
         if addrs.is_empty() {
             return Ok(addrs);
         }
-        let salt = Arc::new(load_salt(config, store)?);
+        // The salt the policy was built with (loaded and checked once, at start).
+        let salt = handler
+            .policy()
+            .ok()
+            .and_then(|p| p.salt().cloned())
+            .ok_or_else(|| StartError::Salt("the policy holds no salt".into()))?;
         let h = handler.clone();
         let separator: crate::http::feed::TagSeparator =
             Arc::new(move || h.policy().ok().and_then(|p| p.options().tag_separator));

@@ -10,7 +10,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -46,6 +46,20 @@ fn within(limit: Duration, what: &str, mut f: impl FnMut() -> bool) -> Duration 
         std::thread::sleep(Duration::from_millis(100));
     }
     start.elapsed()
+}
+
+/// Whether the company's (first) subscriber has been sent everything the list holds.
+fn caught_up(company: &Relay) -> bool {
+    let (_, out, _) = run(company, &["feed", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(&out).expect("json");
+    list[0]["behind"].as_u64() == Some(0)
+}
+
+/// Whether a follower's pulls have failed (it tried, and says why).
+fn failing(follower: &Relay) -> bool {
+    let (_, out, _) = run(follower, &["feed", "status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&out).expect("json");
+    !status["following"]["last_error"].is_null()
 }
 
 /// A TCP proxy to `upstream` that keeps every byte the upstream sent.
@@ -96,8 +110,38 @@ fn holds(bytes: &[u8], needle: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
-fn write_config(path: &Path, text: &str) {
-    std::fs::write(path, text).expect("config");
+/// A relay's config file (`NAME.toml`) and data directory (`NAME/`) under a test directory.
+struct Node {
+    config: PathBuf,
+    data: PathBuf,
+}
+
+impl Node {
+    /// Writes the config: `data_dir`, then `toml`.
+    fn new(dir: &Path, name: &str, toml: &str) -> Node {
+        let node = Node {
+            config: dir.join(format!("{name}.toml")),
+            data: dir.join(name),
+        };
+        std::fs::create_dir_all(&node.data).expect("mkdir");
+        let text = format!("data_dir = {:?}\n{toml}", node.data.display().to_string());
+        std::fs::write(&node.config, text).expect("config");
+        node
+    }
+
+    fn start(&self) -> Relay {
+        Relay::start_with_config(&self.config, &self.data)
+    }
+}
+
+/// `feed add NAME --json` on the company's relay, its token written to `token_file`; the
+/// answer.
+fn give_token(company: &Relay, name: &str, token_file: &Path) -> serde_json::Value {
+    let (code, out, err) = run(company, &["feed", "add", name, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let given: serde_json::Value = serde_json::from_str(&out).expect("json");
+    std::fs::write(token_file, given["token"].as_str().expect("token")).expect("token");
+    given
 }
 
 #[test]
@@ -105,16 +149,13 @@ fn a_follower_refuses_what_the_company_adds_within_seconds_and_never_sees_an_add
     let dir = tempfile::tempdir().expect("tempdir");
     // The company's relay, its public face on loopback.
     let public = free_port();
-    let company_data = dir.path().join("company");
-    let company_config = dir.path().join("company.toml");
-    write_config(
-        &company_config,
-        &format!(
-            "data_dir = {:?}\n[unsubscribe]\nlisten = [\"127.0.0.1:{public}\"]\n[phones]\ndefault_country = \"FR\"\n",
-            company_data.display().to_string()
-        ),
+    let company_node = Node::new(
+        dir.path(),
+        "company",
+        &format!("[unsubscribe]\nlisten = [\"127.0.0.1:{public}\"]\n[phones]\ndefault_country = \"FR\"\n"),
     );
-    let company = Relay::start_with_config(&company_config, &company_data);
+    let company_data = &company_node.data;
+    let company = company_node.start();
     let (code, _, err) = run(
         &company,
         &[
@@ -139,11 +180,10 @@ fn a_follower_refuses_what_the_company_adds_within_seconds_and_never_sees_an_add
         ],
     );
     assert_eq!(code, 0, "{err}");
-    let (code, out, err) = run(&company, &["feed", "add", "acme-calls", "--json"]);
-    assert_eq!(code, 0, "{err}");
-    let given: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let token_file = dir.path().join("feed.token");
+    let given = give_token(&company, "acme-calls", &token_file);
     let token = given["token"].as_str().expect("token").to_string();
-    assert!(token.starts_with("dncf_"), "{out}");
+    assert!(token.starts_with("dncf_"), "{given}");
     // A second add while the token is active is refused.
     let (code, _, err) = run(&company, &["feed", "add", "acme-calls"]);
     assert_eq!(code, 1, "{err}");
@@ -156,21 +196,17 @@ fn a_follower_refuses_what_the_company_adds_within_seconds_and_never_sees_an_add
 
     // The subcontractor's relay follows the feed through a proxy that keeps every byte.
     let (proxy, seen) = recording_proxy(format!("127.0.0.1:{public}").parse().expect("addr"));
-    let sub_data = dir.path().join("subcontractor");
-    std::fs::create_dir_all(&sub_data).expect("mkdir");
-    let token_file = dir.path().join("feed.token");
-    std::fs::write(&token_file, format!("{token}\n")).expect("token");
-    let sub_config = dir.path().join("subcontractor.toml");
-    write_config(
-        &sub_config,
+    let sub_node = Node::new(
+        dir.path(),
+        "subcontractor",
         &format!(
-            "data_dir = {:?}\n[phones]\ndefault_country = \"FR\"\n[replica]\nfeed = \"http://{proxy}/feed\"\ntoken_file = {:?}\nmax_lag = \"4s\"\n\
+            "[phones]\ndefault_country = \"FR\"\n[replica]\nfeed = \"http://{proxy}/feed\"\ntoken_file = {:?}\nmax_lag = \"4s\"\n\
              [[sender_groups]]\nname = \"billing\"\nsenders = [\"@billing.subcontractor.example\"]\nexempt_reasons = [\"unsubscribe\"]\n",
-            sub_data.display().to_string(),
             token_file.display().to_string()
         ),
     );
-    let sub = Relay::start_with_config(&sub_config, &sub_data);
+    let sub_data = &sub_node.data;
+    let sub = sub_node.start();
     within(Duration::from_secs(20), "the follower is current", || {
         run(&sub, &["feed", "status"]).0 == 0
     });
@@ -183,7 +219,11 @@ fn a_follower_refuses_what_the_company_adds_within_seconds_and_never_sees_an_add
         &["erase", "early.bird@example.org", "--proof", "ticket 4411"],
     );
     assert_eq!(code, 0, "{err}");
-    std::thread::sleep(Duration::from_millis(1500));
+    within(
+        Duration::from_secs(5),
+        "the follower pulled the erasure",
+        || caught_up(&company),
+    );
     assert!(rcpt(&sub, "early.bird+news@example.org").starts_with("550 5.7.1"));
 
     // Added on the company's relay: refused on the subcontractor's wire within seconds.
@@ -247,11 +287,7 @@ fn a_follower_refuses_what_the_company_adds_within_seconds_and_never_sees_an_add
     within(
         Duration::from_secs(5),
         "the company sees the follower current",
-        || {
-            let (_, out, _) = run(&company, &["feed", "list", "--json"]);
-            let list: serde_json::Value = serde_json::from_str(&out).expect("json");
-            list[0]["behind"].as_u64() == Some(0)
-        },
+        || caught_up(&company),
     );
     let (code, out, err) = run(&company, &["feed", "pulls", "--json"]);
     assert_eq!(code, 0, "{err}");
@@ -307,7 +343,7 @@ fn a_follower_refuses_what_the_company_adds_within_seconds_and_never_sees_an_add
             "the follower's store holds {secret:?}"
         );
     }
-    let sub = Relay::start_with_config(&sub_config, &sub_data);
+    let sub = sub_node.start();
     // Restarted within max_lag of its last complete pull: it decides at once.
     assert!(rcpt(&sub, "ann.lee@example.net").starts_with("550 5.7.1"));
 
@@ -333,11 +369,8 @@ fn a_follower_refuses_what_the_company_adds_within_seconds_and_never_sees_an_add
     assert!(out.contains("failing:") && out.contains("403"), "{out}");
 
     // A new token, written to the token file: the follower takes it without a restart.
-    let (code, out, err) = run(&company, &["feed", "add", "ACME-calls", "--json"]);
-    assert_eq!(code, 0, "{err}");
-    let given: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let given = give_token(&company, "ACME-calls", &token_file);
     assert_eq!(given["subscriber"]["name"], "acme-calls");
-    std::fs::write(&token_file, given["token"].as_str().expect("token")).expect("token");
     within(
         Duration::from_secs(75),
         "the follower is current again",
@@ -361,20 +394,15 @@ fn copy_files(from: &Path, to: &Path) {
 fn a_company_list_restored_from_an_older_backup_is_noticed_and_pulled_again() {
     let dir = tempfile::tempdir().expect("tempdir");
     let public = free_port();
-    let company_data = dir.path().join("company");
-    let company_config = dir.path().join("company.toml");
-    write_config(
-        &company_config,
-        &format!(
-            "data_dir = {:?}\n[unsubscribe]\nlisten = [\"127.0.0.1:{public}\"]\n",
-            company_data.display().to_string()
-        ),
+    let company_node = Node::new(
+        dir.path(),
+        "company",
+        &format!("[unsubscribe]\nlisten = [\"127.0.0.1:{public}\"]\n"),
     );
-    let company = Relay::start_with_config(&company_config, &company_data);
-    let (_, out, _) = run(&company, &["feed", "add", "agency", "--json"]);
-    let given: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let company_data = &company_node.data;
+    let company = company_node.start();
     let token_file = dir.path().join("feed.token");
-    std::fs::write(&token_file, given["token"].as_str().expect("token")).expect("token");
+    give_token(&company, "agency", &token_file);
     let add = |relay: &Relay, who: &str| {
         let (code, _, err) = run(relay, &["suppress", "add", who, "--reason", "manual"]);
         assert_eq!(code, 0, "{err}");
@@ -382,23 +410,20 @@ fn a_company_list_restored_from_an_older_backup_is_noticed_and_pulled_again() {
     add(&company, "first@example.com");
     // The backup, taken with the relay stopped.
     assert!(company.sigterm().success());
-    copy_files(&company_data, &dir.path().join("backup"));
-    let company = Relay::start_with_config(&company_config, &company_data);
+    copy_files(company_data, &dir.path().join("backup"));
+    let company = company_node.start();
     add(&company, "after-backup-1@example.com");
     add(&company, "after-backup-2@example.com");
 
-    let sub_data = dir.path().join("sub");
-    std::fs::create_dir_all(&sub_data).expect("mkdir");
-    let sub_config = dir.path().join("sub.toml");
-    write_config(
-        &sub_config,
+    let sub_node = Node::new(
+        dir.path(),
+        "sub",
         &format!(
-            "data_dir = {:?}\n[replica]\nfeed = \"http://127.0.0.1:{public}/feed\"\ntoken_file = {:?}\nmax_lag = \"30s\"\n",
-            sub_data.display().to_string(),
+            "[replica]\nfeed = \"http://127.0.0.1:{public}/feed\"\ntoken_file = {:?}\nmax_lag = \"30s\"\n",
             token_file.display().to_string()
         ),
     );
-    let sub = Relay::start_with_config(&sub_config, &sub_data);
+    let sub = sub_node.start();
     within(
         Duration::from_secs(20),
         "the follower holds the list",
@@ -410,17 +435,17 @@ fn a_company_list_restored_from_an_older_backup_is_noticed_and_pulled_again() {
     // finds the list at its own position: only the time of that position tells).
     drop(sub);
     assert!(company.sigterm().success());
-    for entry in std::fs::read_dir(&company_data).expect("read_dir") {
+    for entry in std::fs::read_dir(company_data).expect("read_dir") {
         let entry = entry.expect("entry");
         if entry.file_type().expect("type").is_file() {
             std::fs::remove_file(entry.path()).expect("rm");
         }
     }
-    copy_files(&dir.path().join("backup"), &company_data);
-    let company = Relay::start_with_config(&company_config, &company_data);
+    copy_files(&dir.path().join("backup"), company_data);
+    let company = company_node.start();
     add(&company, "restored-1@example.com");
     add(&company, "restored-2@example.com");
-    let sub = Relay::start_with_config(&sub_config, &sub_data);
+    let sub = sub_node.start();
     within(
         Duration::from_secs(30),
         "the follower refuses what was added after the restore",
@@ -465,18 +490,16 @@ fn the_feed_is_served_over_https_and_a_follower_verifies_the_company_relay() {
     std::fs::write(&key, &pki.key_pem).expect("key");
     std::fs::write(&ca, &pki.ca_pem).expect("ca");
     let public = free_port();
-    let company_data = dir.path().join("company");
-    let company_config = dir.path().join("company.toml");
-    write_config(
-        &company_config,
+    let company = Node::new(
+        dir.path(),
+        "company",
         &format!(
-            "data_dir = {:?}\n[tls]\ncert_file = {:?}\nkey_file = {:?}\n[unsubscribe]\nlisten = [\"127.0.0.1:{public}\"]\ntls = true\n",
-            company_data.display().to_string(),
+            "[tls]\ncert_file = {:?}\nkey_file = {:?}\n[unsubscribe]\nlisten = [\"127.0.0.1:{public}\"]\ntls = true\n",
             cert.display().to_string(),
             key.display().to_string()
         ),
-    );
-    let company = Relay::start_with_config(&company_config, &company_data);
+    )
+    .start();
     run(
         &company,
         &[
@@ -490,22 +513,13 @@ fn the_feed_is_served_over_https_and_a_follower_verifies_the_company_relay() {
 
     let follower = |ca_line: &str, name: &str| {
         // Each follower its own subscriber: one pull at a time per token and address.
-        let (_, out, _) = run(&company, &["feed", "add", name, "--json"]);
-        let given: serde_json::Value = serde_json::from_str(&out).expect("json");
         let token_file = dir.path().join(format!("{name}.token"));
-        std::fs::write(&token_file, given["token"].as_str().expect("token")).expect("token");
-        let data = dir.path().join(name);
-        std::fs::create_dir_all(&data).expect("mkdir");
-        let config = dir.path().join(format!("{name}.toml"));
-        write_config(
-            &config,
-            &format!(
-                "data_dir = {:?}\n[replica]\nfeed = \"https://localhost:{public}/feed\"\ntoken_file = {:?}\n{ca_line}",
-                data.display().to_string(),
-                token_file.display().to_string()
-            ),
+        give_token(&company, name, &token_file);
+        let toml = format!(
+            "[replica]\nfeed = \"https://localhost:{public}/feed\"\ntoken_file = {:?}\n{ca_line}",
+            token_file.display().to_string()
         );
-        Relay::start_with_config(&config, &data)
+        Node::new(dir.path(), name, &toml).start()
     };
     // A follower that trusts the company's CA is served.
     let sub = follower(
@@ -520,7 +534,9 @@ fn the_feed_is_served_over_https_and_a_follower_verifies_the_company_relay() {
     assert!(rcpt(&sub, "cto@competitor.example").starts_with("550 5.7.1"));
     // One that does not trust it never decides: its recipients wait (451), never pass.
     let blind = follower("", "blind");
-    std::thread::sleep(Duration::from_secs(2));
+    within(Duration::from_secs(10), "the blind follower tried", || {
+        failing(&blind)
+    });
     assert!(rcpt(&blind, "cto@competitor.example").starts_with("451 4.3.0"));
     assert!(rcpt(&blind, "anyone@example.org").starts_with("451 4.3.0"));
     assert_eq!(run(&blind, &["feed", "status"]).0, 1);
@@ -531,7 +547,9 @@ fn the_feed_is_served_over_https_and_a_follower_verifies_the_company_relay() {
         &format!("{ca_line}[policy]\ntag_separator = \"-\"\n"),
         "dash",
     );
-    std::thread::sleep(Duration::from_secs(2));
+    within(Duration::from_secs(10), "the dash follower tried", || {
+        failing(&other)
+    });
     assert!(rcpt(&other, "cto@competitor.example").starts_with("451 4.3.0"));
     let (code, out, _) = run(&other, &["feed", "status"]);
     assert_eq!(code, 1, "{out}");

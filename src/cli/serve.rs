@@ -150,8 +150,8 @@ pub fn check_config(cli: &Cli) -> u8 {
 
 /// What `check-config` found: where everything is, and what is on.
 fn print_summary(config: &crate::config::Config) {
-    let listen: Vec<String> = config.server.listen.iter().map(|a| a.to_string()).collect();
-    say!("  listen      {}", listen.join(", "));
+    let listen = joined(&config.server.listen);
+    say!("  listen      {}", listen);
     say!("  upstream    {}", config.upstream_url());
     say!("  store       {}", config.store_path().display());
     say!("  socket      {}", config.socket_path().display());
@@ -162,33 +162,19 @@ fn print_summary(config: &crate::config::Config) {
     });
     say!("  feedback    rules {rules}");
     if let Some(base) = &config.unsubscribe.base_url {
-        let listen: Vec<String> = config
-            .unsubscribe
-            .listen
-            .iter()
-            .map(|a| a.to_string())
-            .collect();
+        let listen = joined(&config.unsubscribe.listen);
         say!(
             "  unsubscribe {base}/u/TOKEN, listen {}, key {}",
-            if listen.is_empty() {
-                "none".to_string()
-            } else {
-                listen.join(", ")
-            },
+            if listen.is_empty() { "none" } else { &listen },
             config.token_key_path().display()
         );
     }
     if !config.unsubscribe.listen.is_empty() {
-        let listen: Vec<String> = config
-            .unsubscribe
-            .listen
-            .iter()
-            .map(|a| a.to_string())
-            .collect();
+        let listen = joined(&config.unsubscribe.listen);
         say!(
             "  feed        {}{}/feed (for subscribers of `dnc-relay feed add`)",
             if config.unsubscribe.tls { "https " } else { "" },
-            listen.join(", ")
+            listen
         );
     }
     if let Some(r) = &config.replica {
@@ -209,24 +195,19 @@ fn print_summary(config: &crate::config::Config) {
         );
     }
     if !config.feedback.listen.is_empty() {
-        let listen: Vec<String> = config
-            .feedback
-            .listen
-            .iter()
-            .map(|a| a.to_string())
-            .collect();
+        let listen = joined(&config.feedback.listen);
         say!(
             "  feedback    listen {} for {}",
-            listen.join(", "),
+            listen,
             config.feedback.domains.join(", ")
         );
     }
     if !config.http.listen.is_empty() {
-        let listen: Vec<String> = config.http.listen.iter().map(|a| a.to_string()).collect();
+        let listen = joined(&config.http.listen);
         say!(
             "  http        {}{} (/metrics, /healthz, console: {} users)",
             if config.http.tls { "https " } else { "" },
-            listen.join(", "),
+            listen,
             config.console.users.len()
         );
     }
@@ -240,6 +221,12 @@ fn print_summary(config: &crate::config::Config) {
             a.email.join(", ")
         }
     );
+}
+
+/// Addresses, comma-separated.
+fn joined(addrs: &[std::net::SocketAddr]) -> String {
+    let shown: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+    shown.join(", ")
 }
 
 fn init_tracing(config: &Config) {

@@ -739,6 +739,40 @@ mod tests {
         }
     }
 
+    /// Lifts `target`: requested by one person, approved by another.
+    async fn lift(company: &Store, target: &str) {
+        let lift = company
+            .request_lift(
+                Target::parse(target).expect("target"),
+                "asked again in writing".into(),
+                person("ann", 1),
+            )
+            .await
+            .expect("request")
+            .expect("lift");
+        company
+            .decide_lift(lift.id, true, None, person("olga", 2))
+            .await
+            .expect("decide")
+            .expect("approved");
+    }
+
+    /// Erases `address` (listing it when `block`).
+    async fn erase(company: &Store, salt: &Salt, address: &str, block: bool) {
+        let contact = crate::store::ErasedContact::new(address.into(), address.into(), salt);
+        company
+            .erase(
+                vec![contact],
+                "ticket 8812".into(),
+                salt.fingerprint(),
+                person("olga", 2),
+                block,
+            )
+            .await
+            .expect("write")
+            .expect("erased");
+    }
+
     fn listed(follower: &Store, key: &str) -> bool {
         !follower.find_feed(&[key]).expect("find").is_empty()
     }
@@ -766,20 +800,7 @@ mod tests {
         );
         assert!(state.caught_up_at.is_some());
         // A lift approved by a second person: the key leaves the follower.
-        let lift = company
-            .request_lift(
-                Target::parse("p3@example.com").expect("target"),
-                "asked again in writing".into(),
-                person("ann", 1),
-            )
-            .await
-            .expect("request")
-            .expect("lift");
-        company
-            .decide_lift(lift.id, true, None, person("olga", 2))
-            .await
-            .expect("decide")
-            .expect("approved");
+        lift(&company, "p3@example.com").await;
         let page = company.feed_page(state.applied, 100, &salt).expect("page");
         assert_eq!(page.changes.len(), 1);
         assert_eq!(page.changes[0].op, Op::Remove);
@@ -799,42 +820,14 @@ mod tests {
         let (company, follower) = (store(&dir, "company.redb"), store(&dir, "follower.redb"));
         let salt = Salt::from_bytes([9; 32]);
         add(&company, "jane@example.com").await;
-        let contact = crate::store::ErasedContact::new(
-            "jane@example.com".into(),
-            "jane@example.com".into(),
-            &salt,
-        );
-        company
-            .erase(
-                vec![contact],
-                "ticket 8812".into(),
-                salt.fingerprint(),
-                person("olga", 2),
-                true,
-            )
-            .await
-            .expect("write")
-            .expect("erased");
+        erase(&company, &salt, "jane@example.com", true).await;
         sync(&company, &follower, &salt, 100).await;
         assert!(listed(&follower, "jane@example.com"));
         let applied = follower.feed_state().expect("state").expect("some").applied;
         // Added again in clear (an old import), then that entry lifted by two people: the
         // erased block still stands under the hash, so the feed still blocks her.
         add(&company, "jane@example.com").await;
-        let lift = company
-            .request_lift(
-                Target::parse("jane@example.com").expect("target"),
-                "asked in writing".into(),
-                person("ann", 1),
-            )
-            .await
-            .expect("request")
-            .expect("lift");
-        company
-            .decide_lift(lift.id, true, None, person("olga", 2))
-            .await
-            .expect("decide")
-            .expect("approved");
+        lift(&company, "jane@example.com").await;
         let page = company.feed_page(applied, 100, &salt).expect("page");
         assert_eq!(page.changes.len(), 1, "one change per hashed key");
         assert_eq!(page.changes[0].op, Op::Block);
@@ -854,19 +847,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let company = store(&dir, "company.redb");
         let salt = Salt::from_bytes([5; 32]);
-        let contact = |a: &str| crate::store::ErasedContact::new(a.into(), a.into(), &salt);
         // A purge of someone never listed (a lapsed consent): nothing of them in the feed.
-        company
-            .erase(
-                vec![contact("quiet@example.com")],
-                "purge".into(),
-                salt.fingerprint(),
-                person("olga", 2),
-                false,
-            )
-            .await
-            .expect("write")
-            .expect("erased");
+        erase(&company, &salt, "quiet@example.com", false).await;
         let page = company.feed_page(0, 100, &salt).expect("page");
         assert!(page.changes.is_empty(), "{:?}", page.changes);
         // Listed as a complaint, erased, added again as a manual entry, erased again: the
@@ -882,27 +864,12 @@ mod tests {
             .add(entry(Reason::Complaint), person("ann", 1))
             .await
             .expect("add");
-        let erase = |c| {
-            company.erase(
-                vec![c],
-                "ticket".into(),
-                salt.fingerprint(),
-                person("olga", 2),
-                true,
-            )
-        };
-        erase(contact("kim@example.com"))
-            .await
-            .expect("write")
-            .expect("erased");
+        erase(&company, &salt, "kim@example.com", true).await;
         company
             .add(entry(Reason::Manual), person("ann", 1))
             .await
             .expect("add");
-        erase(contact("kim@example.com"))
-            .await
-            .expect("write")
-            .expect("erased");
+        erase(&company, &salt, "kim@example.com", true).await;
         let held = company
             .find_all(&[salt.hash("kim@example.com").as_str()])
             .expect("find");

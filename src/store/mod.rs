@@ -1162,6 +1162,26 @@ impl Store {
         })
     }
 
+    /// Calls `f` with every consent, in key order, read a page at a time (no transaction is
+    /// held across calls).
+    pub fn for_each_consent<E: From<StoreError>>(
+        &self,
+        mut f: impl FnMut(crate::model::consent::Consent) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.consents(after.as_deref(), 5000)?;
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after = Some(crate::model::consent::Consent::store_key(
+                &last.key,
+                &last.purpose,
+            ));
+            page.into_iter().try_for_each(&mut f)?;
+        }
+    }
+
     /// Where alerting stands, if it ever started.
     pub fn alert_state(&self) -> Result<Option<crate::model::alert::AlertState>, StoreError> {
         self.read(|txn| {

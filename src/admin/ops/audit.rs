@@ -105,44 +105,36 @@ pub fn dormant(op: AuditDormant, cx: &mut Cx<'_>) -> Result<DormantReport, Denie
     let ahead = std::time::Duration::from_secs(u64::from(op.months) * 2_630_016);
     let store = &cx.h.store;
     let mut contacts = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = store.consents(after.as_deref(), 5000)?;
-        let Some(last) = page.last() else { break };
-        after = Some(crate::model::consent::Consent::store_key(
-            &last.key,
-            &last.purpose,
-        ));
-        for c in page {
-            if c.withdrawn.is_some() || op.purpose.as_ref().is_some_and(|p| *p != c.purpose) {
-                continue;
-            }
-            // Only consents that mail depends on: a purpose that requires one.
-            let Some(purpose) = policy
-                .groups()
-                .purpose(&c.purpose)
-                .filter(|p| p.requires_consent)
-            else {
-                continue;
-            };
-            let seen = store.last_interaction(&c.key)?;
-            let last = seen.map_or(c.given_at, |l| l.max(c.given_at));
-            // The earlier of the two ends: inactivity, or the consent's own lifetime.
-            let mut lapses_at = last.plus(purpose.inactive_after);
-            if let Some(lasts) = purpose.consent_lasts {
-                lapses_at = lapses_at.min(c.given_at.plus(lasts));
-            }
-            if lapses_at <= now.plus(ahead) {
-                contacts.push(Dormant {
-                    address: c.key,
-                    purpose: c.purpose,
-                    last_interaction: last,
-                    lapses_at,
-                    lapsed: lapses_at <= now,
-                });
-            }
+    store.for_each_consent(|c| -> Result<(), Denied> {
+        if c.withdrawn.is_some() || op.purpose.as_ref().is_some_and(|p| *p != c.purpose) {
+            return Ok(());
         }
-    }
+        // Only consents that mail depends on: a purpose that requires one.
+        let Some(purpose) = policy
+            .groups()
+            .purpose(&c.purpose)
+            .filter(|p| p.requires_consent)
+        else {
+            return Ok(());
+        };
+        let seen = store.last_interaction(&c.key)?;
+        let last = seen.map_or(c.given_at, |l| l.max(c.given_at));
+        // The earlier of the two ends: inactivity, or the consent's own lifetime.
+        let mut lapses_at = last.plus(purpose.inactive_after);
+        if let Some(lasts) = purpose.consent_lasts {
+            lapses_at = lapses_at.min(c.given_at.plus(lasts));
+        }
+        if lapses_at <= now.plus(ahead) {
+            contacts.push(Dormant {
+                address: c.key,
+                purpose: c.purpose,
+                last_interaction: last,
+                lapses_at,
+                lapsed: lapses_at <= now,
+            });
+        }
+        Ok(())
+    })?;
     contacts.sort_by_key(|d| d.lapses_at);
     let days = policy
         .groups()

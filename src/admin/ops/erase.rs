@@ -234,20 +234,10 @@ fn past_the_bound(
         }
         after = Some(last);
     }
-    let mut after: Option<String> = None;
-    loop {
-        let page = store.consents(after.as_deref(), 5000)?;
-        let Some(last) = page.last() else { break };
-        after = Some(crate::model::consent::Consent::store_key(
-            &last.key,
-            &last.purpose,
-        ));
-        for c in page {
-            if !crate::hashing::is_hashed(&c.key) {
-                consider(&c.key, &c.key, c.given_at, false)?;
-            }
-        }
-    }
+    store.for_each_consent(|c| match crate::hashing::is_hashed(&c.key) {
+        true => Ok(()),
+        false => consider(&c.key, &c.key, c.given_at, false),
+    })?;
     Ok(rows
         .into_values()
         .filter(|r| r.last_activity.plus(bound) <= now)
